@@ -1,0 +1,1 @@
+"""eincalc: tensor calculus in einsum/index notation."""

@@ -1,0 +1,417 @@
+"""Building expressions: declarations, Einstein products, and NumPy-style operators.
+
+Two styles lower to the same IR:
+
+* **index style** (``W[i, j] * a[j]``): axes are the names you wrote; in a
+  product an index written twice is summed (Einstein), once is free, three
+  times is an error; ``+`` matches terms by index name and lets a term omit
+  indices (it broadcasts); ``/`` and ``**`` are element-wise.
+* **matrix style** (``W @ a``, ``W.T``, ``x * y``): bare tensors and the results
+  of matrix operations are *positional*: ``*`` and ``+`` are element-wise with
+  NumPy broadcasting (trailing axes aligned), ``@`` is the matrix product.
+  Their indices are named ``i, j, k, …`` by position, summed ones after.
+
+Mixing styles in one operation (other than with a scalar) is an error.
+
+>>> W, a = tensors("W[m,n] a[n]")
+>>> str(W @ a)
+'W[i,j] a[j]'
+>>> i, j = indices("i j")
+>>> str(W[i, j] * a[j])
+'W[i,j] a[j]'
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .errors import IndexMismatch, ParseError, ShapeError, UnsupportedError
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Tensor, TensorSpec
+from .names import CANONICAL_POOL, canonical, fresh_indices, index_names, rename, with_positional
+
+Operand = Expr | int | float
+
+_DECL = re.compile(r"[\s,]*([A-Za-z_]\w*)\s*(?:\[([^\]]*)\])?[\s,]*")
+_NAME = re.compile(r"[A-Za-z_]\w*$")
+
+
+# -- declarations -----------------------------------------------------------------------
+
+
+def tensors(
+    declarations: str, *, symmetric: str | Iterable[str] = (), simplex: str | Iterable[str] = ()
+) -> tuple[Tensor, ...]:
+    """Declare tensors from ``"W[m,n] a[n] c"``: a name and its dimension names.
+
+    ``symmetric`` names square matrices with ``S = Sᵀ``; ``simplex`` names
+    vectors whose entries sum to one (one-hot labels, probabilities).
+
+    >>> W, c = tensors("W[m,n] c")
+    >>> W.shape, c.shape
+    (('m', 'n'), ())
+    """
+    symmetric_names, simplex_names = set(_words(symmetric)), set(_words(simplex))
+    specs: list[TensorSpec] = []
+    position = 0
+    while position < len(declarations):
+        match = _DECL.match(declarations, position)
+        if match is None:
+            raise ParseError(
+                f"cannot read a tensor declaration at column {position} of {declarations!r}; "
+                "write declarations like 'W[m,n] a[n] c'"
+            )
+        name, dims_text = match.group(1), match.group(2)
+        dims = tuple(d.strip() for d in dims_text.split(",")) if dims_text and dims_text.strip() else ()
+        for dim in dims:
+            if not _NAME.match(dim):
+                raise ParseError(f"dimension {dim!r} of {name} is not a name (write e.g. W[m,n])")
+        if name in symmetric_names and (len(dims) != 2 or dims[0] != dims[1]):
+            raise ShapeError(
+                f"{name} is declared symmetric but has dimensions {dims}; "
+                "a symmetric tensor must be square, like S[n,n]"
+            )
+        specs.append(TensorSpec(name, dims, name in symmetric_names, name in simplex_names))
+        position = match.end()
+    names = [s.name for s in specs]
+    unknown = (symmetric_names | simplex_names) - set(names)
+    if unknown:
+        raise ParseError(f"{', '.join(sorted(unknown))} marked but not declared in {declarations!r}")
+    duplicated = [n for n, c in Counter(names).items() if c > 1]
+    if duplicated:
+        raise ParseError(f"tensor {duplicated[0]} is declared twice in {declarations!r}")
+    return tuple(bare(spec) for spec in specs)
+
+
+def _words(names: str | Iterable[str]) -> list[str]:
+    return names.replace(",", " ").split() if isinstance(names, str) else list(names)
+
+
+def bare(spec: TensorSpec) -> Tensor:
+    """The positional tensor for ``spec``, indexed ``i, j, …`` by axis."""
+    names = list(CANONICAL_POOL[: len(spec.dims)])
+    return Tensor(spec, tuple(Index(n, d) for n, d in zip(names, spec.dims, strict=True)), positional=True)
+
+
+def indices(names: str) -> tuple[str, ...]:
+    """Index names for index-style building: ``i, j = indices("i j")``."""
+    parts = tuple(names.replace(",", " ").split())
+    for part in parts:
+        if not _NAME.match(part):
+            raise ParseError(f"{part!r} is not a valid index name")
+    return parts
+
+
+# -- coercion and style --------------------------------------------------------------------
+
+
+def as_expr(value: Operand) -> Expr:
+    """``value`` as an expression (numbers become constants)."""
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UnsupportedError(f"cannot use {type(value).__name__} {value!r} in an expression; "
+                               "use declared tensors (ec.tensors) and numbers")
+    return Const(float(value), positional=True)
+
+
+def _style(*operands: Expr) -> bool:
+    """True when the operation is matrix style; raise if styles are mixed."""
+    ranked = [e for e in operands if e.free]
+    if all(e.positional for e in ranked):
+        return True
+    if not any(e.positional for e in ranked):
+        return False
+    positional = next(e for e in ranked if e.positional)
+    indexed = next(e for e in ranked if not e.positional)
+    raise IndexMismatch(
+        f"cannot combine matrix-style {positional} (shape {_dims(positional)}) with index-style "
+        f"{indexed}; index both (e.g. W[i, j]) or neither"
+    )
+
+
+def _dims(expr: Expr) -> str:
+    return "(" + ", ".join(expr.shape) + ")"
+
+
+def tidy(expr: Expr) -> Expr:
+    """Name a matrix-style result's indices ``i, j, …`` by position and its summed ones after."""
+    temporary = fresh_indices(expr.free, index_names(expr) | set(CANONICAL_POOL), pool="ABCDEFGHIJKLMNOP")
+    final = tuple(Index(CANONICAL_POOL[n], k.dim) for n, k in enumerate(expr.free))
+    staged = rename(rename(expr, dict(zip(expr.free, temporary, strict=True))),
+                    dict(zip(temporary, final, strict=True)))
+    return with_positional(canonical(staged), True)
+
+
+def _apart(left: Expr, right: Expr) -> tuple[Expr, Expr]:
+    """Rename ``right``'s free indices so that they share no name with ``left``."""
+    new = fresh_indices(right.free, index_names(left) | index_names(right), pool="ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return left, rename(right, dict(zip(right.free, new, strict=True)))
+
+
+def _broadcast(left: Expr, right: Expr, op: str) -> tuple[Expr, Expr, tuple[Index, ...]]:
+    """Align two positional operands NumPy-style: trailing axes identified."""
+    left, right = _apart(left, right)
+    longer, shorter = (left, right) if left.rank >= right.rank else (right, left)
+    offset = longer.rank - shorter.rank
+    mapping: dict[Index, Index] = {}
+    for position, k in enumerate(shorter.free):
+        target = longer.free[offset + position]
+        if k.dim != target.dim:
+            raise ShapeError(
+                f"cannot {op} {left} of shape {_dims(left)} and {right} of shape {_dims(right)}: "
+                f"dimension {target.dim} meets {k.dim} (NumPy broadcasting aligns trailing axes)"
+            )
+        mapping[k] = target
+    shorter = rename(shorter, mapping)
+    pair = (longer, shorter) if longer is left else (shorter, longer)
+    return pair[0], pair[1], longer.free
+
+
+# -- operators -----------------------------------------------------------------------------
+
+
+def add(left: Operand, right: Operand) -> Expr:
+    """``left + right``: by index name (index style) or NumPy broadcasting (matrix style)."""
+    a, b = as_expr(left), as_expr(right)
+    if _style(a, b):
+        a, b, out = _broadcast(a, b, "add")
+        return tidy(Add(_terms(a) + _terms(b), out))
+    return sum_terms([a, b])
+
+
+def sum_terms(terms: Sequence[Expr]) -> Expr:
+    """Sum of index-style terms; every term's indices must be among the widest term's."""
+    widest = max(terms, key=lambda t: len(t.free))
+    allowed = set(widest.free)
+    for term in terms:
+        if not set(term.free) <= allowed:
+            raise IndexMismatch(
+                f"free indices of a sum must agree: {widest} has ({', '.join(map(str, widest.free))}) "
+                f"but {term} has ({', '.join(map(str, term.free))})"
+            )
+    return Add(tuple(t for term in terms for t in _terms(term)), widest.free)
+
+
+def _terms(expr: Expr) -> tuple[Expr, ...]:
+    return expr.terms if isinstance(expr, Add) and set(expr.out) == set(expr.free) else (expr,)
+
+
+def scale(value: Operand, factor: float) -> Expr:
+    """``factor * value`` for a number ``factor``."""
+    expr = as_expr(value)
+    if isinstance(expr, Const):
+        return Const(expr.value * factor, positional=expr.positional)
+    return Contract((Const(factor), expr), expr.free, positional=expr.positional)
+
+
+def multiply(left: Operand, right: Operand) -> Expr:
+    """``left * right``: Einstein product (index style) or element-wise (matrix style)."""
+    a, b = as_expr(left), as_expr(right)
+    if isinstance(a, Const):
+        return scale(b, a.value)
+    if isinstance(b, Const):
+        return scale(a, b.value)
+    if _style(a, b):
+        a, b, out = _broadcast(a, b, "multiply")
+        return tidy(Contract((a, b), out))
+    return einstein_product([a, b])
+
+
+def occurrences(factor: Expr) -> tuple[Index, ...]:
+    """How a factor's indices count in Einstein's convention (``A[i,i]`` counts ``i`` twice)."""
+    return factor.indices if isinstance(factor, Tensor) else factor.free
+
+
+def einstein_product(factors: Sequence[Expr]) -> Expr:
+    """Product summing every index written twice; an index written three times is an error.
+
+    >>> x, y = tensors("x[n] y[n]")
+    >>> str(einstein_product([x["i"], y["i"]]))
+    'x[i] y[i]'
+    >>> einstein_product([x["i"], y["i"]]).free
+    ()
+    """
+    counts = Counter(k for f in factors for k in occurrences(f))
+    for k, count in counts.items():
+        if count > 2:
+            raise IndexMismatch(
+                f"index {k} appears {count} times in one product; an index may appear at most twice "
+                f"(twice means summed). Rename one occurrence, or write the sum explicitly with ec.einsum"
+            )
+    out = tuple(k for k in counts if counts[k] == 1)
+    return Contract(tuple(factors), out)
+
+
+def divide(left: Operand, right: Operand) -> Expr:
+    """Element-wise ``left / right`` (never a contraction)."""
+    a, b = as_expr(left), as_expr(right)
+    if isinstance(b, Const):
+        if b.value == 0:
+            raise UnsupportedError(f"division of {a} by the constant 0")
+        return scale(a, 1.0 / b.value)
+    reciprocal: Expr = Apply("pow", b, -1.0, positional=b.positional)
+    if isinstance(a, Const):
+        return scale(reciprocal, a.value)
+    if _style(a, b):
+        a, reciprocal, out = _broadcast(a, reciprocal, "divide")
+        return tidy(Contract((a, reciprocal), out))
+    return elementwise_product([a, reciprocal])
+
+
+def elementwise_product(factors: Sequence[Expr]) -> Expr:
+    """Index-style product with no summation: every index stays free (Hadamard)."""
+    return Contract(tuple(factors), tuple(dict.fromkeys(k for f in factors for k in f.free)))
+
+
+def power(base: Operand, exponent: Any) -> Expr:
+    """Element-wise ``base ** exponent`` for a real number ``exponent``."""
+    expr = as_expr(base)
+    if isinstance(exponent, Const):
+        exponent = exponent.value
+    if isinstance(exponent, bool) or not isinstance(exponent, int | float):
+        raise UnsupportedError(f"exponent of {expr} must be a number, not {exponent!r}")
+    if exponent == 1:
+        return expr
+    if isinstance(expr, Const):
+        return Const(expr.value ** float(exponent), positional=expr.positional)
+    return Apply("pow", expr, float(exponent), positional=expr.positional)
+
+
+def apply(name: str, arg: Operand) -> Expr:
+    """Element-wise function ``name`` of ``arg`` (see :mod:`eincalc.functions`)."""
+    from .functions import lookup
+
+    function = lookup(name)
+    expr = as_expr(arg)
+    return Apply(function.name, expr, positional=expr.positional)
+
+
+def _require_positional(op: str, *operands: Expr) -> None:
+    for e in operands:
+        if e.free and not e.positional:
+            raise IndexMismatch(f"{op} takes matrix-style operands; {e} is index-style (drop its indices)")
+
+
+def matmul(left: Operand, right: Operand) -> Expr:
+    """Matrix product ``left @ right`` of vectors and matrices."""
+    a, b = as_expr(left), as_expr(right)
+    _require_positional("@", a, b)
+    if a.rank not in (1, 2) or b.rank not in (1, 2):
+        raise ShapeError(f"@ needs vectors or matrices; got shapes {_dims(a)} and {_dims(b)}")
+    a, b = _apart(a, b)
+    inner_a, inner_b = a.free[-1], b.free[0]
+    if inner_a.dim != inner_b.dim:
+        raise ShapeError(
+            f"{a} @ {b}: shapes {_dims(a)} and {_dims(b)} do not chain; "
+            f"inner dimensions {inner_a.dim} and {inner_b.dim} differ"
+        )
+    b = rename(b, {inner_b: inner_a})
+    out = a.free[:-1] + b.free[1:]
+    return tidy(Contract((a, b), out))
+
+
+def transpose(value: Operand) -> Expr:
+    """Reverse the axes (a vector or scalar is its own transpose)."""
+    expr = as_expr(value)
+    _require_positional(".T", expr)
+    if expr.rank < 2:
+        return expr
+    return tidy(Contract((expr,), tuple(reversed(expr.free))))
+
+
+def outer(left: Operand, right: Operand) -> Expr:
+    """Outer product: ``outer(g, a)[i, j] = g[i] a[j]`` (``g aᵀ`` for vectors)."""
+    a, b = as_expr(left), as_expr(right)
+    _require_positional("outer", a, b)
+    a, b = _apart(a, b)
+    return tidy(Contract((a, b), a.free + b.free))
+
+
+def dot(left: Operand, right: Operand) -> Expr:
+    """Inner product of two vectors."""
+    a, b = as_expr(left), as_expr(right)
+    if a.rank != 1 or b.rank != 1:
+        raise ShapeError(f"dot takes two vectors; got shapes {_dims(a)} and {_dims(b)}")
+    return matmul(a, b)
+
+
+def diagonal_of(expr: Expr) -> Expr:
+    """The diagonal of a square matrix expression, as a vector over its first index."""
+    if expr.rank != 2 or expr.shape[0] != expr.shape[1]:
+        raise ShapeError(f"{expr} has shape {_dims(expr)}; the diagonal needs a square matrix")
+    i, j = expr.free
+    if isinstance(expr, Tensor):
+        return Tensor(expr.spec, tuple(i if k == j else k for k in expr.indices), positional=expr.positional)
+    return Contract((expr, Delta(i, j)), (i,), positional=expr.positional)
+
+
+def trace(value: Operand) -> Expr:
+    """Trace of a square matrix."""
+    expr = as_expr(value)
+    _require_positional("trace", expr)
+    return tidy(Contract((diagonal_of(expr),), ()))
+
+
+def total(value: Operand, axis: int | str | Sequence[int | str] | None = None) -> Expr:
+    """Sum over all axes, or over ``axis`` (positions, or index names for index-style input)."""
+    expr = as_expr(value)
+    if axis is None:
+        summed = set(expr.free)
+    else:
+        chosen = [axis] if isinstance(axis, int | str) else list(axis)
+        summed = {_axis(expr, a) for a in chosen}
+    out = tuple(k for k in expr.free if k not in summed)
+    result = Contract((expr,), out, positional=expr.positional)
+    return tidy(result) if expr.positional else result
+
+
+def _axis(expr: Expr, axis: int | str) -> Index:
+    if isinstance(axis, str):
+        for k in expr.free:
+            if k.name == axis:
+                return k
+        raise IndexMismatch(f"{expr} has no free index {axis!r}; its indices are {[str(k) for k in expr.free]}")
+    if not -expr.rank <= axis < expr.rank:
+        raise ShapeError(f"axis {axis} is out of range for {expr} of shape {_dims(expr)}")
+    return expr.free[axis]
+
+
+def index_expr(expr: Expr, names: Any) -> Expr:
+    """``expr[i, j]``: name the axes of ``expr`` (making it index style)."""
+    raw = names if isinstance(names, tuple) else (names,)
+    wanted = [k.name if isinstance(k, Index) else k for k in raw]
+    for name in wanted:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise IndexMismatch(f"index {name!r} of {expr} is not a name; write e.g. W['i', 'j']")
+    if len(wanted) != expr.rank:
+        raise IndexMismatch(
+            f"{expr} has {expr.rank} axes ({', '.join(expr.shape) or 'a scalar'}) "
+            f"but {len(wanted)} indices were given: [{', '.join(wanted)}]"
+        )
+    if isinstance(expr, Tensor):
+        new = tuple(Index(n, d) for n, d in zip(wanted, expr.spec.dims, strict=True))
+        return Tensor(expr.spec, new)
+    named = rename_apart(expr, wanted)
+    return _merge_repeats(with_positional(named, False))
+
+
+def rename_apart(expr: Expr, wanted: Sequence[str]) -> Expr:
+    """Rename ``expr``'s free indices to ``wanted`` (distinct temporary names where repeated)."""
+    seen: set[str] = set()
+    targets: list[Index] = []
+    for name, k in zip(wanted, expr.free, strict=True):
+        targets.append(Index(name if name not in seen else f"{name}′", k.dim))
+        seen.add(name)
+    return rename(expr, dict(zip(expr.free, targets, strict=True)))
+
+
+def _merge_repeats(expr: Expr) -> Expr:
+    primed = [k for k in expr.free if k.name.endswith("′")]
+    if not primed:
+        return expr
+    deltas = tuple(Delta(Index(k.name[:-1], k.dim), k) for k in primed)
+    out = tuple(k for k in expr.free if k not in primed)
+    return Contract((expr, *deltas), out)

@@ -1,0 +1,498 @@
+"""The index-form IR: frozen expression nodes whose axes are named indices.
+
+Every expression is an einsum with functions.  Nodes are immutable, compare
+structurally and cache their hash and free indices.  Axes are :class:`Index`
+objects (a name plus a dimension name), never positions, so a transpose can
+never be lost.
+
+Node kinds:
+
+==============  ===========================================================
+``Tensor``      a declared tensor with an index per axis (``W[i,j]``; a
+                repeated index such as ``A[i,i]`` reads the diagonal)
+``Delta``       Kronecker delta ``δ[i,j]``
+``One``         the all-ones vector ``1[i]`` (broadcasts along ``i``)
+``Zero``        the zero tensor over some indices
+``Const``       a real scalar
+``Size``        the size of a dimension (what ``Σ_i 1`` and ``δ[i,i]`` become)
+``Contract``    einsum: product of factors, summed over every index not in ``out``
+``Add``         sum of terms; a term may lack some of ``out`` (it broadcasts)
+``Apply``       an element-wise function of one argument (``σ(z)[i]``)
+==============  ===========================================================
+
+Further node kinds (structured and matrix functions) subclass :class:`Expr` in
+their own modules and implement the same small protocol: ``args``, ``free``,
+``map_children``.
+
+>>> from eincalc.expr import Index, TensorSpec, Tensor, Contract
+>>> i, j = Index("i", "m"), Index("j", "n")
+>>> W = Tensor(TensorSpec("W", ("m", "n")), (i, j))
+>>> a = Tensor(TensorSpec("a", ("n",)), (j,))
+>>> z = Contract((W, a), (i,))
+>>> [k.name for k in z.free], z.shape
+(['i'], ('m',))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
+
+from .errors import IndexMismatch
+
+if TYPE_CHECKING:
+    from .matrix import MatrixForm
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Index:
+    """A named axis: ``name`` is what prints, ``dim`` names its size (``m``, ``batch``)."""
+
+    name: str
+    dim: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class TensorSpec:
+    """A declared tensor: its name, one dimension name per axis, and known properties.
+
+    ``symmetric`` declares ``S[i,j] = S[j,i]`` (square matrices only); ``simplex``
+    declares a vector whose entries sum to one (a one-hot label or a probability
+    vector) along its last axis.
+    """
+
+    name: str
+    dims: tuple[str, ...]
+    symmetric: bool = False
+    simplex: bool = False
+
+
+class Expr:
+    """Base of every IR node.  Subclasses are frozen dataclasses.
+
+    ``positional`` marks expressions built in matrix style (``W @ a``, a bare
+    tensor): for those ``*`` is element-wise and ``+`` broadcasts by position,
+    as in NumPy.  Indexed expressions (``W[i, j]``) follow Einstein's
+    convention instead.  The flag never takes part in equality.
+    """
+
+    __slots__ = ("_free", "_hash")
+
+    positional: bool
+    _free: tuple[Index, ...]
+    _hash: int
+
+    # -- structure ---------------------------------------------------------------
+    def args(self) -> tuple[Any, ...]:
+        """The node's defining fields, in order (``positional`` excluded)."""
+        raise NotImplementedError
+
+    def children(self) -> tuple[Expr, ...]:
+        """Sub-expressions, in order."""
+        return ()
+
+    def map_children(self, fn: Callable[[Expr], Expr]) -> Expr:
+        """A copy with ``fn`` applied to every child (the node itself if none)."""
+        return self
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        raise NotImplementedError
+
+    @property
+    def free(self) -> tuple[Index, ...]:
+        """Free indices in order: the axes of the value."""
+        try:
+            return self._free
+        except AttributeError:
+            value = self._compute_free()
+            object.__setattr__(self, "_free", value)
+            return value
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        """Dimension names of the free indices."""
+        return tuple(k.dim for k in self.free)
+
+    @property
+    def rank(self) -> int:
+        return len(self.free)
+
+    def __hash__(self) -> int:
+        try:
+            return self._hash
+        except AttributeError:
+            value = hash((type(self).__name__, self.args()))
+            object.__setattr__(self, "_hash", value)
+            return value
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if type(other) is not type(self) or hash(self) != hash(other):
+            return False
+        assert isinstance(other, Expr)
+        return self.args() == other.args()
+
+    # -- rendering ----------------------------------------------------------------
+    def __str__(self) -> str:
+        from .printing import to_text
+
+        return to_text(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self}>"
+
+    def latex(self) -> str:
+        """LaTeX of the index form."""
+        from .printing import to_latex
+
+        return to_latex(self)
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex()}$"
+
+    def to_einsum(self) -> tuple[str, list[Expr]]:
+        """An einsum equation and operand list that computes this expression."""
+        from .printing import to_einsum
+
+        return to_einsum(self)
+
+    def to_matrix(self, *, rows: bool = False) -> MatrixForm:
+        """The matrix view (see :func:`eincalc.to_matrix`)."""
+        from .matrix import to_matrix
+
+        return to_matrix(self, rows=rows)
+
+    # -- building (operators) -----------------------------------------------------
+    def __getitem__(self, names: Any) -> Expr:
+        from .build import index_expr
+
+        return index_expr(self, names)
+
+    def __add__(self, other: Any) -> Expr:
+        from .build import add
+
+        return add(self, other)
+
+    def __radd__(self, other: Any) -> Expr:
+        from .build import add
+
+        return add(other, self)
+
+    def __sub__(self, other: Any) -> Expr:
+        from .build import add, scale
+
+        return add(self, scale(other, -1.0))
+
+    def __rsub__(self, other: Any) -> Expr:
+        from .build import add, scale
+
+        return add(other, scale(self, -1.0))
+
+    def __neg__(self) -> Expr:
+        from .build import scale
+
+        return scale(self, -1.0)
+
+    def __mul__(self, other: Any) -> Expr:
+        from .build import multiply
+
+        return multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Expr:
+        from .build import multiply
+
+        return multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Expr:
+        from .build import divide
+
+        return divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Expr:
+        from .build import divide
+
+        return divide(other, self)
+
+    def __pow__(self, exponent: Any) -> Expr:
+        from .build import power
+
+        return power(self, exponent)
+
+    def __matmul__(self, other: Any) -> Expr:
+        from .build import matmul
+
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Expr:
+        from .build import matmul
+
+        return matmul(other, self)
+
+    @property
+    def T(self) -> Expr:  # noqa: N802 - NumPy's spelling
+        from .build import transpose
+
+        return transpose(self)
+
+
+_T = TypeVar("_T")
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def node(cls: type[_T]) -> type[_T]:
+    """Make ``cls`` a frozen, slotted dataclass node (equality and hash come from :class:`Expr`)."""
+    return dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
+
+
+def _flag() -> Any:
+    return field(default=False, kw_only=True)
+
+
+def _unique(indices: Iterable[Index]) -> tuple[Index, ...]:
+    return tuple(dict.fromkeys(indices))
+
+
+@node
+class Tensor(Expr):
+    """A declared tensor with one index per axis; repeating an index reads a diagonal."""
+
+    spec: TensorSpec
+    indices: tuple[Index, ...]
+    positional: bool = _flag()
+
+    def __post_init__(self) -> None:
+        if len(self.indices) != len(self.spec.dims):
+            raise IndexMismatch(
+                f"{self.spec.name} has {len(self.spec.dims)} axes "
+                f"({', '.join(self.spec.dims) or 'a scalar'}) but {len(self.indices)} indices were given"
+            )
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.spec, self.indices)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return _unique(self.indices)
+
+
+@node
+class Delta(Expr):
+    """Kronecker delta: 1 where ``i`` and ``j`` agree, else 0."""
+
+    i: Index
+    j: Index
+    positional: bool = _flag()
+
+    def __post_init__(self) -> None:
+        if self.i.dim != self.j.dim:
+            raise IndexMismatch(
+                f"δ[{self.i},{self.j}] joins dimensions {self.i.dim} and {self.j.dim}; they must agree"
+            )
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.i, self.j)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return _unique((self.i, self.j))
+
+
+@node
+class One(Expr):
+    """The all-ones vector along ``i``."""
+
+    i: Index
+    positional: bool = _flag()
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.i,)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return (self.i,)
+
+
+@node
+class Zero(Expr):
+    """The zero tensor over ``indices``."""
+
+    indices: tuple[Index, ...]
+    positional: bool = _flag()
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.indices,)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return self.indices
+
+
+@node
+class Const(Expr):
+    """A real scalar constant."""
+
+    value: float
+    positional: bool = _flag()
+
+    def args(self) -> tuple[Any, ...]:
+        return (float(self.value),)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return ()
+
+
+@node
+class Size(Expr):
+    """The size of dimension ``dim`` (a scalar bound when arrays arrive)."""
+
+    dim: str
+    positional: bool = _flag()
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.dim,)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return ()
+
+
+@node
+class Contract(Expr):
+    """Einsum: the product of ``factors`` summed over every index not in ``out``.
+
+    Every index of ``out`` must occur in some factor (use :class:`One` to
+    broadcast); indices of the factors that are not in ``out`` are summed.
+    """
+
+    factors: tuple[Expr, ...]
+    out: tuple[Index, ...]
+    positional: bool = _flag()
+
+    def __post_init__(self) -> None:
+        check_consistent(self.factors)
+        present = {k for f in self.factors for k in f.free}
+        missing = [str(k) for k in self.out if k not in present]
+        if missing:
+            raise IndexMismatch(f"output index {', '.join(missing)} occurs in no factor")
+        if len(set(self.out)) != len(self.out):
+            raise IndexMismatch(f"output indices repeat: ({', '.join(map(str, self.out))})")
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.factors, self.out)
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.factors
+
+    def map_children(self, fn: Callable[[Expr], Expr]) -> Expr:
+        return Contract(tuple(fn(f) for f in self.factors), self.out, positional=self.positional)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return self.out
+
+    @property
+    def summed(self) -> tuple[Index, ...]:
+        """Indices summed over, in order of first appearance."""
+        out = set(self.out)
+        return _unique(k for f in self.factors for k in f.free if k not in out)
+
+
+@node
+class Add(Expr):
+    """Sum of ``terms``; a term lacking some index of ``out`` is constant along it."""
+
+    terms: tuple[Expr, ...]
+    out: tuple[Index, ...]
+    positional: bool = _flag()
+
+    def __post_init__(self) -> None:
+        if not self.terms:
+            raise IndexMismatch("a sum needs at least one term")
+        allowed = set(self.out)
+        for term in self.terms:
+            extra = [str(k) for k in term.free if k not in allowed]
+            if extra:
+                raise IndexMismatch(
+                    f"term {term} has free index {', '.join(extra)} that the sum "
+                    f"({', '.join(map(str, self.out)) or 'scalar'}) does not have"
+                )
+        check_consistent(self.terms)
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.terms, self.out)
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.terms
+
+    def map_children(self, fn: Callable[[Expr], Expr]) -> Expr:
+        return Add(tuple(fn(t) for t in self.terms), self.out, positional=self.positional)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return self.out
+
+
+@node
+class Apply(Expr):
+    """An element-wise function (see :mod:`eincalc.functions`); ``param`` is e.g. a power."""
+
+    fn: str
+    arg: Expr
+    param: float | None = None
+    positional: bool = _flag()
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.fn, self.arg, self.param)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def map_children(self, fn: Callable[[Expr], Expr]) -> Expr:
+        return Apply(self.fn, fn(self.arg), self.param, positional=self.positional)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return self.arg.free
+
+
+# -- index bookkeeping ------------------------------------------------------------------
+
+
+def check_consistent(parts: Iterable[Expr]) -> None:
+    """Raise :class:`IndexMismatch` if one index name is used with two dimensions."""
+    seen: dict[str, Index] = {}
+    for part in parts:
+        for k in part.free:
+            other = seen.setdefault(k.name, k)
+            if other.dim != k.dim:
+                raise IndexMismatch(
+                    f"index {k.name} stands for dimension {other.dim} in one place and {k.dim} "
+                    f"in another; use a different index name for one of them"
+                )
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every distinct sub-expression of ``expr`` (shared nodes once), parents first."""
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(reversed(current.children()))
+
+
+def postorder(expr: Expr) -> Iterator[Expr]:
+    """Every distinct sub-expression of ``expr`` (shared nodes once), each after all its children."""
+    seen: set[int] = set()
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            yield current
+            continue
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        stack.append((current, True))
+        stack.extend((c, False) for c in reversed(current.children()) if id(c) not in seen)
+

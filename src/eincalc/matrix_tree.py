@@ -1,0 +1,347 @@
+"""The matrix-notation tree behind :func:`eincalc.to_matrix`, and its NumPy evaluation.
+
+A :class:`MatrixExpr` is typed by its *kind*: ``scalar``, ``col`` (column
+vector), ``row`` (row vector) or ``matrix``.  Vector orientation lives in the
+tree, so ``aᵀ b`` (row times column) and ``g aᵀ`` (column times row) are
+different nodes, and a transpose can never be dropped by a printer.  Values are
+NumPy arrays: a vector of either orientation is 1-D, a matrix is 2-D with rows
+first.
+
+Sizes (of ``1``, ``I``, ``n``) are read from an axis of a named tensor
+(:class:`Axis`), so evaluation needs nothing but the tensor values.
+
+>>> import numpy as np
+>>> W, g = Symbol("W", "matrix"), Symbol("g", "col")
+>>> evaluate(MatMul((Transpose(W), g)), {"W": np.eye(2), "g": np.ones(2)})
+array([1., 1.])
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import UnknownNameError
+from .functions import apply_array
+
+Kind = Literal["scalar", "col", "row", "matrix"]
+FLIP: dict[Kind, Kind] = {"col": "row", "row": "col", "scalar": "scalar", "matrix": "matrix"}
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """Axis ``axis`` of tensor ``tensor``: where a dimension's size is read."""
+
+    tensor: str
+    axis: int
+
+    def size(self, values: Mapping[str, Any]) -> int:
+        return int(np.shape(_value(values, self.tensor))[self.axis])
+
+
+class MatrixExpr:
+    """Base of the matrix-notation nodes (frozen dataclasses)."""
+
+    __slots__ = ()
+
+    @property
+    def kind(self) -> Kind:
+        raise NotImplementedError
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        """Sub-expressions that the text form shows."""
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol(MatrixExpr):
+    """A named tensor; ``symmetric`` matrices are their own transpose."""
+
+    name: str
+    kind: Kind
+    symmetric: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Number(MatrixExpr):
+    value: float
+    kind: Kind = "scalar"
+
+
+@dataclass(frozen=True, slots=True)
+class SizeOf(MatrixExpr):
+    """The size of dimension ``dim``: ``n`` in text, ``X.shape[k]`` in NumPy."""
+
+    dim: str
+    source: Axis
+    kind: Kind = "scalar"
+
+
+@dataclass(frozen=True, slots=True)
+class Ones(MatrixExpr):
+    """The all-ones vector ``1`` (``kind`` ``col``) or ``1ᵀ`` (``row``)."""
+
+    dim: str
+    source: Axis
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Identity(MatrixExpr):
+    dim: str
+    source: Axis
+    kind: Kind = "matrix"
+
+
+@dataclass(frozen=True, slots=True)
+class Zeros(MatrixExpr):
+    """The zero scalar, vector or matrix; ``sources`` give its sizes, rows first."""
+
+    sources: tuple[Axis, ...]
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Transpose(MatrixExpr):
+    child: MatrixExpr
+
+    @property
+    def kind(self) -> Kind:
+        return FLIP[self.child.kind]
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.child,)
+
+
+@dataclass(frozen=True, slots=True)
+class MatMul(MatrixExpr):
+    """A chain ``[row] matrix… [col]``: NumPy's ``@`` reads it left to right."""
+
+    factors: tuple[MatrixExpr, ...]
+
+    @property
+    def kind(self) -> Kind:
+        first, last = self.factors[0].kind, self.factors[-1].kind
+        if first == "row":
+            return "scalar" if last == "col" else "row"
+        return "col" if last == "col" else "matrix"
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return self.factors
+
+
+@dataclass(frozen=True, slots=True)
+class Outer(MatrixExpr):
+    """Column times row, ``u vᵀ``."""
+
+    left: MatrixExpr
+    right: MatrixExpr
+    kind: Kind = "matrix"
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, slots=True)
+class Hadamard(MatrixExpr):
+    """Element-wise product of factors of one kind and orientation."""
+
+    factors: tuple[MatrixExpr, ...]
+
+    @property
+    def kind(self) -> Kind:
+        return self.factors[0].kind
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return self.factors
+
+
+@dataclass(frozen=True, slots=True)
+class Scale(MatrixExpr):
+    """A scalar ``factor`` times ``child``."""
+
+    factor: MatrixExpr
+    child: MatrixExpr
+
+    @property
+    def kind(self) -> Kind:
+        return self.child.kind
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.factor, self.child)
+
+
+@dataclass(frozen=True, slots=True)
+class Add(MatrixExpr):
+    """A sum; scalar and :class:`Broadcast` terms broadcast as in NumPy."""
+
+    terms: tuple[MatrixExpr, ...]
+    kind: Kind
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return self.terms
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast(MatrixExpr):
+    """A vector repeated along the other axis of a matrix sum.
+
+    ``axis`` is the matrix axis the vector runs along (1: the trailing axis, as
+    NumPy broadcasts it); ``display`` is what the text form shows.
+    """
+
+    child: MatrixExpr
+    axis: int
+    display: MatrixExpr
+    kind: Kind = "matrix"
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.display,)
+
+
+@dataclass(frozen=True, slots=True)
+class Function(MatrixExpr):
+    """An element-wise function from :mod:`eincalc.functions`."""
+
+    fn: str
+    param: float | None
+    child: MatrixExpr
+
+    @property
+    def kind(self) -> Kind:
+        return self.child.kind
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.child,)
+
+
+@dataclass(frozen=True, slots=True)
+class Diag(MatrixExpr):
+    """The diagonal matrix of a vector, ``diag(v)``."""
+
+    child: MatrixExpr
+    kind: Kind = "matrix"
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.child,)
+
+
+@dataclass(frozen=True, slots=True)
+class DiagPart(MatrixExpr):
+    """The diagonal of a square matrix as a vector, ``diag(A)``."""
+
+    child: MatrixExpr
+    kind: Kind
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.child,)
+
+
+@dataclass(frozen=True, slots=True)
+class Trace(MatrixExpr):
+    child: MatrixExpr
+    kind: Kind = "scalar"
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.child,)
+
+
+@dataclass(frozen=True, slots=True)
+class Sum(MatrixExpr):
+    """Sum of ``child`` over ``axis`` (``None``: every axis); text shows ``display`` (``1ᵀ v``)."""
+
+    child: MatrixExpr
+    axis: int | None
+    display: MatrixExpr
+    kind: Kind
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.display,)
+
+
+@dataclass(frozen=True, slots=True)
+class Inner(MatrixExpr):
+    """Frobenius inner product of two aligned matrices; text shows ``tr(display)``."""
+
+    left: MatrixExpr
+    right: MatrixExpr
+    display: MatrixExpr
+    kind: Kind = "scalar"
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return (self.display,)
+
+
+@dataclass(frozen=True, slots=True)
+class Call(MatrixExpr):
+    """A function with its own spelling, for node kinds added by other modules.
+
+    ``text``, ``latex`` and ``numpy`` are format strings over the rendered
+    arguments ``{0}``, ``{1}``…; ``postfix`` says they attach to an argument as a
+    suffix (``{0}⁻¹``), so compound arguments need parentheses.  ``evaluate``
+    computes the value from the arguments' arrays.
+    """
+
+    name: str
+    args: tuple[MatrixExpr, ...]
+    kind: Kind
+    text: str
+    latex: str
+    numpy: str
+    evaluate: Callable[..., Any]
+    postfix: bool = False
+
+    def children(self) -> tuple[MatrixExpr, ...]:
+        return self.args
+
+
+# -- evaluation -----------------------------------------------------------------------------
+
+
+def _value(values: Mapping[str, Any], name: str) -> Any:
+    try:
+        return values[name]
+    except KeyError:
+        raise UnknownNameError(f"no value given for tensor {name!r}") from None
+
+
+def evaluate(node: MatrixExpr, values: Mapping[str, Any]) -> Any:
+    """The value of ``node`` as a NumPy array, from the tensors' ``values``."""
+
+    def ev(child: MatrixExpr) -> Any:
+        return evaluate(child, values)
+
+    return _EVAL[type(node)](node, values, ev)
+
+
+def _eval_broadcast(node: Broadcast, ev: Callable[[MatrixExpr], Any]) -> Any:
+    vector = ev(node.child)
+    return vector[:, None] if node.axis == 0 else vector[None, :]
+
+
+_EVAL: dict[type, Callable[[Any, Mapping[str, Any], Callable[[MatrixExpr], Any]], Any]] = {
+    Symbol: lambda n, values, ev: np.asarray(_value(values, n.name)),
+    Number: lambda n, values, ev: np.asarray(n.value),
+    SizeOf: lambda n, values, ev: np.asarray(n.source.size(values)),
+    Ones: lambda n, values, ev: np.ones(n.source.size(values)),
+    Identity: lambda n, values, ev: np.eye(n.source.size(values)),
+    Zeros: lambda n, values, ev: np.zeros(tuple(s.size(values) for s in n.sources)),
+    Transpose: lambda n, values, ev: np.transpose(ev(n.child)),
+    MatMul: lambda n, values, ev: functools.reduce(np.matmul, map(ev, n.factors)),
+    Outer: lambda n, values, ev: np.outer(ev(n.left), ev(n.right)),
+    Hadamard: lambda n, values, ev: functools.reduce(np.multiply, map(ev, n.factors)),
+    Scale: lambda n, values, ev: ev(n.factor) * ev(n.child),
+    Add: lambda n, values, ev: functools.reduce(np.add, map(ev, n.terms)),
+    Broadcast: lambda n, values, ev: _eval_broadcast(n, ev),
+    Function: lambda n, values, ev: apply_array(n.fn, ev(n.child), n.param),
+    Diag: lambda n, values, ev: np.diag(ev(n.child)),
+    DiagPart: lambda n, values, ev: np.diagonal(ev(n.child)),
+    Trace: lambda n, values, ev: np.trace(ev(n.child)),
+    Sum: lambda n, values, ev: np.sum(ev(n.child), axis=n.axis),
+    Inner: lambda n, values, ev: np.sum(ev(n.left) * ev(n.right)),
+    Call: lambda n, values, ev: n.evaluate(*map(ev, n.args)),
+}

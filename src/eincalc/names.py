@@ -1,0 +1,192 @@
+"""Index names: fresh names, capture-avoiding renaming, canonical forms modulo renaming.
+
+Bound (summed) indices are local to the :class:`~eincalc.expr.Contract` that
+sums them, so renaming must never capture them, and two expressions that differ
+only in the names of bound indices are the same expression.
+
+>>> from eincalc.expr import Index, TensorSpec, Tensor
+>>> i, p = Index("i", "n"), Index("p", "n")
+>>> str(rename(Tensor(TensorSpec("x", ("n",)), (i,)), {i: p}))
+'x[p]'
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+
+from .expr import Add, Contract, Delta, Expr, Index, One, Tensor, Zero, walk
+
+
+def bound_indices(expr: Expr) -> Iterator[Index]:
+    """Every index bound (summed) anywhere inside ``expr``."""
+    for sub in walk(expr):
+        if isinstance(sub, Contract):
+            yield from sub.summed
+        else:
+            yield from getattr(sub, "bound", ())
+
+
+def index_names(expr: Expr) -> set[str]:
+    """All index names used in ``expr``, free or bound."""
+    names = {k.name for k in expr.free}
+    names.update(k.name for k in bound_indices(expr))
+    return names
+
+
+FRESH_POOL = "pqrstuvwxyzabcdefgh"
+CANONICAL_POOL = "ijklmnopqrstuvwxyzabcdefgh"
+
+
+def _pool(pool: str) -> Iterator[str]:
+    for suffix in itertools.chain([""], (str(n) for n in itertools.count(1))):
+        for letter in pool:
+            yield letter + suffix
+
+
+def fresh_names(used: set[str], count: int, pool: str = FRESH_POOL) -> list[str]:
+    """``count`` index names not in ``used``, taken deterministically from ``pool``.
+
+    >>> fresh_names({"p", "i"}, 3)
+    ['q', 'r', 's']
+    """
+    return list(itertools.islice((n for n in _pool(pool) if n not in used), count))
+
+
+def fresh_indices(like: Iterable[Index], used: set[str], pool: str = FRESH_POOL) -> tuple[Index, ...]:
+    """New indices with the dimensions of ``like`` and names not in ``used``."""
+    like = tuple(like)
+    names = fresh_names(used, len(like), pool)
+    return tuple(Index(n, k.dim) for n, k in zip(names, like, strict=True))
+
+
+def rename(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
+    """Rename free indices of ``expr`` by ``mapping``, avoiding capture by bound indices."""
+    mapping = {k: v for k, v in mapping.items() if k != v and k in set(expr.free)}
+    if not mapping:
+        return expr
+    return _rename(expr, mapping)
+
+
+def _rename(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
+    if isinstance(expr, Tensor):
+        return Tensor(expr.spec, tuple(mapping.get(k, k) for k in expr.indices), positional=expr.positional)
+    if isinstance(expr, Delta):
+        return Delta(mapping.get(expr.i, expr.i), mapping.get(expr.j, expr.j), positional=expr.positional)
+    if isinstance(expr, One):
+        return One(mapping.get(expr.i, expr.i), positional=expr.positional)
+    if isinstance(expr, Zero):
+        return Zero(tuple(mapping.get(k, k) for k in expr.indices), positional=expr.positional)
+    if isinstance(expr, Contract):
+        return _rename_binder(expr, mapping)
+    if isinstance(expr, Add):
+        out = tuple(mapping.get(k, k) for k in expr.out)
+        return Add(tuple(rename(t, mapping) for t in expr.terms), out, positional=expr.positional)
+    return _rename_own(expr.map_children(lambda child: rename(child, mapping)), mapping)
+
+
+def _rename_own(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
+    """Rename index fields a node holds itself (an axis), via its ``rename_own`` hook."""
+    hook = getattr(expr, "rename_own", None)
+    return hook(mapping) if hook is not None and mapping else expr
+
+
+def _rename_binder(expr: Contract, mapping: Mapping[Index, Index]) -> Expr:
+    targets = {v.name for v in mapping.values()}
+    clashing = [k for k in expr.summed if k.name in targets]
+    inner: dict[Index, Index] = dict(mapping)
+    if clashing:
+        used = index_names(expr) | targets | {k.name for k in mapping}
+        for old, new in zip(clashing, fresh_indices(clashing, used), strict=True):
+            inner[old] = new
+    factors = tuple(rename(f, inner) for f in expr.factors)
+    out = tuple(mapping.get(k, k) for k in expr.out)
+    return Contract(factors, out, positional=expr.positional)
+
+
+def with_positional(expr: Expr, positional: bool) -> Expr:
+    """The same node with the ``positional`` flag set as given."""
+    if expr.positional == positional:
+        return expr
+    fields = {name: getattr(expr, name) for name in expr.__dataclass_fields__}  # type: ignore[attr-defined]
+    fields["positional"] = positional
+    return type(expr)(**fields)
+
+
+def canonical(expr: Expr) -> Expr:
+    """Name bound indices ``i, j, k, …`` by position (skipping names already in scope).
+
+    Two expressions that differ only in the names of summed indices have the same
+    canonical form, so ``canonical(a) == canonical(b)`` is equality modulo renaming.
+
+    >>> from eincalc.expr import Index, TensorSpec, Tensor, Contract
+    >>> x, y = TensorSpec("x", ("n",)), TensorSpec("y", ("n",))
+    >>> k, q = Index("k", "n"), Index("q", "n")
+    >>> str(canonical(Contract((Tensor(x, (k,)), Tensor(y, (k,))), ())))
+    'x[i] y[i]'
+    """
+    return _relabel(expr, frozenset(k.name for k in expr.free), False, {})[0]
+
+
+def separate_bound(expr: Expr) -> Expr:
+    """Rename a bound index only where its name is already in use in its scope.
+
+    Afterwards no sum shadows a name of an enclosing scope, and the products
+    juxtaposed in one product bind different names: what the printer needs for
+    text that reads back unambiguously.
+    """
+    return _relabel(expr, frozenset(k.name for k in expr.free), True, {})[0]
+
+
+_Memo = dict[tuple[Expr, frozenset[str]], tuple[Expr, set[str]]]
+
+
+def _relabel(expr: Expr, scope: frozenset[str], keep: bool, memo: _Memo) -> tuple[Expr, set[str]]:
+    """``expr`` with its bound indices renamed, and the names it now binds."""
+    key = (expr, scope)
+    if key in memo:
+        return memo[key]
+    result: tuple[Expr, set[str]]
+    if isinstance(expr, Contract):
+        result = _relabel_contract(expr, scope, keep, memo)
+    elif isinstance(expr, Add):
+        parts = [_relabel(t, scope, keep, memo) for t in expr.terms]
+        bound = set().union(*(b for _, b in parts))
+        result = Add(tuple(t for t, _ in parts), expr.out, positional=expr.positional), bound
+    elif expr.children():
+        bound_names: set[str] = set()
+
+        def visit(child: Expr) -> Expr:
+            new, names = _relabel(child, scope, keep, memo)
+            bound_names.update(names)
+            return new
+
+        result = expr.map_children(visit), bound_names
+    else:
+        result = expr, set()
+    memo[key] = result
+    return result
+
+
+def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool, memo: _Memo) -> tuple[Expr, set[str]]:
+    taken = set(scope) | {k.name for k in expr.out}
+    avoid = taken | index_names(expr) if keep else taken
+    mapping: dict[Index, Index] = {}
+    for k in expr.summed:
+        name = k.name if keep and k.name not in taken else next(n for n in _pool(CANONICAL_POOL) if n not in avoid)
+        taken.add(name)
+        avoid.add(name)
+        mapping[k] = Index(name, k.dim)
+    inner = frozenset(taken)
+    siblings: set[str] = set()
+    factors: list[Expr] = []
+    bound = {k.name for k in mapping.values()}
+    for factor in expr.factors:
+        renamed = rename(factor, mapping)
+        juxtaposed = isinstance(renamed, Contract)
+        new, names = _relabel(renamed, inner | siblings if juxtaposed else inner, keep, memo)
+        if juxtaposed:
+            siblings |= names
+        bound |= names
+        factors.append(new)
+    return Contract(tuple(factors), expr.out, positional=expr.positional), bound

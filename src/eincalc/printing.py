@@ -1,0 +1,233 @@
+"""Index-form printers: text (parseable, deterministic), LaTeX, and einsum equations.
+
+Text follows Einstein's convention wherever that reads back exactly: a product
+prints as juxtaposed factors (``W[i,j] a[j]``), an index written twice is
+summed and one written once is free.  A product that Einstein's rule would
+misread (a Hadamard product ``x[i] y[i]`` keeping ``i``, a transpose, a sum
+over an index written once) prints with its output indices explicit:
+``(x[i] y[i])[i]``, or ``Σ(x[i])`` when nothing is kept.  The parser reads all
+of it back to the same expression.
+
+LaTeX is for people: every sum is written out (``\\sum_{j} W_{ij} a_{j}``).
+
+>>> from eincalc.build import tensors, indices
+>>> x, y = tensors("x[n] y[n]")
+>>> i, = indices("i")
+>>> print(to_text(x[i] * y[i]), "|", to_text(x * y), "|", to_latex(x[i] * y[i]))
+x[i] y[i] | (x[i] y[i])[i] | \\sum_{i} x_{i} y_{i}
+"""
+
+from __future__ import annotations
+
+import string
+from collections import Counter
+
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero
+from .functions import lookup
+from .names import separate_bound
+
+
+def number(value: float) -> str:
+    """A constant as people write it: ``2``, ``-1``, ``0.5``."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def _index_list(indices: tuple[Index, ...]) -> str:
+    return ",".join(k.name for k in indices)
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def to_text(expr: Expr) -> str:
+    """Deterministic, parseable index notation for ``expr``."""
+    return _text(separate_bound(expr))
+
+
+def _text(expr: Expr) -> str:
+    if isinstance(expr, Tensor):
+        return f"{expr.spec.name}[{_index_list(expr.indices)}]" if expr.indices else expr.spec.name
+    if isinstance(expr, Delta):
+        return f"δ[{expr.i},{expr.j}]"
+    if isinstance(expr, One):
+        return f"1[{expr.i}]"
+    if isinstance(expr, Zero):
+        return f"0[{_index_list(expr.indices)}]" if expr.indices else "0"
+    if isinstance(expr, Const):
+        return number(expr.value)
+    if isinstance(expr, Size):
+        return f"size({expr.dim})"
+    if isinstance(expr, Apply):
+        return _apply_text(expr)
+    if isinstance(expr, Contract):
+        return _contract_text(expr)
+    if isinstance(expr, Add):
+        return _add_text(expr)
+    text_hook = getattr(expr, "text", None)
+    if text_hook is None:
+        raise TypeError(f"no text printer for node {type(expr).__name__}")
+    return text_hook(_text)
+
+
+def _apply_text(expr: Apply) -> str:
+    inner = _text(expr.arg)
+    if expr.fn == "pow":
+        assert expr.param is not None
+        base = inner if _is_atom(expr.arg) else f"({inner})"
+        return f"{base}**{number(expr.param)}" if expr.param >= 0 else f"{base}**({number(expr.param)})"
+    return lookup(expr.fn).text.format(x=inner)
+
+
+def _is_atom(expr: Expr) -> bool:
+    return isinstance(expr, Tensor | Delta | One | Zero | Size) or (
+        isinstance(expr, Const) and expr.value >= 0
+    ) or (isinstance(expr, Apply) and expr.fn != "pow")
+
+
+def split_coefficient(expr: Contract) -> tuple[float, list[Expr]]:
+    """The product of a contraction's constant factors, and its other factors."""
+    coefficient = 1.0
+    rest: list[Expr] = []
+    for factor in expr.factors:
+        if isinstance(factor, Const):
+            coefficient *= factor.value
+        else:
+            rest.append(factor)
+    return coefficient, rest
+
+
+def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
+    """Whether Einstein's rule applied to ``factors`` gives exactly the output ``out``."""
+    counts = Counter(k for f in factors for k in (f.indices if isinstance(f, Tensor) else f.free))
+    if any(c > 2 for c in counts.values()):
+        return False
+    return tuple(k for k in counts if counts[k] == 1) == out
+
+
+def _contract_text(expr: Contract) -> str:
+    coefficient, rest = split_coefficient(expr)
+    body = " ".join(_factor_text(f) for f in rest) if rest else "1"
+    if rest and not einstein_reads_back(rest, expr.out):
+        body = f"({body})[{_index_list(expr.out)}]" if expr.out else f"Σ({body})"
+    if coefficient == 1.0:
+        return body
+    if coefficient == -1.0 and rest:
+        return f"-{body}"
+    return f"{number(coefficient)} {body}" if rest else number(coefficient)
+
+
+def _factor_text(expr: Expr) -> str:
+    if isinstance(expr, Add) or (isinstance(expr, Contract) and split_coefficient(expr)[0] != 1.0):
+        return f"({_text(expr)})"
+    return _text(expr)
+
+
+def _add_text(expr: Add) -> str:
+    pieces: list[str] = []
+    for term in expr.terms:
+        text = _text(term)
+        if pieces:
+            pieces.append(f"- {text[1:]}" if text.startswith("-") else f"+ {text}")
+        else:
+            pieces.append(text)
+    body = " ".join(pieces)
+    widest = max(expr.terms, key=lambda t: len(t.free))
+    if widest.free != expr.out:
+        return f"({body})[{_index_list(expr.out)}]"
+    return body
+
+
+# -- LaTeX ----------------------------------------------------------------------------------
+
+
+def to_latex(expr: Expr) -> str:
+    """LaTeX for ``expr`` with every sum written out."""
+    return _latex(separate_bound(expr))
+
+
+def _sub(indices: tuple[Index, ...]) -> str:
+    names = [k.name for k in indices]
+    joined = "".join(names) if all(len(n) == 1 for n in names) else ",".join(names)
+    return f"_{{{joined}}}" if names else ""
+
+
+def _latex(expr: Expr) -> str:
+    if isinstance(expr, Tensor):
+        return f"{_latex_name(expr.spec.name)}{_sub(expr.indices)}"
+    if isinstance(expr, Delta):
+        return rf"\delta{_sub((expr.i, expr.j))}"
+    if isinstance(expr, One):
+        return rf"\mathbb{{1}}{_sub((expr.i,))}"
+    if isinstance(expr, Zero):
+        return f"0{_sub(expr.indices)}"
+    if isinstance(expr, Const):
+        return number(expr.value)
+    if isinstance(expr, Size):
+        return rf"\lvert {expr.dim} \rvert"
+    if isinstance(expr, Apply):
+        inner = _latex(expr.arg)
+        if expr.fn == "pow":
+            base = inner if _is_atom(expr.arg) else rf"\left({inner}\right)"
+            return f"{base}^{{{number(expr.param or 0.0)}}}"
+        return lookup(expr.fn).latex.format(x=inner)
+    if isinstance(expr, Contract):
+        coefficient, rest = split_coefficient(expr)
+        parts = [rf"\left({_latex(f)}\right)" if isinstance(f, Add) else _latex(f) for f in rest]
+        body = " ".join(parts) or "1"
+        if expr.summed:
+            body = rf"\sum_{{{_index_list(expr.summed)}}} {body}"
+        if coefficient == 1.0:
+            return body
+        return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
+    if isinstance(expr, Add):
+        pieces: list[str] = []
+        for term in expr.terms:
+            text = _latex(term)
+            if pieces:
+                pieces.append(f"- {text[1:]}" if text.startswith("-") else f"+ {text}")
+            else:
+                pieces.append(text)
+        return " ".join(pieces)
+    latex_hook = getattr(expr, "latex_with", None)
+    if latex_hook is None:
+        raise TypeError(f"no LaTeX printer for node {type(expr).__name__}")
+    return latex_hook(_latex)
+
+
+_GREEK = {"σ": r"\sigma", "δ": r"\delta", "θ": r"\theta", "ŷ": r"\hat{y}"}
+
+
+def _latex_name(name: str) -> str:
+    if name in _GREEK:
+        return _GREEK[name]
+    head, _, tail = name.partition("_")
+    if len(head) > 1 and not tail:
+        digits = head.lstrip(string.ascii_letters)
+        if digits and digits.isdigit():
+            return f"{head[: -len(digits)]}_{{{digits}}}"
+        return rf"\mathrm{{{head}}}"
+    return name
+
+
+# -- einsum ---------------------------------------------------------------------------------
+
+
+def to_einsum(expr: Expr) -> tuple[str, list[Expr]]:
+    """An einsum equation and its operands: the factors of a contraction, else the whole.
+
+    >>> from eincalc.build import tensors
+    >>> W, a = tensors("W[m,n] a[n]")
+    >>> equation, operands = to_einsum(W @ a)
+    >>> equation, [str(o) for o in operands]
+    ('ij,j->i', ['W[i,j]', 'a[j]'])
+    """
+    operands = list(expr.factors) if isinstance(expr, Contract) else [expr]
+    used = [k for f in operands for k in (f.indices if isinstance(f, Tensor) else f.free)]
+    names = dict.fromkeys(used)
+    if all(len(k.name) == 1 and k.name in string.ascii_letters for k in names):
+        letters = {k: k.name for k in names}
+    else:
+        letters = dict(zip(names, string.ascii_letters, strict=False))
+    inputs = ["".join(letters[k] for k in (f.indices if isinstance(f, Tensor) else f.free)) for f in operands]
+    output = "".join(letters[k] for k in expr.free)
+    return f"{','.join(inputs)}->{output}", operands

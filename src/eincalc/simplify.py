@@ -1,0 +1,340 @@
+"""Simplification: named rules applied bottom-up to a fixed point, every step recorded.
+
+A :class:`Rule` is a value: a name, a one-sentence reason a learner can read,
+the node type it looks at, and a function that returns the rewritten node or
+``None``.  :func:`simplify` applies the rules to every node, children first,
+until none applies, and reports each application to the active
+:class:`Recorder` (``with Recorder() as steps: ...``), which is what
+derivations are built from.
+
+Rules: flatten nested products and sums, fold constants, drop zeros, eliminate
+Kronecker deltas (``δ[i,j] t[j] → t[i]``, ``δ[i,j] δ[j,k] → δ[i,k]``,
+``Σ_i δ[i,i] → size``), absorb all-ones broadcasts, distribute a product over a
+sum when that lets a delta collapse, and collect like terms modulo renaming of
+summed indices.
+
+>>> from eincalc.build import tensors, indices
+>>> W, a, g = tensors("W[m,n] a[n] g[m]")
+>>> from eincalc.expr import Delta, Index, Contract
+>>> i, j, p = Index("i", "m"), Index("j", "n"), Index("p", "n")
+>>> str(simplify(Contract((W[i.name, j.name], Delta(j, p), a[j.name]), (i, p))))
+'(W[i,p] a[p])[i,p]'
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero
+from .names import canonical, fresh_indices, index_names, rename
+from .printing import split_coefficient
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named rewrite: ``apply(node)`` returns the rewritten node or ``None``."""
+
+    name: str
+    reason: str
+    node_type: type
+    apply: Callable[[Expr], Expr | None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded rule application."""
+
+    rule: Rule
+    before: Expr
+    after: Expr
+
+
+@dataclass
+class Recorder:
+    """Collects the steps of every :func:`simplify` call made while it is active."""
+
+    steps: list[Step] = field(default_factory=list)
+    _token: contextvars.Token[Recorder | None] | None = None
+
+    def __enter__(self) -> Recorder:
+        self._token = _ACTIVE.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _ACTIVE.reset(self._token)
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+
+_ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("eincalc_recorder", default=None)
+
+
+def simplify(expr: Expr) -> Expr:
+    """Apply every rule until none applies; the value never changes."""
+    return _Simplifier().run(expr)
+
+
+class _Simplifier:
+    def __init__(self) -> None:
+        self.memo: dict[Expr, Expr] = {}
+        self.recorder = _ACTIVE.get()
+
+    def run(self, expr: Expr) -> Expr:
+        if expr in self.memo:
+            return self.memo[expr]
+        current = expr.map_children(self.run)
+        for rule in RULES:
+            if isinstance(current, rule.node_type):
+                rewritten = rule.apply(current)
+                if rewritten is not None and rewritten != current:
+                    if self.recorder is not None:
+                        self.recorder.steps.append(Step(rule, current, rewritten))
+                    current = self.run(rewritten)
+                    break
+        self.memo[expr] = current
+        return current
+
+
+# -- products -------------------------------------------------------------------------------
+
+
+def _rebuild(node: Contract, factors: list[Expr], vanished: tuple[Index, ...] = ()) -> Expr:
+    """A contraction over ``factors`` with ``node``'s output.
+
+    An output index no factor carries any more becomes ``1[k]``; a summed index in
+    ``vanished`` that no factor carries becomes ``size(k)`` (``Σ_k 1 = n``).
+    """
+    present = {k for f in factors for k in f.free}
+    extra: list[Expr] = [One(k) for k in node.out if k not in present]
+    extra += [Size(k.dim) for k in vanished if k not in present and k not in node.out]
+    factors = factors + extra
+    if not factors:
+        return Const(1.0)
+    return Contract(tuple(factors), node.out, positional=node.positional)
+
+
+def _flatten_product(node: Expr) -> Expr | None:
+    assert isinstance(node, Contract)
+    if not any(isinstance(f, Contract) for f in node.factors):
+        return None
+    factors: list[Expr] = []
+    used = index_names(node)
+    for factor in node.factors:
+        if not isinstance(factor, Contract):
+            factors.append(factor)
+            continue
+        inner = factor.summed
+        new = fresh_indices(inner, used)
+        used |= {k.name for k in new}
+        mapping = dict(zip(inner, new, strict=True))
+        factors.extend(rename(f, mapping) for f in factor.factors)
+    return _rebuild(node, factors)
+
+
+def _fold_constants(node: Expr) -> Expr | None:
+    assert isinstance(node, Contract)
+    coefficient, rest = split_coefficient(node)
+    constants = len(node.factors) - len(rest)
+    if coefficient == 0.0 or any(isinstance(f, Zero) for f in rest):
+        return Zero(node.out, positional=node.positional)
+    leading = isinstance(node.factors[0], Const)
+    if constants == 0 or (constants == 1 and leading and coefficient != 1.0):
+        return None
+    factors = rest if coefficient == 1.0 else [Const(coefficient), *rest]
+    return _rebuild(node, factors)
+
+
+def _eliminate_delta(node: Expr) -> Expr | None:
+    assert isinstance(node, Contract)
+    summed = set(node.summed)
+    for position, factor in enumerate(node.factors):
+        if not isinstance(factor, Delta):
+            continue
+        keep, drop = _delta_direction(factor, summed)
+        if drop is None:
+            continue
+        others = node.factors[:position] + node.factors[position + 1 :]
+        renamed = [rename(f, {drop: keep}) for f in others]
+        return _rebuild(node, renamed, (keep,))
+    return None
+
+
+def _delta_direction(delta: Delta, summed: set[Index]) -> tuple[Index, Index | None]:
+    """Which index of ``δ[i,j]`` survives and which is summed away (``None``: neither can go)."""
+    if delta.i == delta.j:
+        return delta.i, delta.j
+    if delta.j in summed:
+        return delta.i, delta.j
+    if delta.i in summed:
+        return delta.j, delta.i
+    return delta.i, None
+
+
+def _absorb_ones(node: Expr) -> Expr | None:
+    assert isinstance(node, Contract)
+    for position, factor in enumerate(node.factors):
+        if isinstance(factor, One):
+            others = node.factors[:position] + node.factors[position + 1 :]
+            if any(factor.i in f.free for f in others) or factor.i not in node.out:
+                return _rebuild(node, list(others), (factor.i,))
+    return None
+
+
+def _unwrap_product(node: Expr) -> Expr | None:
+    assert isinstance(node, Contract)
+    if len(node.factors) == 1 and node.factors[0].free == node.out:
+        return node.factors[0]
+    if not node.factors:
+        return Const(1.0)
+    return None
+
+
+def _distribute_over_sum(node: Expr) -> Expr | None:
+    """``δ[i,p] (a[i] + b[i]) → δ[i,p] a[i] + δ[i,p] b[i]`` when a delta inside a term can then collapse."""
+    assert isinstance(node, Contract)
+    summed = set(node.summed)
+    for position, factor in enumerate(node.factors):
+        if isinstance(factor, Add) and _has_collapsible_delta(factor, summed):
+            others = node.factors[:position] + node.factors[position + 1 :]
+            terms = tuple(
+                Contract((*others[:position], term, *others[position:]), node.out) for term in factor.terms
+            )
+            return Add(terms, node.out, positional=node.positional)
+    return None
+
+
+def _has_collapsible_delta(sum_node: Add, summed: set[Index]) -> bool:
+    for term in sum_node.terms:
+        parts = term.factors if isinstance(term, Contract) else (term,)
+        if any(isinstance(p, Delta) and (p.i in summed or p.j in summed) for p in parts):
+            return True
+    return False
+
+
+# -- sums -----------------------------------------------------------------------------------
+
+
+def _flatten_sum(node: Expr) -> Expr | None:
+    assert isinstance(node, Add)
+    if not any(isinstance(t, Add) for t in node.terms):
+        return None
+    terms = [part for t in node.terms for part in (t.terms if isinstance(t, Add) else (t,))]
+    return Add(tuple(terms), node.out, positional=node.positional)
+
+
+def _drop_zero_terms(node: Expr) -> Expr | None:
+    assert isinstance(node, Add)
+    terms = [t for t in node.terms if not _is_zero(t)]
+    if len(terms) == len(node.terms):
+        return None
+    if not terms:
+        return Zero(node.out, positional=node.positional)
+    return Add(tuple(terms), node.out, positional=node.positional)
+
+
+def _is_zero(expr: Expr) -> bool:
+    return isinstance(expr, Zero) or (isinstance(expr, Const) and expr.value == 0.0)
+
+
+def _single_term(node: Expr) -> Expr | None:
+    assert isinstance(node, Add)
+    if len(node.terms) != 1:
+        return None
+    term = node.terms[0]
+    if term.free == node.out:
+        return term
+    ones = tuple(One(k) for k in node.out if k not in set(term.free))
+    return Contract((term, *ones), node.out, positional=node.positional)
+
+
+def _collect_terms(node: Expr) -> Expr | None:
+    assert isinstance(node, Add)
+    groups: dict[Expr, list[tuple[float, Expr]]] = {}
+    for term in node.terms:
+        coefficient, body = _coefficient_and_body(term)
+        groups.setdefault(_like_key(body), []).append((coefficient, body))
+    if all(len(members) == 1 for members in groups.values()):
+        return None
+    terms: list[Expr] = []
+    for members in groups.values():
+        total = sum(c for c, _ in members)
+        if total != 0.0:
+            terms.append(_scaled(members[0][1], total))
+    if not terms:
+        return Zero(node.out, positional=node.positional)
+    return Add(tuple(terms), node.out, positional=node.positional)
+
+
+def _scaled(body: Expr, coefficient: float) -> Expr:
+    if isinstance(body, Const):
+        return Const(coefficient * body.value)
+    if coefficient == 1.0:
+        return body
+    return Contract((Const(coefficient), body), body.free)
+
+
+def _coefficient_and_body(term: Expr) -> tuple[float, Expr]:
+    if isinstance(term, Const):
+        return term.value, Const(1.0)
+    if isinstance(term, Contract):
+        coefficient, rest = split_coefficient(term)
+        if coefficient != 1.0:
+            body = rest[0] if len(rest) == 1 and rest[0].free == term.out else _rebuild(term, rest)
+            return coefficient, body
+    return 1.0, term
+
+
+def _like_key(body: Expr) -> Expr:
+    """A key equal for terms equal up to factor order and names of summed indices."""
+    if isinstance(body, Contract):
+        out = set(body.out)
+        body = Contract(tuple(sorted(body.factors, key=lambda f: _shape_key(f, out))), body.out)
+    return canonical(body)
+
+
+def _shape_key(factor: Expr, free: set[Index]) -> tuple[str, ...]:
+    """A sort key that ignores the names of summed indices (ties only cost a missed collection)."""
+    if isinstance(factor, Tensor):
+        return ("Tensor", factor.spec.name, *(k.name if k in free else "_" for k in factor.indices))
+    return (type(factor).__name__, str(factor.rank), *sorted(k.name for k in factor.free if k in free))
+
+
+# -- constants inside functions -------------------------------------------------------------
+
+
+def _fold_function_of_constant(node: Expr) -> Expr | None:
+    assert isinstance(node, Apply)
+    if node.fn == "pow" and isinstance(node.arg, Const) and node.param is not None:
+        if node.arg.value == 0.0 and node.param < 0:
+            return None
+        return Const(node.arg.value**node.param)
+    if node.fn == "pow" and node.param == 1.0:
+        return node.arg
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("zero-factor", "A product with a zero factor is zero.", Contract, _fold_constants),
+    Rule("flatten-product", "A product of products is one product (summed indices renamed apart).",
+         Contract, _flatten_product),
+    Rule("delta-elimination",
+         "Summing over j with δ[i,j] keeps only the term j = i: the sum collapses and j is renamed i.",
+         Contract, _eliminate_delta),
+    Rule("absorb-ones", "Multiplying by the all-ones vector 1[k] changes nothing once k is used elsewhere.",
+         Contract, _absorb_ones),
+    Rule("distribute", "A delta inside a sum can only collapse once the product is distributed over the sum.",
+         Contract, _distribute_over_sum),
+    Rule("unwrap-product", "A product of one factor with the same output is that factor.",
+         Contract, _unwrap_product),
+    Rule("flatten-sum", "A sum of sums is one sum.", Add, _flatten_sum),
+    Rule("drop-zero-terms", "Adding zero changes nothing.", Add, _drop_zero_terms),
+    Rule("single-term", "A sum of one term is that term (broadcast if it lacks an index).", Add, _single_term),
+    Rule("collect-terms", "Terms equal up to renaming summed indices are added: a + a = 2a.",
+         Add, _collect_terms),
+    Rule("fold-function", "A function of a constant is a constant.", Apply, _fold_function_of_constant),
+)
+"""The rules, in the order they are tried at each node."""
