@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .errors import IndexMismatch, ParseError, ShapeError, UnsupportedError
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Tensor, TensorSpec
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, Tensor, TensorSpec
 from .names import CANONICAL_POOL, canonical, fresh_indices, index_names, rename, with_positional
 
 Operand = Expr | int | float
 
-_DECL = re.compile(r"[\s,]*([A-Za-z_]\w*)\s*(?:\[([^\]]*)\])?[\s,]*")
-_NAME = re.compile(r"[A-Za-z_]\w*$")
+_DECL = re.compile(r"[\s,]*([^\W\d]\w*)\s*(?:\[([^\]]*)\])?[\s,]*")
+_NAME = re.compile(r"[^\W\d]\w*$")
 
 
 # -- declarations -----------------------------------------------------------------------
@@ -415,3 +415,44 @@ def _merge_repeats(expr: Expr) -> Expr:
     deltas = tuple(Delta(Index(k.name[:-1], k.dim), k) for k in primed)
     out = tuple(k for k in expr.free if k not in primed)
     return Contract((expr, *deltas), out)
+
+
+def let(name: str, value: Operand, *, adjoint: str | None = None) -> Expr:
+    """Name an intermediate: it prints as ``name[…]`` and derivatives flowing back through it
+    are named ``adjoint`` (default ``d`` + name), so results stay short instead of re-expanding.
+
+    >>> W, x = tensors("W[m,n] x[n]")
+    >>> z = let("z", W @ x, adjoint="δ")
+    >>> str(z), str(sigmoid(z))
+    ('z[i]', 'σ(z[i])')
+    """
+    if not _NAME.match(name):
+        raise ParseError(f"{name!r} is not a valid name for an intermediate")
+    expr = as_expr(value)
+    return Named(name, expr, expr.free, adjoint or f"d{name}", positional=expr.positional)
+
+
+def _elementwise(name: str) -> Callable[[Operand], Expr]:
+    def function(x: Operand) -> Expr:
+        return apply(name, x)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"Element-wise ``{name}`` (see :mod:`eincalc.functions`)."
+    return function
+
+
+sigmoid = _elementwise("sigmoid")
+tanh = _elementwise("tanh")
+exp = _elementwise("exp")
+log = _elementwise("log")
+relu = _elementwise("relu")
+sqrt = _elementwise("sqrt")
+softplus = _elementwise("softplus")
+sin = _elementwise("sin")
+cos = _elementwise("cos")
+absolute = _elementwise("abs")
+
+
+def square(x: Operand) -> Expr:
+    """Element-wise square, ``x ** 2``."""
+    return power(x, 2)

@@ -27,9 +27,9 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from .errors import IndexMismatch, ShapeError, UnsupportedError
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, TensorSpec, Zero, postorder
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
 from .functions import derivative
-from .names import canonical, fresh_indices, index_names, rename
+from .names import canonical, fresh_indices, index_names, rename, substitute
 from .simplify import simplify
 
 # -- rule tables (one per interpretation) ---------------------------------------------------
@@ -279,3 +279,25 @@ def _apply_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
 @register_vjp(Tensor)
 def _constant_tensor_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
     return []
+
+
+@register_jacobian(Named)
+def _named_jacobian(node: Expr, d: Forward) -> Expr:
+    assert isinstance(node, Named)
+    return rename(d(node.body), dict(zip(node.body.free, node.indices, strict=True)))
+
+
+@register_vjp(Named)
+def _named_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
+    """The gradient arriving at a named intermediate gets a name of its own (``δ2``, ``dz``)."""
+    assert isinstance(node, Named)
+    body_ct = rename(ct, dict(zip(node.indices, node.body.free, strict=True)))
+    name = node.adjoint or f"d{node.name}"
+    adjoint = Named(name, body_ct, node.body.free)
+    body = node.body
+    if isinstance(body, Apply):
+        # σ'(z) = σ(z)(1 − σ(z)) written with the name: h ⊙ (1 − h) ⊙ dh
+        reference = Named(node.name, body, body.free, node.adjoint)
+        slope = substitute(derivative(body), body, reference)
+        return [(body.arg, Contract((slope, adjoint), body.arg.free))]
+    return [(body, adjoint)]

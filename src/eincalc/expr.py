@@ -249,7 +249,8 @@ def node(cls: type[_T]) -> type[_T]:
     return dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
 
 
-def _flag() -> Any:
+def positional_flag() -> Any:
+    """The `positional` field every node declares (keyword-only, default False)."""
     return field(default=False, kw_only=True)
 
 
@@ -263,7 +264,7 @@ class Tensor(Expr):
 
     spec: TensorSpec
     indices: tuple[Index, ...]
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def __post_init__(self) -> None:
         if len(self.indices) != len(self.spec.dims):
@@ -285,7 +286,7 @@ class Delta(Expr):
 
     i: Index
     j: Index
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def __post_init__(self) -> None:
         if self.i.dim != self.j.dim:
@@ -305,7 +306,7 @@ class One(Expr):
     """The all-ones vector along ``i``."""
 
     i: Index
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def args(self) -> tuple[Any, ...]:
         return (self.i,)
@@ -319,7 +320,7 @@ class Zero(Expr):
     """The zero tensor over ``indices``."""
 
     indices: tuple[Index, ...]
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def args(self) -> tuple[Any, ...]:
         return (self.indices,)
@@ -333,7 +334,7 @@ class Const(Expr):
     """A real scalar constant."""
 
     value: float
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def args(self) -> tuple[Any, ...]:
         return (float(self.value),)
@@ -347,7 +348,7 @@ class Size(Expr):
     """The size of dimension ``dim`` (a scalar bound when arrays arrive)."""
 
     dim: str
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def args(self) -> tuple[Any, ...]:
         return (self.dim,)
@@ -366,7 +367,7 @@ class Contract(Expr):
 
     factors: tuple[Expr, ...]
     out: tuple[Index, ...]
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def __post_init__(self) -> None:
         check_consistent(self.factors)
@@ -402,7 +403,7 @@ class Add(Expr):
 
     terms: tuple[Expr, ...]
     out: tuple[Index, ...]
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def __post_init__(self) -> None:
         if not self.terms:
@@ -437,7 +438,7 @@ class Apply(Expr):
     fn: str
     arg: Expr
     param: float | None = None
-    positional: bool = _flag()
+    positional: bool = positional_flag()
 
     def args(self) -> tuple[Any, ...]:
         return (self.fn, self.arg, self.param)
@@ -451,6 +452,44 @@ class Apply(Expr):
     def _compute_free(self) -> tuple[Index, ...]:
         return self.arg.free
 
+
+
+@node
+class Named(Expr):
+    """A named intermediate (``z1``, ``δ2``): shows as ``name[indices]``, stands for ``body``.
+
+    ``body`` keeps its own index names; ``indices`` label its axes, in order, at
+    this reference.  Renaming touches only ``indices``, so every reference
+    shares one body and an evaluator computes it once.  Derivatives flowing
+    back through a named intermediate are named too (``adjoint``, e.g. ``δ2``).
+    """
+
+    name: str
+    body: Expr
+    indices: tuple[Index, ...]
+    adjoint: str | None = None
+    positional: bool = positional_flag()
+
+    def __post_init__(self) -> None:
+        if len(set(self.indices)) != len(self.indices):
+            raise IndexMismatch(f"{self.name}[{', '.join(map(str, self.indices))}] repeats an index")
+        if tuple(k.dim for k in self.indices) != self.body.shape:
+            raise IndexMismatch(
+                f"{self.name} has shape ({', '.join(self.body.shape)}) but is labelled "
+                f"[{', '.join(map(str, self.indices))}] with dimensions ({', '.join(k.dim for k in self.indices)})"
+            )
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.name, self.body, self.indices, self.adjoint)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.body,)
+
+    def map_children(self, fn: Callable[[Expr], Expr]) -> Expr:
+        return Named(self.name, fn(self.body), self.indices, self.adjoint, positional=self.positional)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return _unique(self.indices)
 
 # -- index bookkeeping ------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -48,9 +48,10 @@ class MatrixExpr:
 
     __slots__ = ()
 
-    @property
-    def kind(self) -> Kind:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # a field or a property in each node; no class attribute at run time
+
+        @property
+        def kind(self) -> Kind: ...
 
     def children(self) -> tuple[MatrixExpr, ...]:
         """Sub-expressions that the text form shows."""
@@ -191,11 +192,13 @@ class Broadcast(MatrixExpr):
     """A vector repeated along the other axis of a matrix sum.
 
     ``axis`` is the matrix axis the vector runs along (1: the trailing axis, as
-    NumPy broadcasts it); ``display`` is what the text form shows.
+    NumPy broadcasts it); ``ones`` is the column of ones along the other axis;
+    ``display`` is what the text form shows.
     """
 
     child: MatrixExpr
     axis: int
+    ones: Ones
     display: MatrixExpr
     kind: Kind = "matrix"
 
@@ -277,6 +280,18 @@ class Inner(MatrixExpr):
 
 
 @dataclass(frozen=True, slots=True)
+class Intermediate(MatrixExpr):
+    """A named intermediate (``δ₂``): text shows ``name``; the value and NumPy code are ``body``'s."""
+
+    name: str
+    body: MatrixExpr
+
+    @property
+    def kind(self) -> Kind:
+        return self.body.kind
+
+
+@dataclass(frozen=True, slots=True)
 class Call(MatrixExpr):
     """A function with its own spelling, for node kinds added by other modules.
 
@@ -343,5 +358,6 @@ _EVAL: dict[type, Callable[[Any, Mapping[str, Any], Callable[[MatrixExpr], Any]]
     Trace: lambda n, values, ev: np.trace(ev(n.child)),
     Sum: lambda n, values, ev: np.sum(ev(n.child), axis=n.axis),
     Inner: lambda n, values, ev: np.sum(ev(n.left) * ev(n.right)),
+    Intermediate: lambda n, values, ev: ev(n.body),
     Call: lambda n, values, ev: n.evaluate(*map(ev, n.args)),
 }

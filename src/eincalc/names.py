@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 
-from .expr import Add, Contract, Delta, Expr, Index, One, Tensor, Zero, walk
+from .expr import Add, Contract, Delta, Expr, Index, Named, One, Tensor, Zero, walk
 
 
 def bound_indices(expr: Expr) -> Iterator[Index]:
@@ -24,7 +25,7 @@ def bound_indices(expr: Expr) -> Iterator[Index]:
         if isinstance(sub, Contract):
             yield from sub.summed
         else:
-            yield from getattr(sub, "bound", ())
+            yield from getattr(sub, "summed", ())
 
 
 def index_names(expr: Expr) -> set[str]:
@@ -79,16 +80,26 @@ def _rename(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
         return Zero(tuple(mapping.get(k, k) for k in expr.indices), positional=expr.positional)
     if isinstance(expr, Contract):
         return _rename_binder(expr, mapping)
+    if isinstance(expr, Named):
+        return replace(expr, indices=tuple(mapping.get(k, k) for k in expr.indices))
     if isinstance(expr, Add):
         out = tuple(mapping.get(k, k) for k in expr.out)
         return Add(tuple(rename(t, mapping) for t in expr.terms), out, positional=expr.positional)
-    return _rename_own(expr.map_children(lambda child: rename(child, mapping)), mapping)
+    if getattr(expr, "summed", ()):
+        expr = _avoid_capture(expr, {v.name for v in mapping.values()})
+    own = getattr(expr, "rename_with", None)
+    if own is not None:
+        return own(mapping)  # type: ignore[no-any-return]
+    return expr.map_children(lambda child: rename(child, mapping))
 
 
-def _rename_own(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
-    """Rename index fields a node holds itself (an axis), via its ``rename_own`` hook."""
-    hook = getattr(expr, "rename_own", None)
-    return hook(mapping) if hook is not None and mapping else expr
+def _avoid_capture(expr: Expr, targets: set[str]) -> Expr:
+    """Rename a binding node's own bound indices (``summed``) away from ``targets``."""
+    bound = [k for k in getattr(expr, "summed", ()) if k.name in targets]
+    if not bound:
+        return expr
+    new = fresh_indices(bound, index_names(expr) | targets)
+    return expr.rebind(dict(zip(bound, new, strict=True)))  # type: ignore[attr-defined, no-any-return]
 
 
 def _rename_binder(expr: Contract, mapping: Mapping[Index, Index]) -> Expr:
@@ -149,6 +160,9 @@ def _relabel(expr: Expr, scope: frozenset[str], keep: bool, memo: _Memo) -> tupl
     result: tuple[Expr, set[str]]
     if isinstance(expr, Contract):
         result = _relabel_contract(expr, scope, keep, memo)
+    elif isinstance(expr, Named):
+        body = _relabel(expr.body, frozenset(k.name for k in expr.body.free), keep, memo)[0]
+        result = replace(expr, body=body), set()
     elif isinstance(expr, Add):
         parts = [_relabel(t, scope, keep, memo) for t in expr.terms]
         bound = set().union(*(b for _, b in parts))
@@ -190,3 +204,17 @@ def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool, memo: _
         bound |= names
         factors.append(new)
     return Contract(tuple(factors), expr.out, positional=expr.positional), bound
+
+
+def substitute(expr: Expr, old: Expr, new: Expr) -> Expr:
+    """``expr`` with every occurrence of the sub-expression ``old`` replaced by ``new`` (same free indices)."""
+    memo: dict[Expr, Expr] = {}
+
+    def visit(node: Expr) -> Expr:
+        if node == old:
+            return new
+        if node not in memo:
+            memo[node] = node.map_children(visit)
+        return memo[node]
+
+    return visit(expr)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import string
 from collections import Counter
 
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, postorder
 from .functions import lookup
 from .names import separate_bound
 
@@ -63,6 +63,8 @@ def _text(expr: Expr) -> str:
         return _contract_text(expr)
     if isinstance(expr, Add):
         return _add_text(expr)
+    if isinstance(expr, Named):
+        return f"{expr.name}[{_index_list(expr.indices)}]" if expr.indices else expr.name
     text_hook = getattr(expr, "text", None)
     if text_hook is None:
         raise TypeError(f"no text printer for node {type(expr).__name__}")
@@ -137,6 +139,31 @@ def _add_text(expr: Add) -> str:
     return body
 
 
+def definitions(expr: Expr) -> list[Named]:
+    """The named intermediates ``expr`` refers to, each after the ones it uses."""
+    seen: dict[tuple[str, Expr], Named] = {}
+    for sub in postorder(expr):
+        if isinstance(sub, Named):
+            seen.setdefault((sub.name, sub.body), sub)
+    return list(seen.values())
+
+
+def with_definitions(expr: Expr) -> str:
+    """``expr`` followed by the definition of every named intermediate it uses, one per line.
+
+    >>> from eincalc.build import tensors, let, sigmoid
+    >>> W, x = tensors("W[m,n] x[n]")
+    >>> print(with_definitions(sigmoid(let("z", W @ x))))
+    σ(z[i])
+      where z[i] = W[i,j] x[j]
+    """
+    lines = [to_text(expr)]
+    for named in definitions(expr):
+        head = f"{named.name}[{_index_list(named.body.free)}]" if named.body.free else named.name
+        lines.append(f"  where {head} = {to_text(named.body)}")
+    return "\n".join(lines)
+
+
 # -- LaTeX ----------------------------------------------------------------------------------
 
 
@@ -179,6 +206,8 @@ def _latex(expr: Expr) -> str:
         if coefficient == 1.0:
             return body
         return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
+    if isinstance(expr, Named):
+        return f"{_latex_name(expr.name)}{_sub(expr.indices)}"
     if isinstance(expr, Add):
         pieces: list[str] = []
         for term in expr.terms:

@@ -317,7 +317,7 @@ def _fold_function_of_constant(node: Expr) -> Expr | None:
     return None
 
 
-RULES: tuple[Rule, ...] = (
+RULES: list[Rule] = [
     Rule("zero-factor", "A product with a zero factor is zero.", Contract, _fold_constants),
     Rule("flatten-product", "A product of products is one product (summed indices renamed apart).",
          Contract, _flatten_product),
@@ -336,5 +336,11 @@ RULES: tuple[Rule, ...] = (
     Rule("collect-terms", "Terms equal up to renaming summed indices are added: a + a = 2a.",
          Add, _collect_terms),
     Rule("fold-function", "A function of a constant is a constant.", Apply, _fold_function_of_constant),
-)
+]
 """The rules, in the order they are tried at each node."""
+
+
+def register_rule(rule: Rule) -> Rule:
+    """Add a rule (tried after the built-in ones); modules with new node kinds use this."""
+    RULES.append(rule)
+    return rule

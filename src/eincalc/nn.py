@@ -1,0 +1,317 @@
+"""Neural-network calculus: softmax, log-softmax and logsumexp over one named index, and losses.
+
+The structured nodes carry the index they normalise over (``axis``).  Their
+derivative rules are the textbook identities, written so that contracting with
+an upstream gradient never materialises a Jacobian matrix:
+
+* ``∂softmax(θ)[i]/∂θ[p] = ŷ[i] (δ[i,p] − ŷ[p])``, so a VJP is ``ŷ ⊙ (g − (gᵀŷ))``;
+* ``∂log_softmax(θ)[i]/∂θ[p] = δ[i,p] − ŷ[p]``, so a VJP is ``g − ŷ Σg``;
+* ``∂logsumexp(θ)/∂θ[p] = ŷ[p]``.
+
+With labels declared to sum to one (``ec.tensors("y[c]", simplex="y")``) the
+rule ``Σ_i y[i] = 1`` fires, and the gradient of the cross-entropy
+``−Σ y log softmax(θ)`` simplifies to ``ŷ − y``; without it, to ``(Σy) ŷ − y``.
+
+>>> import eincalc as ec
+>>> theta, y = ec.tensors("θ[c] y[c]", simplex="y")
+>>> print(ec.grad(cross_entropy(theta, y), theta))
+softmax(θ[p], p) - y[p]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from .build import Operand, as_expr, elementwise_product, power, scale, sum_terms, tidy, total
+from .diff import Forward, register_jacobian, register_vjp
+from .errors import IndexMismatch, UnsupportedError
+from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, positional_flag, node
+from .names import fresh_indices, index_names, rename
+from .simplify import Rule, register_rule
+
+AXIS_FUNCTIONS = ("softmax", "log_softmax")
+
+
+@node
+class Softmax(Expr):
+    """``softmax`` or ``log_softmax`` of ``arg`` along its index ``axis`` (same free indices)."""
+
+    fn: str
+    arg: Expr
+    axis: Index
+    positional: bool = positional_flag()
+
+    def __post_init__(self) -> None:
+        if self.fn not in AXIS_FUNCTIONS:
+            raise UnsupportedError(f"unknown normalising function {self.fn!r}; known: {', '.join(AXIS_FUNCTIONS)}")
+        _check_axis(self.arg, self.axis, self.fn)
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.fn, self.arg, self.axis)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def map_children(self, fn: Callable[[Expr], Expr]) -> Expr:
+        return replace(self, arg=fn(self.arg))
+
+    def rename_with(self, mapping: Mapping[Index, Index]) -> Expr:
+        """Rename the argument and the axis together (the axis is one of the free indices)."""
+        return replace(self, arg=rename(self.arg, mapping), axis=mapping.get(self.axis, self.axis))
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return self.arg.free
+
+    def text(self, inner: Callable[[Expr], str]) -> str:
+        return f"{self.fn}({inner(self.arg)}, {self.axis})"
+
+    def latex_with(self, inner: Callable[[Expr], str]) -> str:
+        name = r"\operatorname{softmax}" if self.fn == "softmax" else r"\log\operatorname{softmax}"
+        return rf"{name}_{{{self.axis}}}\left({inner(self.arg)}\right)"
+
+
+@node
+class LogSumExp(Expr):
+    """``log Σ_axis exp(arg)``: the axis index is summed (bound) here."""
+
+    arg: Expr
+    axis: Index
+    positional: bool = positional_flag()
+
+    def __post_init__(self) -> None:
+        _check_axis(self.arg, self.axis, "logsumexp")
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.arg, self.axis)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def map_children(self, fn: Callable[[Expr], Expr]) -> Expr:
+        return replace(self, arg=fn(self.arg))
+
+    @property
+    def summed(self) -> tuple[Index, ...]:
+        return (self.axis,)
+
+    def rebind(self, mapping: Mapping[Index, Index]) -> Expr:
+        new = mapping.get(self.axis, self.axis)
+        return replace(self, arg=rename(self.arg, {self.axis: new}), axis=new)
+
+    def _compute_free(self) -> tuple[Index, ...]:
+        return tuple(k for k in self.arg.free if k != self.axis)
+
+    def text(self, inner: Callable[[Expr], str]) -> str:
+        return f"logsumexp({inner(self.arg)}, {self.axis})"
+
+    def latex_with(self, inner: Callable[[Expr], str]) -> str:
+        return rf"\log \sum_{{{self.axis}}} \exp\left({inner(self.arg)}\right)"
+
+
+def _check_axis(arg: Expr, axis: Index, fn: str) -> None:
+    if axis not in arg.free:
+        raise IndexMismatch(
+            f"{fn} over index {axis}, but {arg} has free indices ({', '.join(map(str, arg.free))})"
+        )
+
+
+# -- building -----------------------------------------------------------------------------------
+
+
+def _axis(expr: Expr, axis: int | str | None) -> Index:
+    if not expr.free:
+        raise IndexMismatch(f"{expr} is a scalar; softmax needs an index to normalise over")
+    if axis is None:
+        return expr.free[-1]
+    if isinstance(axis, str):
+        for k in expr.free:
+            if k.name == axis:
+                return k
+        raise IndexMismatch(f"{expr} has no index {axis!r}; its indices are ({', '.join(map(str, expr.free))})")
+    if not -expr.rank <= axis < expr.rank:
+        raise IndexMismatch(f"axis {axis} is out of range for {expr} of rank {expr.rank}")
+    return expr.free[axis]
+
+
+def softmax(x: Operand, axis: int | str | None = None) -> Expr:
+    """Softmax along ``axis`` (a position, an index name, or the last axis; for a matrix of
+    logits with one row per example that is softmax over each row)."""
+    expr = as_expr(x)
+    return Softmax("softmax", expr, _axis(expr, axis), positional=expr.positional)
+
+
+def log_softmax(x: Operand, axis: int | str | None = None) -> Expr:
+    """``log softmax`` along ``axis``, evaluated without ever taking log(0)."""
+    expr = as_expr(x)
+    return Softmax("log_softmax", expr, _axis(expr, axis), positional=expr.positional)
+
+
+def logsumexp(x: Operand, axis: int | str | None = None) -> Expr:
+    """``log Σ exp`` along ``axis`` (the axis disappears), evaluated with a max-shift."""
+    expr = as_expr(x)
+    result = LogSumExp(expr, _axis(expr, axis), positional=expr.positional)
+    return tidy(result) if expr.positional else result
+
+
+def mean(x: Operand, axis: int | str | None = None) -> Expr:
+    """Mean over all entries, or over one axis."""
+    expr = as_expr(x)
+    summed = total(expr) if axis is None else total(expr, axis)
+    counted = [k for k in expr.free if k not in set(summed.free)]
+    sizes: list[Expr] = [power(Size(k.dim), -1) for k in counted]
+    result = Contract((*sizes, summed), summed.free, positional=expr.positional)
+    return tidy(result) if expr.positional else result
+
+
+def _same_style(prediction: Expr, target: Expr) -> tuple[Expr, Expr]:
+    if prediction.shape != target.shape:
+        raise IndexMismatch(
+            f"prediction {prediction} has shape ({', '.join(prediction.shape)}) but target {target} has "
+            f"({', '.join(target.shape)})"
+        )
+    if prediction.positional != target.positional:
+        raise IndexMismatch("prediction and target must both be matrix-style or both index-style")
+    return prediction, target
+
+
+def _weighted_sum(weights: Expr, values: Expr) -> Expr:
+    """``Σ weights ⊙ values`` over every index."""
+    if weights.positional:
+        return total(weights * values)
+    return total(elementwise_product([weights, values]))
+
+
+def cross_entropy(scores: Operand, labels: Operand, *, logits: bool = True, axis: int | str | None = None) -> Expr:
+    """Cross-entropy ``−Σ y log ŷ`` summed over classes and examples.
+
+    With ``logits=True`` (default) ``scores`` are logits and ``ŷ = softmax(scores)``
+    along ``axis`` (log-softmax keeps it finite); with ``logits=False`` they are
+    probabilities.
+    """
+    prediction, target = _same_style(as_expr(scores), as_expr(labels))
+    log_probabilities = log_softmax(prediction, axis) if logits else Apply(
+        "log", prediction, positional=prediction.positional
+    )
+    return scale(_weighted_sum(target, log_probabilities), -1.0)
+
+
+def mse(prediction: Operand, target: Operand) -> Expr:
+    """Mean squared error: the mean of ``(prediction − target)²``."""
+    p, t = _same_style(as_expr(prediction), as_expr(target))
+    difference = p - t if p.positional else sum_terms([p, scale(t, -1.0)])
+    return mean(power(difference, 2))
+
+
+def binary_cross_entropy(scores: Operand, labels: Operand, *, logits: bool = True) -> Expr:
+    """Binary cross-entropy (logistic loss) summed over entries.
+
+    From logits ``z`` it is ``Σ softplus(z) − y z`` (stable for any ``|z|``);
+    from probabilities ``p`` it is ``−Σ y log p + (1 − y) log(1 − p)``.
+    """
+    z, y = _same_style(as_expr(scores), as_expr(labels))
+    if logits:
+        return total(Apply("softplus", z, positional=z.positional)) - _weighted_sum(y, z)
+    positive = _weighted_sum(y, Apply("log", z, positional=z.positional))
+    negative = _weighted_sum(1 - y, Apply("log", 1 - z, positional=z.positional))
+    return scale(positive + negative, -1.0)
+
+
+# -- derivative rules ---------------------------------------------------------------------------
+
+
+def _axis_twin(node: Softmax | LogSumExp, *avoid: Expr) -> Index:
+    """A fresh index with the dimension of ``node.axis``."""
+    used = set().union(*(index_names(e) for e in (node, *avoid)))
+    return fresh_indices((node.axis,), used)[0]
+
+
+def _probabilities(node: Softmax | LogSumExp) -> Expr:
+    if isinstance(node, Softmax) and node.fn == "softmax":
+        return node
+    return Softmax("softmax", node.arg, node.axis)
+
+
+def _weighted_over_axis(node: Softmax | LogSumExp, weights: Expr, values: Expr, out: tuple[Index, ...]) -> Expr:
+    """``Σ_axis weights ⊙ values`` (both indexed by the node's axis), with the axis renamed apart."""
+    twin = _axis_twin(node, weights, values)
+    return Contract((rename(weights, {node.axis: twin}), rename(values, {node.axis: twin})), out)
+
+
+def _minus(left: Expr, right: Expr, out: tuple[Index, ...]) -> Expr:
+    return Add((left, Contract((Const(-1.0), right), right.free)), out)
+
+
+@register_jacobian(Softmax)
+def _softmax_jacobian(node: Expr, d: Forward) -> Expr:
+    assert isinstance(node, Softmax)
+    inner = d(node.arg)
+    rest = tuple(k for k in inner.free if k != node.axis)
+    probabilities = _probabilities(node)
+    centred = _minus(inner, _weighted_over_axis(node, probabilities, inner, rest), inner.free)
+    if node.fn == "log_softmax":
+        return centred
+    return Contract((node, centred), inner.free)
+
+
+@register_jacobian(LogSumExp)
+def _logsumexp_jacobian(node: Expr, d: Forward) -> Expr:
+    assert isinstance(node, LogSumExp)
+    inner = d(node.arg)
+    return Contract((_probabilities(node), inner), node.free + d.fresh)
+
+
+@register_vjp(Softmax)
+def _softmax_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
+    assert isinstance(node, Softmax)
+    rest = tuple(k for k in node.free if k != node.axis)
+    if node.fn == "log_softmax":
+        total_ct = Contract((rename(ct, {node.axis: _axis_twin(node, ct)}),), rest)
+        spread = Contract((_probabilities(node), total_ct), node.free)
+        return [(node.arg, _minus(ct, spread, node.free))]
+    centred = _minus(ct, _weighted_over_axis(node, ct, node, rest), node.free)
+    return [(node.arg, Contract((node, centred), node.free))]
+
+
+@register_vjp(LogSumExp)
+def _logsumexp_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
+    assert isinstance(node, LogSumExp)
+    return [(node.arg, Contract((_probabilities(node), ct), node.arg.free))]
+
+
+# -- simplification rules -----------------------------------------------------------------------
+
+
+def _simplex_sum(expr: Expr) -> Expr | None:
+    """``Σ_i y[i] = 1`` for a tensor declared to lie on the simplex along its last axis."""
+    assert isinstance(expr, Contract)
+    summed = set(expr.summed)
+    for position, factor in enumerate(expr.factors):
+        if not (isinstance(factor, Tensor) and factor.spec.simplex and factor.indices):
+            continue
+        last = factor.indices[-1]
+        others = expr.factors[:position] + expr.factors[position + 1 :]
+        if last in summed and factor.indices.count(last) == 1 and not any(last in f.free for f in others):
+            present = {k for f in others for k in f.free}
+            extra: list[Expr] = [Size(k.dim) for k in factor.free if k in summed and k != last and k not in present]
+            remaining = list(others) + extra
+            if not remaining:
+                return Const(1.0)
+            missing = [k for k in expr.out if k not in present]
+            if missing:
+                return None
+            return Contract(tuple(remaining), expr.out, positional=expr.positional)
+    return None
+
+
+def _log_of_softmax(expr: Expr) -> Expr | None:
+    assert isinstance(expr, Apply)
+    if expr.fn == "log" and isinstance(expr.arg, Softmax) and expr.arg.fn == "softmax":
+        return Softmax("log_softmax", expr.arg.arg, expr.arg.axis, positional=expr.positional)
+    return None
+
+
+register_rule(Rule("simplex-sum", "Labels declared to sum to one: Σ_i y[i] = 1.", Contract, _simplex_sum))
+register_rule(Rule("log-softmax", "log(softmax(θ)) is log_softmax(θ), which never takes log(0).", Apply,
+                   _log_of_softmax))

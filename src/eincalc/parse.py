@@ -1,0 +1,524 @@
+"""Text → Expr: index notation read with Python's own parser, never evaluated.
+
+The language is the Python subset that :func:`eincalc.printing.to_text` writes:
+``W[i,j] a[j]`` (juxtaposition multiplies; an index written twice is summed),
+``σ(W @ x + b)`` (matrix style), ``(x[i] y[i])[i]`` (explicit output indices,
+every other index summed), ``Σ(x[i])`` (sum of everything), ``δ[i,j]``,
+``1[i]``, ``0[i,j]`` and ``size(n)``.  The text is tokenised once to turn
+juxtaposition into ``*`` (columns unchanged), handed to :func:`ast.parse`, and
+the tree is walked over a whitelist of node types.  Every failure is an
+:class:`~eincalc.errors.EincalcError` showing the text with a caret under the
+offending column.
+
+Parentheses scope Einstein sums: ``(x[i] y[i]) z[i]`` is ``z[i]`` times an
+inner product, while the single product ``x[i] y[i] z[i]`` is an error.  Doubled
+parentheses make a body one factor: ``((A[i,j] + B[i,j]))[j,i]`` transposes a sum.
+An index that sits only on deltas, ones or zeros takes its dimension from an
+:class:`~eincalc.expr.Index` passed along with the tensors.
+
+>>> from eincalc.build import tensors
+>>> W, a = tensors("W[m,n] a[n]")
+>>> z = parse("σ(W[i,j] a[j])", W, a)
+>>> str(z), z.shape
+('σ(W[i,j] a[j])', ('m',))
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import io
+import itertools
+import keyword
+import math
+import tokenize
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from . import build
+from .errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
+from .expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Tensor, TensorSpec, Zero
+
+MAX_LENGTH = 10_000
+"""Longest text :func:`parse` reads, in characters."""
+MAX_DEPTH = 100
+"""Deepest nesting of operations :func:`parse` reads."""
+
+ParseFunction = Callable[["Call"], Expr]
+CALLS: dict[str, ParseFunction] = {}
+_Parts = list[tuple[Expr, ast.expr]]
+_DELTAS = ("δ", "delta")
+
+
+def register_parse_function(name: str, builder: ParseFunction) -> None:
+    """Make ``name(…)`` readable; ``builder`` turns the :class:`Call` into an expression."""
+    CALLS[unicodedata.normalize("NFKC", name)] = builder
+    _parse_cached.cache_clear()
+
+
+def parse(text: str, *declared: Tensor | Index, **named: Tensor) -> Expr:
+    """Read ``text`` over the ``declared`` tensors (by their names) and the ``named`` ones.
+
+    Results are cached per text and declarations.
+
+    >>> from eincalc.build import tensors
+    >>> x, y = tensors("x[n] y[n]")
+    >>> str(parse("(x[i] y[i])[i] − 2 Σ(x[j])", x, y))
+    '(x[i] y[i])[i] - 2 Σ(x[j])'
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"parse reads a string, not {type(text).__name__}")
+    tensors: dict[str, TensorSpec] = {}
+    indices: dict[str, str] = {}
+    for name, item in itertools.chain(((None, d) for d in declared), named.items()):
+        if isinstance(item, Tensor):
+            tensors[unicodedata.normalize("NFKC", name or item.spec.name)] = item.spec
+        elif isinstance(item, Index) and name is None:
+            if indices.setdefault(item.name, item.dim) != item.dim:
+                raise IndexMismatch(f"index {item.name} is declared as {indices[item.name]} and as {item.dim}")
+        else:
+            raise UnsupportedError(f"parse takes declared tensors (ec.tensors) and indices, not {item!r}")
+    return _parse_cached(text, tuple(sorted(tensors.items(), key=lambda p: p[0])), tuple(indices.items()))
+
+
+class _Located(Exception):
+    """An error and the column it belongs to (internal; re-raised with context at the boundary)."""
+
+    def __init__(self, error: EincalcError, column: int | None) -> None:
+        super().__init__(str(error))
+        self.error, self.column = error, column
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indices: tuple[tuple[str, str], ...]) -> Expr:
+    shown = "".join(" " if c.isspace() else c for c in text)
+    try:
+        if len(text) > MAX_LENGTH:
+            raise _Located(ParseError(f"expression has {len(text)} characters; the limit is {MAX_LENGTH}"), None)
+        if "\0" in text or not shown.strip():
+            raise _Located(ParseError("expression is empty or contains a null character"), shown.find("\0"))
+        specs = dict(tensors)
+        prepared = _prepare(shown, set(CALLS) - set(specs))
+        body = prepared.lstrip()
+        lead = len(prepared) - len(body)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(body, mode="eval")
+        except SyntaxError as error:
+            offset = lead + (error.offset or 1) - 1
+            raise _Located(ParseError(f"cannot read the expression: {error.msg}"), offset) from None
+        return _Parser(tree, body.encode(), lead, specs, dict(indices)).visit(tree.body)
+    except _Located as located:
+        column = None if located.column is None else min(max(located.column, 0), len(shown))
+        raise located.error.with_context(shown, column) from None
+    except (RecursionError, MemoryError):  # ast.parse on pathological input
+        raise ParseError("expression is too large or too deeply nested").with_context(shown) from None
+
+
+def _prepare(text: str, functions: set[str]) -> str:
+    """Turn ``−``, ``⊙`` and juxtaposition into ``-``, ``*`` and ``*``, keeping every column."""
+    chars = [{"−": "-", "⊙": "*"}.get(c, c) for c in text]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tokens = list(tokenize.generate_tokens(io.StringIO("".join(chars)).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return "".join(chars)  # ast.parse reports the problem, with its column
+    for before, after in itertools.pairwise(tokens):
+        called = after.string == "(" and unicodedata.normalize("NFKC", before.string) in functions
+        if before.end < after.start and _operand(before, ")]") and _operand(after, "(") and not called:
+            chars[before.end[1]] = "*"
+    return "".join(chars)
+
+
+def _operand(token: tokenize.TokenInfo, brackets: str) -> bool:
+    if token.type in (tokenize.NAME, tokenize.NUMBER):
+        return not keyword.iskeyword(token.string)
+    return token.type == tokenize.OP and token.string in brackets
+
+
+class _Parser:
+    """Walks one syntax tree; :meth:`visit` is the whitelist of node types."""
+
+    def __init__(self, tree: ast.Expression, source: bytes, lead: int, tensors: dict[str, TensorSpec],
+                 dims: dict[str, str]) -> None:
+        self.source, self.lead, self.tensors, self.depth = source, lead, tensors, 0
+        self.dims = _index_dims(self, tree, dims)
+
+    def fail(self, error: EincalcError, node: ast.AST) -> _Located:
+        column = len(self.source[: getattr(node, "col_offset", 0)].decode(errors="ignore"))
+        return _Located(error, self.lead + column)
+
+    def opened(self, start: int, node: ast.expr) -> int:
+        """How many ``(`` stand between byte ``start`` and ``node``."""
+        return self.source[start : node.col_offset].count(b"(")
+
+    def visit(self, node: ast.expr) -> Expr:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ParseError(f"expression nests deeper than {MAX_DEPTH} levels")
+            return self._dispatch(node)
+        except EincalcError as error:
+            raise self.fail(error, node) from None
+        except ArithmeticError:
+            raise self.fail(ParseError("a constant overflows or divides by zero"), node) from None
+        finally:
+            self.depth -= 1
+
+    def _dispatch(self, node: ast.expr) -> Expr:
+        if isinstance(node, ast.Constant) and type(node.value) is int and node.value == 0:
+            return Zero(())
+        if _is_product(node):
+            return self.multiply(*self.factors(node))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            return self.add(self.terms(node))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            return self.power(node)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return _BINARY[type(node.op)](self.visit(node.left), self.visit(node.right))
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            return build.transpose(self.visit(node.value))
+        raise ParseError(f"{_describe(node)} is not supported in eincalc expressions")
+
+    # -- products and sums --------------------------------------------------------------
+
+    def chain(self, node: ast.expr, ops: tuple[type, ...]) -> list[tuple[ast.expr, ast.AST | None, object]]:
+        """Operands of an unparenthesised left-associative chain, as ``(operand, parent, operator)``."""
+        items: list[tuple[ast.expr, ast.AST | None, object]] = []
+        current, parent = node, None
+        while isinstance(current, ast.BinOp) and isinstance(current.op, ops) and not _wrapped(current, parent):
+            items.append((current.right, current, current.op))
+            current, parent = current.left, current
+        items.append((current, parent, None))
+        return items[::-1]
+
+    def factors(self, node: ast.expr, coefficient: float = 1.0) -> tuple[float, _Parts]:
+        """A product's numeric coefficient (signs and numbers) and its other factors."""
+        parts: _Parts = []
+        for item, parent, _ in self.chain(node, (ast.Mult,)):
+            while isinstance(item, ast.UnaryOp) and _sign(item) and not _wrapped(item, parent):
+                coefficient *= _sign(item)
+                item, parent = item.operand, item
+            expr = build.as_expr(self.number(item)) if isinstance(item, ast.Constant) else self.visit(item)
+            if isinstance(expr, Const):
+                coefficient *= float(expr.value)
+            else:
+                parts.append((expr, item))
+        if not math.isfinite(coefficient):
+            raise self.fail(ParseError("a constant overflows"), node)
+        return coefficient, parts
+
+    def multiply(self, coefficient: float, parts: _Parts) -> Expr:
+        if not parts:
+            return build.as_expr(coefficient)
+        if self.matrix_style(parts):
+            result = functools.reduce(build.multiply, [e for e, _ in parts])
+        else:
+            result = parts[0][0] if len(parts) == 1 else self.einstein(parts)
+        return result if coefficient == 1.0 else build.scale(result, coefficient)
+
+    def einstein(self, parts: _Parts) -> Expr:
+        try:
+            return build.einstein_product([e for e, _ in parts])
+        except IndexMismatch as error:  # an index written three times: point at the third
+            counts: dict[Index, int] = {}
+            for expr, node in parts:
+                written = _elements(node.slice) if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else []
+                occurrences = build.occurrences(expr)
+                places = written if len(written) == len(occurrences) else [node] * len(occurrences)
+                for k, place in zip(occurrences, places, strict=True):
+                    counts[k] = counts.get(k, 0) + 1
+                    if counts[k] == 3:
+                        raise self.fail(error, place) from None
+            raise
+
+    def terms(self, node: ast.expr) -> _Parts:
+        parts: _Parts = []
+        for item, parent, op in self.chain(node, (ast.Add, ast.Sub)):
+            if not isinstance(op, ast.Sub):
+                parts.append((self.visit(item), item))
+            elif _wrapped(item, parent):
+                parts.append((build.scale(self.visit(item), -1.0), item))
+            else:  # ``a - 2 b`` negates the coefficient of ``2 b``, as the printer writes it
+                parts.append((self.multiply(*self.factors(item, -1.0)), item))
+        return parts
+
+    def add(self, parts: _Parts) -> Expr:
+        if self.matrix_style(parts):
+            return functools.reduce(build.add, [e for e, _ in parts])
+        return build.sum_terms([e for e, _ in parts])
+
+    def matrix_style(self, parts: _Parts) -> bool:
+        """True for matrix-style operands, False for index style; mixing the two is an error."""
+        ranked = [(e, n) for e, n in parts if e.free]
+        for expr, node in ranked:
+            if expr.positional != ranked[0][0].positional:
+                positional, indexed = (expr, ranked[0][0]) if expr.positional else (ranked[0][0], expr)
+                raise self.fail(IndexMismatch(
+                    f"cannot combine matrix-style {positional} (shape ({', '.join(positional.shape)})) with "
+                    f"index-style {indexed}; index both (e.g. W[i,j]) or neither"), node)
+        return bool(ranked) and ranked[0][0].positional
+
+    # -- atoms ------------------------------------------------------------------------------
+
+    def number(self, node: ast.expr) -> float:
+        value = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(ParseError(f"{_describe(node)} is not supported in eincalc expressions"), node)
+        number = float(value)  # an OverflowError here is reported by visit
+        if not math.isfinite(number):
+            raise self.fail(ParseError("number is too large for a float"), node)
+        return number
+
+    def power(self, node: ast.BinOp) -> Expr:
+        base, exponent, sign = self.visit(node.left), node.right, 1.0
+        while isinstance(exponent, ast.UnaryOp) and _sign(exponent):
+            sign, exponent = sign * _sign(exponent), exponent.operand
+        if not isinstance(exponent, ast.Constant):
+            raise self.fail(UnsupportedError("the exponent must be a number, like x[i]**2 or x[i]**(-1)"), exponent)
+        k = sign * self.number(exponent)
+        if not isinstance(base, Const):
+            return build.power(base, k)
+        value = float(base.value) ** k
+        if not isinstance(value, float) or not math.isfinite(value):
+            raise ParseError(f"({base.value})**{k} is not a finite real number")
+        return Const(value, positional=True)
+
+    def name(self, node: ast.Name) -> Expr:
+        if node.id in self.tensors:
+            return build.bare(self.tensors[node.id])
+        if node.id in CALLS:
+            raise UnknownNameError(f"{node.id} is a function; call it, like {node.id}(x)")
+        declared = ", ".join(f"{n}[{','.join(s.dims)}]" if s.dims else n for n, s in self.tensors.items())
+        raise UnknownNameError(f"unknown name {node.id!r}; declared tensors: {declared or 'none (pass them to parse)'}")
+
+    def index(self, node: ast.expr) -> Index:
+        name = getattr(node, "id", "")
+        if name not in self.dims:
+            raise self.fail(IndexMismatch(f"cannot infer the dimension of index {name}: it is on no declared "
+                                          f"tensor; pass Index({name!r}, dim) to parse"), node)
+        return Index(name, self.dims[name])
+
+    def subscript(self, node: ast.Subscript) -> Expr:
+        value, elements = node.value, _elements(node.slice)
+        for element in elements:
+            if not isinstance(element, ast.Name):
+                raise self.fail(ParseError("indices must be names, like W[i,j]"), element)
+        names = [getattr(e, "id", "") for e in elements]
+        if isinstance(value, ast.Name) and value.id in self.tensors:
+            dims = self.tensors[value.id].dims
+            if len(names) != len(dims):
+                raise self.fail(IndexMismatch(
+                    f"{value.id} has {len(dims)} axes ({', '.join(dims) or 'a scalar'}) but {len(names)} indices "
+                    f"were given: [{', '.join(names)}]"), elements[len(dims)] if len(names) > len(dims) else node)
+            return build.index_expr(build.bare(self.tensors[value.id]), tuple(names))
+        if isinstance(value, ast.Name) and value.id in _DELTAS:
+            if len(elements) != 2:
+                raise ParseError(f"δ takes two indices, like δ[i,j], not [{', '.join(names)}]")
+            return Delta(self.index(elements[0]), self.index(elements[1]))
+        if isinstance(value, ast.Constant) and value.value == 0 and type(value.value) is int:
+            return Zero(tuple(self.index(e) for e in elements))
+        if isinstance(value, ast.Constant) and value.value == 1 and type(value.value) is int and len(elements) == 1:
+            return One(self.index(elements[0]))
+        if isinstance(value, ast.Constant):
+            raise ParseError("the numbers that take indices are 1[i] and 0[i,…]")
+        single = self.opened(node.col_offset, value) > 1
+        return self.explicit(value, elements, single, lambda e: build.index_expr(e, tuple(names)))
+
+    def explicit(self, body: ast.expr, names: Sequence[ast.expr], single: bool, matrix: Callable[[Expr], Expr]) -> Expr:
+        """``(body)[names]``: keep exactly ``names`` and sum every other index (index style).
+
+        A matrix-style body is finished by ``matrix`` instead.  With ``single``
+        (doubled parentheses) the body is one factor even if it is a product or a sum.
+        """
+        coefficient, is_sum = 1.0, not single and isinstance(body, ast.BinOp) and isinstance(body.op, ast.Add | ast.Sub)
+        if is_sum:
+            parts = self.terms(body)
+        elif not single and _is_product(body):
+            coefficient, parts = self.factors(body)
+        else:
+            parts = [(self.visit(body), body)]
+        if self.matrix_style(parts):
+            return matrix(self.add(parts) if is_sum else self.multiply(coefficient, parts))
+        available = {k.name: k for e, _ in parts for k in e.free}
+        for position, node in enumerate(names):
+            name = getattr(node, "id", None)
+            if name not in available or name in [getattr(n, "id", None) for n in names[:position]]:
+                problem = "is repeated" if name in available else "occurs in no factor"
+                raise self.fail(IndexMismatch(f"output index {name} {problem}"), node)
+        out, exprs = tuple(available[getattr(n, "id", "")] for n in names), [e for e, _ in parts]
+        if not is_sum:
+            return Contract((*([Const(coefficient)] if coefficient != 1.0 else []), *exprs), out)
+        if all(set(e.free) <= set(out) for e in exprs):
+            return Add(tuple(exprs), out)
+        return Contract((build.sum_terms(exprs),), out)
+
+    def call(self, node: ast.Call) -> Expr:
+        if not isinstance(node.func, ast.Name):
+            raise ParseError("only named functions can be called, like σ(x)")
+        if node.func.id not in CALLS:
+            raise UnknownNameError(f"unknown function {node.func.id!r}; known functions: {', '.join(sorted(CALLS))}")
+        for argument in [*node.args, *node.keywords]:
+            if isinstance(argument, ast.Starred) or getattr(argument, "arg", "") is None:
+                raise self.fail(ParseError("* and ** arguments are not supported"), argument)
+        return CALLS[node.func.id](Call(self, node))
+
+
+class Call:
+    """One call in the text, as a registered builder sees it (see :func:`register_parse_function`)."""
+
+    def __init__(self, parser: _Parser, node: ast.Call) -> None:
+        self._parser, self._node = parser, node
+        self.name: str = getattr(node.func, "id", "")
+        self.declared: Mapping[str, TensorSpec] = parser.tensors
+
+    def arity(self, count: int, keywords: Iterable[str] = ()) -> None:
+        """Raise unless the call has ``count`` positional arguments and only ``keywords``."""
+        for extra in self._node.keywords:
+            if extra.arg not in set(keywords):
+                raise self._parser.fail(ParseError(f"{self.name} takes no keyword {extra.arg}="), extra)
+        if len(self._node.args) != count:
+            raise ParseError(f"{self.name} takes {count} argument{'s' * (count != 1)}, not {len(self._node.args)}")
+
+    def expr(self, position: int) -> Expr:
+        """Positional argument ``position``, read as an expression."""
+        return self._parser.visit(self._node.args[position])
+
+    def identifier(self, position: int) -> str:
+        """Positional argument ``position``, which must be a bare name."""
+        node = self._node.args[position]
+        if not isinstance(node, ast.Name):
+            raise self._parser.fail(ParseError(f"argument {position + 1} of {self.name} must be a name"), node)
+        return node.id
+
+    def keyword(self, name: str) -> float | None:
+        """Keyword argument ``name`` as a number literal, or None when absent."""
+        for extra in self._node.keywords:
+            if extra.arg == name:
+                value, sign = extra.value, 1.0
+                while isinstance(value, ast.UnaryOp) and _sign(value):
+                    sign, value = sign * _sign(value), value.operand
+                return sign * self._parser.number(value)
+        return None
+
+
+# -- the call table ---------------------------------------------------------------------------
+
+
+def _fixed(function: Callable[..., Expr], count: int) -> ParseFunction:
+    def builder(call: Call) -> Expr:
+        call.arity(count)
+        return function(*(call.expr(k) for k in range(count)))
+
+    return builder
+
+
+def _total(call: Call) -> Expr:
+    call.arity(1, keywords=("axis",))
+    axis = call.keyword("axis")
+    if axis is None:
+        parser, argument = call._parser, call._node.args[0]
+        single = parser.opened(call._node.func.end_col_offset or 0, argument) > 1
+        return parser.explicit(argument, (), single, build.total)
+    expr = call.expr(0)
+    if expr.free and not expr.positional:
+        raise ParseError(f"axis= needs a matrix-style argument, not index-style {expr}; write (…)[indices kept]")
+    if not axis.is_integer():
+        raise ParseError(f"axis= must be an integer, not {axis}")
+    return build.total(expr, int(axis))
+
+
+def _size(call: Call) -> Expr:
+    call.arity(1)
+    dim, known = call.identifier(0), sorted({d for spec in call.declared.values() for d in spec.dims})
+    if dim not in known:
+        raise UnknownNameError(f"{dim} is not a dimension of a declared tensor; dimensions: {', '.join(known)}")
+    return Size(dim)
+
+
+for _name in ("sigmoid", "σ", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos", "step", "sign"):
+    register_parse_function(_name, _fixed(functools.partial(build.apply, _name), 1))
+for _name, _builder in {
+    "square": _fixed(lambda e: build.power(e, 2), 1), "trace": _fixed(build.trace, 1),
+    "outer": _fixed(build.outer, 2), "dot": _fixed(build.dot, 2), "sum": _total, "Σ": _total, "size": _size,
+}.items():
+    register_parse_function(_name, _builder)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+_BINARY: dict[type, Callable[[Expr, Expr], Expr]] = {ast.Div: build.divide, ast.MatMult: build.matmul}
+
+
+def _is_product(node: ast.expr) -> bool:
+    """Whether ``node`` reads as a product: ``a * b``, a signed operand, or a number."""
+    return isinstance(node, ast.Constant) or isinstance(getattr(node, "op", None), ast.Mult) or bool(_sign(node))
+
+
+_SIGNS: dict[type, float] = {ast.USub: -1.0, ast.UAdd: 1.0}
+
+
+def _sign(node: ast.expr) -> float:
+    """-1 for ``-operand``, 1 for ``+operand``, 0 for anything else."""
+    return _SIGNS.get(type(getattr(node, "op", None)), 0.0)
+
+
+def _wrapped(child: ast.expr, parent: ast.AST | None) -> bool:
+    """Whether ``child``, an operand of ``parent``, has parentheses of its own."""
+    return parent is not None and child.col_offset != getattr(parent, "col_offset", None) and (
+        child.end_col_offset != getattr(parent, "end_col_offset", None))
+
+
+def _elements(index: ast.expr) -> list[ast.expr]:
+    return list(index.elts) if isinstance(index, ast.Tuple) else [index]
+
+
+def _index_dims(parser: _Parser, tree: ast.AST, given: dict[str, str]) -> dict[str, str]:
+    """The dimension of every index written on a declared tensor or, through a δ, beside one."""
+    dims, deltas = dict(given), []
+    written: list[tuple[ast.Name, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            names = [e for e in _elements(node.slice) if isinstance(e, ast.Name)]
+            spec = parser.tensors.get(node.value.id)
+            if spec is not None and len(names) == len(spec.dims):
+                written += zip(names, spec.dims, strict=True)
+            elif spec is None and node.value.id in _DELTAS:
+                deltas.append([n.id for n in names])
+    for name, dim in sorted(written, key=lambda pair: pair[0].col_offset):
+        if dims.setdefault(name.id, dim) != dim:
+            raise parser.fail(IndexMismatch(
+                f"index {name.id} stands for dimension {dims[name.id]} in one place and {dim} in another"), name)
+    for _ in deltas:  # enough passes to carry a dimension along any chain of deltas
+        for pair in deltas:
+            known = [dims[n] for n in pair if n in dims]
+            dims.update({n: known[0] for n in pair if known and n not in dims})
+    return dims
+
+
+_WORDS: dict[type, str] = {
+    ast.Compare: "a comparison", ast.BoolOp: "'and'/'or'", ast.Lambda: "lambda", ast.IfExp: "'… if … else …'",
+    ast.ListComp: "a comprehension", ast.SetComp: "a comprehension", ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension", ast.Tuple: "a tuple", ast.List: "a list", ast.Dict: "a dict",
+    ast.Set: "a set", ast.JoinedStr: "an f-string", ast.Starred: "'*'", ast.Slice: "a slice", ast.NamedExpr: "':='",
+    ast.Attribute: "attribute access other than .T", ast.UnaryOp: "'not' or '~'",
+    ast.FloorDiv: "'//'", ast.Mod: "'%'", ast.LShift: "'<<'", ast.RShift: "'>>'", ast.BitOr: "'|'",
+    ast.BitXor: "'^'", ast.BitAnd: "'&'",
+}
+
+
+def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.Constant):
+        return "a string" if isinstance(node.value, str | bytes) else repr(node.value)
+    if isinstance(node, ast.BinOp):
+        return f"the operator {_WORDS.get(type(node.op), type(node.op).__name__)}"
+    return _WORDS.get(type(node), type(node).__name__)

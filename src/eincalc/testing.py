@@ -1,0 +1,117 @@
+"""Numeric checks for derivations: finite-difference Jacobians, ``check_grad``, random values.
+
+These are the oracles the test suite trusts, and they are public so that users
+can check their own derivations the same way.
+
+>>> import numpy as np
+>>> from eincalc.build import tensors
+>>> from eincalc.diff import grad
+>>> x, A = tensors("x[n] A[n,n]")
+>>> values = random_values(x @ A @ x, {"n": 4}, seed=0)
+>>> check_grad(x @ A @ x, x, values) < 1e-6
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import ShapeError
+from .evaluate import evaluate
+from .expr import Expr, Tensor, walk
+
+
+def declared(expr: Expr) -> dict[str, Tensor]:
+    """The tensors occurring in ``expr``, by name."""
+    return {sub.spec.name: sub for sub in walk(expr) if isinstance(sub, Tensor)}
+
+
+def sizes_of(expr: Expr, values: Mapping[str, Any]) -> dict[str, int]:
+    """Dimension sizes read off the arrays given for the tensors of ``expr``.
+
+    A derivative may mention no tensor at all (``δ[i,p]``), so its sizes must come
+    from the expression it was derived from.
+    """
+    sizes: dict[str, int] = {}
+    for name, tensor in declared(expr).items():
+        if name in values:
+            sizes.update(zip(tensor.spec.dims, np.shape(values[name]), strict=False))
+    return sizes
+
+
+def random_values(
+    expr: Expr,
+    sizes: Mapping[str, int],
+    *,
+    seed: int | None = None,
+    positive: tuple[str, ...] = (),
+) -> dict[str, np.ndarray]:
+    """Random float64 arrays for every tensor in ``expr``, with dimension sizes from ``sizes``.
+
+    Tensors named in ``positive`` get entries in (0.5, 1.5); a tensor declared
+    symmetric gets a symmetric array; a simplex vector gets entries summing to one.
+    """
+    rng = np.random.default_rng(seed)
+    values: dict[str, np.ndarray] = {}
+    for name, tensor in declared(expr).items():
+        missing = [d for d in tensor.spec.dims if d not in sizes]
+        if missing:
+            raise ShapeError(f"no size given for dimension {missing[0]} of {name}; pass sizes={{{missing[0]!r}: ...}}")
+        shape = tuple(sizes[d] for d in tensor.spec.dims)
+        array = rng.uniform(0.5, 1.5, shape) if name in positive else rng.standard_normal(shape)
+        if tensor.spec.symmetric:
+            array = (array + array.T) / 2
+        if tensor.spec.simplex:
+            array = np.abs(array) + 0.1
+            array = array / array.sum(axis=-1, keepdims=True)
+        values[name] = array
+    return values
+
+
+def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6) -> np.ndarray:
+    """Central finite differences: an array of shape ``expr``'s shape + ``wrt``'s shape."""
+    base = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+    point = base[wrt.spec.name]
+    out_shape = np.shape(evaluate(expr, base))
+    result = np.zeros(out_shape + point.shape)
+    for position in np.ndindex(point.shape):
+        shifted = dict(base)
+        plus, minus = point.copy(), point.copy()
+        plus[position] += eps
+        minus[position] -= eps
+        shifted[wrt.spec.name] = plus
+        high = np.asarray(evaluate(expr, shifted))
+        shifted[wrt.spec.name] = minus
+        low = np.asarray(evaluate(expr, shifted))
+        result[(..., *position)] = (high - low) / (2 * eps)
+    return result
+
+
+def check_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6) -> float:
+    """Largest absolute difference between the symbolic Jacobian and finite differences."""
+    from .diff import jacobian
+
+    symbolic = np.asarray(evaluate(jacobian(expr, wrt), values, dims=sizes_of(expr, values)))
+    return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps)), initial=0.0))
+
+
+def check_vjp(expr: Expr, wrt: Tensor, upstream: Expr, values: Mapping[str, Any], eps: float = 1e-6) -> float:
+    """Largest absolute difference between ``vjp`` and the finite-difference Jacobian contracted by hand."""
+    from .diff import vjp
+
+    symbolic = np.asarray(evaluate(vjp(expr, wrt, upstream), values, dims=sizes_of(expr, values)))
+    numeric = numeric_jacobian(expr, wrt, values, eps)
+    g = np.asarray(evaluate(upstream, values))
+    expected = np.tensordot(g, numeric, axes=g.ndim)
+    return float(np.max(np.abs(symbolic - expected), initial=0.0))
+
+
+def check_grad(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6) -> float:
+    """Largest absolute difference between the symbolic gradient and central finite differences."""
+    from .diff import grad
+
+    symbolic = np.asarray(evaluate(grad(expr, wrt), values, dims=sizes_of(expr, values)))
+    return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps)), initial=0.0))

@@ -1,0 +1,182 @@
+"""Differentiation: reference problems in index form, and every rule against finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import eincalc as ec
+from eincalc.diff import jacobian_raw, vjp_raw
+from eincalc.evaluate import evaluate
+from eincalc.testing import check_grad, check_jacobian, check_vjp, numeric_jacobian, random_values
+
+
+def test_p1_jacobian_is_rank_three_delta_times_a() -> None:
+    W, a, g = ec.tensors("W[m,n] a[n] g[m]")
+    J = ec.jacobian(W @ a, W)
+    assert str(J) == "δ[i,p] a[q]"
+    assert J.shape == ("m", "m", "n")
+    assert [k.name for k in J.free] == ["i", "p", "q"]
+
+
+def test_p1_vjp_eliminates_the_delta() -> None:
+    W, a, g = ec.tensors("W[m,n] a[n] g[m]")
+    assert str(ec.vjp(W @ a, W, g)) == "g[p] a[q]"
+    assert str(ec.vjp(W @ a, a, g)) == "W[i,p] g[i]"
+    values = random_values(W @ a, {"m": 3, "n": 4}, seed=1) | {"g": np.arange(3.0)}
+    assert check_vjp(W @ a, W, g, values) < 1e-8
+    assert check_vjp(W @ a, a, g, values) < 1e-8
+    np.testing.assert_allclose(evaluate(ec.vjp(W @ a, W, g), values), np.outer(values["g"], values["a"]))
+    np.testing.assert_allclose(evaluate(ec.vjp(W @ a, a, g), values), values["W"].T @ values["g"])
+
+
+def test_elementwise_jacobian_is_diagonal() -> None:
+    (z,) = ec.tensors("z[n]")
+    J = ec.jacobian(ec.sigmoid(z), z)
+    assert str(J) == "(σ(z[i]) (1 - σ(z[i])) δ[i,p])[i,p]"
+    values = random_values(J, {"n": 5}, seed=2)
+    matrix = np.asarray(evaluate(J, values))
+    assert np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 0
+    assert check_jacobian(ec.sigmoid(z), z, values) < 1e-8
+
+
+def test_p4_sigmoid_gate_numbers() -> None:
+    w, x, b = ec.tensors("w[n] x[n] b")
+    f = ec.sigmoid(ec.dot(w, x) + b)
+    values = {"w": np.array([2.0, -3.0]), "x": np.array([-1.0, -2.0]), "b": -3.0}
+    assert float(evaluate(f, values)) == pytest.approx(0.7311, abs=1e-4)
+    np.testing.assert_allclose(evaluate(ec.grad(f, x), values), [0.393, -0.590], atol=1e-3)
+    np.testing.assert_allclose(evaluate(ec.grad(f, w), values), [-0.197, -0.393], atol=1e-3)
+    assert float(evaluate(ec.grad(f, b), values)) == pytest.approx(0.197, abs=1e-3)
+    # the bias weight's local gradient is 1: its gradient is σ'(s) itself
+    assert str(ec.grad(f, b)) == "σ(w[i] x[i] + b) (1 - σ(w[i] x[i] + b))"
+
+
+def test_p5_least_squares() -> None:
+    X, W, Y = ec.tensors("X[B,N] W[N,M] Y[B,M]")
+    r = X @ W - Y
+    L = ec.sum(r * r)
+    values = random_values(L, {"B": 5, "N": 3, "M": 2}, seed=3)
+    expected = 2 * values["X"].T @ (values["X"] @ values["W"] - values["Y"])
+    np.testing.assert_allclose(evaluate(ec.grad(L, W), values), expected)
+    assert check_grad(L, W, values) < 1e-6
+
+
+def test_p7_trace_identities() -> None:
+    A, X, B = ec.tensors("A[k,n] X[n,m] B[m,k]")
+    values = random_values(ec.trace(A @ X @ B), {"k": 2, "n": 3, "m": 4}, seed=4)
+    grad_axb = ec.grad(ec.trace(A @ X @ B), X)
+    np.testing.assert_allclose(evaluate(grad_axb, values), values["A"].T @ values["B"].T)
+    grad_xtx = ec.grad(ec.trace(X.T @ X), X)
+    assert str(grad_xtx) == "2 X[p,q]"
+    np.testing.assert_allclose(evaluate(grad_xtx, values), 2 * values["X"])
+
+
+def test_quadratic_form_and_bilinear_form() -> None:
+    x, A, a, b, X = ec.tensors("x[n] A[n,n] a[n] b[m] X[n,m]")
+    values = random_values(x @ A @ x + a @ X @ b, {"n": 4, "m": 3}, seed=5)
+    np.testing.assert_allclose(
+        evaluate(ec.grad(x @ A @ x, x), values), (values["A"] + values["A"].T) @ values["x"]
+    )
+    assert str(ec.grad(a @ X @ b, X)) == "a[p] b[q]"
+    np.testing.assert_allclose(evaluate(ec.grad(a @ X @ b, X), values), np.outer(values["a"], values["b"]))
+
+
+def test_gradient_of_a_sum_over_a_broadcast_counts_the_dimension() -> None:
+    x, c = ec.tensors("x[n] c")
+    assert str(ec.grad(ec.sum(x + c), c)) == "size(n)"
+    assert float(evaluate(ec.grad(ec.sum(x + c), c), {}, dims={"n": 7})) == 7.0
+
+
+def test_hessian_by_jacobian_of_gradient() -> None:
+    x, A = ec.tensors("x[n] A[n,n]")
+    H = ec.jacobian(ec.grad(x @ A @ x, x), x)
+    values = random_values(H, {"n": 3}, seed=6)
+    np.testing.assert_allclose(evaluate(H, values), values["A"] + values["A"].T)
+
+
+def test_grad_requires_a_scalar() -> None:
+    W, a = ec.tensors("W[m,n] a[n]")
+    with pytest.raises(ec.IndexMismatch, match="grad needs a scalar"):
+        ec.grad(W @ a, W)
+
+
+def test_upstream_shape_is_checked() -> None:
+    W, a = ec.tensors("W[m,n] a[n]")
+    with pytest.raises(ec.ShapeError, match="upstream gradient"):
+        ec.vjp(W @ a, W, a)
+
+
+def test_wrt_must_be_a_declared_tensor() -> None:
+    W, a = ec.tensors("W[m,n] a[n]")
+    with pytest.raises(ec.UnsupportedError, match="declared tensor"):
+        ec.grad(ec.sum(W @ a), W @ a)
+
+
+def test_forward_and_reverse_agree_symbolically_after_contraction() -> None:
+    W, a, g = ec.tensors("W[m,n] a[n] g[m]")
+    z = ec.tanh(W @ ec.sigmoid(a)) * (W @ a)
+    values = random_values(z + g, {"m": 3, "n": 2}, seed=7)
+    reverse = evaluate(vjp_raw(z, a, g), values)
+    forward = np.tensordot(values["g"], evaluate(jacobian_raw(z, a), values), axes=1)
+    np.testing.assert_allclose(reverse, forward)
+
+
+# -- every element-wise rule against finite differences ------------------------------------
+
+FUNCTIONS = ["sigmoid", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_derivative_matches_finite_differences(name: str) -> None:
+    (x,) = ec.tensors("x[n]")
+    f = getattr(ec, name)
+    values = {"x": np.array([0.3, 0.7, 1.9, 2.6])}  # positive and away from kinks
+    assert check_jacobian(f(x), x, values) < 1e-7
+
+
+@pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, -2.5, 1])
+def test_power_rule(exponent: float) -> None:
+    (x,) = ec.tensors("x[n]")
+    assert check_jacobian(x**exponent, x, {"x": np.array([0.4, 1.3, 2.2])}) < 1e-6
+
+
+def test_square_and_division() -> None:
+    x, y = ec.tensors("x[n] y[n]")
+    values = {"x": np.array([0.5, -1.5]), "y": np.array([1.5, 2.0])}
+    assert check_jacobian(ec.square(x), x, values) < 1e-7
+    assert check_jacobian(x / y, y, values) < 1e-7
+
+
+# -- random shapes ----------------------------------------------------------------------------
+
+sizes = st.fixed_dictionaries({"m": st.integers(1, 4), "n": st.integers(1, 4), "k": st.integers(1, 3)})
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=sizes, seed=st.integers(0, 2**16))
+def test_random_shapes_mlp_layer(sizes: dict[str, int], seed: int) -> None:
+    W, a, b, g, V = ec.tensors("W[m,n] a[n] b[m] g[k] V[k,m]")
+    out = V @ ec.tanh(W @ a + b)
+    values = random_values(out + g, sizes, seed=seed)
+    for wrt in (W, a, b, V):
+        assert check_vjp(out, wrt, g, values) < 1e-6
+        assert check_jacobian(out, wrt, values) < 1e-6
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=sizes, seed=st.integers(0, 2**16))
+def test_random_shapes_matrix_products(sizes: dict[str, int], seed: int) -> None:
+    A, B, C = ec.tensors("A[m,n] B[n,k] C[k,m]")
+    L = ec.trace(A @ B @ C) + ec.sum((A @ B) * (C.T)) + ec.sum(ec.exp(A) @ B)
+    values = random_values(L, sizes, seed=seed)
+    for wrt in (A, B, C):
+        assert check_grad(L, wrt, values) < 1e-6
+
+
+def test_numeric_jacobian_shape() -> None:
+    W, a = ec.tensors("W[m,n] a[n]")
+    values = random_values(W @ a, {"m": 2, "n": 3}, seed=0)
+    assert numeric_jacobian(W @ a, W, values).shape == (2, 2, 3)

@@ -1,0 +1,293 @@
+"""Evaluation of the index-form IR, checked against hand-written ``numpy.einsum``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from eincalc import functions
+from eincalc.errors import EincalcError, ShapeError, UnknownNameError, UnsupportedError
+from eincalc.evaluate import CompiledFunction, EvalContext, compile, evaluate, register_evaluator
+from eincalc.expr import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    Named,
+    One,
+    Size,
+    Tensor,
+    TensorSpec,
+    Zero,
+    node,
+)
+
+i, j, k, b = Index("i", "m"), Index("j", "n"), Index("k", "n"), Index("b", "batch")
+i2 = Index("i2", "m")
+
+
+def tensor(name: str, *indices: Index, dims: tuple[str, ...] | None = None) -> Tensor:
+    return Tensor(TensorSpec(name, dims if dims is not None else tuple(x.dim for x in indices)), indices)
+
+
+W = tensor("W", i, j)
+a = tensor("a", j)
+rng = np.random.default_rng(0)
+VALUES = {
+    "W": rng.standard_normal((3, 4)),
+    "a": rng.standard_normal(4),
+    "A": rng.standard_normal((3, 3)),
+    "X": rng.standard_normal((5, 4)),
+    "c": rng.standard_normal(4),
+    "T": rng.standard_normal((3, 4, 3)),
+}
+
+
+def test_matvec() -> None:
+    assert_allclose(evaluate(Contract((W, a), (i,)), VALUES), np.einsum("ij,j->i", VALUES["W"], VALUES["a"]))
+
+
+def test_matmul_and_transpose_by_output_order() -> None:
+    v = tensor("V", j, k, dims=("n", "n"))
+    values = VALUES | {"V": rng.standard_normal((4, 4))}
+    expected = np.einsum("ij,jk->ik", values["W"], values["V"])
+    assert_allclose(evaluate(Contract((W, v), (i, k)), values), expected)
+    assert_allclose(evaluate(Contract((W, v), (k, i)), values), expected.T)
+    assert_allclose(evaluate(Contract((W,), (j, i)), values), values["W"].T)
+
+
+def test_relabelled_tensor_keeps_its_array_axes() -> None:
+    relabelled = Tensor(TensorSpec("W", ("n", "m")), (j, i))
+    values = {"W": VALUES["W"].T}
+    assert_allclose(evaluate(relabelled, values), VALUES["W"].T)
+    assert_allclose(evaluate(Contract((relabelled,), (i, j)), values), VALUES["W"])
+    assert evaluate(W, VALUES) is VALUES["W"]
+
+
+def test_trace_and_diagonal_from_repeated_index() -> None:
+    a_ii = tensor("A", i, i)
+    assert evaluate(a_ii, VALUES).shape == (3,) * len(a_ii.free)
+    assert_allclose(evaluate(Contract((a_ii,), (i,)), VALUES), np.diag(VALUES["A"]))
+    assert_allclose(evaluate(Contract((a_ii,), ()), VALUES), np.trace(VALUES["A"]))
+    t3 = tensor("T", i, j, i)
+    assert_allclose(evaluate(Contract((t3,), (i, j)), VALUES), np.einsum("iji->ij", VALUES["T"]))
+    assert_allclose(evaluate(Contract((t3, a), ()), VALUES), np.einsum("iji,j->", VALUES["T"], VALUES["a"]))
+
+
+def test_outer_product() -> None:
+    u = tensor("u", i)
+    values = VALUES | {"u": rng.standard_normal(3)}
+    assert_allclose(evaluate(Contract((u, a), (i, j)), values), np.einsum("i,j->ij", values["u"], values["a"]))
+
+
+def test_add_broadcasts_by_index_name() -> None:
+    x, c = tensor("X", b, j), tensor("c", j)
+    assert_allclose(evaluate(Add((x, c), (b, j)), VALUES), VALUES["X"] + VALUES["c"])
+    # the same sum with the output axes the other way round
+    assert_allclose(evaluate(Add((x, c), (j, b)), VALUES), (VALUES["X"] + VALUES["c"]).T)
+    # a term whose axes are in another order than the output
+    transposed = Contract((x,), (j, b))
+    assert_allclose(evaluate(Add((transposed, x), (b, j)), VALUES), 2 * VALUES["X"])
+
+
+def test_add_of_scalars_only_still_has_full_shape() -> None:
+    result = evaluate(Add((Const(1.0), Const(2.0)), (i, j)), {}, dims={"m": 3, "n": 4})
+    assert_allclose(result, np.full((3, 4), 3.0))
+
+
+def test_delta_one_zero_size() -> None:
+    assert_allclose(evaluate(Add((W, Delta(i, i2)), (i, j, i2)), VALUES), VALUES["W"][:, :, None] + np.eye(3)[:, None])
+    assert_allclose(evaluate(Contract((Delta(i, i2), W), (i2, j)), VALUES), VALUES["W"])
+    assert_allclose(evaluate(Contract((Delta(i, i), W), (i, j)), VALUES), VALUES["W"])
+    assert_allclose(evaluate(Contract((One(b), a), (b, j)), VALUES, dims={"batch": 5}), np.ones((5, 1)) * VALUES["a"])
+    assert_allclose(evaluate(Contract((W, Zero((j,))), (i,)), VALUES), np.zeros(3))
+    assert float(evaluate(Contract((Size("n"), Const(0.5), a), ()), VALUES)) == pytest.approx(2 * VALUES["a"].sum())
+    assert float(evaluate(Size("m"), {}, dims={"m": 7})) == 7.0
+
+
+def test_named_intermediate_is_its_body_relabelled() -> None:
+    body = Contract((W, a), (i,))
+    p = Index("p", "m")
+    z = Named("z", body, (p,))
+    assert_allclose(evaluate(Contract((z, z), ()), VALUES), np.sum((VALUES["W"] @ VALUES["a"]) ** 2))
+
+
+def test_constant_only_results_are_arrays() -> None:
+    result = evaluate(Contract((Const(2.0), Const(3.0)), ()), {})
+    assert result.shape == () and float(result) == 6.0
+
+
+@pytest.mark.parametrize("name", sorted(functions.FUNCTIONS))
+def test_apply_every_function(name: str) -> None:
+    x = np.array([-1.7, -0.3, 0.0, 0.4, 2.2])
+    if name in ("log", "sqrt"):
+        x = np.abs(x) + 0.5
+    oracle = {
+        "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+        "tanh": np.tanh,
+        "exp": np.exp,
+        "log": np.log,
+        "relu": lambda v: np.where(v > 0, v, 0.0),
+        "step": lambda v: (v > 0).astype(float),
+        "sqrt": np.sqrt,
+        "pow": lambda v: v**3,
+        "abs": np.abs,
+        "sign": np.sign,
+        "softplus": lambda v: np.log(1 + np.exp(v)),
+        "sin": np.sin,
+        "cos": np.cos,
+    }
+    applied = Apply(name, tensor("x", j), 3.0 if name == "pow" else None)
+    assert_allclose(evaluate(applied, {"x": x}), oracle[name](x), rtol=1e-12, atol=1e-15)
+
+
+def test_shape_error_names_tensor_axis_dimension_and_both_sizes() -> None:
+    with pytest.raises(ShapeError) as err:
+        evaluate(Contract((W, a), (i,)), {"W": np.zeros((3, 4)), "a": np.zeros(5)})
+    assert str(err.value) == "a: axis 0 (dimension n) has size 5, but n = 4 from W axis 1"
+    with pytest.raises(ShapeError, match="n = 3 from dims"):
+        evaluate(a, {"a": np.zeros(4)}, dims={"n": 3})
+    with pytest.raises(ShapeError, match=r"declared as W\[m,n\] but its value has shape \(3,\)"):
+        evaluate(W, {"W": np.zeros(3)})
+
+
+def test_unknown_dimension_and_missing_tensor() -> None:
+    with pytest.raises(ShapeError, match=r"size of dimension 'batch' unknown; pass dims=\{'batch': ...\}"):
+        evaluate(One(b), {})
+    with pytest.raises(UnknownNameError, match=r"no value given for tensor 'W' \(declared W\[m,n\]\)"):
+        evaluate(Contract((W, a), (i,)), {"a": np.zeros(4)})
+
+
+def test_bad_values_raise_eincalc_errors() -> None:
+    with pytest.raises(EincalcError):
+        evaluate(a, {"a": [[1.0, 2.0], [3.0]]})
+    with pytest.raises(EincalcError):
+        evaluate(a, {"a": ["x", "y"]})
+
+
+def test_plain_values_become_float64_and_scalars_accept_floats() -> None:
+    s = tensor("s")
+    result = evaluate(Contract((s, a), (j,)), {"s": 2, "a": [1, 2, 3]})
+    assert result.dtype == np.float64
+    assert_allclose(result, [2.0, 4.0, 6.0])
+
+
+def test_equal_subtrees_are_evaluated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = functions.apply_array
+
+    def counting(name: str, x: Any, param: float | None = None) -> Any:
+        calls.append(name)
+        return original(name, x, param)
+
+    monkeypatch.setattr(functions, "apply_array", counting)
+    first = Apply("tanh", Contract((W, a), (i,)))
+    second = Apply("tanh", Contract((tensor("W", i, j), tensor("a", j)), (i,)))  # equal, not identical
+    assert first == second and first is not second
+    expected = 2 * np.tanh(VALUES["W"] @ VALUES["a"])
+    assert_allclose(evaluate(Add((first, second), (i,)), VALUES), expected)
+    assert calls == ["tanh"]
+    calls.clear()
+    f = compile([first, Apply("exp", second), second])
+    out = f(VALUES)
+    assert calls == ["tanh", "exp"]
+    assert_allclose(out[1], np.exp(out[0]))
+    assert out[0] is out[2]
+
+
+def test_compile_list_of_outputs_and_keyword_call() -> None:
+    z = Contract((W, a), (i,))
+    f = compile([z, Apply("sigmoid", z), Contract((z, z), ())])
+    assert isinstance(f, CompiledFunction)
+    z_val = VALUES["W"] @ VALUES["a"]
+    for got in (f(VALUES), f(W=VALUES["W"], a=VALUES["a"])):
+        assert isinstance(got, tuple) and len(got) == 3
+        assert_allclose(got[0], z_val)
+        assert_allclose(got[1], 1 / (1 + np.exp(-z_val)))
+        assert_allclose(got[2], z_val @ z_val)
+    assert repr(f) == "<CompiledFunction (W[m,n], a[n]) -> [m], [m], []: 5 steps, 2 contractions>"
+
+
+def test_compile_binds_shapes_once_per_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eincalc import evaluate as module
+
+    binds: list[int] = []
+    original = module._bind
+    monkeypatch.setattr(module, "_bind", lambda *args: binds.append(1) or original(*args))
+    f = compile(Contract((W, a), (i,)))
+    for _ in range(3):
+        assert_allclose(f(VALUES), VALUES["W"] @ VALUES["a"])
+    assert len(binds) == 1
+    assert_allclose(f(W=np.ones((2, 3)), a=np.ones(3)), [3.0, 3.0])
+    assert len(binds) == 2
+    with pytest.raises(ShapeError):
+        f(W=np.ones((2, 3)), a=np.ones(4))
+    hits = module._plan.cache_info().hits
+    f(VALUES)
+    assert module._plan.cache_info().hits > hits
+
+
+def sin_chain(depth: int) -> Expr:
+    x: Expr = tensor("x", j)
+    for _ in range(depth):
+        x = Apply("sin", x)
+    return x
+
+
+def test_deep_chain_does_not_recurse() -> None:
+    value = np.linspace(-1, 1, 4)
+    expected = value.copy()
+    for _ in range(1000):
+        expected = np.sin(expected)
+    assert_allclose(evaluate(sin_chain(1000), {"x": value}), expected)
+    # two equal but distinct deep chains share one program
+    f = compile([sin_chain(1000), sin_chain(1000)])
+    assert "1001 steps" in repr(f)
+    first, second = f(x=value)
+    assert first is second
+
+
+def test_unknown_node_type_and_registering_a_rule() -> None:
+    @node
+    class Double(Expr):
+        arg: Expr
+
+        def args(self) -> tuple[Any, ...]:
+            return (self.arg,)
+
+        def children(self) -> tuple[Expr, ...]:
+            return (self.arg,)
+
+        def _compute_free(self) -> tuple[Index, ...]:
+            return self.arg.free
+
+    with pytest.raises(UnsupportedError, match="Double"):
+        evaluate(Double(a), VALUES)
+
+    @register_evaluator(Double)
+    def _double(n: Double, args: tuple[Any, ...], ctx: EvalContext) -> Any:
+        return 2 * args[0]
+
+    assert_allclose(evaluate(Double(a), VALUES), 2 * VALUES["a"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=2, max_size=6), st.integers(0, 2**32 - 1))
+def test_matmul_chain_matches_numpy(sizes: list[int], seed: int) -> None:
+    gen = np.random.default_rng(seed)
+    idx = [Index(f"i{n}", f"d{n}") for n in range(len(sizes))]
+    mats = [tensor(f"M{n}", idx[n], idx[n + 1]) for n in range(len(sizes) - 1)]
+    values = {f"M{n}": gen.standard_normal((sizes[n], sizes[n + 1])) for n in range(len(sizes) - 1)}
+    expected = values["M0"]
+    for n in range(1, len(mats)):
+        expected = expected @ values[f"M{n}"]
+    result = evaluate(Contract(tuple(mats), (idx[0], idx[-1])), values)
+    assert_allclose(result, expected, rtol=1e-10, atol=1e-12)
