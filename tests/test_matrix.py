@@ -537,7 +537,7 @@ def products(draw: st.DrawFn, depth: int = 1) -> Contract:
     return Contract(tuple(factors), out)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(expr=products(), rows=st.booleans(), seed=st.integers(0, 2**16))
 def test_random_products_are_read_exactly_or_refused(expr: Contract, rows: bool, seed: int) -> None:
     values = random_values(expr, POOL_SIZES, seed)

@@ -14,6 +14,7 @@ from .build import (
     dot,
     exp,
     indices,
+    let,
     log,
     outer,
     relu,
@@ -26,8 +27,9 @@ from .build import (
     tensors,
     trace,
 )
-from .build import total as sum  # noqa: A001 - NumPy's name for it
+from .build import total as sum
 from .diff import grad, jacobian, vjp
+from .einsum import einsum
 from .errors import (
     EincalcError,
     IndexMismatch,
@@ -38,14 +40,17 @@ from .errors import (
     UnknownNameError,
     UnsupportedError,
 )
-from .evaluate import compile, evaluate  # noqa: A004 - ec.compile is the public name
+from .evaluate import compile, evaluate
 from .expr import Expr, Index, TensorSpec
+from .losses import binary_cross_entropy, cross_entropy, mean, mse
 from .matrix import MatrixForm, to_matrix
+from .nn import log_softmax, logsumexp, softmax
 from .parse import parse
+from .printing import with_definitions
 from .simplify import simplify
 from .testing import check_grad
 
-abs = absolute  # noqa: A001 - NumPy's name for it
+abs = absolute
 
 __all__ = [
     "EincalcError",
@@ -61,22 +66,31 @@ __all__ = [
     "UnknownNameError",
     "UnsupportedError",
     "abs",
+    "binary_cross_entropy",
     "check_grad",
     "compile",
     "cos",
+    "cross_entropy",
     "dot",
+    "einsum",
     "evaluate",
     "exp",
     "grad",
     "indices",
     "jacobian",
+    "let",
     "log",
+    "log_softmax",
+    "logsumexp",
+    "mean",
+    "mse",
     "outer",
     "parse",
     "relu",
     "sigmoid",
     "simplify",
     "sin",
+    "softmax",
     "softplus",
     "sqrt",
     "square",
@@ -86,6 +100,7 @@ __all__ = [
     "to_matrix",
     "trace",
     "vjp",
+    "with_definitions",
 ]
 
 __version__ = "0.1.0"

@@ -295,9 +295,13 @@ def _named_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
     name = node.adjoint or f"d{node.name}"
     adjoint = Named(name, body_ct, node.body.free)
     body = node.body
-    if isinstance(body, Apply):
-        # σ'(z) = σ(z)(1 − σ(z)) written with the name: h ⊙ (1 − h) ⊙ dh
-        reference = Named(node.name, body, body.free, node.adjoint)
-        slope = substitute(derivative(body), body, reference)
-        return [(body.arg, Contract((slope, adjoint), body.arg.free))]
-    return [(body, adjoint)]
+    if isinstance(body, Tensor):
+        return [(body, adjoint)]
+    # Apply the body's own rule here, then write the body by its name in what flows on:
+    # σ'(z) = σ(z)(1 − σ(z)) reads h ⊙ (1 − h), softmax's rule reads P ⊙ (dP − …).
+    rule = _rule(VJP_RULES, body)
+
+    def reference(labels: tuple[Index, ...]) -> Expr:
+        return Named(node.name, body, labels, node.adjoint)
+
+    return [(child, substitute(child_ct, body, reference)) for child, child_ct in rule(body, adjoint)]

@@ -39,8 +39,7 @@ def einsum(equation: str, *operands: Operand) -> Expr:
         raise ParseError(f"the einsum equation must be a string, not {type(equation).__name__}")
     try:
         terms, output = _read(equation)
-        exprs = [as_expr(o) for o in operands]
-        return _build(terms, output, exprs)
+        return _build(terms, output, [_operand(k, o) for k, o in enumerate(operands)])
     except _Located as located:
         raise located.error.with_context(equation, located.column) from None
 
@@ -73,20 +72,20 @@ def _letter(char: str, column: int) -> tuple[str, int]:
 def _build(terms: list[_Letters], output: _Letters | None, operands: list[Expr]) -> Expr:
     if len(terms) != len(operands):
         raise _Located(IndexMismatch(f"the equation has {len(terms)} term{'s' * (len(terms) != 1)} "
-                                     f"but {len(operands)} operand{'s' * (len(operands) != 1)} were given"))
+                                     f"but got {len(operands)} operand{'s' * (len(operands) != 1)}"))
     dims: dict[str, tuple[str, int]] = {}
     for k, (term, operand) in enumerate(zip(terms, operands, strict=True)):
         if len(term) != operand.rank:
             letters = "".join(c for c, _ in term)
             raise _Located(IndexMismatch(
                 f"operand {k} ({_describe(operand)}, shape ({', '.join(operand.shape)})) has {operand.rank} "
-                f"ax{'e' if operand.rank == 1 else 'i'}s but term {letters!r} has {len(term)} "
+                f"{'axis' if operand.rank == 1 else 'axes'} but term {letters!r} has {len(term)} "
                 f"letter{'s' * (len(term) != 1)}"), term[0][1] if term else None)
         for (letter, column), dim in zip(term, operand.shape, strict=True):
             seen, where = dims.setdefault(letter, (dim, k))
             if seen != dim:
-                raise _Located(IndexMismatch(
-                    f"letter {letter} is dimension {seen} in operand {where} but {dim} in operand {k}"), column)
+                places = f"in operand {where} but {dim} in operand {k}" if where != k else f"and {dim} in operand {k}"
+                raise _Located(IndexMismatch(f"letter {letter} is dimension {seen} {places}"), column)
     counts = Counter(c for term in terms for c, _ in term)
     if output is None:
         output = [(c, -1) for c in sorted(counts) if counts[c] == 1]
@@ -100,6 +99,13 @@ def _build(terms: list[_Letters], output: _Letters | None, operands: list[Expr])
     if len(factors) == 1 and factors[0].free == out:
         return tidy(factors[0])
     return tidy(Contract(factors, out))
+
+
+def _operand(k: int, value: Operand) -> Expr:
+    try:
+        return as_expr(value)
+    except EincalcError as error:
+        raise _Located(type(error)(f"operand {k}: {error}")) from None
 
 
 def _describe(operand: Expr) -> str:

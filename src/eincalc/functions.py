@@ -87,7 +87,7 @@ def _apply(name: str, arg: Expr, param: float | None = None) -> Apply:
     return Apply(name, arg, param)
 
 
-def _xp(x: Any) -> Any:
+def array_namespace(x: Any) -> Any:
     """The array namespace of ``x`` (NumPy unless the array brings its own)."""
     namespace = getattr(x, "__array_namespace__", None)
     if namespace is not None:
@@ -98,12 +98,12 @@ def _xp(x: Any) -> Any:
 
 
 def _stable_sigmoid(x: Any) -> Any:
-    xp = _xp(x)
+    xp = array_namespace(x)
     return 0.5 * (1.0 + xp.tanh(0.5 * x))
 
 
 def _stable_softplus(x: Any) -> Any:
-    xp = _xp(x)
+    xp = array_namespace(x)
     return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
@@ -124,7 +124,7 @@ def _piecewise_constant(node: Apply) -> Expr:
 
 
 def _zero_one_step(x: Any) -> Any:
-    xp = _xp(x)
+    xp = array_namespace(x)
     return xp.where(x > 0, 1.0, 0.0)
 
 
@@ -218,7 +218,7 @@ USER_FUNCTIONS = ("sigmoid", "tanh", "exp", "log", "relu", "sqrt", "abs", "softp
 
 def apply_array(name: str, x: Any, param: float | None = None) -> Any:
     """Evaluate element-wise function ``name`` on array ``x``."""
-    return lookup(name).evaluate(_xp(x), x, param)
+    return lookup(name).evaluate(array_namespace(x), x, param)
 
 
 def assert_known(name: str) -> None:

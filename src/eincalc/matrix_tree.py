@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .errors import UnknownNameError
+from .expr import Index
 from .functions import apply_array
 
 Kind = Literal["scalar", "col", "row", "matrix"]
@@ -312,6 +313,22 @@ class Call(MatrixExpr):
 
     def children(self) -> tuple[MatrixExpr, ...]:
         return self.args
+
+
+_KIND_RANK = {"scalar": 0, "col": 1, "row": 1, "matrix": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A matrix-notation tree and the indices its axes stand for: rows first, one for a vector."""
+
+    matrix: MatrixExpr
+    labels: tuple[Index, ...]
+
+    def __post_init__(self) -> None:
+        if len(set(self.labels)) != len(self.labels) or _KIND_RANK[self.matrix.kind] != len(self.labels):
+            names = ", ".join(k.name for k in self.labels)
+            raise TypeError(f"a {self.matrix.kind} cannot carry indices ({names})")
 
 
 # -- evaluation -----------------------------------------------------------------------------

@@ -206,15 +206,21 @@ def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool, memo: _
     return Contract(tuple(factors), expr.out, positional=expr.positional), bound
 
 
-def substitute(expr: Expr, old: Expr, new: Expr) -> Expr:
-    """``expr`` with every occurrence of the sub-expression ``old`` replaced by ``new`` (same free indices)."""
+def substitute(expr: Expr, old: Expr, new: Callable[[tuple[Index, ...]], Expr]) -> Expr:
+    """``expr`` with every copy of ``old`` — under any labels of its free indices — replaced.
+
+    ``new(labels)`` builds the replacement for a copy whose free indices are ``labels``.
+    """
     memo: dict[Expr, Expr] = {}
 
+    def is_copy(node: Expr) -> bool:
+        if type(node) is not type(old) or node.shape != old.shape or len(set(node.free)) != len(node.free):
+            return False
+        return node == old or rename(node, dict(zip(node.free, old.free, strict=True))) == old
+
     def visit(node: Expr) -> Expr:
-        if node == old:
-            return new
         if node not in memo:
-            memo[node] = node.map_children(visit)
+            memo[node] = new(node.free) if is_copy(node) else node.map_children(visit)
         return memo[node]
 
     return visit(expr)

@@ -14,21 +14,27 @@ rule ``Σ_i y[i] = 1`` fires, and the gradient of the cross-entropy
 
 >>> import eincalc as ec
 >>> theta, y = ec.tensors("θ[c] y[c]", simplex="y")
->>> print(ec.grad(cross_entropy(theta, y), theta))
-softmax(θ[p], p) - y[p]
+>>> print(ec.grad(-ec.sum(y * log_softmax(theta)), theta))
+-y[p] + softmax(θ[p], p)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .build import Operand, as_expr, elementwise_product, power, scale, sum_terms, tidy, total
+from . import kernels
+from .build import Operand, as_expr, tidy
 from .diff import Forward, register_jacobian, register_vjp
-from .errors import IndexMismatch, UnsupportedError
-from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, positional_flag, node
+from .errors import EincalcError, IndexMismatch, UnsupportedError
+from .evaluate import EvalContext, register_evaluator
+from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, node, positional_flag
+from .matrix import Converter, Term, register_matrix_rule
+from .matrix_tree import Call, Kind
 from .names import fresh_indices, index_names, rename
+from .parse import Call as ParseCall
+from .parse import ParseFunction, register_parse_function
 from .simplify import Rule, register_rule
 
 AXIS_FUNCTIONS = ("softmax", "log_softmax")
@@ -155,69 +161,6 @@ def logsumexp(x: Operand, axis: int | str | None = None) -> Expr:
     return tidy(result) if expr.positional else result
 
 
-def mean(x: Operand, axis: int | str | None = None) -> Expr:
-    """Mean over all entries, or over one axis."""
-    expr = as_expr(x)
-    summed = total(expr) if axis is None else total(expr, axis)
-    counted = [k for k in expr.free if k not in set(summed.free)]
-    sizes: list[Expr] = [power(Size(k.dim), -1) for k in counted]
-    result = Contract((*sizes, summed), summed.free, positional=expr.positional)
-    return tidy(result) if expr.positional else result
-
-
-def _same_style(prediction: Expr, target: Expr) -> tuple[Expr, Expr]:
-    if prediction.shape != target.shape:
-        raise IndexMismatch(
-            f"prediction {prediction} has shape ({', '.join(prediction.shape)}) but target {target} has "
-            f"({', '.join(target.shape)})"
-        )
-    if prediction.positional != target.positional:
-        raise IndexMismatch("prediction and target must both be matrix-style or both index-style")
-    return prediction, target
-
-
-def _weighted_sum(weights: Expr, values: Expr) -> Expr:
-    """``Σ weights ⊙ values`` over every index."""
-    if weights.positional:
-        return total(weights * values)
-    return total(elementwise_product([weights, values]))
-
-
-def cross_entropy(scores: Operand, labels: Operand, *, logits: bool = True, axis: int | str | None = None) -> Expr:
-    """Cross-entropy ``−Σ y log ŷ`` summed over classes and examples.
-
-    With ``logits=True`` (default) ``scores`` are logits and ``ŷ = softmax(scores)``
-    along ``axis`` (log-softmax keeps it finite); with ``logits=False`` they are
-    probabilities.
-    """
-    prediction, target = _same_style(as_expr(scores), as_expr(labels))
-    log_probabilities = log_softmax(prediction, axis) if logits else Apply(
-        "log", prediction, positional=prediction.positional
-    )
-    return scale(_weighted_sum(target, log_probabilities), -1.0)
-
-
-def mse(prediction: Operand, target: Operand) -> Expr:
-    """Mean squared error: the mean of ``(prediction − target)²``."""
-    p, t = _same_style(as_expr(prediction), as_expr(target))
-    difference = p - t if p.positional else sum_terms([p, scale(t, -1.0)])
-    return mean(power(difference, 2))
-
-
-def binary_cross_entropy(scores: Operand, labels: Operand, *, logits: bool = True) -> Expr:
-    """Binary cross-entropy (logistic loss) summed over entries.
-
-    From logits ``z`` it is ``Σ softplus(z) − y z`` (stable for any ``|z|``);
-    from probabilities ``p`` it is ``−Σ y log p + (1 − y) log(1 − p)``.
-    """
-    z, y = _same_style(as_expr(scores), as_expr(labels))
-    if logits:
-        return total(Apply("softplus", z, positional=z.positional)) - _weighted_sum(y, z)
-    positive = _weighted_sum(y, Apply("log", z, positional=z.positional))
-    negative = _weighted_sum(1 - y, Apply("log", 1 - z, positional=z.positional))
-    return scale(positive + negative, -1.0)
-
-
 # -- derivative rules ---------------------------------------------------------------------------
 
 
@@ -315,3 +258,61 @@ def _log_of_softmax(expr: Expr) -> Expr | None:
 register_rule(Rule("simplex-sum", "Labels declared to sum to one: Σ_i y[i] = 1.", Contract, _simplex_sum))
 register_rule(Rule("log-softmax", "log(softmax(θ)) is log_softmax(θ), which never takes log(0).", Apply,
                    _log_of_softmax))
+
+
+# -- evaluation, matrix view, parsing ------------------------------------------------------------
+
+_KERNELS = {"softmax": kernels.softmax, "log_softmax": kernels.log_softmax}
+
+
+@register_evaluator(Softmax)
+def _evaluate_softmax(node: Softmax, children: Sequence[Any], ctx: EvalContext) -> Any:
+    return _KERNELS[node.fn](children[0], node.arg.free.index(node.axis))
+
+
+@register_evaluator(LogSumExp)
+def _evaluate_logsumexp(node: LogSumExp, children: Sequence[Any], ctx: EvalContext) -> Any:
+    return kernels.logsumexp(children[0], node.arg.free.index(node.axis))
+
+
+def _matrix_call(node: Softmax | LogSumExp, convert: Converter) -> Term:
+    name = node.fn if isinstance(node, Softmax) else "logsumexp"
+    arg = convert(node.arg)
+    labels = node.arg.free if len(arg.labels) == 2 else arg.labels
+    arg = convert.orient(arg, labels)
+    axis = labels.index(node.axis)
+    if len(labels) == 1:
+        text, code = f"{name}({{0}})", f"{name}({{0}}, axis=0)"
+        latex = rf"\operatorname{{{{{name}}}}}\left({{0}}\right)"
+    else:
+        along = ("cols", "rows")[axis]
+        text = f"{name}_{along}({{0}})"
+        latex = rf"\operatorname{{{{{name}}}}}_{{{{\text{{{along}}}}}}}\left({{0}}\right)"
+        code = f"{name}({{0}}, axis={axis})"
+    kernel = _KERNELS.get(name, kernels.logsumexp)
+    rest = tuple(k for k in labels if k != node.axis) if isinstance(node, LogSumExp) else labels
+    kind: Kind = "matrix" if len(rest) == 2 else (convert.vector if rest else "scalar")
+    call = Call(name, (arg.matrix,), kind, text, latex, code, lambda value: kernel(value, axis))
+    return Term(call, rest)
+
+
+register_matrix_rule(Softmax)(_matrix_call)
+register_matrix_rule(LogSumExp)(_matrix_call)
+
+
+def _axis_function(build_node: Callable[..., Expr]) -> ParseFunction:
+    """``softmax(x)`` over the last axis, or ``softmax(x[i,j], j)`` over a named index."""
+
+    def builder(call: ParseCall) -> Expr:
+        try:
+            call.arity(2)
+        except EincalcError:
+            call.arity(1)
+            return build_node(call.expr(0))
+        return build_node(call.expr(0), call.identifier(1))
+
+    return builder
+
+
+for _name, _function in {"softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp}.items():
+    register_parse_function(_name, _axis_function(_function))
