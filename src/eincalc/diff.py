@@ -134,7 +134,7 @@ def jacobian_raw(expr: Expr, wrt: Expr) -> Expr:
 
 def jacobian(expr: Expr, wrt: Expr) -> Expr:
     """``∂expr/∂wrt``: free indices are ``expr``'s, then fresh ones for ``wrt``'s axes."""
-    return canonical(simplify(jacobian_raw(expr, wrt)))
+    return _tidy(simplify(jacobian_raw(simplify(expr), wrt)), expr.rank)
 
 
 @register_jacobian(Tensor)
@@ -200,7 +200,15 @@ def vjp_raw(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
 
 def vjp(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
     """Contract an upstream gradient (shaped like ``expr``) with ``∂expr/∂wrt``, symbolically."""
-    return canonical(simplify(vjp_raw(expr, wrt, upstream)))
+    return _tidy(simplify(vjp_raw(simplify(expr), wrt, upstream)), 0)
+
+
+def _tidy(result: Expr, kept: int) -> Expr:
+    """Canonical summed-index names, and ``p, q, …`` for the variable's axes (after the first ``kept``)."""
+    result = canonical(result)
+    variable = result.free[kept:]
+    used = index_names(result) - {k.name for k in variable}
+    return rename(result, dict(zip(variable, fresh_indices(variable, used), strict=True)))
 
 
 def grad(expr: Expr, wrt: Expr) -> Expr:

@@ -4,8 +4,7 @@ They never change a value, only its spelling: ``transpose`` of a product
 reverses it (``(A B)ᵀ → Bᵀ Aᵀ``) when that reads no worse, a double transpose
 cancels, a symmetric matrix is its own transpose, a column times a row becomes
 an outer product, identities drop out of products, and numeric factors move to
-the front.  "Reads worse" is measured on the text form: transpose marks plus
-parentheses.
+the front.  "Reads worse" counts transpose marks and the parentheses they need.
 
 >>> from eincalc.matrix_tree import MatMul, Symbol
 >>> from eincalc.matrix_render import to_text
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import functools
 
-from .matrix_render import to_text
 from .matrix_tree import (
     FLIP,
     Add,
@@ -44,11 +42,22 @@ from .matrix_tree import (
     Zeros,
 )
 
+_COMPOUND = (MatMul, Outer, Hadamard, Scale, Add)
+
 
 def cost(node: MatrixExpr) -> int:
-    """How hard the text form is to read: transpose marks plus parentheses."""
-    text = to_text(node)
-    return text.count("ᵀ") + text.count("(")
+    """How hard the text form is to read: transpose marks, plus one for each that needs parentheses.
+
+    Only products and sums are looked into (what a transpose can be pushed through), so the
+    cost of a deep expression stays cheap to compute.
+    """
+    if isinstance(node, Transpose):
+        return 1 + isinstance(node.child, _COMPOUND) + cost(node.child)
+    if isinstance(node, Sum | Broadcast):
+        return cost(node.display)
+    if isinstance(node, _COMPOUND) or (isinstance(node, Function) and node.kind == "matrix"):
+        return sum(cost(child) for child in node.children())
+    return 0
 
 
 def transpose(node: MatrixExpr) -> MatrixExpr:

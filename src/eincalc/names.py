@@ -210,6 +210,7 @@ def substitute(expr: Expr, old: Expr, new: Callable[[tuple[Index, ...]], Expr]) 
     """``expr`` with every copy of ``old`` — under any labels of its free indices — replaced.
 
     ``new(labels)`` builds the replacement for a copy whose free indices are ``labels``.
+    Named intermediates are definitions of their own and are left as they are.
     """
     memo: dict[Expr, Expr] = {}
 
@@ -220,7 +221,10 @@ def substitute(expr: Expr, old: Expr, new: Callable[[tuple[Index, ...]], Expr]) 
 
     def visit(node: Expr) -> Expr:
         if node not in memo:
-            memo[node] = new(node.free) if is_copy(node) else node.map_children(visit)
+            if is_copy(node):
+                memo[node] = new(node.free)
+            else:
+                memo[node] = node if isinstance(node, Named) else node.map_children(visit)
         return memo[node]
 
     return visit(expr)

@@ -145,7 +145,7 @@ class _Parser:
     def __init__(self, tree: ast.Expression, source: bytes, lead: int, tensors: dict[str, TensorSpec],
                  dims: dict[str, str]) -> None:
         self.source, self.lead, self.tensors, self.depth = source, lead, tensors, 0
-        self.dims = _index_dims(self, tree, dims)
+        self.dims = _index_dims(tensors, tree, dims)
 
     def fail(self, error: EincalcError, node: ast.AST) -> _Located:
         column = len(self.source[: getattr(node, "col_offset", 0)].decode(errors="ignore"))
@@ -227,19 +227,26 @@ class _Parser:
         return result if coefficient == 1.0 else build.scale(result, coefficient)
 
     def einstein(self, parts: _Parts) -> Expr:
-        try:
-            return build.einstein_product([e for e, _ in parts])
-        except IndexMismatch as error:  # an index written three times: point at the third
-            counts: dict[Index, int] = {}
-            for expr, node in parts:
-                written = _elements(node.slice) if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else []
-                occurrences = build.occurrences(expr)
-                places = written if len(written) == len(occurrences) else [node] * len(occurrences)
-                for k, place in zip(occurrences, places, strict=True):
-                    counts[k] = counts.get(k, 0) + 1
-                    if counts[k] == 3:
-                        raise self.fail(error, place) from None
-            raise
+        self.consistent(parts)
+        return build.einstein_product([e for e, _ in parts])
+
+    def consistent(self, parts: _Parts) -> None:
+        """Raise at the index that is written a third time or with a second dimension."""
+        seen: dict[str, list[Index]] = {}
+        for expr, node in parts:
+            written = _elements(node.slice) if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else []
+            occurrences = build.occurrences(expr)
+            for k, place in zip(occurrences, written if len(written) == len(occurrences) else [node] * 99):
+                same = seen.setdefault(k.name, [])
+                if same and same[0].dim != k.dim:
+                    raise self.fail(IndexMismatch(f"index {k.name} stands for dimension {same[0].dim} in one "
+                                                  f"place and {k.dim} in another"), place)
+                same.append(k)
+                if len(same) == 3:
+                    raise self.fail(IndexMismatch(
+                        f"index {k.name} appears 3 times in one product; an index may appear at most twice "
+                        "(twice means summed). Rename one occurrence, or write the sum explicitly with ec.einsum"),
+                        place)
 
     def terms(self, node: ast.expr) -> _Parts:
         parts: _Parts = []
@@ -279,13 +286,17 @@ class _Parser:
             raise self.fail(ParseError("number is too large for a float"), node)
         return number
 
+    def signed(self, node: ast.expr, what: str) -> float:
+        """A number literal with optional signs (an exponent, an axis), else :class:`UnsupportedError`."""
+        sign = 1.0
+        while isinstance(node, ast.UnaryOp) and _sign(node):
+            sign, node = sign * _sign(node), node.operand
+        if not isinstance(node, ast.Constant):
+            raise self.fail(UnsupportedError(f"{what} must be a number"), node)
+        return sign * self.number(node)
+
     def power(self, node: ast.BinOp) -> Expr:
-        base, exponent, sign = self.visit(node.left), node.right, 1.0
-        while isinstance(exponent, ast.UnaryOp) and _sign(exponent):
-            sign, exponent = sign * _sign(exponent), exponent.operand
-        if not isinstance(exponent, ast.Constant):
-            raise self.fail(UnsupportedError("the exponent must be a number, like x[i]**2 or x[i]**(-1)"), exponent)
-        k = sign * self.number(exponent)
+        base, k = self.visit(node.left), self.signed(node.right, "the exponent (x[i]**2, x[i]**(-1))")
         if not isinstance(base, Const):
             return build.power(base, k)
         value = float(base.value) ** k
@@ -302,11 +313,13 @@ class _Parser:
         raise UnknownNameError(f"unknown name {node.id!r}; declared tensors: {declared or 'none (pass them to parse)'}")
 
     def index(self, node: ast.expr) -> Index:
-        name = getattr(node, "id", "")
-        if name not in self.dims:
-            raise self.fail(IndexMismatch(f"cannot infer the dimension of index {name}: it is on no declared "
-                                          f"tensor; pass Index({name!r}, dim) to parse"), node)
-        return Index(name, self.dims[name])
+        """The index of a δ, 1 or 0, its dimension taken from the tensors that carry its name."""
+        name, dims = getattr(node, "id", ""), sorted(self.dims.get(getattr(node, "id", ""), ()))
+        if len(dims) != 1:
+            problem = f"it stands for {' and '.join(dims)} in different places" if dims else "it is on no tensor"
+            raise self.fail(IndexMismatch(f"cannot infer the dimension of index {name}: {problem}; "
+                                          f"pass Index({name!r}, dim) to parse"), node)
+        return Index(name, dims[0])
 
     def subscript(self, node: ast.Subscript) -> Expr:
         value, elements = node.value, _elements(node.slice)
@@ -320,7 +333,9 @@ class _Parser:
                 raise self.fail(IndexMismatch(
                     f"{value.id} has {len(dims)} axes ({', '.join(dims) or 'a scalar'}) but {len(names)} indices "
                     f"were given: [{', '.join(names)}]"), elements[len(dims)] if len(names) > len(dims) else node)
-            return build.index_expr(build.bare(self.tensors[value.id]), tuple(names))
+            tensor = build.index_expr(build.bare(self.tensors[value.id]), tuple(names))
+            self.consistent([(tensor, node)])
+            return tensor
         if isinstance(value, ast.Name) and value.id in _DELTAS:
             if len(elements) != 2:
                 raise ParseError(f"δ takes two indices, like δ[i,j], not [{', '.join(names)}]")
@@ -401,14 +416,9 @@ class Call:
         return node.id
 
     def keyword(self, name: str) -> float | None:
-        """Keyword argument ``name`` as a number literal, or None when absent."""
-        for extra in self._node.keywords:
-            if extra.arg == name:
-                value, sign = extra.value, 1.0
-                while isinstance(value, ast.UnaryOp) and _sign(value):
-                    sign, value = sign * _sign(value), value.operand
-                return sign * self._parser.number(value)
-        return None
+        """Keyword argument ``name`` as a (signed) number literal, or None when absent."""
+        values = [extra.value for extra in self._node.keywords if extra.arg == name]
+        return self._parser.signed(values[0], f"{name}=") if values else None
 
 
 # -- the call table ---------------------------------------------------------------------------
@@ -482,26 +492,23 @@ def _elements(index: ast.expr) -> list[ast.expr]:
     return list(index.elts) if isinstance(index, ast.Tuple) else [index]
 
 
-def _index_dims(parser: _Parser, tree: ast.AST, given: dict[str, str]) -> dict[str, str]:
-    """The dimension of every index written on a declared tensor or, through a δ, beside one."""
-    dims, deltas = dict(given), []
-    written: list[tuple[ast.Name, str]] = []
+def _index_dims(tensors: Mapping[str, TensorSpec], tree: ast.AST, given: dict[str, str]) -> dict[str, set[str]]:
+    """The dimensions each index name has on declared tensors (and, through a δ, beside one)."""
+    dims = {name: {dim} for name, dim in given.items()}
+    deltas = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-            names = [e for e in _elements(node.slice) if isinstance(e, ast.Name)]
-            spec = parser.tensors.get(node.value.id)
+            names = [getattr(e, "id", "") for e in _elements(node.slice)]
+            spec = tensors.get(node.value.id)
             if spec is not None and len(names) == len(spec.dims):
-                written += zip(names, spec.dims, strict=True)
+                for name, dim in zip(names, spec.dims, strict=True):
+                    dims.setdefault(name, set()).add(dim)
             elif spec is None and node.value.id in _DELTAS:
-                deltas.append([n.id for n in names])
-    for name, dim in sorted(written, key=lambda pair: pair[0].col_offset):
-        if dims.setdefault(name.id, dim) != dim:
-            raise parser.fail(IndexMismatch(
-                f"index {name.id} stands for dimension {dims[name.id]} in one place and {dim} in another"), name)
+                deltas.append(names)
     for _ in deltas:  # enough passes to carry a dimension along any chain of deltas
         for pair in deltas:
-            known = [dims[n] for n in pair if n in dims]
-            dims.update({n: known[0] for n in pair if known and n not in dims})
+            known = set().union(*(dims.get(n, set()) for n in pair))
+            dims.update({n: known for n in pair if known and n not in dims})
     return dims
 
 
