@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -253,33 +254,35 @@ def test_three_layer_mlp_against_autodiff(framework: str) -> None:
     loss, params = mlp()
     values = random_values(loss, {"B": 4, "d": 3, "h": 4, "k": 3, "c": 2}, seed=11)
     ours = {p.spec.name: np.asarray(ec.evaluate(ec.grad(loss, p), values)) for p in params}  # type: ignore[attr-defined]
+    assert set(ours) == {"X", "W1", "b1", "W2", "b2", "W3", "b3"}
     theirs = _autodiff_gradients(module, framework, values)
     for name, value in ours.items():
         np.testing.assert_allclose(value, theirs[name], atol=1e-10)
 
 
 def _autodiff_gradients(module: object, framework: str, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The same MLP loss differentiated by the framework's own autodiff, float64."""
     names = ["X", "W1", "b1", "W2", "b2", "W3", "b3"]
 
-    def forward(xp: object, sig: object, relu: object, logsm: object, *args: object) -> object:
+    def loss(xp: Any, sigmoid: Any, relu: Any, log_softmax: Any, labels: Any, *args: Any) -> Any:
         X, W1, b1, W2, b2, W3, b3 = args
-        h1 = xp.tanh(X @ W1 + b1)  # type: ignore[attr-defined, operator]
-        h2 = relu(h1 @ W2 + b2)  # type: ignore[operator]
-        return -(values["Y"] * logsm(sig(h2 @ W3 + b3))).sum()  # type: ignore[operator]
+        h1 = xp.tanh(X @ W1 + b1)
+        h2 = relu(h1 @ W2 + b2)
+        return -(labels * log_softmax(sigmoid(h2 @ W3 + b3))).sum()
 
     if framework == "torch":
         import torch
 
-        tensors = [torch.tensor(values[n], dtype=torch.float64, requires_grad=True) for n in names]
-        forward(torch, torch.sigmoid, torch.relu, lambda t: torch.log_softmax(t, -1), *tensors).backward()  # type: ignore[attr-defined]
-        return {n: t.grad.numpy() for n, t in zip(names, tensors, strict=True)}  # type: ignore[union-attr]
+        params = [torch.tensor(values[n], dtype=torch.float64, requires_grad=True) for n in names]
+        labels = torch.tensor(values["Y"], dtype=torch.float64)
+        loss(torch, torch.sigmoid, torch.relu, lambda t: torch.log_softmax(t, -1), labels, *params).backward()
+        return {n: t.grad.numpy() for n, t in zip(names, params, strict=True)}
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    jnp = jax.numpy
 
-    def f(*args: object) -> object:
-        return forward(jnp, jax.nn.sigmoid, jax.nn.relu, lambda t: jax.nn.log_softmax(t, -1), *args)
+    def f(*args: Any) -> Any:
+        return loss(jax.numpy, jax.nn.sigmoid, jax.nn.relu, lambda t: jax.nn.log_softmax(t, -1), values["Y"], *args)
 
     grads = jax.grad(f, argnums=tuple(range(len(names))))(*(values[n] for n in names))
     return {n: np.asarray(g) for n, g in zip(names, grads, strict=True)}

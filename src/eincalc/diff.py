@@ -7,6 +7,10 @@ to ``X`` has ``X``'s shape.  Differentiating adds Kronecker deltas
 removes them.  A node kind with no rule raises :class:`UnsupportedError`;
 nothing silently becomes zero.
 
+For a tensor declared symmetric, ``∂S[i,j]/∂S[p,q] = ½(δ[i,p] δ[j,q] + δ[i,q] δ[j,p])``:
+the gradient is ``sym(G) = (G + Gᵀ)/2``, the gradient in the Frobenius inner
+product on symmetric matrices (see :mod:`eincalc.linalg` for why).
+
 Two routes, checked against each other in the tests:
 
 * :func:`jacobian_raw` differentiates one entry forwards (product rule over the
@@ -28,7 +32,7 @@ from typing import TypeVar
 
 from .errors import IndexMismatch, ShapeError, UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
-from .functions import derivative
+from .functions import assert_known, derivative
 from .names import canonical, fresh_indices, index_names, rename, substitute
 from .simplify import simplify
 
@@ -137,11 +141,21 @@ def jacobian(expr: Expr, wrt: Expr) -> Expr:
     return _tidy(simplify(jacobian_raw(simplify(expr), wrt)), expr.rank)
 
 
+def variable_derivative(node: Tensor, fresh: tuple[Index, ...]) -> Expr:
+    """``∂X[indices]/∂X[fresh]``: a product of deltas, symmetrised for a symmetric ``X``."""
+    out = node.free + fresh
+    direct = Contract(tuple(Delta(k, p) for k, p in zip(node.indices, fresh, strict=True)), out)
+    if not node.spec.symmetric:
+        return direct
+    (i, j), (p, q) = node.indices, fresh
+    swapped = Contract((Delta(i, q), Delta(j, p)), out)
+    return Contract((Const(0.5), Add((direct, swapped), out)), out)
+
+
 @register_jacobian(Tensor)
 def _tensor_jacobian(node: Expr, d: Forward) -> Expr:
     assert isinstance(node, Tensor)
-    deltas = tuple(Delta(k, p) for k, p in zip(node.indices, d.fresh, strict=True))
-    return Contract(deltas, node.free + d.fresh)
+    return variable_derivative(node, d.fresh)
 
 
 @register_jacobian(Contract)
@@ -163,10 +177,16 @@ def _sum_rule(node: Expr, d: Forward) -> Expr:
     return Add(terms, node.out + d.fresh)
 
 
+def _local_derivative(node: Apply) -> Expr:
+    """``f'(u)`` for ``f(u)``; a function with no derivative rule raises :class:`UnsupportedError`."""
+    assert_known(node.fn)
+    return derivative(node)
+
+
 @register_jacobian(Apply)
 def _chain_rule(node: Expr, d: Forward) -> Expr:
     assert isinstance(node, Apply)
-    return Contract((derivative(node), d(node.arg)), node.free + d.fresh)
+    return Contract((_local_derivative(node), d(node.arg)), node.free + d.fresh)
 
 
 # -- reverse: push an upstream gradient through once ----------------------------------------
@@ -186,8 +206,7 @@ def vjp_raw(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
             continue
         ct = pending[0] if len(pending) == 1 else Add(tuple(pending), node.free)
         if isinstance(node, Tensor) and node.spec == spec:
-            deltas = tuple(Delta(k, p) for k, p in zip(node.indices, fresh, strict=True))
-            contributions.append(Contract((ct, *deltas), fresh))
+            contributions.append(Contract((ct, variable_derivative(node, fresh)), fresh))
             continue
         rule = _rule(VJP_RULES, node)
         for child, child_ct in rule(node, ct):
@@ -217,7 +236,7 @@ def grad(expr: Expr, wrt: Expr) -> Expr:
     >>> from eincalc.build import tensors
     >>> x, A = tensors("x[n] A[n,n]")
     >>> str(grad(x @ A @ x, x))
-    'x[i] A[p,i] + x[i] A[i,p]'
+    'A[p,i] x[i] + x[i] A[i,p]'
     """
     if expr.free:
         raise IndexMismatch(
@@ -281,7 +300,7 @@ def _add_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
 @register_vjp(Apply)
 def _apply_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
     assert isinstance(node, Apply)
-    return [(node.arg, Contract((derivative(node), ct), node.arg.free))]
+    return [(node.arg, Contract((_local_derivative(node), ct), node.arg.free))]
 
 
 @register_vjp(Tensor)

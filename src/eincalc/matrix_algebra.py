@@ -16,11 +16,15 @@ the front.  "Reads worse" counts transpose marks and the parentheses they need.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
+
+import numpy as np
 
 from .matrix_tree import (
     FLIP,
     Add,
     Broadcast,
+    Call,
     Diag,
     DiagPart,
     Function,
@@ -55,9 +59,20 @@ def cost(node: MatrixExpr) -> int:
         return 1 + isinstance(node.child, _COMPOUND) + cost(node.child)
     if isinstance(node, Sum | Broadcast):
         return cost(node.display)
-    if isinstance(node, _COMPOUND) or (isinstance(node, Function) and node.kind == "matrix"):
-        return sum(cost(child) for child in node.children())
-    return 0
+    return sum(cost(part) for part in _parts(node))
+
+
+def _parts(node: MatrixExpr) -> tuple[MatrixExpr, ...]:
+    """The operands of a product or sum (and of a function of a matrix): where transposes go."""
+    if isinstance(node, MatMul | Hadamard):
+        return node.factors
+    if isinstance(node, Outer):
+        return (node.left, node.right)
+    if isinstance(node, Scale):
+        return (node.factor, node.child)
+    if isinstance(node, Add):
+        return node.terms
+    return (node.child,) if isinstance(node, Function) and node.kind == "matrix" else ()
 
 
 def transpose(node: MatrixExpr) -> MatrixExpr:
@@ -80,6 +95,13 @@ def transpose(node: MatrixExpr) -> MatrixExpr:
         return Sum(node.child, node.axis, transpose(node.display), FLIP[node.kind])
     if isinstance(node, Broadcast):
         return broadcast(node.child, 1 - node.axis, node.ones)
+    if isinstance(node, Call) and node.transposed is not None:
+        spelling = (node.text, node.latex, node.numpy)
+        value = node.evaluate
+        return replace(
+            node, kind=FLIP[node.kind], text=node.transposed[0], latex=node.transposed[1],
+            numpy=node.transposed[2], evaluate=lambda *arrays: np.transpose(value(*arrays)), transposed=spelling,
+        )  # fmt: skip
     wrapped = Transpose(node)
     if isinstance(node, MatMul):
         pushed = functools.reduce(matmul, [transpose(f) for f in reversed(node.factors)])

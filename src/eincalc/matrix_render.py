@@ -60,7 +60,7 @@ _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
-def split_sign(term: MatrixExpr) -> tuple[bool, MatrixExpr]:
+def _split_sign(term: MatrixExpr) -> tuple[bool, MatrixExpr]:
     """``(True, t)`` when ``term`` is ``−t`` with a negative number in front, else ``(False, term)``."""
     if isinstance(term, Number) and term.value < 0:
         return True, Number(-term.value)
@@ -119,20 +119,14 @@ class Style:
     template: str  # which format-string attribute of a Function or Call to use
 
 
-TEXT = Style("ᵀ", " ⊙ ", "−", "(", ")", "1", "diag", "tr", _text_name, _text_power, "text")
+TEXT = Style(
+    transpose="ᵀ", hadamard=" ⊙ ", minus="−", left="(", right=")", ones="1", diag="diag", trace="tr",
+    name=_text_name, power=_text_power, template="text",
+)  # fmt: skip
 LATEX = Style(
-    r"^\top",
-    r" \odot ",
-    "-",
-    r"\left(",
-    r"\right)",
-    r"\mathbf{1}",
-    r"\operatorname{diag}",
-    r"\operatorname{tr}",
-    _latex_name,
-    _latex_power,
-    "latex",
-)
+    transpose=r"^\top", hadamard=r" \odot ", minus="-", left=r"\left(", right=r"\right)", ones=r"\mathbf{1}",
+    diag=r"\operatorname{diag}", trace=r"\operatorname{tr}", name=_latex_name, power=_latex_power, template="latex",
+)  # fmt: skip
 
 ATOM, POSTFIX, PROD, HAD, NEG, ADD = "atom", "postfix", "prod", "had", "neg", "add"
 _OPERAND = {ATOM, POSTFIX}
@@ -179,7 +173,7 @@ def _scale(node: Scale, s: Style) -> Code:
 def _add(node: Add, s: Style) -> Code:
     parts = [_math(node.terms[0], s)[0]]
     for term in node.terms[1:]:
-        negative, positive = split_sign(term)
+        negative, positive = _split_sign(term)
         parts.append(f"{s.minus if negative else '+'} {_math(positive, s)[0]}")
     return " ".join(parts), ADD
 
@@ -252,10 +246,10 @@ def _size(source: Axis) -> str:
     return f"{source.tensor}.shape[{source.axis}]"
 
 
-def grouped(code: str) -> bool:
+def _grouped(code: str) -> bool:
     """Whether ``code`` is one call or one parenthesised group, so it binds tightest.
 
-    >>> grouped("np.tanh({x})"), grouped("(a) + (b)"), grouped("x ** 2")
+    >>> _grouped("np.tanh({x})"), _grouped("(a) + (b)"), _grouped("x ** 2")
     (True, False, False)
     """
     start = code.find("(")
@@ -287,7 +281,7 @@ def _np_scale(node: Scale) -> Code:
 def _np_add(node: Add) -> Code:
     parts = [_np(node.terms[0])[0]]
     for term in node.terms[1:]:
-        negative, positive = split_sign(term)
+        negative, positive = _split_sign(term)
         parts.append(f"{'-' if negative else '+'} {_np(positive)[0]}")
     return " ".join(parts), ADD
 
@@ -301,13 +295,32 @@ def _np_function(node: Function) -> Code:
         return f"{_np_wrap(node.child, {ATOM})} ** {number(node.param or 1.0)}", POW
     template = lookup(node.fn).numpy
     code = template.format(x=_np(node.child)[0], k=number(node.param or 0.0))
-    return code, ATOM if grouped(template) else ADD
+    return code, ATOM if _grouped(template) else ADD
 
 
 def _np_call(node: Call) -> Code:
     allowed = {ATOM} if node.postfix else {ATOM, POW, NEG, MUL, MATMUL, ADD}
     code = node.numpy.format(*(_np_wrap(arg, allowed) for arg in node.args))
-    return code, ATOM if grouped(code) else ADD
+    return code, ATOM if _grouped(code) else ADD
+
+
+def _np_matmul(node: MatMul) -> Code:
+    """``A @ B``; a ``diag(v)`` factor scales its neighbour instead (``(X.T * s) @ X``) and is never formed."""
+    code: str | None = None
+    rows: str | None = None  # diagonal factors waiting to scale the rows of the next operand
+    for factor in node.factors:
+        if isinstance(factor, Diag):
+            vector = _np_wrap(factor.child, {ATOM})
+            if code is not None:
+                code = f"({code} * {vector})"
+            else:
+                rows = vector if rows is None else f"({rows} * {vector})"
+            continue
+        operand = _np_wrap(factor, _NP_FACTOR)
+        if rows is not None:
+            operand, rows = f"({rows}{'[:, None]' if factor.kind == 'matrix' else ''} * {operand})", None
+        code = operand if code is None else f"{code} @ {operand}"
+    return (f"np.diag({rows})", ATOM) if code is None else (code, MATMUL)
 
 
 def _np_sum(node: Sum) -> Code:
@@ -330,7 +343,7 @@ _NUMPY: dict[type, Callable[[Any], Code]] = {
     Identity: lambda n: (f"np.eye({_size(n.source)})", ATOM),
     Zeros: _np_zeros,
     Transpose: _np_transpose,
-    MatMul: lambda n: (" @ ".join(_np_wrap(f, _NP_FACTOR) for f in n.factors), MATMUL),
+    MatMul: _np_matmul,
     Outer: lambda n: (f"np.outer({_np(n.left)[0]}, {_np(n.right)[0]})", ATOM),
     Hadamard: lambda n: (" * ".join(_np_wrap(f, _NP_FACTOR) for f in n.factors), MUL),
     Scale: _np_scale,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -49,14 +49,8 @@ class MatrixExpr:
 
     __slots__ = ()
 
-    if TYPE_CHECKING:  # a field or a property in each node; no class attribute at run time
-
-        @property
-        def kind(self) -> Kind: ...
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        """Sub-expressions that the text form shows."""
-        return ()
+    if TYPE_CHECKING:  # a field of each node; no class attribute at run time, so no dataclass default
+        kind: Kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +104,10 @@ class Zeros(MatrixExpr):
 @dataclass(frozen=True, slots=True)
 class Transpose(MatrixExpr):
     child: MatrixExpr
+    kind: Kind = field(init=False)
 
-    @property
-    def kind(self) -> Kind:
-        return FLIP[self.child.kind]
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.child,)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", FLIP[self.child.kind])
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +115,12 @@ class MatMul(MatrixExpr):
     """A chain ``[row] matrix… [col]``: NumPy's ``@`` reads it left to right."""
 
     factors: tuple[MatrixExpr, ...]
+    kind: Kind = field(init=False)
 
-    @property
-    def kind(self) -> Kind:
+    def __post_init__(self) -> None:
         first, last = self.factors[0].kind, self.factors[-1].kind
-        if first == "row":
-            return "scalar" if last == "col" else "row"
-        return "col" if last == "col" else "matrix"
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return self.factors
+        kind = ("scalar" if last == "col" else "row") if first == "row" else ("col" if last == "col" else "matrix")
+        object.__setattr__(self, "kind", kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,22 +131,16 @@ class Outer(MatrixExpr):
     right: MatrixExpr
     kind: Kind = "matrix"
 
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.left, self.right)
-
 
 @dataclass(frozen=True, slots=True)
 class Hadamard(MatrixExpr):
     """Element-wise product of factors of one kind and orientation."""
 
     factors: tuple[MatrixExpr, ...]
+    kind: Kind = field(init=False)
 
-    @property
-    def kind(self) -> Kind:
-        return self.factors[0].kind
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return self.factors
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", self.factors[0].kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +149,10 @@ class Scale(MatrixExpr):
 
     factor: MatrixExpr
     child: MatrixExpr
+    kind: Kind = field(init=False)
 
-    @property
-    def kind(self) -> Kind:
-        return self.child.kind
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.factor, self.child)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", self.child.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +161,6 @@ class Add(MatrixExpr):
 
     terms: tuple[MatrixExpr, ...]
     kind: Kind
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return self.terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +178,6 @@ class Broadcast(MatrixExpr):
     display: MatrixExpr
     kind: Kind = "matrix"
 
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.display,)
-
 
 @dataclass(frozen=True, slots=True)
 class Function(MatrixExpr):
@@ -214,13 +186,10 @@ class Function(MatrixExpr):
     fn: str
     param: float | None
     child: MatrixExpr
+    kind: Kind = field(init=False)
 
-    @property
-    def kind(self) -> Kind:
-        return self.child.kind
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.child,)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", self.child.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,9 +199,6 @@ class Diag(MatrixExpr):
     child: MatrixExpr
     kind: Kind = "matrix"
 
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.child,)
-
 
 @dataclass(frozen=True, slots=True)
 class DiagPart(MatrixExpr):
@@ -241,17 +207,11 @@ class DiagPart(MatrixExpr):
     child: MatrixExpr
     kind: Kind
 
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.child,)
-
 
 @dataclass(frozen=True, slots=True)
 class Trace(MatrixExpr):
     child: MatrixExpr
     kind: Kind = "scalar"
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.child,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,9 +223,6 @@ class Sum(MatrixExpr):
     display: MatrixExpr
     kind: Kind
 
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.display,)
-
 
 @dataclass(frozen=True, slots=True)
 class Inner(MatrixExpr):
@@ -276,9 +233,6 @@ class Inner(MatrixExpr):
     display: MatrixExpr
     kind: Kind = "scalar"
 
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return (self.display,)
-
 
 @dataclass(frozen=True, slots=True)
 class Intermediate(MatrixExpr):
@@ -286,10 +240,10 @@ class Intermediate(MatrixExpr):
 
     name: str
     body: MatrixExpr
+    kind: Kind = field(init=False)
 
-    @property
-    def kind(self) -> Kind:
-        return self.body.kind
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", self.body.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +253,9 @@ class Call(MatrixExpr):
     ``text``, ``latex`` and ``numpy`` are format strings over the rendered
     arguments ``{0}``, ``{1}``…; ``postfix`` says they attach to an argument as a
     suffix (``{0}⁻¹``), so compound arguments need parentheses.  ``evaluate``
-    computes the value from the arguments' arrays.
+    computes the value from the arguments' arrays.  ``transposed`` optionally
+    spells the transpose the same way (``{0}⁻ᵀ``); without it a transpose reads
+    ``(X⁻¹)ᵀ``.
     """
 
     name: str
@@ -310,9 +266,7 @@ class Call(MatrixExpr):
     numpy: str
     evaluate: Callable[..., Any]
     postfix: bool = False
-
-    def children(self) -> tuple[MatrixExpr, ...]:
-        return self.args
+    transposed: tuple[str, str, str] | None = None
 
 
 _KIND_RANK = {"scalar": 0, "col": 1, "row": 1, "matrix": 2}
@@ -355,6 +309,25 @@ def _eval_broadcast(node: Broadcast, ev: Callable[[MatrixExpr], Any]) -> Any:
     return vector[:, None] if node.axis == 0 else vector[None, :]
 
 
+def _eval_matmul(node: MatMul, ev: Callable[[MatrixExpr], Any]) -> Any:
+    """Left to right; a ``diag(v)`` factor scales its neighbour's rows or columns and is never formed."""
+    result: Any = None
+    rows: Any = None  # diagonal factors waiting to scale the rows of the next operand
+    for factor in node.factors:
+        if isinstance(factor, Diag):
+            vector = ev(factor.child)
+            if result is not None:
+                result = result * vector
+            else:
+                rows = vector if rows is None else rows * vector
+            continue
+        value = ev(factor)
+        if rows is not None:
+            value, rows = (rows[:, None] if np.ndim(value) == 2 else rows) * value, None
+        result = value if result is None else result @ value
+    return np.diag(rows) if result is None else result
+
+
 _EVAL: dict[type, Callable[[Any, Mapping[str, Any], Callable[[MatrixExpr], Any]], Any]] = {
     Symbol: lambda n, values, ev: np.asarray(_value(values, n.name)),
     Number: lambda n, values, ev: np.asarray(n.value),
@@ -363,7 +336,7 @@ _EVAL: dict[type, Callable[[Any, Mapping[str, Any], Callable[[MatrixExpr], Any]]
     Identity: lambda n, values, ev: np.eye(n.source.size(values)),
     Zeros: lambda n, values, ev: np.zeros(tuple(s.size(values) for s in n.sources)),
     Transpose: lambda n, values, ev: np.transpose(ev(n.child)),
-    MatMul: lambda n, values, ev: functools.reduce(np.matmul, map(ev, n.factors)),
+    MatMul: lambda n, values, ev: _eval_matmul(n, ev),
     Outer: lambda n, values, ev: np.outer(ev(n.left), ev(n.right)),
     Hadamard: lambda n, values, ev: functools.reduce(np.multiply, map(ev, n.factors)),
     Scale: lambda n, values, ev: ev(n.factor) * ev(n.child),

@@ -38,12 +38,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from . import build
 from .errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
-from .expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Tensor, TensorSpec, Zero
+from .expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Tensor, TensorSpec, Zero, check_consistent
 
-MAX_LENGTH = 10_000
-"""Longest text :func:`parse` reads, in characters."""
-MAX_DEPTH = 100
-"""Deepest nesting of operations :func:`parse` reads."""
+MAX_LENGTH = 10_000  # characters
+MAX_DEPTH = 100  # nested operations
 
 ParseFunction = Callable[["Call"], Expr]
 CALLS: dict[str, ParseFunction] = {}
@@ -227,26 +225,24 @@ class _Parser:
         return result if coefficient == 1.0 else build.scale(result, coefficient)
 
     def einstein(self, parts: _Parts) -> Expr:
-        self.consistent(parts)
-        return build.einstein_product([e for e, _ in parts])
+        try:
+            return build.einstein_product([e for e, _ in parts])
+        except IndexMismatch as error:
+            raise self.locate(error, parts) from None
 
-    def consistent(self, parts: _Parts) -> None:
-        """Raise at the index that is written a third time or with a second dimension."""
+    def locate(self, error: EincalcError, parts: _Parts) -> _Located:
+        """``error`` at the index written a third time or with a second dimension (else at the first part)."""
         seen: dict[str, list[Index]] = {}
         for expr, node in parts:
             written = _elements(node.slice) if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else []
             occurrences = build.occurrences(expr)
-            for k, place in zip(occurrences, written if len(written) == len(occurrences) else [node] * 99):
+            places = written if len(written) == len(occurrences) else [node] * len(occurrences)
+            for k, place in zip(occurrences, places, strict=True):
                 same = seen.setdefault(k.name, [])
-                if same and same[0].dim != k.dim:
-                    raise self.fail(IndexMismatch(f"index {k.name} stands for dimension {same[0].dim} in one "
-                                                  f"place and {k.dim} in another"), place)
                 same.append(k)
-                if len(same) == 3:
-                    raise self.fail(IndexMismatch(
-                        f"index {k.name} appears 3 times in one product; an index may appear at most twice "
-                        "(twice means summed). Rename one occurrence, or write the sum explicitly with ec.einsum"),
-                        place)
+                if len(same) == 3 or same[0].dim != k.dim:
+                    return self.fail(error, place)
+        return self.fail(error, parts[0][1])
 
     def terms(self, node: ast.expr) -> _Parts:
         parts: _Parts = []
@@ -277,26 +273,22 @@ class _Parser:
 
     # -- atoms ------------------------------------------------------------------------------
 
-    def number(self, node: ast.expr) -> float:
-        value = node.value if isinstance(node, ast.Constant) else None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(ParseError(f"{_describe(node)} is not supported in eincalc expressions"), node)
-        number = float(value)  # an OverflowError here is reported by visit
-        if not math.isfinite(number):
-            raise self.fail(ParseError("number is too large for a float"), node)
-        return number
-
-    def signed(self, node: ast.expr, what: str) -> float:
-        """A number literal with optional signs (an exponent, an axis), else :class:`UnsupportedError`."""
+    def number(self, node: ast.expr, what: str = "a number") -> float:
+        """A number literal, possibly signed (an exponent, an axis); ``what`` names it in errors."""
         sign = 1.0
         while isinstance(node, ast.UnaryOp) and _sign(node):
             sign, node = sign * _sign(node), node.operand
         if not isinstance(node, ast.Constant):
-            raise self.fail(UnsupportedError(f"{what} must be a number"), node)
-        return sign * self.number(node)
+            raise self.fail(UnsupportedError(f"{what} must be a number literal"), node)
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise self.fail(ParseError(f"{_describe(node)} is not supported in eincalc expressions"), node)
+        number = float(node.value)  # an OverflowError here is reported by visit
+        if not math.isfinite(number):
+            raise self.fail(ParseError("number is too large for a float"), node)
+        return sign * number
 
     def power(self, node: ast.BinOp) -> Expr:
-        base, k = self.visit(node.left), self.signed(node.right, "the exponent (x[i]**2, x[i]**(-1))")
+        base, k = self.visit(node.left), self.number(node.right, "the exponent")
         if not isinstance(base, Const):
             return build.power(base, k)
         value = float(base.value) ** k
@@ -312,14 +304,18 @@ class _Parser:
         declared = ", ".join(f"{n}[{','.join(s.dims)}]" if s.dims else n for n, s in self.tensors.items())
         raise UnknownNameError(f"unknown name {node.id!r}; declared tensors: {declared or 'none (pass them to parse)'}")
 
-    def index(self, node: ast.expr) -> Index:
-        """The index of a δ, 1 or 0, its dimension taken from the tensors that carry its name."""
-        name, dims = getattr(node, "id", ""), sorted(self.dims.get(getattr(node, "id", ""), ()))
-        if len(dims) != 1:
-            problem = f"it stands for {' and '.join(dims)} in different places" if dims else "it is on no tensor"
-            raise self.fail(IndexMismatch(f"cannot infer the dimension of index {name}: {problem}; "
-                                          f"pass Index({name!r}, dim) to parse"), node)
-        return Index(name, dims[0])
+    def dim(self, nodes: Sequence[ast.expr]) -> str:
+        """The one dimension all ``nodes`` (a δ's two indices, or the index of a 1 or 0) can have,
+        judged by the tensors that carry their names."""
+        names = [getattr(n, "id", "") for n in nodes]
+        known = [self.dims[n] for n in names if self.dims.get(n)]
+        common = sorted(set.intersection(*known)) if known else []
+        if len(common) != 1:
+            found = "; ".join(f"{n} stands for {' and '.join(sorted(self.dims.get(n, ())))}" for n in names
+                              if self.dims.get(n)) or "it is on no tensor"
+            raise self.fail(IndexMismatch(f"cannot infer the dimension of index {', '.join(names)}: {found}; "
+                                          "pass Index(name, dim) to parse"), nodes[0])
+        return common[0]
 
     def subscript(self, node: ast.Subscript) -> Expr:
         value, elements = node.value, _elements(node.slice)
@@ -334,16 +330,20 @@ class _Parser:
                     f"{value.id} has {len(dims)} axes ({', '.join(dims) or 'a scalar'}) but {len(names)} indices "
                     f"were given: [{', '.join(names)}]"), elements[len(dims)] if len(names) > len(dims) else node)
             tensor = build.index_expr(build.bare(self.tensors[value.id]), tuple(names))
-            self.consistent([(tensor, node)])
+            try:
+                check_consistent([tensor])
+            except IndexMismatch as error:
+                raise self.locate(error, [(tensor, node)]) from None
             return tensor
         if isinstance(value, ast.Name) and value.id in _DELTAS:
             if len(elements) != 2:
                 raise ParseError(f"δ takes two indices, like δ[i,j], not [{', '.join(names)}]")
-            return Delta(self.index(elements[0]), self.index(elements[1]))
+            dim = self.dim(elements)
+            return Delta(Index(names[0], dim), Index(names[1], dim))
         if isinstance(value, ast.Constant) and value.value == 0 and type(value.value) is int:
-            return Zero(tuple(self.index(e) for e in elements))
+            return Zero(tuple(Index(n, self.dim([e])) for n, e in zip(names, elements, strict=True)))
         if isinstance(value, ast.Constant) and value.value == 1 and type(value.value) is int and len(elements) == 1:
-            return One(self.index(elements[0]))
+            return One(Index(names[0], self.dim(elements)))
         if isinstance(value, ast.Constant):
             raise ParseError("the numbers that take indices are 1[i] and 0[i,…]")
         single = self.opened(node.col_offset, value) > 1
@@ -371,6 +371,8 @@ class _Parser:
                 problem = "is repeated" if name in available else "occurs in no factor"
                 raise self.fail(IndexMismatch(f"output index {name} {problem}"), node)
         out, exprs = tuple(available[getattr(n, "id", "")] for n in names), [e for e, _ in parts]
+        if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out:
+            return self.multiply(coefficient, parts)  # nothing to sum or reorder
         if not is_sum:
             return Contract((*([Const(coefficient)] if coefficient != 1.0 else []), *exprs), out)
         if all(set(e.free) <= set(out) for e in exprs):
@@ -389,11 +391,16 @@ class _Parser:
 
 
 class Call:
-    """One call in the text, as a registered builder sees it (see :func:`register_parse_function`)."""
+    """One call in the text, as a registered builder sees it (see :func:`register_parse_function`).
+
+    ``name`` is the function's name, ``count`` the number of positional arguments and
+    ``declared`` the tensors in scope.
+    """
 
     def __init__(self, parser: _Parser, node: ast.Call) -> None:
         self._parser, self._node = parser, node
         self.name: str = getattr(node.func, "id", "")
+        self.count = len(node.args)
         self.declared: Mapping[str, TensorSpec] = parser.tensors
 
     def arity(self, count: int, keywords: Iterable[str] = ()) -> None:
@@ -418,7 +425,7 @@ class Call:
     def keyword(self, name: str) -> float | None:
         """Keyword argument ``name`` as a (signed) number literal, or None when absent."""
         values = [extra.value for extra in self._node.keywords if extra.arg == name]
-        return self._parser.signed(values[0], f"{name}=") if values else None
+        return self._parser.number(values[0], f"{name}=") if values else None
 
 
 # -- the call table ---------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def _fold_constants(node: Expr) -> Expr | None:
     constants = len(node.factors) - len(rest)
     if coefficient == 0.0 or any(isinstance(f, Zero) for f in rest):
         return Zero(node.out, positional=node.positional)
-    leading = isinstance(node.factors[0], Const)
+    leading = bool(node.factors) and isinstance(node.factors[0], Const)
     if constants == 0 or (constants == 1 and leading and coefficient != 1.0):
         return None
     factors = rest if coefficient == 1.0 else [Const(coefficient), *rest]
