@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,13 +16,13 @@ from eincalc.evaluate import evaluate
 
 W, a, A, B, x, c = tensors("W[m,n] a[n] A[n,n] B[n,p] x[m] c")
 RNG = np.random.default_rng(0)
-VALUES = {
+VALUES: dict[str, Any] = {
     "W": RNG.normal(size=(2, 3)), "a": RNG.normal(size=3), "A": RNG.normal(size=(3, 3)),
     "B": RNG.normal(size=(3, 4)), "x": RNG.normal(size=2), "c": 1.5,
 }
 
 
-def arrays(*operands: object) -> list[object]:
+def arrays(*operands: object) -> list[Any]:
     return [VALUES[o.spec.name] if hasattr(o, "spec") else o for o in operands]
 
 
@@ -132,4 +134,4 @@ def test_errors_name_the_operand_and_letter(
 
 def test_equation_must_be_a_string() -> None:
     with pytest.raises(ParseError):
-        einsum(3, W)  # type: ignore[arg-type]
+        einsum(3, W)

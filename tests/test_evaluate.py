@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
@@ -217,7 +218,7 @@ def test_compile_list_of_outputs_and_keyword_call() -> None:
 
 
 def test_compile_binds_shapes_once_per_signature(monkeypatch: pytest.MonkeyPatch) -> None:
-    from eincalc import evaluate as module
+    module = importlib.import_module("eincalc.evaluate")
 
     binds: list[int] = []
     original = module._bind

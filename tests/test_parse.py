@@ -6,16 +6,16 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eincalc import build
 from eincalc.errors import EincalcError, IndexMismatch, ParseError, ShapeError, UnknownNameError, UnsupportedError
 from eincalc.evaluate import evaluate
-from eincalc.expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Zero, walk
+from eincalc.expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Zero
 from eincalc.names import canonical
 from eincalc.parse import CALLS, Call, parse, register_parse_function
-from eincalc.printing import einstein_reads_back, split_coefficient, to_text
+from eincalc.printing import to_text
 
 x, y, z, W, A, c = build.tensors("x[n] y[n] z[n] W[m,n] A[n,n] c")
 T = (x, y, z, W, A, c)
@@ -121,11 +121,11 @@ def test_declarations() -> None:
     assert parse("δ[i,j]", Index("i", "n"), Index("j", "n")) == Delta(i, j)
     assert parse("δ[i,p] x[p]", x) == Contract((Delta(i, Index("p", "n")), x["p"]), (i,))  # i via the δ
     with pytest.raises(UnsupportedError):
-        parse("x", 3)  # type: ignore[arg-type]
+        parse("x", 3)
     with pytest.raises(IndexMismatch):
         parse("δ[i,i]", Index("i", "n"), Index("i", "m"))
     with pytest.raises(ParseError):
-        parse(42)  # type: ignore[arg-type]
+        parse(42)
 
 
 def test_results_are_cached() -> None:
@@ -209,6 +209,7 @@ def test_registered_functions() -> None:
         ("1e308 1e308 x[i]", ParseError, "a constant overflows", 0),
         ("", ParseError, "expression is empty", 0),
         ("x\0", ParseError, "null character", 1),
+        ("x[i] # y[i]", ParseError, "comments (#) are not supported", 5),
     ],
 )
 def test_errors_point_at_the_column(text: str, error: type[EincalcError], message: str, column: int) -> None:
@@ -315,23 +316,10 @@ def compose(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
         children.filter(lambda e: e.rank > 0).map(lambda e: Contract((e,), ())),
         children.filter(lambda e: e.rank > 1).map(lambda e: Contract((e,), tuple(reversed(e.free)))),
     )
-    return made.filter(lambda e: e is not None)  # type: ignore[return-value]
+    return made.filter(lambda e: e is not None)
 
 
 EXPRESSIONS = st.recursive(LEAVES, compose, max_leaves=8)
-
-
-def printed_unambiguously(expr: Expr) -> bool:
-    """Whether the printer keeps every nested product visible (see the parse report: it writes
-    a coefficient-free inner product flat, ``x[i] y[j] z[k]``, so its nesting cannot be read back)."""
-    for sub in walk(expr):
-        if isinstance(sub, Contract):
-            coefficient, rest = split_coefficient(sub)
-            flat = [f for f in rest if isinstance(f, Contract) and split_coefficient(f)[0] == 1.0
-                    and einstein_reads_back(split_coefficient(f)[1], f.out)]
-            if not rest or (flat and (len(rest) > 1 or coefficient == 1.0)):
-                return False
-    return True
 
 
 def same_value(left: Expr, right: Expr, seed: int) -> None:
@@ -342,16 +330,20 @@ def same_value(left: Expr, right: Expr, seed: int) -> None:
         np.testing.assert_allclose(evaluate(left, values), evaluate(right, values), rtol=1e-9)
 
 
+LARGE_REPR = pytest.mark.filterwarnings("ignore:Generating overly large repr")  # hypothesis, on big expressions
+
+
+@LARGE_REPR
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(EXPRESSIONS)
 def test_round_trip_is_exact(expr: Expr) -> None:
-    assume(printed_unambiguously(expr))
     text = to_text(expr)
     back = parse(text, *T)
     assert canonical(back) == canonical(expr), text
     assert to_text(back) == text
 
 
+@LARGE_REPR
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(EXPRESSIONS, st.integers(0, 2**32 - 1))
 def test_round_trip_keeps_the_value(expr: Expr, seed: int) -> None:

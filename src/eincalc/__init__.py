@@ -41,7 +41,12 @@ from .errors import (
     UnsupportedError,
 )
 from .evaluate import compile, evaluate
+from .explain import Derivation, explain
 from .expr import Expr, Index, TensorSpec
+from .hessian import hessian, hvp
+from .limits import Limits, get_limits, resource_limits, set_limits
+from .linalg import det, inv, logdet
+from .linalg_build import diag, diagonal, frobenius, kron, matrix_power, norm
 from .losses import binary_cross_entropy, cross_entropy, mean, mse
 from .matrix import MatrixForm, to_matrix
 from .nn import log_softmax, logsumexp, softmax
@@ -53,10 +58,12 @@ from .testing import check_grad
 abs = absolute
 
 __all__ = [
+    "Derivation",
     "EincalcError",
     "Expr",
     "Index",
     "IndexMismatch",
+    "Limits",
     "MatrixForm",
     "NoMatrixForm",
     "ParseError",
@@ -71,22 +78,37 @@ __all__ = [
     "compile",
     "cos",
     "cross_entropy",
+    "det",
+    "diag",
+    "diagonal",
     "dot",
     "einsum",
     "evaluate",
     "exp",
+    "explain",
+    "frobenius",
+    "get_limits",
     "grad",
+    "hessian",
+    "hvp",
     "indices",
+    "inv",
     "jacobian",
+    "kron",
     "let",
     "log",
     "log_softmax",
+    "logdet",
     "logsumexp",
+    "matrix_power",
     "mean",
     "mse",
+    "norm",
     "outer",
     "parse",
     "relu",
+    "resource_limits",
+    "set_limits",
     "sigmoid",
     "simplify",
     "sin",

@@ -204,6 +204,8 @@ def scale(value: Operand, factor: float) -> Expr:
     expr = as_expr(value)
     if isinstance(expr, Const):
         return Const(expr.value * factor, positional=expr.positional)
+    if factor == 1.0:
+        return expr
     return Contract((Const(factor), expr), expr.free, positional=expr.positional)
 
 
@@ -276,8 +278,19 @@ def power(base: Operand, exponent: Any) -> Expr:
     if exponent == 1:
         return expr
     if isinstance(expr, Const):
-        return Const(expr.value ** float(exponent), positional=expr.positional)
+        return Const(constant_power(expr.value, float(exponent)), positional=expr.positional)
     return Apply("pow", expr, float(exponent), positional=expr.positional)
+
+
+def constant_power(base: float, exponent: float) -> float:
+    """``base ** exponent`` for constants, or :class:`UnsupportedError` when it is not a finite real."""
+    try:
+        value = base**exponent
+    except (ZeroDivisionError, OverflowError):
+        value = float("nan")
+    if not isinstance(value, float) or value != value or value in (float("inf"), float("-inf")):
+        raise UnsupportedError(f"the constant {base} ** {exponent} is not a finite real number")
+    return value
 
 
 def apply(name: str, arg: Operand) -> Expr:
@@ -358,6 +371,8 @@ def trace(value: Operand) -> Expr:
 def total(value: Operand, axis: int | str | Sequence[int | str] | None = None) -> Expr:
     """Sum over all axes, or over ``axis`` (positions, or index names for index-style input)."""
     expr = as_expr(value)
+    if not expr.free:
+        return expr
     if axis is None:
         summed = set(expr.free)
     else:
@@ -391,7 +406,7 @@ def index_expr(expr: Expr, names: Any) -> Expr:
             f"{expr} has {expr.rank} axes ({', '.join(expr.shape) or 'a scalar'}) "
             f"but {len(wanted)} indices were given: [{', '.join(wanted)}]"
         )
-    if isinstance(expr, Tensor):
+    if isinstance(expr, Tensor) and len(set(expr.indices)) == len(expr.indices):
         new = tuple(Index(n, d) for n, d in zip(wanted, expr.spec.dims, strict=True))
         return Tensor(expr.spec, new)
     named = rename_apart(expr, wanted)

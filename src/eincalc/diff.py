@@ -33,6 +33,7 @@ from typing import TypeVar
 from .errors import IndexMismatch, ShapeError, UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
 from .functions import assert_known, derivative
+from .limits import check_expression_size
 from .names import canonical, fresh_indices, index_names, rename, substitute
 from .simplify import simplify
 
@@ -138,24 +139,24 @@ def jacobian_raw(expr: Expr, wrt: Expr) -> Expr:
 
 def jacobian(expr: Expr, wrt: Expr) -> Expr:
     """``∂expr/∂wrt``: free indices are ``expr``'s, then fresh ones for ``wrt``'s axes."""
-    return _tidy(simplify(jacobian_raw(simplify(expr), wrt)), expr.rank)
+    return _tidy(simplify(check_expression_size(jacobian_raw(simplify(expr), wrt), "jacobian")), expr.rank)
 
 
-def variable_derivative(node: Tensor, fresh: tuple[Index, ...]) -> Expr:
-    """``∂X[indices]/∂X[fresh]``: a product of deltas, symmetrised for a symmetric ``X``."""
-    out = node.free + fresh
-    direct = Contract(tuple(Delta(k, p) for k, p in zip(node.indices, fresh, strict=True)), out)
+def variable_derivative(node: Tensor, fresh: tuple[Index, ...]) -> tuple[Expr, ...]:
+    """The factors of ``∂X[indices]/∂X[fresh]``: deltas, symmetrised for a symmetric ``X``."""
+    deltas = tuple(Delta(k, p) for k, p in zip(node.indices, fresh, strict=True))
     if not node.spec.symmetric:
-        return direct
+        return deltas
+    out = node.free + fresh
     (i, j), (p, q) = node.indices, fresh
     swapped = Contract((Delta(i, q), Delta(j, p)), out)
-    return Contract((Const(0.5), Add((direct, swapped), out)), out)
+    return (Const(0.5), Add((Contract(deltas, out), swapped), out))
 
 
 @register_jacobian(Tensor)
 def _tensor_jacobian(node: Expr, d: Forward) -> Expr:
     assert isinstance(node, Tensor)
-    return variable_derivative(node, d.fresh)
+    return Contract(variable_derivative(node, d.fresh), node.free + d.fresh)
 
 
 @register_jacobian(Contract)
@@ -206,7 +207,7 @@ def vjp_raw(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
             continue
         ct = pending[0] if len(pending) == 1 else Add(tuple(pending), node.free)
         if isinstance(node, Tensor) and node.spec == spec:
-            contributions.append(Contract((ct, variable_derivative(node, fresh)), fresh))
+            contributions.append(Contract((ct, *variable_derivative(node, fresh)), fresh))
             continue
         rule = _rule(VJP_RULES, node)
         for child, child_ct in rule(node, ct):
@@ -219,7 +220,7 @@ def vjp_raw(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
 
 def vjp(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
     """Contract an upstream gradient (shaped like ``expr``) with ``∂expr/∂wrt``, symbolically."""
-    return _tidy(simplify(vjp_raw(simplify(expr), wrt, upstream)), 0)
+    return _tidy(simplify(check_expression_size(vjp_raw(simplify(expr), wrt, upstream), "vjp")), 0)
 
 
 def _tidy(result: Expr, kept: int) -> Expr:

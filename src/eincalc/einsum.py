@@ -24,7 +24,7 @@ from .build import Operand, as_expr, index_expr, tidy
 from .errors import EincalcError, IndexMismatch, ParseError, UnsupportedError
 from .expr import Contract, Expr, Index, Tensor
 
-_Letters = list[tuple[str, int]]  # a letter and its column in the equation
+_Letters = list[tuple[str, int | None]]  # a letter and its column in the equation (None: implied)
 
 
 class _Located(Exception):
@@ -63,7 +63,7 @@ def _read(equation: str) -> tuple[list[_Letters], _Letters | None]:
     return terms, (out if arrow else None)
 
 
-def _letter(char: str, column: int) -> tuple[str, int]:
+def _letter(char: str, column: int) -> tuple[str, int | None]:
     if not (char.isascii() and char.isalpha()):
         raise _Located(ParseError(f"invalid character {char!r} in einsum equation; use letters a-z, A-Z"), column)
     return char, column
@@ -88,7 +88,7 @@ def _build(terms: list[_Letters], output: _Letters | None, operands: list[Expr])
                 raise _Located(IndexMismatch(f"letter {letter} is dimension {seen} {places}"), column)
     counts = Counter(c for term in terms for c, _ in term)
     if output is None:
-        output = [(c, -1) for c in sorted(counts) if counts[c] == 1]
+        output = [(c, None) for c in sorted(counts) if counts[c] == 1]
     for position, (letter, column) in enumerate(output):
         if letter not in dims:
             raise _Located(IndexMismatch(f"output letter {letter} appears in no input term"), column)
@@ -109,4 +109,6 @@ def _operand(k: int, value: Operand) -> Expr:
 
 
 def _describe(operand: Expr) -> str:
-    return operand.spec.name if isinstance(operand, Tensor) and operand.positional else str(operand)
+    if isinstance(operand, Tensor) and operand.positional and len(set(operand.indices)) == len(operand.indices):
+        return operand.spec.name
+    return str(operand)

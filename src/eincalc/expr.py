@@ -80,11 +80,12 @@ class Expr:
     convention instead.  The flag never takes part in equality.
     """
 
-    __slots__ = ("_free", "_hash")
+    __slots__ = ("_free", "_hash", "_memo")
 
     positional: bool
     _free: tuple[Index, ...]
     _hash: int
+    _memo: dict[str, Any]
 
     # -- structure ---------------------------------------------------------------
     def args(self) -> tuple[Any, ...]:
@@ -108,9 +109,7 @@ class Expr:
         try:
             return self._free
         except AttributeError:
-            value = self._compute_free()
-            object.__setattr__(self, "_free", value)
-            return value
+            return self._fill_slot("_free", lambda n: n._compute_free())  # type: ignore[no-any-return]
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -125,9 +124,7 @@ class Expr:
         try:
             return self._hash
         except AttributeError:
-            value = hash((type(self).__name__, self.args()))
-            object.__setattr__(self, "_hash", value)
-            return value
+            return self._fill_slot("_hash", lambda n: hash((type(n).__name__, n.args())))  # type: ignore[no-any-return]
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -135,7 +132,28 @@ class Expr:
         if type(other) is not type(self) or hash(self) != hash(other):
             return False
         assert isinstance(other, Expr)
-        return self.args() == other.args()
+        return _same_args(self.args(), other.args())
+
+    def memo(self) -> dict[str, Any]:
+        """A per-node cache for facts that depend only on the node (never on where it is used)."""
+        try:
+            return self._memo
+        except AttributeError:
+            object.__setattr__(self, "_memo", {})
+            return self._memo
+
+    def cached(self, key: str, compute: Callable[[Expr], Any]) -> Any:
+        """``compute(self)``, kept in :meth:`memo` under ``key``.
+
+        Uncached descendants are computed first, children before parents and
+        without recursion, so ``compute`` may read its children's cached values.
+        """
+        fill_bottom_up(self, lambda n: key in n.memo(), lambda n: n.memo().__setitem__(key, compute(n)))
+        return self.memo()[key]
+
+    def _fill_slot(self, attr: str, compute: Callable[[Expr], Any]) -> Any:
+        fill_bottom_up(self, lambda n: hasattr(n, attr), lambda n: object.__setattr__(n, attr, compute(n)))
+        return getattr(self, attr)
 
     # -- rendering ----------------------------------------------------------------
     def __str__(self) -> str:
@@ -238,6 +256,44 @@ class Expr:
         from .build import transpose
 
         return transpose(self)
+
+
+def fill_bottom_up(root: Expr, known: Callable[[Expr], bool], fill: Callable[[Expr], None]) -> None:
+    """Call ``fill`` on ``root`` and every descendant not yet ``known``, children before parents.
+
+    Iterative on purpose: hashes, free indices and cached facts of a chain
+    thousands of nodes deep are computed without recursion, each node once.
+    """
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        missing = [c for c in node.children() if not known(c)]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        if not known(node):
+            fill(node)
+
+
+def _same_args(left: tuple[Any, ...], right: tuple[Any, ...]) -> bool:
+    """Structural equality of two nodes' ``args()``, compared with an explicit stack (no recursion)."""
+    pairs: list[tuple[Any, Any]] = [(left, right)]
+    while pairs:
+        a, b = pairs.pop()
+        if a is b:
+            continue
+        if isinstance(a, Expr):
+            if type(a) is not type(b) or hash(a) != hash(b):
+                return False
+            pairs.append((a.args(), b.args()))
+        elif isinstance(a, tuple):
+            if not isinstance(b, tuple) or len(a) != len(b):
+                return False
+            pairs.extend(zip(a, b, strict=True))
+        elif a != b:
+            return False
+    return True
 
 
 _T = TypeVar("_T")

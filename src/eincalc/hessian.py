@@ -25,10 +25,10 @@ A[p,q] + (A[q,p])[p,q] = A + Aᵀ
 from __future__ import annotations
 
 from .diff import grad, jacobian
-from .errors import IndexMismatch, NoMatrixForm, ShapeError
+from .errors import NoMatrixForm, ShapeError
 from .expr import Contract, Expr
 from .matrix import to_matrix
-from .names import index_names, rename, fresh_indices
+from .names import fresh_indices, index_names, rename
 
 
 def hessian(f: Expr, x: Expr) -> Expr:
@@ -48,8 +48,6 @@ def hvp(f: Expr, x: Expr, v: Expr) -> Expr:
     if v.shape != gradient.shape:
         raise ShapeError(f"direction {v} has shape ({', '.join(v.shape)}) but {x} has shape "
                          f"({', '.join(gradient.shape)}); v must be shaped like the variable")
-    if v.free and not v.positional and len(set(v.free)) != len(v.free):
-        raise IndexMismatch(f"direction {v} repeats an index")
     apart = fresh_indices(v.free, index_names(v) | index_names(gradient), pool="ABCDEFGHIJKLMNOP")
     aligned = rename(rename(v, dict(zip(v.free, apart, strict=True))), dict(zip(apart, gradient.free, strict=True)))
     return grad(Contract((gradient, aligned), ()), x)

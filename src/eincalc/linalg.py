@@ -206,7 +206,7 @@ def _matrix_function_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
     return [(node.body, Contract(factors, (i, j)))]
 
 
-# -- simplification: symmetric matrices, reciprocals ----------------------------------------------
+# -- simplification: symmetric matrices, powers, inverses ----------------------------------------------
 
 
 def _symmetric_order(labels: tuple[Index, ...], out: tuple[Index, ...]) -> tuple[Index, ...]:
@@ -232,24 +232,46 @@ def _symmetric_body(part: MatrixFunction) -> bool:
 
 def _canonical_symmetric(expr: Expr) -> Expr | None:
     """``S[j,i] → S[i,j]`` (and ``S⁻¹``) inside a product or a sum, where axes match by name."""
-    parts = expr.factors if isinstance(expr, Contract) else expr.terms if isinstance(expr, Add) else ()
-    out = expr.free
-    ordered = tuple(_symmetric_factor(p, out) for p in parts)
+    assert isinstance(expr, Contract | Add)
+    parts = expr.factors if isinstance(expr, Contract) else expr.terms
+    ordered = tuple(_symmetric_factor(p, expr.out) for p in parts)
     if ordered == parts:
         return None
-    return replace(expr, factors=ordered) if isinstance(expr, Contract) else replace(expr, terms=ordered)
+    kind = Contract if isinstance(expr, Contract) else Add
+    return kind(ordered, expr.out, positional=expr.positional)
 
 
-def _cancel_reciprocal(expr: Expr) -> Expr | None:
-    """``u**(-1) u = 1`` for a scalar ``u`` (both sides agree wherever the left side is defined)."""
+def _power_of(factor: Expr) -> tuple[Expr, float]:
+    """``factor`` as ``base ** exponent`` (``sqrt(u) = u ** 0.5``, ``sqrt(u) ** k = u ** (k/2)``)."""
+    if isinstance(factor, Apply) and factor.fn in ("pow", "sqrt"):
+        base, exponent = _power_of(factor.arg)
+        return base, exponent * (0.5 if factor.fn == "sqrt" else float(factor.param or 1.0))
+    return factor, 1.0
+
+
+def _merge_powers(expr: Expr) -> Expr | None:
+    """``u**a u**b = u**(a+b)`` for scalar factors with one base (they agree wherever both sides are defined)."""
     assert isinstance(expr, Contract)
-    factors = list(expr.factors)
-    for position, factor in enumerate(factors):
-        if isinstance(factor, Apply) and factor.fn == "pow" and factor.param == -1.0 and not factor.free:
-            if factor.arg in factors:
-                factors.remove(factor.arg)
-                del factors[factors.index(factor)]
-                return Contract((Const(1.0), *factors), expr.out, positional=expr.positional)
+    groups: dict[Expr, list[tuple[Expr, float]]] = {}
+    for factor in expr.factors:
+        if not factor.free and not isinstance(factor, Const):
+            base, exponent = _power_of(factor)
+            groups.setdefault(base, []).append((factor, exponent))
+    for base, members in groups.items():
+        if len(members) > 1:
+            merged = [f for f in expr.factors if f not in {m for m, _ in members}]
+            total = sum(exponent for _, exponent in members)
+            power: list[Expr] = [] if total == 0.0 else [base if total == 1.0 else Apply("pow", base, total)]
+            return Contract((Const(1.0), *power, *merged), expr.out, positional=expr.positional)
+    return None
+
+
+def _inverse_of_inverse(expr: Expr) -> Expr | None:
+    """``(X⁻¹)⁻¹ = X``."""
+    assert isinstance(expr, MatrixFunction)
+    inner = expr.body
+    if expr.fn == "inv" and isinstance(inner, MatrixFunction) and inner.fn == "inv" and len(expr.free) == 2:
+        return _relabel_body(inner.body, *expr.indices)
     return None
 
 
@@ -257,7 +279,10 @@ register_rule(Rule("symmetric", "A symmetric matrix equals its transpose: S[j,i]
                    _canonical_symmetric))
 register_rule(Rule("symmetric-sum", "A symmetric matrix equals its transpose: S[j,i] = S[i,j].", Add,
                    _canonical_symmetric))
-register_rule(Rule("cancel-reciprocal", "A scalar times its reciprocal is 1.", Contract, _cancel_reciprocal))
+register_rule(Rule("merge-powers", "Powers of one scalar multiply by adding exponents: u^a u^b = u^(a+b).",
+                   Contract, _merge_powers))
+register_rule(Rule("inverse-of-inverse", "The inverse of an inverse is the matrix itself.", MatrixFunction,
+                   _inverse_of_inverse))
 
 
 # -- evaluation, matrix view, parsing -------------------------------------------------------------

@@ -31,23 +31,23 @@ from .parse import Call as ParseCall
 from .parse import _fixed, register_parse_function
 
 
-def _matrix_style(op: str, expr: Expr, ranks: tuple[int, ...]) -> Expr:
+def _matrix_style(op: str, expr: Expr, ranks: tuple[int, ...], hint: str = "") -> Expr:
     if expr.free and not expr.positional:
         raise IndexMismatch(f"{op} takes matrix-style operands; {expr} is index-style (drop its indices)")
     if expr.rank not in ranks:
         wanted = " or ".join(("a scalar", "a vector", "a matrix")[r] for r in ranks)
-        raise ShapeError(f"{op} takes {wanted}; {expr} has shape ({', '.join(expr.shape)})")
+        raise ShapeError(f"{op} takes {wanted}; {expr} has shape ({', '.join(expr.shape)}){hint}")
     return expr
 
 
-def _sum_of_squares(op: str, value: Operand, rank: int) -> Expr:
-    expr = _matrix_style(op, as_expr(value), (rank,))
+def _sum_of_squares(op: str, value: Operand, rank: int, hint: str = "") -> Expr:
+    expr = _matrix_style(op, as_expr(value), (rank,), hint)
     return Apply("sqrt", Contract((expr, expr), ()), positional=True)
 
 
 def norm(x: Operand) -> Expr:
     """The Euclidean (2-)norm ``‖x‖ = sqrt(xᵀx)`` of a vector; for a matrix use :func:`frobenius`."""
-    return _sum_of_squares("norm", x, 1)
+    return _sum_of_squares("norm", x, 1, "; for a matrix use ec.frobenius (the spectral norm has no rule)")
 
 
 def frobenius(x: Operand) -> Expr:
@@ -76,8 +76,6 @@ def kron(a: Operand, b: Operand) -> Expr:
     apart = fresh_indices(right.free, index_names(left) | index_names(right), pool="ABCDEFGHIJKLMNOP")
     right = rename(right, dict(zip(right.free, apart, strict=True)))
     out = tuple(k for pair in zip(left.free, right.free, strict=True) for k in pair)
-    if left.rank == 2:
-        out = (out[0], out[2], out[1], out[3])
     return tidy(Contract((left, right), out))
 
 
@@ -89,7 +87,8 @@ def matrix_power(x: Operand, k: int) -> Expr:
     if isinstance(k, bool) or not isinstance(k, int):
         raise UnsupportedError(f"matrix_power takes an integer power, not {k!r}")
     if k == 0:
-        return tidy(Delta(*expr.free))
+        row, column = expr.free
+        return tidy(Delta(row, column))
     base = expr if k > 0 else inv(expr)
     return functools.reduce(matmul, [base] * abs(k))
 

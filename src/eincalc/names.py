@@ -31,8 +31,18 @@ def bound_indices(expr: Expr) -> Iterator[Index]:
 def index_names(expr: Expr) -> set[str]:
     """All index names used in ``expr``, free or bound."""
     names = {k.name for k in expr.free}
-    names.update(k.name for k in bound_indices(expr))
+    names.update(_bound_names(expr))
     return names
+
+
+def _bound_names(expr: Expr) -> frozenset[str]:
+    """The names of :func:`bound_indices`, cached on every node (so repeated calls on a growing DAG stay linear)."""
+
+    def compute(node: Expr) -> frozenset[str]:
+        own = node.summed if isinstance(node, Contract) else getattr(node, "summed", ())
+        return frozenset(k.name for k in own).union(*(c.memo()["bound names"] for c in node.children()))
+
+    return expr.cached("bound names", compute)  # type: ignore[no-any-return]
 
 
 FRESH_POOL = "pqrstuvwxyzabcdefgh"
@@ -161,8 +171,7 @@ def _relabel(expr: Expr, scope: frozenset[str], keep: bool, memo: _Memo) -> tupl
     if isinstance(expr, Contract):
         result = _relabel_contract(expr, scope, keep, memo)
     elif isinstance(expr, Named):
-        body = _relabel(expr.body, frozenset(k.name for k in expr.body.free), keep, memo)[0]
-        result = replace(expr, body=body), set()
+        result = _relabel_named(expr, keep), set()
     elif isinstance(expr, Add):
         parts = [_relabel(t, scope, keep, memo) for t in expr.terms]
         bound = set().union(*(b for _, b in parts))
@@ -180,6 +189,26 @@ def _relabel(expr: Expr, scope: frozenset[str], keep: bool, memo: _Memo) -> tupl
         result = expr, set()
     memo[key] = result
     return result
+
+
+def _relabel_named(expr: Named, keep: bool) -> Expr:
+    """``expr`` with its body relabelled in the body's own scope.
+
+    The relabelled body is cached on the body (inner intermediates first, without
+    recursion) and marked as its own relabelling (relabelling is idempotent), so
+    a chain of intermediates is relabelled once in all rather than once per use.
+    """
+    key = "separated" if keep else "canonical"
+    body_key = f"{key} body"
+
+    def relabel_body(node: Expr) -> None:
+        if isinstance(node, Named) and body_key not in node.body.memo():
+            body = _relabel(node.body, frozenset(k.name for k in node.body.free), keep, {})[0]
+            node.body.memo()[body_key] = body
+            body.memo().update({key: None, body_key: body})
+
+    expr.cached(key, relabel_body)
+    return replace(expr, body=expr.body.memo()[body_key])
 
 
 def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool, memo: _Memo) -> tuple[Expr, set[str]]:

@@ -27,7 +27,7 @@ from typing import Any
 from . import kernels
 from .build import Operand, as_expr, tidy
 from .diff import Forward, register_jacobian, register_vjp
-from .errors import EincalcError, IndexMismatch, UnsupportedError
+from .errors import IndexMismatch, UnsupportedError
 from .evaluate import EvalContext, register_evaluator
 from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, node, positional_flag
 from .matrix import Converter, Term, register_matrix_rule
@@ -304,12 +304,8 @@ def _axis_function(build_node: Callable[..., Expr]) -> ParseFunction:
     """``softmax(x)`` over the last axis, or ``softmax(x[i,j], j)`` over a named index."""
 
     def builder(call: ParseCall) -> Expr:
-        try:
-            call.arity(2)
-        except EincalcError:
-            call.arity(1)
-            return build_node(call.expr(0))
-        return build_node(call.expr(0), call.identifier(1))
+        call.arity(2 if call.count == 2 else 1)
+        return build_node(call.expr(0), call.identifier(1)) if call.count == 2 else build_node(call.expr(0))
 
     return builder
 

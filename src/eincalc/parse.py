@@ -10,11 +10,14 @@ the tree is walked over a whitelist of node types.  Every failure is an
 :class:`~eincalc.errors.EincalcError` showing the text with a caret under the
 offending column.
 
-Parentheses scope Einstein sums: ``(x[i] y[i]) z[i]`` is ``z[i]`` times an
-inner product, while the single product ``x[i] y[i] z[i]`` is an error.  Doubled
-parentheses make a body one factor: ``((A[i,j] + B[i,j]))[j,i]`` transposes a sum.
-An index that sits only on deltas, ones or zeros takes its dimension from an
-:class:`~eincalc.expr.Index` passed along with the tensors.
+Readings follow :mod:`eincalc.build`: numbers in a product are its coefficient
+(``-2 x[i]`` is ``scale(x[i], -2)``), a lone ``A[i,i]`` is the diagonal, a lone
+``0`` is :class:`~eincalc.expr.Zero`.  Parentheses scope Einstein sums and keep
+nesting: ``(x[i] y[i]) z[i]`` is ``z[i]`` times an inner product (one factor of
+the outer product), while ``x[i] y[i] z[i]`` is a single product and an error.
+Doubled parentheses make a subscripted body one factor: ``((A[i,j] + B[i,j]))[j,i]``
+transposes a sum.  An index that sits only on deltas, ones or zeros takes its
+dimension from an :class:`~eincalc.expr.Index` passed along with the tensors.
 
 >>> from eincalc.build import tensors
 >>> W, a = tensors("W[m,n] a[n]")
@@ -124,6 +127,9 @@ def _prepare(text: str, functions: set[str]) -> str:
             tokens = list(tokenize.generate_tokens(io.StringIO("".join(chars)).readline))
     except (tokenize.TokenError, SyntaxError, ValueError):
         return "".join(chars)  # ast.parse reports the problem, with its column
+    for token in tokens:
+        if token.type == tokenize.COMMENT:
+            raise _Located(ParseError("comments (#) are not supported in eincalc expressions"), token.start[1])
     for before, after in itertools.pairwise(tokens):
         called = after.string == "(" and unicodedata.normalize("NFKC", before.string) in functions
         if before.end < after.start and _operand(before, ")]") and _operand(after, "(") and not called:

@@ -109,7 +109,7 @@ def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
 def _contract_text(expr: Contract) -> str:
     coefficient, rest = split_coefficient(expr)
     body = " ".join(_factor_text(f) for f in rest) if rest else "1"
-    if rest and not einstein_reads_back(rest, expr.out):
+    if _explicit_output(expr):
         body = f"({body})[{_index_list(expr.out)}]" if expr.out else f"Σ({body})"
     if coefficient == 1.0:
         return body
@@ -118,8 +118,20 @@ def _contract_text(expr: Contract) -> str:
     return f"{number(coefficient)} {body}" if rest else number(coefficient)
 
 
+def _explicit_output(expr: Contract) -> bool:
+    """Whether a product prints as ``(…)[out]`` / ``Σ(…)``: Einstein's rule would misread it.
+
+    A lone ``A[i,i]`` reads as the diagonal, so its trace is explicit too.
+    """
+    _, rest = split_coefficient(expr)
+    lone = len(rest) == 1 and rest[0].free != expr.out
+    return bool(rest) and (lone or not einstein_reads_back(rest, expr.out))
+
+
 def _factor_text(expr: Expr) -> str:
-    if isinstance(expr, Add) or (isinstance(expr, Contract) and split_coefficient(expr)[0] != 1.0):
+    """A factor of a product; a nested product is parenthesised so that it reads back as one factor."""
+    self_contained = isinstance(expr, Contract) and split_coefficient(expr)[0] == 1.0 and _explicit_output(expr)
+    if isinstance(expr, Add) or (isinstance(expr, Contract) and not self_contained):
         return f"({_text(expr)})"
     return _text(expr)
 

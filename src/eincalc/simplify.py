@@ -27,6 +27,8 @@ import contextvars
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from .build import constant_power
+from .errors import UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero
 from .names import canonical, fresh_indices, index_names, rename
 from .printing import split_coefficient
@@ -84,18 +86,30 @@ class _Simplifier:
         self.recorder = _ACTIVE.get()
 
     def run(self, expr: Expr) -> Expr:
-        if expr in self.memo:
-            return self.memo[expr]
-        current = expr.map_children(self.run)
+        """Simplify children before parents, left to right, with an explicit stack (deep chains
+        of named intermediates never hit the recursion limit)."""
+        stack: list[tuple[Expr, bool]] = [(expr, False)]
+        while stack:
+            node, ready = stack.pop()
+            if node in self.memo:
+                continue
+            if ready:
+                unchanged = all(self.memo[c] is c for c in node.children())
+                self.memo[node] = self._rewrite(node if unchanged else node.map_children(self.memo.__getitem__))
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(node.children()) if c not in self.memo)
+        return self.memo[expr]
+
+    def _rewrite(self, current: Expr) -> Expr:
+        """Apply the first rule that changes ``current``, then simplify the result."""
         for rule in RULES:
             if isinstance(current, rule.node_type):
                 rewritten = rule.apply(current)
                 if rewritten is not None and rewritten != current:
                     if self.recorder is not None:
                         self.recorder.steps.append(Step(rule, current, rewritten))
-                    current = self.run(rewritten)
-                    break
-        self.memo[expr] = current
+                    return self.run(rewritten)
         return current
 
 
@@ -309,9 +323,10 @@ def _shape_key(factor: Expr, free: set[Index]) -> tuple[str, ...]:
 def _fold_function_of_constant(node: Expr) -> Expr | None:
     assert isinstance(node, Apply)
     if node.fn == "pow" and isinstance(node.arg, Const) and node.param is not None:
-        if node.arg.value == 0.0 and node.param < 0:
-            return None
-        return Const(node.arg.value**node.param)
+        try:
+            return Const(constant_power(node.arg.value, node.param))
+        except UnsupportedError:
+            return None  # left for evaluation to report (1/0, a root of a negative number)
     if node.fn == "pow" and node.param == 1.0:
         return node.arg
     return None

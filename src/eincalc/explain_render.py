@@ -1,0 +1,200 @@
+"""Render a :class:`~eincalc.explain.Derivation` as Unicode text, Markdown with LaTeX, LaTeX, or NumPy code.
+
+All three document renderers walk the same steps and show the same things:
+the reason, the expression (``lhs = after``, or ``before = after`` for a
+rewrite; only the rewritten part when the change sits inside a named
+intermediate), the definitions of named intermediates whenever they change,
+the matrix form and the notes on it.
+
+>>> import eincalc as ec
+>>> W, a, g = ec.tensors("W[m,n] a[n] g[m]")
+>>> d = ec.explain(W @ a, a, upstream=g, name="z")
+>>> print(render_numpy(d))
+W.T @ g
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from .errors import NoMatrixForm
+from .expr import Expr, Tensor
+from .printing import definitions, to_einsum, to_latex, to_text
+
+if TYPE_CHECKING:
+    from .explain import Derivation, Step
+
+WIDTH = 100
+"""Text lines are wrapped at this many characters."""
+
+
+def _definition_lines(expr: Expr, show: Callable[[Expr], str], head: Callable[[str, Expr], str]) -> list[str]:
+    return [f"{head(d.name, d.body)} = {show(d.body)}" for d in definitions(expr)]
+
+
+def _text_head(name: str, body: Expr) -> str:
+    return f"{name}[{','.join(k.name for k in body.free)}]" if body.free else name
+
+
+def _latex_head(name: str, body: Expr) -> str:
+    from .expr import TensorSpec
+
+    return to_latex(Tensor(TensorSpec(name, body.shape), body.free))
+
+
+def _definitions_of(step: Step, show: Callable[[Expr], str], head: Callable[[str, Expr], str]) -> list[str]:
+    """The definitions to show under a step: those of a whole expression, not of a rewritten part."""
+    if step.after is None or step.part is not None or step.rule == "matrix-form" and step.after is not None \
+            and not step.lhs.startswith("∂"):
+        return []
+    return _definition_lines(step.after, show, head)
+
+
+def _shows_numpy(step: Step, derivation: Derivation) -> bool:
+    """NumPy code goes with the result's own matrix form, when no intermediate has to be inlined into it."""
+    return step.rule == "matrix-form" and step.after == derivation.result and not definitions(derivation.result)
+
+
+class _Shown:
+    """Remembers which definitions were shown last, so each set is shown once."""
+
+    def __init__(self) -> None:
+        self.last: list[str] = []
+
+    def new(self, lines: list[str]) -> list[str]:
+        if not lines or lines == self.last:
+            return []
+        self.last = lines
+        return lines
+
+
+def _expression_lines(step: Step, show: Callable[[Expr], str]) -> list[tuple[str, str]]:
+    """``(left, right)`` pairs: ``left = right`` lines for the step's formula."""
+    if step.after is None:
+        return []
+    if step.before is not None and step.part is not None and show(step.before) == show(step.after):
+        where = f"in {step.within}" if step.within else "in part"
+        return [(where, show(step.part[0])), ("", show(step.part[1]))]
+    if step.before is not None:
+        return [(step.lhs, show(step.before)), ("", show(step.after))]
+    return [(step.lhs, show(step.after))]
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+
+def render_text(derivation: Derivation) -> str:
+    """Plain Unicode text."""
+    lines = [_wrap(derivation.title[0].upper() + derivation.title[1:], ""),
+             _wrap(f"Layout: {derivation.layout}", ""), ""]
+    shown = _Shown()
+    for number, step in enumerate(derivation.steps, 1):
+        lines.append(_wrap(f"{number:>2}. {step.rule}: {step.reason}", "    "))
+        labels = [_text_label(left) for left, _ in _expression_lines(step, to_text)]
+        width = max(map(len, labels), default=0)
+        for label, (_, right) in zip(labels, _expression_lines(step, to_text), strict=True):
+            lines.append(f"      {label:>{width}} {right}")
+        for line in shown.new(_definitions_of(step, to_text, _text_head)):
+            lines.append(f"        where {line}")
+        if step.matrix is not None:
+            lines.append(f"      matrix form: {step.matrix.text}")
+            if _shows_numpy(step, derivation):
+                lines.append(f"      numpy:       {step.matrix.numpy}")
+        lines += [_wrap(f"      · {note}", "        ") for note in step.notes]
+    return "\n".join(lines)
+
+
+def _text_label(left: str) -> str:
+    if left.startswith("in "):
+        return f"{left}:"
+    return f"{left} =" if left else "="
+
+
+def _wrap(text: str, indent: str) -> str:
+    return textwrap.fill(text, WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+
+
+# -- Markdown -------------------------------------------------------------------------------------
+
+
+def render_markdown(derivation: Derivation) -> str:
+    """Markdown; formulas in LaTeX between ``$$`` (display) and ``$`` (inline)."""
+    lines = [f"**{derivation.title[0].upper() + derivation.title[1:]}.** Layout: {derivation.layout}", ""]
+    shown = _Shown()
+    for number, step in enumerate(derivation.steps, 1):
+        lines += [f"{number}. **{step.rule}.** {step.reason}", ""]
+        for formula in _latex_formulas(step, shown):
+            lines += [f"   $${formula}$$", ""]
+        if step.matrix is not None:
+            code = f" (`{step.matrix.numpy}`)" if _shows_numpy(step, derivation) else ""
+            lines += [f"   Matrix form: ${step.matrix.latex}${code}", ""]
+        if step.notes:
+            lines += [f"   - {note}" for note in step.notes] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _latex_formulas(step: Step, shown: _Shown) -> Iterator[str]:
+    pairs = _expression_lines(step, to_latex)
+    if pairs:
+        head = step.lhs_latex or _math_text(pairs[0][0])
+        if len(pairs) == 1:
+            yield f"{head} = {pairs[0][1]}" if head else pairs[0][1]
+        else:
+            lead = f"{head} &= " if head else "&"
+            yield rf"\begin{{aligned}}{lead}{pairs[0][1]} \\ &= {pairs[1][1]}\end{{aligned}}"
+    for line in shown.new(_definitions_of(step, to_latex, _latex_head)):
+        yield rf"\text{{where }} {line}"
+
+
+def _math_text(label: str) -> str:
+    return rf"\text{{{escape(label)}}}" if label else ""
+
+
+# -- LaTeX ----------------------------------------------------------------------------------------
+
+_LATEX_TEXT = {
+    "δ": r"$\delta$", "Σ": r"$\Sigma$", "∂": r"$\partial$", "⊙": r"$\odot$", "ᵀ": r"$^\top$", "×": r"$\times$",
+    "²": r"$^2$", "σ": r"$\sigma$", "θ": r"$\theta$", "·": r"$\cdot$", "−": "-", "—": "---", "ŷ": r"$\hat{y}$",
+    "→": r"$\to$", "′": "'", "|": r"$|$", "≤": r"$\le$", "₁": r"$_1$", "₂": r"$_2$", "₀": r"$_0$", "∘": r"$\circ$",
+}
+_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "{": r"\{", "}": r"\}",
+            "^": r"\^{}", "~": r"\~{}", "$": r"\$"}
+
+
+def escape(text: str) -> str:
+    """Text for LaTeX's text mode: special characters escaped, the notation's symbols as math."""
+    return "".join(_ESCAPES.get(c, _LATEX_TEXT.get(c, c)) for c in text)
+
+
+def render_latex(derivation: Derivation) -> str:
+    """A LaTeX fragment: a paragraph and an ``enumerate`` list (needs ``amsmath``)."""
+    title = derivation.title[0].upper() + derivation.title[1:]
+    lines = [rf"\paragraph{{{escape(title)}.}} Layout: {escape(derivation.layout)}", r"\begin{enumerate}"]
+    shown = _Shown()
+    for step in derivation.steps:
+        lines.append(rf"\item \textbf{{{escape(step.rule)}.}} {escape(step.reason)}")
+        lines += [rf"\[ {formula} \]" for formula in _latex_formulas(step, shown)]
+        if step.matrix is not None:
+            lines.append(rf"Matrix form: ${step.matrix.latex}$.")
+        if step.notes:
+            lines += [r"\begin{itemize}", *(rf"\item {escape(n)}" for n in step.notes), r"\end{itemize}"]
+    lines.append(r"\end{enumerate}")
+    return "\n".join(lines)
+
+
+# -- NumPy ----------------------------------------------------------------------------------------
+
+
+def render_numpy(derivation: Derivation) -> str:
+    """NumPy code for the result: the matrix form's, else ``np.einsum`` over its tensors."""
+    form = derivation.matrix
+    if form is not None:
+        return form.numpy
+    equation, operands = to_einsum(derivation.result)
+    if not all(isinstance(o, Tensor) for o in operands):
+        raise NoMatrixForm(f"{derivation.result} has no matrix form and is not one einsum over tensors, "
+                           "so there is no NumPy one-liner for it")
+    arguments = ", ".join(o.spec.name for o in operands if isinstance(o, Tensor))
+    return f"np.einsum({equation!r}, {arguments})"

@@ -1,0 +1,464 @@
+"""Lowering: index-form expressions to one straight-line program of array operations.
+
+Every distinct value gets a slot; a slot's axes have a fixed order, and each
+expression node is lowered to a :class:`Ref` (a slot plus the index labelling
+each of its axes), so a transpose costs nothing: it only relabels.  Operations
+are frozen values written with canonical einsum letters, which makes common
+sub-expressions meet in one slot even when their index names differ
+(``h[i,q] (1 − h[i,q])`` in one gradient and ``h[i,p] (1 − h[i,p])`` in
+another).
+
+Inside a product, factors over the same indices are multiplied element-wise
+first (that never costs more and lets gradients share the product), a Kronecker
+delta with a summed index renames instead of materialising, and element-wise
+work (functions, sums, Hadamard products, broadcasts) becomes
+:class:`Elementwise` kernels, which :func:`fuse` then merges into as few array
+passes as possible.
+
+>>> from eincalc.build import tensors, sigmoid
+>>> W, x = tensors("W[m,n] x[n]")
+>>> program = lower([sigmoid(W @ x)])
+>>> [type(op).__name__ for op in program.ops]
+['Load', 'Load', 'Contraction', 'Elementwise']
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import opt_einsum
+
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
+from .names import rename
+
+MAX_KERNEL_DEPTH = 32
+"""Fusion stops before a kernel's expression tree grows deeper than this (kernels are walked recursively)."""
+
+View = tuple[int | None, ...]
+"""For each axis of a kernel's result, the argument axis that supplies it (``None``: broadcast)."""
+Tree = tuple[Any, ...]
+"""A kernel: ``("arg", k, view)``, ``("num", x)``, ``("apply", fn, param, tree)``, ``("add"|"mul", trees)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """Input tensor ``name``; ``equation`` extracts a diagonal when an index repeats (``"aa->a"``)."""
+
+    name: str
+    dims: tuple[str, ...]
+    equation: str | None = None
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A number: ``value``, or the size of dimension ``size_of``."""
+
+    value: float = 1.0
+    size_of: str | None = None
+    dims: tuple[str, ...] = ()
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A constant array: ``ones``, ``zeros`` or ``eye`` over ``dims``."""
+
+    kind: str
+    dims: tuple[str, ...]
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Elementwise:
+    """An element-wise kernel over ``args`` (see :data:`Tree`); ``donate``: args it may overwrite."""
+
+    tree: Tree
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+    donate: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Contraction:
+    """``einsum(inputs -> output)`` over ``args``, times ``coefficient`` and the scalar slots ``scale``."""
+
+    inputs: tuple[str, ...]
+    output: str
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+    coefficient: float = 1.0
+    scale: tuple[int, ...] = ()
+
+    @property
+    def equation(self) -> str:
+        return f"{','.join(self.inputs)}->{self.output}"
+
+
+@dataclass(frozen=True, slots=True)
+class Custom:
+    """A node kind with a registered evaluator; ``views`` put each arg in its child's index order."""
+
+    node: Expr
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+    views: tuple[tuple[int, ...], ...]
+
+
+Op = Load | Scalar | Fill | Elementwise | Contraction | Custom
+
+
+def inputs(op: Op) -> tuple[int, ...]:
+    """Every slot ``op`` reads."""
+    return (*op.args, *op.scale) if isinstance(op, Contraction) else op.args
+
+
+def is_fresh(op: Op) -> bool:
+    """Whether ``op`` always returns a new array that nothing else holds (so a consumer may overwrite it)."""
+    if isinstance(op, Elementwise):
+        return bool(op.args) and op.tree[0] != "arg"
+    if isinstance(op, Contraction):
+        return len(op.args) >= 2 or len(set(op.inputs[0])) == len(op.inputs[0])
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A lowered expression: slot ``slot``, whose axes carry the indices ``labels``."""
+
+    slot: int
+    labels: tuple[Index, ...]
+
+
+@dataclass
+class Program:
+    """Operations in execution order, the output refs, and a readable name per slot where known."""
+
+    ops: list[Op] = field(default_factory=list)
+    outputs: list[Ref] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    specs: dict[str, TensorSpec] = field(default_factory=dict)
+    nodes: dict[int, Expr] = field(default_factory=dict)
+    """For each slot, the expression whose lowering first produced it (for messages)."""
+
+
+def _letters(groups: Sequence[Sequence[Index]]) -> list[str]:
+    """One einsum string per group, letters in order of first appearance."""
+    table: dict[Index, str] = {}
+    return ["".join(table.setdefault(k, opt_einsum.get_symbol(len(table))) for k in g) for g in groups]
+
+
+def _view(labels: Sequence[Index], out: Sequence[Index]) -> View:
+    return tuple(labels.index(k) if k in labels else None for k in out)
+
+
+class _Lowerer:
+    def __init__(self) -> None:
+        self.program = Program()
+        self.slots: dict[Op, int] = {}
+        self.refs: dict[Expr, Ref] = {}
+        self.current: Expr | None = None
+
+    def emit(self, op: Op) -> int:
+        if op not in self.slots:
+            self.slots[op] = len(self.program.ops)
+            self.program.ops.append(op)
+            if self.current is not None:
+                self.program.nodes[self.slots[op]] = self.current
+        return self.slots[op]
+
+    def lower(self, root: Expr) -> Ref:
+        for node in postorder(root):
+            if node not in self.refs:
+                self.current = node
+                self.refs[node] = self.node(node)
+        return self.refs[root]
+
+    def node(self, node: Expr) -> Ref:
+        if isinstance(node, Tensor):
+            return self.tensor(node)
+        if isinstance(node, Named):
+            body = self.refs[node.body]
+            rename = dict(zip(node.body.free, node.indices, strict=True))
+            self.program.names.setdefault(body.slot, node.name)
+            return Ref(body.slot, tuple(rename[k] for k in body.labels))
+        if isinstance(node, Const):
+            return Ref(self.emit(Scalar(float(node.value))), ())
+        if isinstance(node, Size):
+            return Ref(self.emit(Scalar(size_of=node.dim)), ())
+        if isinstance(node, Delta) and node.i != node.j:
+            return Ref(self.emit(Fill("eye", node.shape + node.shape)), (node.i, node.j))
+        if isinstance(node, Delta | One | Zero):
+            kind = "zeros" if isinstance(node, Zero) else "ones"
+            return Ref(self.emit(Fill(kind, node.shape)), node.free)
+        if isinstance(node, Apply):
+            arg = self.refs[node.arg]
+            tree = ("apply", node.fn, node.param, ("arg", 0, tuple(range(len(arg.labels)))))
+            return self.elementwise(tree, [arg.slot], arg.labels)
+        if isinstance(node, Add):
+            return self.add(node)
+        if isinstance(node, Contract):
+            return self.contract([self.refs[f] for f in node.factors], node.out)
+        return self.custom(node)
+
+    def tensor(self, node: Tensor) -> Ref:
+        self.program.specs.setdefault(node.spec.name, node.spec)
+        equation = None
+        if node.free != node.indices:
+            given, kept = _letters([node.indices, node.free])
+            equation = f"{given}->{kept}"
+        slot = self.emit(Load(node.spec.name, node.shape, equation))
+        self.program.names.setdefault(slot, node.spec.name)
+        return Ref(slot, node.free)
+
+    def custom(self, node: Expr) -> Ref:
+        kids = [self.refs[c] for c in node.children()]
+        views = tuple(tuple(r.labels.index(k) for k in c.free) for r, c in zip(kids, node.children(), strict=True))
+        positional = {k: Index(f"#{n}", k.dim) for n, k in enumerate(node.free)}  # equal modulo index names
+        op = Custom(rename(node, positional), node.shape, tuple(r.slot for r in kids), views)
+        return Ref(self.emit(op), node.free)
+
+    def elementwise(self, tree: Tree, args: list[int], out: tuple[Index, ...]) -> Ref:
+        dims = tuple(k.dim for k in out)
+        return Ref(self.emit(Elementwise(tree, dims, tuple(args))), out)
+
+    def leaves(self, refs: Sequence[Ref], out: Sequence[Index]) -> tuple[list[Tree], list[int]]:
+        """Kernel leaves for ``refs`` aligned to ``out``: constants inline, slots as arguments."""
+        trees: list[Tree] = []
+        args: list[int] = []
+        for ref in sorted(refs, key=lambda r: (r.slot, _view(r.labels, out))):
+            op = self.program.ops[ref.slot]
+            if isinstance(op, Scalar) and op.size_of is None:
+                trees.append(("num", op.value))
+                continue
+            if ref.slot not in args:
+                args.append(ref.slot)
+            trees.append(("arg", args.index(ref.slot), _view(ref.labels, out)))
+        return trees, args
+
+    def add(self, node: Add) -> Ref:
+        trees, args = self.leaves([self.refs[t] for t in node.terms], node.out)
+        numbers = [t[1] for t in trees if t[0] == "num"]
+        trees = [t for t in trees if t[0] != "num"] + ([("num", sum(numbers))] if numbers else [])
+        if len(args) == 1 and len(trees) == 1 and None not in trees[0][2]:
+            return self.refs[node.terms[0]]
+        return self.elementwise(("add", tuple(trees)), args, node.out)
+
+    def contract(self, factors: list[Ref], out: tuple[Index, ...]) -> Ref:
+        factors = _drop_deltas(factors, out, self.program.ops)
+        tensors = [f for f in factors if f.labels]
+        scalars = [f for f in factors if not f.labels]
+        groups: dict[object, list[Ref]] = {}
+        for n, f in enumerate(tensors):
+            distinct = len(set(f.labels)) == len(f.labels)
+            groups.setdefault(frozenset(f.labels) if distinct else n, []).append(f)
+        operands = [g[0] if len(g) == 1 else self.product(g, g[0].labels) for g in groups.values()]
+        present = {k for f in operands for k in f.labels}
+        if present <= set(out) and all(len(set(f.labels)) == len(f.labels) for f in operands):
+            if len(operands) == 1 and set(operands[0].labels) == set(out) and not scalars:
+                return operands[0]  # a transpose: relabel only
+            return self.product(operands + scalars, out)
+        numbers, scale_refs = _split_scalars(scalars, self.program.ops)
+        operands.sort(key=lambda r: r.slot)
+        *inputs, output = _letters([*(f.labels for f in operands), out])
+        op = Contraction(tuple(inputs), output, tuple(k.dim for k in out), tuple(f.slot for f in operands),
+                         numbers, tuple(sorted(r.slot for r in scale_refs)))
+        return Ref(self.emit(op), out)
+
+    def product(self, refs: Sequence[Ref], out: Sequence[Index]) -> Ref:
+        trees, args = self.leaves(refs, out)
+        numbers = [t[1] for t in trees if t[0] == "num"]
+        coefficient = 1.0
+        for x in numbers:
+            coefficient *= x
+        trees = [t for t in trees if t[0] != "num"] + ([("num", coefficient)] if coefficient != 1.0 else [])
+        if not trees:
+            trees = [("num", coefficient)]
+        tree = trees[0] if len(trees) == 1 and trees[0][0] == "arg" else ("mul", tuple(trees))
+        return self.elementwise(tree, args, tuple(out))
+
+
+def _split_scalars(scalars: Sequence[Ref], ops: Sequence[Op]) -> tuple[float, list[Ref]]:
+    """The product of constant scalar factors, and the scalar factors that are computed."""
+    number = 1.0
+    rest: list[Ref] = []
+    for ref in scalars:
+        op = ops[ref.slot]
+        if isinstance(op, Scalar) and op.size_of is None:
+            number *= op.value
+        else:
+            rest.append(ref)
+    return number, rest
+
+
+def _drop_deltas(factors: list[Ref], out: tuple[Index, ...], ops: Sequence[Op]) -> list[Ref]:
+    """Factors with every ``δ[i,j]`` that has a summed index, and every redundant ``1[i]``, removed by renaming."""
+    for position, f in enumerate(factors):
+        op = ops[f.slot]
+        if not (isinstance(op, Fill) and op.kind in ("eye", "ones")) or not f.labels:
+            continue
+        others = factors[:position] + factors[position + 1 :]
+        if op.kind == "eye":
+            i, j = f.labels
+            keep, drop = (i, j) if j not in out else (j, i) if i not in out else (None, None)
+            if keep is None or drop is None:
+                continue
+            renamed = [Ref(g.slot, tuple(keep if k == drop else k for k in g.labels)) for g in others]
+            if not any(keep in g.labels for g in renamed):
+                continue  # Σ δ[i,i] alone: a size, left to the contraction
+            return _drop_deltas(renamed, out, ops)
+        (i,) = f.labels
+        if any(i in g.labels for g in others):
+            return _drop_deltas(others, out, ops)
+    return factors
+
+
+def lower(exprs: Sequence[Expr]) -> Program:
+    """The fused straight-line program computing every expression of ``exprs``."""
+    lowerer = _Lowerer()
+    for expr in exprs:
+        expr.free  # noqa: B018 - compute free indices bottom-up before walking
+        lowerer.program.outputs.append(lowerer.lower(expr))
+    return fuse(lowerer.program)
+
+
+# -- fusion ---------------------------------------------------------------------------------
+
+
+def _compose(tree: Tree, outer: View, offset: int) -> Tree:
+    """``tree`` (a producer kernel) seen through ``outer``, its argument numbers shifted by ``offset``."""
+    kind = tree[0]
+    if kind == "arg":
+        inner: View = tree[2]
+        return ("arg", tree[1] + offset, tuple(None if a is None else inner[a] for a in outer))
+    if kind == "num":
+        return tree
+    if kind == "apply":
+        return (*tree[:3], _compose(tree[3], outer, offset))
+    return (kind, tuple(_compose(t, outer, offset) for t in tree[1]))
+
+
+def _inline(tree: Tree, position: int, producer: Elementwise, offset: int) -> Tree:
+    kind = tree[0]
+    if kind == "arg":
+        if tree[1] == position:
+            return _compose(producer.tree, tree[2], offset)
+        return tree
+    if kind == "num":
+        return tree
+    if kind == "apply":
+        return (*tree[:3], _inline(tree[3], position, producer, offset))
+    return (kind, tuple(_inline(t, position, producer, offset) for t in tree[1]))
+
+
+def _arg_views(tree: Tree) -> list[tuple[int, View]]:
+    kind = tree[0]
+    if kind == "arg":
+        return [(tree[1], tree[2])]
+    if kind == "num":
+        return []
+    if kind == "apply":
+        return _arg_views(tree[3])
+    return [v for t in tree[1] for v in _arg_views(t)]
+
+
+def _full(view: View, rank: int) -> bool:
+    return None not in view and len(view) == rank
+
+
+def _depth(tree: Tree) -> int:
+    kind = tree[0]
+    if kind in ("arg", "num"):
+        return 1
+    if kind == "apply":
+        return 1 + _depth(tree[3])
+    return 1 + max(_depth(t) for t in tree[1])
+
+
+def fuse(program: Program) -> Program:
+    """Merge each element-wise kernel used once into its element-wise consumer, then mark buffers
+    a kernel may overwrite (used once, fresh, not an output), and drop what nobody uses."""
+    ops = list(program.ops)
+    outputs = {r.slot for r in program.outputs}
+    uses = Counter(s for op in ops for s in inputs(op))
+    for n, op in enumerate(ops):
+        if not isinstance(op, Elementwise):
+            continue
+        changed = True
+        while changed:
+            changed = False
+            for position, view in _arg_views(op.tree):
+                slot = op.args[position]
+                producer = ops[slot]
+                if (isinstance(producer, Elementwise) and uses[slot] == 1 and slot not in outputs
+                        and _full(view, len(producer.dims))
+                        and _depth(op.tree) + _depth(producer.tree) <= MAX_KERNEL_DEPTH):
+                    tree = _inline(op.tree, position, producer, len(op.args))
+                    op = _renumber(replace(op, tree=tree, args=op.args + producer.args))
+                    uses[slot] -= 1
+                    changed = True
+                    break
+        ops[n] = op
+    for n, op in enumerate(ops):
+        if isinstance(op, Elementwise):
+            ops[n] = replace(op, donate=frozenset(
+                position for position, view in _arg_views(op.tree)
+                if uses[op.args[position]] == 1 and op.args[position] not in outputs
+                and is_fresh(ops[op.args[position]])
+                and _full(view, len(ops[op.args[position]].dims)) and view == tuple(range(len(view)))
+            ))
+    return _compact(program, ops)
+
+
+def _renumber(op: Elementwise) -> Elementwise:
+    """Drop arguments no leaf refers to any more and merge repeated ones."""
+    order: list[int] = []
+    mapping: dict[int, int] = {}
+    for position, _ in _arg_views(op.tree):
+        slot = op.args[position]
+        if slot not in order:
+            order.append(slot)
+        mapping[position] = order.index(slot)
+    return replace(op, tree=_relabel_args(op.tree, mapping), args=tuple(order))
+
+
+def _relabel_args(tree: Tree, mapping: dict[int, int]) -> Tree:
+    kind = tree[0]
+    if kind == "arg":
+        return ("arg", mapping[tree[1]], tree[2])
+    if kind == "num":
+        return tree
+    if kind == "apply":
+        return (*tree[:3], _relabel_args(tree[3], mapping))
+    return (kind, tuple(_relabel_args(t, mapping) for t in tree[1]))
+
+
+def _compact(program: Program, ops: list[Op]) -> Program:
+    """Keep the operations the outputs need, renumbered in order."""
+    needed = {r.slot for r in program.outputs}
+    for n in range(len(ops) - 1, -1, -1):
+        if n in needed:
+            needed.update(inputs(ops[n]))
+    new_slot: dict[int, int] = {}
+    kept: list[Op] = []
+    for n, op in enumerate(ops):
+        if n in needed:
+            new_slot[n] = len(kept)
+            kept.append(_reslot(op, new_slot))
+    return Program(
+        kept,
+        [Ref(new_slot[r.slot], r.labels) for r in program.outputs],
+        {new_slot[s]: name for s, name in program.names.items() if s in new_slot},
+        program.specs,
+        {new_slot[s]: node for s, node in program.nodes.items() if s in new_slot},
+    )
+
+
+def _reslot(op: Op, new_slot: dict[int, int]) -> Op:
+    args = tuple(new_slot[s] for s in op.args)
+    if isinstance(op, Contraction):
+        return replace(op, args=args, scale=tuple(new_slot[s] for s in op.scale))
+    return replace(op, args=args) if args != op.args else op
