@@ -182,14 +182,16 @@ def test_plain_values_become_float64_and_scalars_accept_floats() -> None:
 
 
 def test_equal_subtrees_are_evaluated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eincalc import runtime
+
     calls: list[str] = []
-    original = functions.apply_array
+    original = runtime.apply_numpy
 
-    def counting(name: str, x: Any, param: float | None = None) -> Any:
+    def counting(name: str, param: float | None, x: Any, owned: bool) -> Any:
         calls.append(name)
-        return original(name, x, param)
+        return original(name, param, x, owned)
 
-    monkeypatch.setattr(functions, "apply_array", counting)
+    monkeypatch.setattr(runtime, "apply_numpy", counting)
     first = Apply("tanh", Contract((W, a), (i,)))
     second = Apply("tanh", Contract((tensor("W", i, j), tensor("a", j)), (i,)))  # equal, not identical
     assert first == second and first is not second
@@ -231,9 +233,12 @@ def test_compile_binds_shapes_once_per_signature(monkeypatch: pytest.MonkeyPatch
     assert len(binds) == 2
     with pytest.raises(ShapeError):
         f(W=np.ones((2, 3)), a=np.ones(4))
-    hits = module._plan.cache_info().hits
+    plans: list[int] = []
+    planner = module._Plan
+    monkeypatch.setattr(module, "_Plan", lambda *args: plans.append(1) or planner(*args))
     f(VALUES)
-    assert module._plan.cache_info().hits > hits
+    f(VALUES)
+    assert len(plans) <= 1  # planned at most once more for a signature seen before, never per call
 
 
 def sin_chain(depth: int) -> Expr:
@@ -251,7 +256,7 @@ def test_deep_chain_does_not_recurse() -> None:
     assert_allclose(evaluate(sin_chain(1000), {"x": value}), expected)
     # two equal but distinct deep chains share one program
     f = compile([sin_chain(1000), sin_chain(1000)])
-    assert "1001 steps" in repr(f)
+    assert repr(f).split(": ")[1] == repr(compile(sin_chain(1000))).split(": ")[1]
     first, second = f(x=value)
     assert first is second
 

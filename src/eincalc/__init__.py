@@ -28,6 +28,7 @@ from .build import (
     trace,
 )
 from .build import total as sum
+from .codegen import codegen
 from .diff import grad, jacobian, vjp
 from .einsum import einsum
 from .errors import (
@@ -43,6 +44,7 @@ from .errors import (
 from .evaluate import compile, evaluate
 from .explain import Derivation, explain
 from .expr import Expr, Index, TensorSpec
+from .graph import Graph, graph
 from .hessian import hessian, hvp
 from .limits import Limits, get_limits, resource_limits, set_limits
 from .linalg import det, inv, logdet
@@ -51,6 +53,7 @@ from .losses import binary_cross_entropy, cross_entropy, mean, mse
 from .matrix import MatrixForm, to_matrix
 from .nn import log_softmax, logsumexp, softmax
 from .parse import parse
+from .plot import plot_jacobian
 from .printing import with_definitions
 from .simplify import simplify
 from .testing import check_grad
@@ -61,6 +64,7 @@ __all__ = [
     "Derivation",
     "EincalcError",
     "Expr",
+    "Graph",
     "Index",
     "IndexMismatch",
     "Limits",
@@ -75,6 +79,7 @@ __all__ = [
     "abs",
     "binary_cross_entropy",
     "check_grad",
+    "codegen",
     "compile",
     "cos",
     "cross_entropy",
@@ -89,6 +94,7 @@ __all__ = [
     "frobenius",
     "get_limits",
     "grad",
+    "graph",
     "hessian",
     "hvp",
     "indices",
@@ -106,6 +112,7 @@ __all__ = [
     "norm",
     "outer",
     "parse",
+    "plot_jacobian",
     "relu",
     "resource_limits",
     "set_limits",

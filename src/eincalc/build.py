@@ -377,13 +377,14 @@ def total(value: Operand, axis: int | str | Sequence[int | str] | None = None) -
         summed = set(expr.free)
     else:
         chosen = [axis] if isinstance(axis, int | str) else list(axis)
-        summed = {_axis(expr, a) for a in chosen}
+        summed = {axis_index(expr, a) for a in chosen}
     out = tuple(k for k in expr.free if k not in summed)
     result = Contract((expr,), out, positional=expr.positional)
     return tidy(result) if expr.positional else result
 
 
-def _axis(expr: Expr, axis: int | str) -> Index:
+def axis_index(expr: Expr, axis: int | str) -> Index:
+    """The free index of ``expr`` at position ``axis``, or named ``axis``."""
     if isinstance(axis, str):
         for k in expr.free:
             if k.name == axis:

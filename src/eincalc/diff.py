@@ -201,6 +201,8 @@ def vjp_raw(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
     cotangents: dict[Expr, list[Expr]] = {expr: [seed]}
     contributions: list[Expr] = []
     dependent = dependents(expr, spec)
+    if expr not in dependent:  # e.g. 0 Σ(x) + 1 once simplified: nothing flows back to the variable
+        return Zero(fresh)
     for node in _parents_first(expr, dependent):
         pending = cotangents.pop(node, None)
         if pending is None:

@@ -1,19 +1,24 @@
 """Evaluate index-form expressions on arrays: :func:`evaluate` and :func:`compile`.
 
-An expression (or a list of them) is lowered once to a straight-line program:
-one step per distinct sub-expression, in post-order, so equal subtrees (nodes
-compare structurally) are computed once and shared by every output.  Each step
-runs the evaluation rule registered for its node type (:func:`register_evaluator`
-adds rules for new node kinds).  Contractions go through ``opt_einsum``; each
-contraction path is planned once per equation and operand shapes and kept in a
-bounded cache (plans only, never arrays).  Dimension sizes are bound and checked
-once per distinct shape signature of the inputs.
+An expression, or a list of them (a loss and all its gradients), is lowered
+once to a straight-line program (:mod:`eincalc.lowering`): values shared by
+several outputs are computed once, element-wise work is fused into few array
+passes, and a transpose is a relabelling, never a copy.  Per shape signature of
+the inputs, the program is planned once (dimension sizes bound and checked,
+every contraction path chosen by opt_einsum) and the plan is kept in a small
+bounded cache: plans only, never arrays.  :mod:`eincalc.runtime` runs the plan:
+with NumPy, matrix products are single GEMMs in the BLAS-friendly orientation
+and kernels reuse dead buffers.
+
+Node kinds other than the core ones evaluate through rules added with
+:func:`register_evaluator`.
 
 Arrays that bring their own namespace (or at least ``shape`` and ``dtype``) stay
-native: PyTorch and JAX inputs give PyTorch and JAX results, and the constants a
-rule needs (``δ``, ``1``, zeros) are made in the namespace, dtype and device of
-the first such input.  Other values go through :func:`numpy.asarray` (integers
-become float64).
+native: PyTorch, JAX, CuPy and Dask inputs give results of the same kind,
+contractions dispatch through opt_einsum's backends, and the constants a rule
+needs (``δ``, ``1``, zeros) are made in the namespace, dtype and device of the
+first such input.  eincalc imports no framework itself.  Other values go
+through :func:`numpy.asarray` (integers become float64).
 
 >>> import numpy as np
 >>> from eincalc.expr import Index, TensorSpec, Tensor, Contract, Apply
@@ -30,8 +35,9 @@ array([3., 7.])
 
 from __future__ import annotations
 
-import functools
+import math
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -39,10 +45,11 @@ from typing import Any, TypeVar
 import numpy as np
 import opt_einsum
 
-from . import functions
+from . import runtime
 from .errors import ShapeError, UnknownNameError, UnsupportedError
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
+from .expr import Expr, Index, TensorSpec
 from .limits import check_intermediates
+from .lowering import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs, is_fresh, lower
 
 Evaluator = Callable[[Any, tuple[Any, ...], "EvalContext"], Any]
 """A rule ``(node, child_values, ctx) -> value``; the value's axes are ``node.free`` in order."""
@@ -85,18 +92,20 @@ class EvalContext:
         except KeyError:
             raise ShapeError(f"size of dimension {dim!r} unknown; pass dims={{{dim!r}: ...}}") from None
 
-    def _new(self, make: str, *shape: Any) -> Any:
+    def new(self, make: str, shape: tuple[int, ...]) -> Any:
+        """``xp.zeros``, ``xp.ones`` (of ``shape``) or ``xp.eye`` (of size ``shape[0]``) where constants live."""
         extra = {} if self.device is None else {"device": self.device}
-        return getattr(self.xp, make)(*shape, dtype=self.dtype, **extra)
+        size: Any = shape[0] if make == "eye" else shape
+        return getattr(self.xp, make)(size, dtype=self.dtype, **extra)
 
     def zeros(self, indices: Sequence[Index]) -> Any:
-        return self._new("zeros", tuple(self.size(k.dim) for k in indices))
+        return self.new("zeros", tuple(self.size(k.dim) for k in indices))
 
     def ones(self, indices: Sequence[Index]) -> Any:
-        return self._new("ones", tuple(self.size(k.dim) for k in indices))
+        return self.new("ones", tuple(self.size(k.dim) for k in indices))
 
     def eye(self, dim: str) -> Any:
-        return self._new("eye", self.size(dim))
+        return self.new("eye", (self.size(dim),))
 
 
 # -- binding arrays to declared tensors ---------------------------------------------------
@@ -136,6 +145,10 @@ def _bind(specs: Sequence[TensorSpec], arrays: Mapping[str, Any], dims: Mapping[
     return sizes
 
 
+_ARRAY_MODULES = {"dask": "dask.array", "jax": "jax.numpy", "jaxlib": "jax.numpy"}
+"""Where an array type's creation functions (``ones``, ``eye``) live, when not in its top-level module."""
+
+
 def _namespace(arrays: Sequence[Any]) -> tuple[Any, Any, Any]:
     """``(xp, dtype, device)`` for constants: those of the first non-NumPy input, else NumPy float64."""
     for x in arrays:
@@ -143,10 +156,187 @@ def _namespace(arrays: Sequence[Any]) -> tuple[Any, Any, Any]:
             continue
         if hasattr(x, "__array_namespace__"):
             xp = x.__array_namespace__()
-        else:  # e.g. torch.Tensor: use its (already imported) top-level module
-            xp = sys.modules.get(type(x).__module__.partition(".")[0], np)
+        else:  # e.g. torch.Tensor: use its (already imported) module, never importing one
+            top = type(x).__module__.partition(".")[0]
+            xp = sys.modules.get(_ARRAY_MODULES.get(top, top), np)
         device = getattr(x, "device", None)
         return xp, x.dtype, None if callable(device) else device
     return np, np.float64, None
 
 
+# -- planning: once per shape signature ------------------------------------------------------
+
+Step = Callable[[list[Any], EvalContext], Any]
+
+
+def _shape(op: Op, ctx: EvalContext) -> tuple[int, ...]:
+    return tuple(ctx.size(d) for d in op.dims)
+
+
+def _step(op: Op, program: Program, ctx: EvalContext, numpy: bool) -> Step:
+    """The function computing ``op`` from the slots, with everything shape-dependent decided now."""
+    if isinstance(op, Load):
+        name, equation = op.name, op.equation
+        if equation is None:
+            return lambda slots, c: c.arrays[name]
+        if numpy:
+            return lambda slots, c: np.einsum(equation, c.arrays[name])
+        return lambda slots, c: opt_einsum.contract(equation, c.arrays[name], backend="auto")
+    if isinstance(op, Scalar):
+        value = float(ctx.size(op.size_of)) if op.size_of is not None else op.value
+        return lambda slots, c: value
+    if isinstance(op, Fill):
+        kind, shape = op.kind, _shape(op, ctx)
+        return lambda slots, c: c.new(kind, shape[:1] if kind == "eye" else shape)
+    if isinstance(op, Elementwise):
+        return _kernel_step(op, _shape(op, ctx), numpy)
+    if isinstance(op, Contraction):
+        return _contraction_step(op, [_shape(program.ops[a], ctx) for a in op.args], numpy)
+    rule, node, views = _rule_for(type(op.node)), op.node, op.views
+    return lambda slots, c: rule(node, tuple(runtime.permute(slots[a], v, numpy)
+                                             for a, v in zip(op.args, views, strict=True)), c)
+
+
+def _kernel_step(op: Elementwise, shape: tuple[int, ...], numpy: bool) -> Step:
+    tree, args, donate = op.tree, op.args, op.donate
+
+    def step(slots: list[Any], ctx: EvalContext) -> Any:
+        value = runtime.run_kernel(tree, [slots[a] for a in args], donate, numpy)
+        if tuple(getattr(value, "shape", ())) != shape:  # only constants or broadcasts: spread to full size
+            value = value + ctx.new("zeros", shape)
+        return value
+
+    return step
+
+
+def _contraction_step(op: Contraction, shapes: list[tuple[int, ...]], numpy: bool) -> Step:
+    inputs, output, args, scale, coefficient = op.inputs, op.output, op.args, op.scale, op.coefficient
+    fresh = is_fresh(op)
+    if numpy:
+        path = runtime.plan_path(op.equation, shapes)
+
+        def product(slots: list[Any]) -> Any:
+            return runtime.contract_numpy(inputs, output, path, [slots[a] for a in args])
+    else:
+        expression = opt_einsum.contract_expression(op.equation, *shapes)
+
+        def product(slots: list[Any]) -> Any:
+            return expression(*(slots[a] for a in args), backend="auto")
+
+    def step(slots: list[Any], ctx: EvalContext) -> Any:
+        value = product(slots)
+        factor = coefficient * math.prod(slots[s] for s in scale)
+        if factor is not None and not (isinstance(factor, float) and factor == 1.0):
+            if numpy and fresh and runtime._is_buffer(value):
+                value *= factor
+            else:
+                value = value * factor
+        return value
+
+    return step
+
+
+class _Plan:
+    """The steps of a program for one shape signature, and the slots each step frees."""
+
+    def __init__(self, program: Program, ctx: EvalContext, numpy: bool) -> None:
+        self.steps = [_step(op, program, ctx, numpy) for op in program.ops]
+        keep = {r.slot for r in program.outputs}
+        last_use = {s: n for n, op in enumerate(program.ops) for s in inputs(op)}
+        self.release = [[s for s, n in last_use.items() if n == step and s not in keep]
+                        for step in range(len(program.ops))]
+
+
+# -- the compiled program ----------------------------------------------------------------
+
+
+class CompiledFunction:
+    """A straight-line program computing one or several expressions; call it with the arrays.
+
+    ``f(values)`` or ``f(W=..., a=...)`` returns one array for a single
+    expression, a tuple for a list.  Shapes are checked and contractions planned
+    once per shape signature.
+    """
+
+    MAX_PLANS = 16
+    """Shape signatures whose plans are kept (least recently used ones are dropped)."""
+
+    def __init__(self, outputs: Sequence[Expr], *, single: bool, dims: Mapping[str, int] | None = None) -> None:
+        self.outputs = tuple(outputs)
+        self._single = single
+        self._dims = dict(dims or {})
+        self.program = lower(self.outputs)
+        self._specs = tuple(self.program.specs.values())
+        self._plans: OrderedDict[tuple[Any, ...], tuple[dict[str, int], _Plan | None, _Plan | None]] = OrderedDict()
+        self._orders = [
+            tuple(ref.labels.index(k) for k in expr.free) for ref, expr in zip(self.program.outputs, self.outputs,
+                                                                                strict=True)
+        ]
+
+    def _bound(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        bound: dict[str, Any] = {}
+        for spec in self._specs:
+            if spec.name not in given:
+                raise UnknownNameError(f"no value given for tensor {spec.name!r} (declared {_declared(spec)})")
+            bound[spec.name] = _as_array(spec.name, given[spec.name])
+        return bound
+
+    def _plan(self, bound: dict[str, Any], numpy: bool) -> tuple[EvalContext, _Plan]:
+        signature = tuple(tuple(bound[spec.name].shape) for spec in self._specs)
+        entry = self._plans.get(signature)
+        if entry is None:
+            sizes = check_intermediates(_bind(self._specs, bound, self._dims), self.program.nodes.values())
+            entry = (sizes, None, None)
+            if len(self._plans) >= self.MAX_PLANS:
+                self._plans.popitem(last=False)
+        self._plans[signature] = entry
+        self._plans.move_to_end(signature)
+        ctx = EvalContext(bound, entry[0], *_namespace(list(bound.values())))
+        plan = entry[1] if numpy else entry[2]
+        if plan is None:
+            plan = _Plan(self.program, ctx, numpy)
+            self._plans[signature] = (entry[0], plan, entry[2]) if numpy else (entry[0], entry[1], plan)
+        return ctx, plan
+
+    def __call__(self, values: Mapping[str, Any] | None = None, /, **arrays: Any) -> Any:
+        bound = self._bound({**(values or {}), **arrays})
+        numpy = all(isinstance(x, np.ndarray) for x in bound.values())
+        ctx, plan = self._plan(bound, numpy)
+        slots: list[Any] = [None] * len(plan.steps)
+        for n, step in enumerate(plan.steps):
+            slots[n] = step(slots, ctx)
+            for s in plan.release[n]:
+                slots[s] = None
+        results = tuple(
+            self._finish(slots[ref.slot], order, numpy, ctx) for ref, order in zip(self.program.outputs, self._orders,
+                                                                                   strict=True)
+        )
+        return results[0] if self._single else results
+
+    @staticmethod
+    def _finish(value: Any, order: tuple[int, ...], numpy: bool, ctx: EvalContext) -> Any:
+        if not hasattr(value, "shape"):
+            return ctx.new("zeros", ()) + value
+        return runtime.permute(value, order, numpy)
+
+    def __repr__(self) -> str:
+        inputs = ", ".join(_declared(spec) for spec in self._specs) or "no inputs"
+        outputs = ", ".join(f"[{','.join(e.shape)}]" for e in self.outputs)
+        ops = self.program.ops
+        einsums = sum(isinstance(op, Contraction) for op in ops)
+        return f"<CompiledFunction ({inputs}) -> {outputs}: {len(ops)} steps, {einsums} contractions>"
+
+
+def compile(exprs: Expr | Sequence[Expr], *, dims: Mapping[str, int] | None = None) -> CompiledFunction:
+    """Lower one expression, or a list sharing intermediates, to a :class:`CompiledFunction`.
+
+    ``dims`` gives sizes of dimensions that no input tensor carries (``Σ_k 1``).
+    """
+    if isinstance(exprs, Expr):
+        return CompiledFunction((exprs,), single=True, dims=dims)
+    return CompiledFunction(exprs, single=False, dims=dims)
+
+
+def evaluate(expr: Expr, values: Mapping[str, Any], *, dims: Mapping[str, int] | None = None) -> Any:
+    """The value of ``expr`` (axes: ``expr.free`` in order) given arrays for its tensors by name."""
+    return compile(expr, dims=dims)(values)

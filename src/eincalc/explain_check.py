@@ -62,7 +62,8 @@ class Check:
         if self.gradient_error is not None:
             text += f", and the gradient it came from {self.gradient_error:.1e}"
         if self.matrix_error is not None:
-            text += f"; the matrix form gives the same numbers as the index form (max |difference| {self.matrix_error:.1e})"
+            text += ("; the matrix form gives the same numbers as the index form "
+                     f"(max |difference| {self.matrix_error:.1e})")
         return text + "."
 
 

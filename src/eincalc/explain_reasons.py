@@ -12,7 +12,7 @@ Hadamard product…).
 >>> from eincalc.diff import vjp
 >>> a, = tensors("a[n]")
 >>> result = vjp(W @ a, a, g)
->>> print(reading_notes(result, to_matrix(result))[0])
+>>> print(reading_notes(result, to_matrix(result))[-1])
 Wᵀ: in W[i,p] the row index i is summed with g[i] and the column index p is the result's index; \
 in a matrix product a summed index is the column of the factor on its left and the row of the factor \
 on its right, with the result's indices at the outer ends, so W is used with its indices swapped: transposed.
@@ -57,7 +57,8 @@ def index_form_reason(expr: Expr) -> str:
         if not summed:
             return "The output is a single number."
         return f"The output is a scalar: every index ({names(summed)}) is summed."
-    free = f"the free {'index' if len(expr.free) == 1 else 'indices'} {names(expr.free)} name{'s' * (len(expr.free) == 1)}"
+    one = len(expr.free) == 1
+    free = f"the free {'index' if one else 'indices'} {names(expr.free)} name{'s' if one else ''}"
     if not summed:
         return f"Write one entry of the output in index notation: {free} the entry, and nothing is summed."
     verb = "is" if len(summed) == 1 else "are"
@@ -69,12 +70,16 @@ def differentiate_reason(expr: Expr, spec: TensorSpec, fresh: Sequence[Index]) -
     """How one entry is differentiated: the delta rule, on the variable as it occurs in ``expr``."""
     occurrence = next((t for t in _tensors(expr) if t.spec == spec), None)
     target = entry(spec.name, fresh)
-    if occurrence is None or not fresh:
-        rule = f"∂{spec.name}/∂{spec.name} = 1"
+    if not fresh:
+        return f"Differentiate with respect to {target}: ∂{target}/∂{target} = 1; the product and chain rules do " \
+               "the rest."
+    if occurrence is None:
+        rule = f"{spec.name} does not occur, so every entry is 0"
     else:
         deltas = " ".join(f"δ[{k},{p}]" for k, p in zip(occurrence.indices, fresh, strict=True))
         rule = f"∂{to_text(occurrence)}/∂{target} = {deltas} (1 where the indices agree, 0 elsewhere)"
-    return f"Differentiate one entry with respect to one entry {target}: {rule}; the product and chain rules do the rest."
+    return f"Differentiate one entry with respect to one entry {target}: {rule}; the product and chain rules do " \
+           "the rest."
 
 
 def _tensors(expr: Expr) -> Iterator[Tensor]:
@@ -89,6 +94,8 @@ def _tensors(expr: Expr) -> Iterator[Tensor]:
 def jacobian_reason(jacobian: Expr, kept: int, of: str, spec: TensorSpec) -> str:
     """The Jacobian's rank and shape, and how sparse its remaining deltas make it."""
     output, variable = jacobian.free[:kept], jacobian.free[kept:]
+    if not jacobian.free:
+        return f"The derivative of the number {of} with respect to the number {spec.name} is a number."
     order = f"{of}'s {_index_word(output)} {names(output)} first, then {spec.name}'s {names(variable)}" if output \
         else f"one entry per entry of {spec.name}"
     sentence = f"The Jacobian has rank {jacobian.rank} ({shape_text(jacobian.shape)}): {order}"
@@ -97,7 +104,8 @@ def jacobian_reason(jacobian: Expr, kept: int, of: str, spec: TensorSpec) -> str
         fraction = "·".join(k.dim for k, _ in ties)
         fraction = fraction if len(ties) == 1 else f"({fraction})"
         where = ", ".join(f"{i} = {p}" for i, p in ties)
-        sentence += f"; it is mostly zeros: an entry can be non-zero only where {where}, a fraction 1/{fraction} of them"
+        sentence += f"; it is mostly zeros: an entry can be non-zero only where {where}, a fraction 1/{fraction} " \
+                    "of them"
     return sentence + "."
 
 
@@ -219,8 +227,10 @@ def reading_notes(expr: Expr, form: MatrixForm) -> list[str]:
 
 
 def _tree(node: MatrixExpr) -> Iterator[MatrixExpr]:
-    """Every node of a matrix tree (its dataclass fields that are nodes, or tuples of nodes)."""
+    """Every node of a matrix tree that its text shows (a named intermediate's body is not shown)."""
     yield node
+    if isinstance(node, Intermediate):
+        return
     for item in fields(node):  # type: ignore[arg-type]
         value = getattr(node, item.name)
         for child in value if isinstance(value, tuple) else (value,):
@@ -265,7 +275,7 @@ class _ProductReader:
             return "the result's index"
         return "a free index"
 
-    def transposed(self, node: MatrixExpr) -> str:
+    def transposed(self, node: Symbol | Intermediate) -> str:
         name = node.name
         found = [f for f in self.factors if isinstance(f, Tensor | Named) and _name(f) == name and f.rank == 2]
         if len(found) != 1:

@@ -46,8 +46,7 @@ def _latex_head(name: str, body: Expr) -> str:
 
 def _definitions_of(step: Step, show: Callable[[Expr], str], head: Callable[[str, Expr], str]) -> list[str]:
     """The definitions to show under a step: those of a whole expression, not of a rewritten part."""
-    if step.after is None or step.part is not None or step.rule == "matrix-form" and step.after is not None \
-            and not step.lhs.startswith("∂"):
+    if step.after is None or step.part is not None or (step.rule == "matrix-form" and not step.lhs.startswith("∂")):
         return []
     return _definition_lines(step.after, show, head)
 
@@ -70,11 +69,14 @@ class _Shown:
         return lines
 
 
-def _expression_lines(step: Step, show: Callable[[Expr], str]) -> list[tuple[str, str]]:
-    """``(left, right)`` pairs: ``left = right`` lines for the step's formula."""
+def _expression_lines(step: Step, show: Callable[[Expr], str], latex: bool = False) -> list[tuple[str, str]]:
+    """``(left, right)`` pairs: ``left = right`` lines for the step's formula (an empty left continues)."""
     if step.after is None:
         return []
-    if step.before is not None and step.part is not None and show(step.before) == show(step.after):
+    if step.before is not None and step.before_lhs is not None:
+        before = step.before_lhs.latex if latex else step.before_lhs.text
+        return [(before, show(step.before)), (step.lhs_latex if latex else step.lhs, show(step.after))]
+    if step.shows_part and step.part is not None:
         where = f"in {step.within}" if step.within else "in part"
         return [(where, show(step.part[0])), ("", show(step.part[1]))]
     if step.before is not None:
@@ -92,9 +94,10 @@ def render_text(derivation: Derivation) -> str:
     shown = _Shown()
     for number, step in enumerate(derivation.steps, 1):
         lines.append(_wrap(f"{number:>2}. {step.rule}: {step.reason}", "    "))
-        labels = [_text_label(left) for left, _ in _expression_lines(step, to_text)]
+        pairs = _expression_lines(step, to_text)
+        labels = [_text_label(left) for left, _ in pairs]
         width = max(map(len, labels), default=0)
-        for label, (_, right) in zip(labels, _expression_lines(step, to_text), strict=True):
+        for label, (_, right) in zip(labels, pairs, strict=True):
             lines.append(f"      {label:>{width}} {right}")
         for line in shown.new(_definitions_of(step, to_text, _text_head)):
             lines.append(f"        where {line}")
@@ -136,14 +139,18 @@ def render_markdown(derivation: Derivation) -> str:
 
 
 def _latex_formulas(step: Step, shown: _Shown) -> Iterator[str]:
-    pairs = _expression_lines(step, to_latex)
-    if pairs:
-        head = step.lhs_latex or _math_text(pairs[0][0])
-        if len(pairs) == 1:
-            yield f"{head} = {pairs[0][1]}" if head else pairs[0][1]
-        else:
-            lead = f"{head} &= " if head else "&"
-            yield rf"\begin{{aligned}}{lead}{pairs[0][1]} \\ &= {pairs[1][1]}\end{{aligned}}"
+    pairs = _expression_lines(step, to_latex, latex=True)
+    if step.before_lhs is not None:
+        heads = [left for left, _ in pairs]
+    elif step.shows_part:
+        heads = [_math_text(f"{pairs[0][0]}:"), ""]
+    else:
+        heads = [step.lhs_latex] + [""] * (len(pairs) - 1)
+    if len(pairs) == 1:
+        yield f"{heads[0]} = {pairs[0][1]}" if heads[0] else pairs[0][1]
+    elif pairs:
+        rows = " \\\\ ".join(f"{head} &= {right}" for head, (_, right) in zip(heads, pairs, strict=True))
+        yield rf"\begin{{aligned}}{rows}\end{{aligned}}"
     for line in shown.new(_definitions_of(step, to_latex, _latex_head)):
         yield rf"\text{{where }} {line}"
 

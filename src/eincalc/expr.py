@@ -109,7 +109,7 @@ class Expr:
         try:
             return self._free
         except AttributeError:
-            return self._fill_slot("_free", lambda n: n._compute_free())  # type: ignore[no-any-return]
+            return self._fill_slot("_free", lambda n: n._compute_free())
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -124,7 +124,7 @@ class Expr:
         try:
             return self._hash
         except AttributeError:
-            return self._fill_slot("_hash", lambda n: hash((type(n).__name__, n.args())))  # type: ignore[no-any-return]
+            return self._fill_slot("_hash", lambda n: hash((type(n).__name__, n.args())))
 
     def __eq__(self, other: object) -> bool:
         if self is other:

@@ -17,7 +17,7 @@ The sigmoid neuron of CS231n's backpropagation notes:
 >>> import eincalc as ec
 >>> w0, x0, w1, x1, w2 = ec.tensors("w0 x0 w1 x1 w2")
 >>> g = graph(ec.sigmoid(w0 * x0 + w1 * x1 + w2), dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)).backward()
->>> print(g.node("f").value, g.node("w2").gradient, g.node("x0").gradient)
+>>> print(show(g.node("f").value), show(g.node("w2").gradient), show(g.node("x0").gradient))
 0.731 0.197 0.393
 """
 

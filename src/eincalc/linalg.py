@@ -95,10 +95,6 @@ class MatrixFunction(Expr):
         """Relabel the result's axes; the body keeps its own names."""
         return replace(self, indices=tuple(mapping.get(k, k) for k in self.indices))
 
-    def labelled(self, *indices: Index) -> MatrixFunction:
-        """The same function with its axes labelled ``indices``."""
-        return replace(self, indices=tuple(indices), positional=False)
-
     def _compute_free(self) -> tuple[Index, ...]:
         return tuple(dict.fromkeys(self.indices))
 
@@ -113,10 +109,8 @@ class MatrixFunction(Expr):
 
     def latex_with(self, inner: Callable[[Expr], str]) -> str:
         body = inner(self.body)
-        if self.fn == "det":
-            return rf"\det\left({body}\right)"
-        if self.fn == "logdet":
-            return rf"\log\left|\det\left({body}\right)\right|"
+        if self.fn != "inv":
+            return _SPELLING[self.fn][1].format(body)
         labels = "".join(k.name for k in self.indices)
         return rf"\left[\left({body}\right)^{{-1}}\right]_{{{labels}}}"
 
@@ -242,10 +236,14 @@ def _canonical_symmetric(expr: Expr) -> Expr | None:
 
 
 def _power_of(factor: Expr) -> tuple[Expr, float]:
-    """``factor`` as ``base ** exponent`` (``sqrt(u) = u ** 0.5``, ``sqrt(u) ** k = u ** (k/2)``)."""
+    """``factor`` as ``base ** exponent``: ``sqrt(u) = u ** 0.5`` and ``(u ** a) ** k = u ** (a k)``.
+
+    Only an integer outer power is pushed inside: ``sqrt(u ** 2)`` is ``|u|``, not ``u``.
+    """
     if isinstance(factor, Apply) and factor.fn in ("pow", "sqrt"):
-        base, exponent = _power_of(factor.arg)
-        return base, exponent * (0.5 if factor.fn == "sqrt" else float(factor.param or 1.0))
+        exponent = 0.5 if factor.fn == "sqrt" else float(factor.param if factor.param is not None else 1.0)
+        base, inner = _power_of(factor.arg) if exponent.is_integer() else (factor.arg, 1.0)
+        return base, inner * exponent
     return factor, 1.0
 
 

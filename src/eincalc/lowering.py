@@ -8,8 +8,9 @@ sub-expressions meet in one slot even when their index names differ
 (``h[i,q] (1 − h[i,q])`` in one gradient and ``h[i,p] (1 − h[i,p])`` in
 another).
 
-Inside a product, factors over the same indices are multiplied element-wise
-first (that never costs more and lets gradients share the product), a Kronecker
+Inside a product, factors over the same indices, some of them kept, are
+multiplied element-wise first (that never costs more and lets gradients share
+the product: ``h (1 − h) δ`` in both ``Xᵀ(h (1 − h) δ)`` and its column sums); a Kronecker
 delta with a summed index renames instead of materialising, and element-wise
 work (functions, sums, Hadamard products, broadcasts) becomes
 :class:`Elementwise` kernels, which :func:`fuse` then merges into as few array
@@ -32,7 +33,7 @@ from typing import Any
 import opt_einsum
 
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
-from .names import rename
+from .names import canonical, rename
 
 MAX_KERNEL_DEPTH = 32
 """Fusion stops before a kernel's expression tree grows deeper than this (kernels are walked recursively)."""
@@ -112,8 +113,12 @@ Op = Load | Scalar | Fill | Elementwise | Contraction | Custom
 
 
 def inputs(op: Op) -> tuple[int, ...]:
-    """Every slot ``op`` reads."""
-    return (*op.args, *op.scale) if isinstance(op, Contraction) else op.args
+    """Every slot ``op`` reads, once per use (a kernel leaf counts each time it occurs)."""
+    if isinstance(op, Contraction):
+        return (*op.args, *op.scale)
+    if isinstance(op, Elementwise):
+        return tuple(op.args[position] for position, _ in _arg_views(op.tree))
+    return op.args
 
 
 def is_fresh(op: Op) -> bool:
@@ -190,7 +195,7 @@ class _Lowerer:
         if isinstance(node, Size):
             return Ref(self.emit(Scalar(size_of=node.dim)), ())
         if isinstance(node, Delta) and node.i != node.j:
-            return Ref(self.emit(Fill("eye", node.shape + node.shape)), (node.i, node.j))
+            return Ref(self.emit(Fill("eye", node.shape)), (node.i, node.j))
         if isinstance(node, Delta | One | Zero):
             kind = "zeros" if isinstance(node, Zero) else "ones"
             return Ref(self.emit(Fill(kind, node.shape)), node.free)
@@ -218,7 +223,7 @@ class _Lowerer:
         kids = [self.refs[c] for c in node.children()]
         views = tuple(tuple(r.labels.index(k) for k in c.free) for r, c in zip(kids, node.children(), strict=True))
         positional = {k: Index(f"#{n}", k.dim) for n, k in enumerate(node.free)}  # equal modulo index names
-        op = Custom(rename(node, positional), node.shape, tuple(r.slot for r in kids), views)
+        op = Custom(canonical(rename(node, positional)), node.shape, tuple(r.slot for r in kids), views)
         return Ref(self.emit(op), node.free)
 
     def elementwise(self, tree: Tree, args: list[int], out: tuple[Index, ...]) -> Ref:
@@ -229,7 +234,7 @@ class _Lowerer:
         """Kernel leaves for ``refs`` aligned to ``out``: constants inline, slots as arguments."""
         trees: list[Tree] = []
         args: list[int] = []
-        for ref in sorted(refs, key=lambda r: (r.slot, _view(r.labels, out))):
+        for ref in sorted(refs, key=lambda r: (r.slot, [-1 if a is None else a for a in _view(r.labels, out)])):
             op = self.program.ops[ref.slot]
             if isinstance(op, Scalar) and op.size_of is None:
                 trees.append(("num", op.value))
@@ -253,8 +258,8 @@ class _Lowerer:
         scalars = [f for f in factors if not f.labels]
         groups: dict[object, list[Ref]] = {}
         for n, f in enumerate(tensors):
-            distinct = len(set(f.labels)) == len(f.labels)
-            groups.setdefault(frozenset(f.labels) if distinct else n, []).append(f)
+            shared = len(set(f.labels)) == len(f.labels) and not set(f.labels).isdisjoint(out)
+            groups.setdefault(frozenset(f.labels) if shared else n, []).append(f)
         operands = [g[0] if len(g) == 1 else self.product(g, g[0].labels) for g in groups.values()]
         present = {k for f in operands for k in f.labels}
         if present <= set(out) and all(len(set(f.labels)) == len(f.labels) for f in operands):

@@ -42,7 +42,7 @@ def _bound_names(expr: Expr) -> frozenset[str]:
         own = node.summed if isinstance(node, Contract) else getattr(node, "summed", ())
         return frozenset(k.name for k in own).union(*(c.memo()["bound names"] for c in node.children()))
 
-    return expr.cached("bound names", compute)  # type: ignore[no-any-return]
+    return expr.cached("bound names", compute)
 
 
 FRESH_POOL = "pqrstuvwxyzabcdefgh"

@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import kernels
-from .build import Operand, as_expr, tidy
+from .build import Operand, as_expr, axis_index, tidy
 from .diff import Forward, register_jacobian, register_vjp
 from .errors import IndexMismatch, UnsupportedError
 from .evaluate import EvalContext, register_evaluator
@@ -129,16 +129,7 @@ def _check_axis(arg: Expr, axis: Index, fn: str) -> None:
 def _axis(expr: Expr, axis: int | str | None) -> Index:
     if not expr.free:
         raise IndexMismatch(f"{expr} is a scalar; softmax needs an index to normalise over")
-    if axis is None:
-        return expr.free[-1]
-    if isinstance(axis, str):
-        for k in expr.free:
-            if k.name == axis:
-                return k
-        raise IndexMismatch(f"{expr} has no index {axis!r}; its indices are ({', '.join(map(str, expr.free))})")
-    if not -expr.rank <= axis < expr.rank:
-        raise IndexMismatch(f"axis {axis} is out of range for {expr} of rank {expr.rank}")
-    return expr.free[axis]
+    return axis_index(expr, -1 if axis is None else axis)
 
 
 def softmax(x: Operand, axis: int | str | None = None) -> Expr:

@@ -462,7 +462,8 @@ def _total(call: Call) -> Expr:
 
 def _size(call: Call) -> Expr:
     call.arity(1)
-    dim, known = call.identifier(0), sorted({d for spec in call.declared.values() for d in spec.dims})
+    declared = {d for spec in call.declared.values() for d in spec.dims}.union(*call._parser.dims.values())
+    dim, known = call.identifier(0), sorted(declared)  # dimensions of the tensors and of the indices given
     if dim not in known:
         raise UnknownNameError(f"{dim} is not a dimension of a declared tensor; dimensions: {', '.join(known)}")
     return Size(dim)

@@ -44,7 +44,7 @@ def plot_jacobian(
     if array.ndim > 4:
         raise ShapeError(f"cannot draw a rank-{array.ndim} tensor; plot_jacobian draws rank 4 at most")
     grid = array.shape[: max(array.ndim - 2, 0)]
-    rows, cols = (grid + (1, 1))[:2] if len(grid) == 2 else (1, grid[0] if grid else 1)
+    rows, cols = grid if len(grid) == 2 else (1, grid[0] if grid else 1)
     if rows * cols > MAX_PANELS:
         raise ShapeError(f"{rows * cols} slices to draw (at most {MAX_PANELS}); evaluate with smaller sizes")
     figure_class = _figure_class()
@@ -69,7 +69,9 @@ def plot_jacobian(
     return figure
 
 
-def _array(jacobian: Any, values: Mapping[str, Any], dims: Mapping[str, int] | None) -> tuple[np.ndarray, list[str], str]:
+def _array(
+    jacobian: Any, values: Mapping[str, Any], dims: Mapping[str, int] | None
+) -> tuple[np.ndarray, list[str], str]:
     if isinstance(jacobian, Expr):
         sizes = {**sizes_of(jacobian, values), **(dims or {})}
         array = np.asarray(evaluate(jacobian, values, dims=sizes), dtype=float)

@@ -136,15 +136,16 @@ def _factor_text(expr: Expr) -> str:
     return _text(expr)
 
 
+def signed_sum(texts: list[str]) -> str:
+    """Terms joined with ``+``, a term printed with a leading ``-`` joined with ``-``."""
+    pieces = texts[:1]
+    for text in texts[1:]:
+        pieces.append(f"- {text[1:]}" if text.startswith("-") else f"+ {text}")
+    return " ".join(pieces)
+
+
 def _add_text(expr: Add) -> str:
-    pieces: list[str] = []
-    for term in expr.terms:
-        text = _text(term)
-        if pieces:
-            pieces.append(f"- {text[1:]}" if text.startswith("-") else f"+ {text}")
-        else:
-            pieces.append(text)
-    body = " ".join(pieces)
+    body = signed_sum([_text(term) for term in expr.terms])
     widest = max(expr.terms, key=lambda t: len(t.free))
     if widest.free != expr.out:
         return f"({body})[{_index_list(expr.out)}]"
@@ -221,14 +222,7 @@ def _latex(expr: Expr) -> str:
     if isinstance(expr, Named):
         return f"{_latex_name(expr.name)}{_sub(expr.indices)}"
     if isinstance(expr, Add):
-        pieces: list[str] = []
-        for term in expr.terms:
-            text = _latex(term)
-            if pieces:
-                pieces.append(f"- {text[1:]}" if text.startswith("-") else f"+ {text}")
-            else:
-                pieces.append(text)
-        return " ".join(pieces)
+        return signed_sum([_latex(term) for term in expr.terms])
     latex_hook = getattr(expr, "latex_with", None)
     if latex_hook is None:
         raise TypeError(f"no LaTeX printer for node {type(expr).__name__}")

@@ -162,17 +162,21 @@ def combine(ufunc: Any, parts: list[tuple[Any, bool]], numpy: bool) -> Any:
 # -- contractions -----------------------------------------------------------------------------
 
 
-def gemm_swaps(m: int, k: int, n: int, a: Any, b: Any) -> bool:
-    """Whether ``a @ b`` (``m×k`` by ``k×n``) runs faster as ``(bᵀ aᵀ)ᵀ``.
+def gemm_swaps(m: int, k: int, n: int, a: Any, b: Any, wanted: bool | None = None) -> bool:
+    """Whether to compute ``a @ b`` (``m×k`` by ``k×n``) as ``(bᵀ aᵀ)ᵀ``.
 
     Measured with OpenBLAS on one core (see ``benchmarks/README.md``): a long,
-    thin product is fastest with its small dimension as the rows of the result,
-    and otherwise with both operands in their stored (row-major) order.
+    thin product is fastest with its small dimension as the rows of the result;
+    otherwise take the orientation ``wanted`` (whose result is already laid out
+    as the consumer reads it), unless that means two transposed operands where
+    the other orientation has none.
     """
     if min(m, n) * 8 <= max(m, n) and k >= 256:
         return n < m
     transposed = int(not a.flags.c_contiguous) + int(not b.flags.c_contiguous)
-    return transposed == 2
+    if wanted is None or transposed == (2 if wanted else 0):
+        return transposed == 2
+    return wanted
 
 
 def _presum(x: Any, letters: str, other: str, keep: str) -> tuple[Any, str]:
@@ -183,8 +187,8 @@ def _presum(x: Any, letters: str, other: str, keep: str) -> tuple[Any, str]:
     return x.sum(axis=tuple(lone)), "".join(c for n, c in enumerate(letters) if n not in lone)
 
 
-def pairwise(a: Any, la: str, b: Any, lb: str, keep: str) -> tuple[Any, str]:
-    """Contract two NumPy arrays; the result keeps the letters in ``keep`` (in an order of its choosing)."""
+def pairwise(a: Any, la: str, b: Any, lb: str, keep: str, order: str = "") -> tuple[Any, str]:
+    """Contract two NumPy arrays; the result keeps the letters in ``keep``, in ``order`` where that is cheap."""
     a, la = _presum(a, la, lb, keep)
     b, lb = _presum(b, lb, la, keep)
     if len(set(la)) < len(la) or len(set(lb)) < len(lb):
@@ -205,7 +209,8 @@ def pairwise(a: Any, la: str, b: Any, lb: str, keep: str) -> tuple[Any, str]:
     b2 = b.transpose([lb.index(c) for c in batch + summed + right]).reshape(batches, k, n)
     if not batch:
         a2, b2 = a2[0], b2[0]
-        if gemm_swaps(m, k, n, a2, b2):
+        wanted = {"".join(left + right): False, "".join(right + left): True}.get(order)
+        if gemm_swaps(m, k, n, a2, b2, wanted):
             product = b2.T @ a2.T
             return product.reshape([size[c] for c in right + left]), "".join(right + left)
     product = a2 @ b2
@@ -228,7 +233,8 @@ def contract_numpy(inputs: Sequence[str], output: str, path: Sequence[Sequence[i
         rest = "".join(letters for _, letters in operands) + output
         if len(taken) == 2:
             (a, la), (b, lb) = taken
-            operands.append(pairwise(a, la, b, lb, "".join(dict.fromkeys(c for c in la + lb if c in rest))))
+            keep = "".join(dict.fromkeys(c for c in la + lb if c in rest))
+            operands.append(pairwise(a, la, b, lb, keep, output if not operands else ""))
         else:
             letters = "".join(dict.fromkeys(c for _, ls in taken for c in ls if c in rest))
             equation = f"{','.join(ls for _, ls in taken)}->{letters}"

@@ -169,12 +169,21 @@ def _eliminate_delta(node: Expr) -> Expr | None:
         if not isinstance(factor, Delta):
             continue
         keep, drop = _delta_direction(factor, summed)
-        if drop is None:
-            continue
         others = node.factors[:position] + node.factors[position + 1 :]
+        if drop is None or any(_would_repeat(f, keep, drop) for f in others):
+            continue
         renamed = [rename(f, {drop: keep}) for f in others]
         return _rebuild(node, renamed, (keep,))
     return None
+
+
+def _would_repeat(factor: Expr, keep: Index, drop: Index) -> bool:
+    """Whether renaming ``drop`` to ``keep`` gives ``factor`` a repeated free index it cannot hold.
+
+    Only a tensor can carry one (``A[i,i]`` is its diagonal); ``σ(M)[i,i]`` has no node, so
+    there the delta stays.
+    """
+    return keep != drop and not isinstance(factor, Tensor) and keep in factor.free and drop in factor.free
 
 
 def _delta_direction(delta: Delta, summed: set[Index]) -> tuple[Index, Index | None]:
@@ -214,8 +223,10 @@ def _distribute_over_sum(node: Expr) -> Expr | None:
     for position, factor in enumerate(node.factors):
         if isinstance(factor, Add) and _has_collapsible_delta(factor, summed):
             others = node.factors[:position] + node.factors[position + 1 :]
-            terms = tuple(
-                Contract((*others[:position], term, *others[position:]), node.out) for term in factor.terms
+            terms = tuple(  # a term that lacks an index of the sum is constant along it: 1[k] or size(k)
+                _rebuild(node, [*others[:position], term, *others[position:]],
+                         tuple(k for k in factor.free if k not in term.free))
+                for term in factor.terms
             )
             return Add(terms, node.out, positional=node.positional)
     return None

@@ -92,7 +92,7 @@ class Problem:
 
     def declarations(self) -> tuple[Tensor | Index, ...]:
         """What :func:`eincalc.parse` needs to read ``str(expr)`` back: the tensors and the printed indices."""
-        indices: dict[str, Index] = {}
+        indices = {f"_{dim}": Index(f"_{dim}", dim) for dim in self.sizes}  # for size(dim) with no index of dim
         for sub in walk(separate_bound(self.expr)):
             for k in (*sub.free, *getattr(sub, "indices", ())):
                 if isinstance(k, Index):
@@ -402,7 +402,8 @@ def torch_jacobian(problem: Problem, expr: Expr, wrt: Tensor) -> np.ndarray:
 
     arrays = {name: torch.as_tensor(value, dtype=torch.float64) for name, value in problem.values.items()}
     function = compile(expr, dims=problem.sizes)
-    jacobian = torch.autograd.functional.jacobian(lambda x: function({**arrays, wrt.spec.name: x}),
-                                                  arrays[wrt.spec.name])
+    jacobian = torch.autograd.functional.jacobian(
+        lambda x: torch.as_tensor(function({**arrays, wrt.spec.name: x}), dtype=torch.float64), arrays[wrt.spec.name]
+    )
     return np.asarray(jacobian.detach().numpy())
 

@@ -72,7 +72,11 @@ def random_values(
 
 
 def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6) -> np.ndarray:
-    """Central finite differences: an array of shape ``expr``'s shape + ``wrt``'s shape."""
+    """Central finite differences: an array of shape ``expr``'s shape + ``wrt``'s shape.
+
+    For a tensor declared symmetric the result is symmetrised over its two axes,
+    matching eincalc's convention for symmetric arguments (see :mod:`eincalc.linalg`).
+    """
     base = {k: np.asarray(v, dtype=float) for k, v in values.items()}
     point = base[wrt.spec.name]
     out_shape = np.shape(evaluate(expr, base))
@@ -87,6 +91,8 @@ def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: fl
         shifted[wrt.spec.name] = minus
         low = np.asarray(evaluate(expr, shifted))
         result[(..., *position)] = (high - low) / (2 * eps)
+    if wrt.spec.symmetric:
+        result = (result + np.swapaxes(result, -1, -2)) / 2
     return result
 
 

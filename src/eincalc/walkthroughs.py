@@ -88,7 +88,7 @@ def _named_forms(result: Expr, rows: bool) -> str:
 
 def backprop(fmt: Format = "text") -> str:
     """P2: a two-layer sigmoid network with z[j] = Σ_i W[i,j] a[i] (so z = Wᵀ a) and E = ½‖a₂ − y‖²."""
-    W1, W2, x, y, a1, a2, z1, z2, da2, d2, da1, d1 = ec.tensors(
+    w1, w2, x, y, a1, a2, z1, z2, da2, d2, da1, d1 = ec.tensors(
         "W1[n0,n1] W2[n1,n2] x[n0] y[n2] a1[n1] a2[n2] z1[n1] z2[n2] da2[n2] δ2[n2] da1[n1] δ1[n1]")
     page = _Page("Backpropagation, step by step (P2)", fmt)
     network = _p2_network()
@@ -98,24 +98,24 @@ def backprop(fmt: Format = "text") -> str:
     page.code(with_definitions(network))
     page.section("One layer's Jacobian is a rank-3 tensor, mostly zeros",
                  "Before any gradient flows, look at what one layer does to its weights.")
-    page.derivation(explain(W2["j", "k"] * a1["j"], W2, kind="jacobian", name="z2"))
+    page.derivation(explain(w2["j", "k"] * a1["j"], w2, kind="jacobian", name="z2"))
     page.section("The output layer: ∂E/∂a₂, then δ₂",
                  "Differentiate the error with respect to the output, then pass that gradient back through the "
                  "sigmoid. σ acts entry by entry, so its Jacobian is diagonal and the chain rule becomes a "
                  "Hadamard product; the result is called δ₂ = ∂E/∂z₂.")
     page.derivation(explain(0.5 * ec.total(ec.square(a2 - y)), a2, name="E"))
-    page.derivation(explain(ec.sigmoid(z2), z2, upstream=da2, name="a2"))
+    page.derivation(explain(ec.sigmoid(z2), z2, upstream=da2, name="a2", loss="E"))
     page.section("The output layer's weights: ∂E/∂W₂ = a₁ δ₂ᵀ",
                  "With δ₂ as the upstream gradient of z₂, the weights' gradient is an outer product; the notes "
                  "say why a₁ stands first.")
-    page.derivation(explain(W2["j", "k"] * a1["j"], W2, upstream=d2, name="z2"))
+    page.derivation(explain(w2["j", "k"] * a1["j"], w2, upstream=d2, name="z2", loss="E"))
     page.section("Back into the hidden layer: ∂E/∂a₁ = W₂ δ₂, δ₁ and ∂E/∂W₁ = x δ₁ᵀ",
                  "The same two rules again, one layer down: a matrix product sends δ₂ back through W₂ (no "
                  "transpose in this convention, because z sums over W's first index), then the sigmoid's "
                  "diagonal Jacobian makes δ₁, and δ₁ meets the layer's input in an outer product.")
-    page.derivation(explain(W2["j", "k"] * a1["j"], a1, upstream=d2, name="z2"))
-    page.derivation(explain(ec.sigmoid(z1), z1, upstream=da1, name="a1"))
-    page.derivation(explain(W1["i", "j"] * x["i"], W1, upstream=d1, name="z1"))
+    page.derivation(explain(w2["j", "k"] * a1["j"], a1, upstream=d2, name="z2", loss="E"))
+    page.derivation(explain(ec.sigmoid(z1), z1, upstream=da1, name="a1", loss="E"))
+    page.derivation(explain(w1["i", "j"] * x["i"], w1, upstream=d1, name="z1", loss="E"))
     page.section("The whole network at once",
                  "eincalc differentiates the whole network in one reverse pass; the gradients arriving at the "
                  "named intermediates are named (δ2 = ∂E/∂z2, da1 = ∂E/∂a1, …), exactly the quantities above.")
@@ -132,10 +132,10 @@ def _p2_weights() -> tuple[Expr, ...]:
 
 
 def _p2_network() -> Expr:
-    W1, W2, x, y = _p2_weights()
-    z1 = ec.let("z1", W1["i", "j"] * x["i"], adjoint="δ1")
+    w1, w2, x, y = _p2_weights()
+    z1 = ec.let("z1", w1["i", "j"] * x["i"], adjoint="δ1")
     a1 = ec.let("a1", ec.sigmoid(z1), adjoint="da1")
-    z2 = ec.let("z2", W2["j", "k"] * a1["j"], adjoint="δ2")
+    z2 = ec.let("z2", w2["j", "k"] * a1["j"], adjoint="δ2")
     a2 = ec.let("a2", ec.sigmoid(z2), adjoint="da2")
     return 0.5 * ec.total(ec.square(a2 - y["k"]))
 
@@ -145,7 +145,7 @@ def _p2_network() -> Expr:
 
 def chain_rule(fmt: Format = "text") -> str:
     """P3: r = x W₁ + b₁, h = σ(r), θ = h W₂ + b₂, ŷ = softmax(θ), J = −Σ y log ŷ, in row-vector form."""
-    x, W1, b1, W2, b2, y, r, h, theta, d2, dh, d1 = ec.tensors(
+    x, w1, b1, w2, b2, y, r, h, theta, d2, dh, d1 = ec.tensors(
         "x[d] W1[d,k] b1[k] W2[k,c] b2[c] y[c] r[k] h[k] θ[c] δ2[c] dh[k] δ1[k]", simplex="y")
     page = _Page("The chain rule for a softmax classifier, in row-vector form (P3)", fmt)
     network = _p3_network()
@@ -158,14 +158,14 @@ def chain_rule(fmt: Format = "text") -> str:
     page.derivation(explain(cross_entropy(theta, y), theta, name="J", rows=True))
     page.section("The second layer: ∂J/∂W₂ = hᵀ δ₂, ∂J/∂b₂ = δ₂, ∂J/∂h = δ₂ W₂ᵀ",
                  "With δ₂ = ∂J/∂θ as the upstream gradient of θ = h W₂ + b₂:")
-    for variable in (W2, b2, h):
-        page.derivation(explain(h @ W2 + b2, variable, upstream=d2, name="θ", rows=True))
+    for variable in (w2, b2, h):
+        page.derivation(explain(h @ w2 + b2, variable, upstream=d2, name="θ", loss="J", rows=True))
     page.section("Through the sigmoid: δ₁ = ∂J/∂h ⊙ h ⊙ (1 − h)", "h = σ(r), and σ′(r) = σ(r)(1 − σ(r)) = h ⊙ (1 − h):")
-    page.derivation(explain(ec.sigmoid(r), r, upstream=dh, name="h", rows=True))
+    page.derivation(explain(ec.sigmoid(r), r, upstream=dh, name="h", loss="J", rows=True))
     page.section("The first layer: ∂J/∂x = δ₁ W₁ᵀ, ∂J/∂W₁ = xᵀ δ₁, ∂J/∂b₁ = δ₁",
                  "With δ₁ = ∂J/∂r as the upstream gradient of r = x W₁ + b₁:")
-    for variable in (x, W1, b1):
-        page.derivation(explain(x @ W1 + b1, variable, upstream=d1, name="r", rows=True))
+    for variable in (x, w1, b1):
+        page.derivation(explain(x @ w1 + b1, variable, upstream=d1, name="r", loss="J", rows=True))
     page.section("The whole network at once", "One reverse pass through the named network gives the same "
                  "gradients, with δ₂, dh and δ₁ named:")
     whole = explain(network, _p3_inputs()[0], name="J", rows=True)
@@ -182,10 +182,10 @@ def _p3_inputs() -> tuple[Expr, ...]:
 
 
 def _p3_network() -> Expr:
-    x, W1, b1, W2, b2, y = _p3_inputs()
-    r = ec.let("r", x @ W1 + b1, adjoint="δ1")
+    x, w1, b1, w2, b2, y = _p3_inputs()
+    r = ec.let("r", x @ w1 + b1, adjoint="δ1")
     h = ec.let("h", ec.sigmoid(r), adjoint="dh")
-    theta = ec.let("θ", h @ W2 + b2, adjoint="δ2")
+    theta = ec.let("θ", h @ w2 + b2, adjoint="δ2")
     return cross_entropy(theta, y)
 
 
@@ -209,8 +209,8 @@ def sigmoid_gate(fmt: Format = "text") -> str:
     page.section("The add gate and the multiply gates, derived",
                  "Write s = w0 x0 + w1 x1 + w2 and let g = ∂f/∂s arrive from above.")
     s = w0 * x0 + w1 * x1 + w2
-    page.derivation(explain(s, w2, upstream=g, name="s"))
-    page.derivation(explain(s, w0, upstream=g, name="s"))
+    page.derivation(explain(s, w2, upstream=g, name="s", loss="f"))
+    page.derivation(explain(s, w0, upstream=g, name="s", loss="f"))
     page.section("The whole neuron", "The gradient with respect to the bias weight, symbolically:")
     page.derivation(explain(f, w2, name="f"))
     symbolic = {t.spec.name: float(evaluate(grad(f, t), P4_VALUES)) for t in (w0, w1, w2, x0, x1)}
@@ -245,8 +245,8 @@ def _gate_facts(gates: Graph) -> list[str]:
         if node is gates.output:
             (local,) = node.local
             value = float(node.value)
-            facts.append(f"The sigmoid gate's local gradient is σ(1 − σ) = {show(value * (1 - value))}, which is "
-                         f"{show(local)} as computed by the reverse rule.")
+            facts.append(f"The sigmoid gate's local gradient, from its reverse rule, is {show(local)}; that is "
+                         f"(1 − f) f = {show(value * (1 - value))}, the factor every gradient below it carries.")
     return facts
 
 

@@ -1,0 +1,161 @@
+"""Randomized differential tests: every random expression against oracles that share no code with eincalc.
+
+Expressions come from :func:`eincalc.strategies.problems`.  The CI profile runs 100
+examples per property; ``--hypothesis-profile=deep`` runs 20,000 (see conftest.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import eincalc as ec
+from eincalc.diff import jacobian_raw, vjp_raw
+from eincalc.expr import Contract, Expr, Tensor
+from eincalc.names import canonical
+from eincalc.parse import parse
+from eincalc.printing import to_einsum, to_latex, to_text
+from eincalc.strategies import (
+    Problem,
+    central_differences,
+    finite_difference_jacobian,
+    jax_jacobian,
+    problems,
+    reference_value,
+    torch_jacobian,
+)
+
+(ABSENT,) = ec.tensors("Z[m,n]")
+"""A variable that no drawn expression mentions: every derivative with respect to it is zero."""
+
+
+@pytest.fixture(scope="module")
+def jax() -> Any:
+    return pytest.importorskip("jax")
+
+
+@pytest.fixture(scope="module")
+def torch() -> Any:
+    return pytest.importorskip("torch")
+
+
+def assert_close(actual: Any, expected: Any, scale: float = 0.0, what: str = "") -> None:
+    """Equal shapes, and entries within 1e-6 of each other relative to the magnitudes involved."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    tolerance = 1e-6 * (1.0 + scale + np.max(np.abs(expected), initial=0.0))
+    error = np.max(np.abs(actual - expected), initial=0.0)
+    assert error <= tolerance, f"{what}: max error {error:.3g} > {tolerance:.3g}\n{actual}\n!=\n{expected}"
+
+
+def with_variable(problem: Problem, data: st.DataObject) -> tuple[Problem, Tensor]:
+    """A variable to differentiate by (sometimes one the expression does not mention), with its values."""
+    wrt = data.draw(st.sampled_from([*problem.tensors, ABSENT]), label="wrt")
+    if wrt is ABSENT:
+        array = np.random.default_rng(problem.seed).uniform(-1, 1, [problem.sizes[d] for d in ABSENT.spec.dims])
+        problem = Problem(problem.expr, problem.sizes, {**problem.values, "Z": array}, problem.positive, problem.seed)
+    return problem, wrt
+
+
+def scalar_loss(problem: Problem) -> tuple[Expr, dict[str, np.ndarray]]:
+    """``Σ expr ⊙ G`` for a random upstream ``G``, and the values including ``G``."""
+    upstream, g = problem.upstream()
+    aligned = Tensor(upstream.spec, problem.expr.free)
+    return Contract((problem.expr, aligned), ()), {**problem.values, upstream.spec.name: g}
+
+
+@given(problems())
+def test_value_matches_the_einsum_reference(problem: Problem) -> None:
+    expected = reference_value(problem.expr, problem.values, problem.sizes)
+    assert_close(problem.evaluate(), expected, what=str(problem.expr))
+
+
+@given(problems())
+def test_printed_einsum_computes_the_value(problem: Problem) -> None:
+    equation, operands = to_einsum(problem.expr)
+    arrays = [reference_value(o, problem.values, problem.sizes) for o in operands]
+    assert_close(np.einsum(equation, *arrays), problem.evaluate(), what=f"{equation} of {problem.expr}")
+
+
+@given(problems())
+def test_text_reads_back_to_the_same_expression(problem: Problem) -> None:
+    """``parse(to_text(e)) == e`` exactly for every expression that text can spell; any other reads
+    back with its value.  The printer writes a one-factor product as its factor and a nested sum or
+    product flat (``(A)`` and ``A + (B + C)`` read back as ``A`` and ``A + B + C``), so the first
+    reading may regroup; from then on printing and parsing are exact inverses."""
+    declarations = problem.declarations()
+    back = parse(to_text(problem.expr), *declarations)
+    assert_close(problem.evaluate(back), problem.evaluate(), what=to_text(problem.expr))
+    text = to_text(back)
+    again = parse(text, *declarations)
+    assert canonical(again) == canonical(back), f"{text} reads back as {to_text(again)}"
+    assert to_text(again) == text
+    assert to_latex(problem.expr)
+
+
+@given(problems())
+def test_simplify_is_idempotent_and_keeps_the_value(problem: Problem) -> None:
+    simplified = ec.simplify(problem.expr)
+    assert ec.simplify(simplified) == simplified, f"{problem.expr} → {simplified} → {ec.simplify(simplified)}"
+    assert_close(problem.evaluate(simplified), problem.evaluate(), what=f"{problem.expr} → {simplified}")
+
+
+@pytest.mark.parametrize("rows", [False, True])
+@given(problem=problems())
+def test_matrix_form_has_the_value_of_the_index_form(problem: Problem, rows: bool) -> None:
+    try:
+        form = ec.to_matrix(problem.expr, rows=rows)
+    except ec.NoMatrixForm as reason:
+        assert str(reason)
+        return
+    assert_close(form.evaluate(problem.values), problem.evaluate(), what=f"{problem.expr} = {form.text}")
+
+
+@given(problems(), st.data())
+def test_derivatives_match_finite_differences(problem: Problem, data: st.DataObject) -> None:
+    problem, wrt = with_variable(problem, data)
+    expr, scale = problem.expr, float(np.max(np.abs(problem.evaluate()), initial=0.0))
+    numeric = finite_difference_jacobian(problem, expr, wrt)
+    for jacobian in (ec.jacobian(expr, wrt), jacobian_raw(expr, wrt)):
+        assert_close(problem.evaluate(jacobian), numeric, scale, f"∂({expr})/∂{wrt.spec.name} = {jacobian}")
+    upstream, g = problem.upstream()
+    expected = np.tensordot(g, numeric, axes=g.ndim)
+    values = {**problem.values, upstream.spec.name: g}
+    for vjp in (ec.vjp(expr, wrt, upstream), vjp_raw(expr, wrt, upstream)):
+        assert_close(problem.evaluate(vjp, values), expected, scale, f"vjp of {expr} by {wrt.spec.name} = {vjp}")
+    loss, values = scalar_loss(problem)
+    gradient = ec.grad(loss, wrt)
+    assert_close(problem.evaluate(gradient, values), expected, scale, f"∇ of {loss} by {wrt.spec.name} = {gradient}")
+
+
+@given(problems(max_depth=2, max_size=2), st.data())
+def test_hessian_matches_finite_differences_of_the_gradient(problem: Problem, data: st.DataObject) -> None:
+    problem, wrt = with_variable(problem, data)
+    loss, values = scalar_loss(problem)
+    gradient = ec.grad(loss, wrt)
+    point = values[wrt.spec.name]
+    numeric = central_differences(lambda x: problem.evaluate(gradient, {**values, wrt.spec.name: x}), point)
+    hessian = ec.hessian(loss, wrt)
+    assert_close(problem.evaluate(hessian, values), numeric, what=f"Hessian of {loss} by {wrt.spec.name} = {hessian}")
+    direction = ec.tensors(f"V[{','.join(wrt.spec.dims)}]")[0]
+    v = np.random.default_rng(problem.seed + 2).uniform(-1, 1, np.shape(values[wrt.spec.name]))
+    expected = np.tensordot(numeric, v, axes=v.ndim)
+    assert_close(problem.evaluate(ec.hvp(loss, wrt, direction), {**values, "V": v}), expected, what=f"hvp of {loss}")
+
+
+@given(problems(), st.data())
+def test_jacobian_matches_jax_autodiff(jax: Any, problem: Problem, data: st.DataObject) -> None:
+    problem, wrt = with_variable(problem, data)
+    expected = jax_jacobian(problem, problem.expr, wrt)
+    assert_close(problem.evaluate(ec.jacobian(problem.expr, wrt)), expected, what=f"∂({problem.expr})/∂{wrt.spec.name}")
+
+
+@given(problems(), st.data())
+def test_jacobian_matches_torch_autograd(torch: Any, problem: Problem, data: st.DataObject) -> None:
+    problem, wrt = with_variable(problem, data)
+    expected = torch_jacobian(problem, problem.expr, wrt)
+    assert_close(problem.evaluate(ec.jacobian(problem.expr, wrt)), expected, what=f"∂({problem.expr})/∂{wrt.spec.name}")
