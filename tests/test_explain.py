@@ -112,6 +112,15 @@ def test_bias_has_local_gradient_one_and_sums_over_the_batch() -> None:
     assert any("X[i,p] carries the result's row index p, so it stands on the left" in n for n in notes)
 
 
+def test_bias_of_a_single_example_is_not_summed() -> None:
+    W, a, b, g = ec.tensors("W[m,n] a[n] b[m] g[m]")
+    d = ec.explain(W @ a + b, b, upstream=g, name="z")
+    bias = next(s for s in d.steps if s.rule == "local-gradient-one")
+    assert bias.reason == "b enters z by addition, so its local gradient is 1 (the Jacobian is only deltas)."
+    assert "only where i = p" in next(s for s in d.steps if s.rule == "jacobian").reason
+    assert d.matrix is not None and d.matrix.text == "g"
+
+
 def test_jacobian_of_rank_three_has_no_matrix_form() -> None:
     W, a = ec.tensors("W[m,n] a[n]")
     d = ec.explain(W @ a, W)

@@ -387,7 +387,7 @@ def test_latex_and_display_hooks() -> None:
     assert form._repr_markdown_() == r"$g a^\top$"
     chain = to_matrix(CASES["p2_delta"][0])
     assert chain.latex == r"\sigma\left(z\right) \odot \left(1 - \sigma\left(z\right)\right) \odot \left(W g\right)"
-    assert to_matrix(CASES["row_layer"][0], rows=True).latex == r"x W_{1} + b_{1}"
+    assert to_matrix(CASES["row_layer"][0], rows=True).latex == r"x {W_{1}} + {b_{1}}"
     assert to_matrix(CASES["p5_least_squares"][0]).latex == r"2 X^\top \left(X W - Y\right)"
 
 

@@ -207,7 +207,9 @@ class _Writer:
             names = ", ".join(c for c, _ in operands)
             code = f'np.einsum("{op.equation}", {names}, optimize=True)'
         factors = [number(op.coefficient)] if op.coefficient != 1.0 else []
-        factors += [self.arg(s)[0] for s in op.scale]
+        factors += [code if atomic else f"({code})" for code, atomic in map(self.arg, op.scale)]
+        if factors == ["-1"]:
+            return f"-({code})", False
         if factors:
             return f"{' * '.join(factors)} * ({code})", False
         return code, False

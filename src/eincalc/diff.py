@@ -323,7 +323,7 @@ def _named_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
     assert isinstance(node, Named)
     body_ct = rename(ct, dict(zip(node.indices, node.body.free, strict=True)))
     name = node.adjoint or f"d{node.name}"
-    adjoint = Named(name, body_ct, node.body.free)
+    adjoint = Named(name, body_ct, body_ct.free)  # a sum may pass its cotangent on with its axes in another order
     body = node.body
     if isinstance(body, Tensor):
         return [(body, adjoint)]

@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 import numpy as np
 import opt_einsum
 
-from . import runtime
+from . import fastpath, runtime
 from .errors import ShapeError, UnknownNameError, UnsupportedError
 from .expr import Expr, Index, TensorSpec
 from .limits import check_intermediates
@@ -189,7 +189,7 @@ def _step(op: Op, program: Program, ctx: EvalContext, numpy: bool) -> Step:
         kind, shape = op.kind, _shape(op, ctx)
         return lambda slots, c: c.new(kind, shape[:1] if kind == "eye" else shape)
     if isinstance(op, Elementwise):
-        return _kernel_step(op, _shape(op, ctx), numpy)
+        return _kernel_step(op, [_shape(program.ops[a], ctx) for a in op.args], _shape(op, ctx), numpy)
     if isinstance(op, Contraction):
         return _contraction_step(op, [_shape(program.ops[a], ctx) for a in op.args], numpy)
     rule, node, views = _rule_for(type(op.node)), op.node, op.views
@@ -197,11 +197,13 @@ def _step(op: Op, program: Program, ctx: EvalContext, numpy: bool) -> Step:
                                              for a, v in zip(op.args, views, strict=True)), c)
 
 
-def _kernel_step(op: Elementwise, shape: tuple[int, ...], numpy: bool) -> Step:
-    tree, args, donate = op.tree, op.args, op.donate
+def _kernel_step(op: Elementwise, shapes: list[tuple[int, ...]], shape: tuple[int, ...], numpy: bool) -> Step:
+    tree, args = op.tree, op.args
+    fast = fastpath.numpy_kernel(tree, shapes, op.donate) if numpy else None
 
     def step(slots: list[Any], ctx: EvalContext) -> Any:
-        value = runtime.run_kernel(tree, [slots[a] for a in args], donate, numpy)
+        values = [slots[a] for a in args]
+        value = fast(values) if fast is not None else runtime.run_kernel(tree, values, ctx.xp)
         if tuple(getattr(value, "shape", ())) != shape:  # only constants or broadcasts: spread to full size
             value = value + ctx.new("zeros", shape)
         return value
@@ -213,10 +215,10 @@ def _contraction_step(op: Contraction, shapes: list[tuple[int, ...]], numpy: boo
     inputs, output, args, scale, coefficient = op.inputs, op.output, op.args, op.scale, op.coefficient
     fresh = is_fresh(op)
     if numpy:
-        path = runtime.plan_path(op.equation, shapes)
+        contract = fastpath.numpy_contraction(inputs, output, shapes)
 
         def product(slots: list[Any]) -> Any:
-            return runtime.contract_numpy(inputs, output, path, [slots[a] for a in args])
+            return contract([slots[a] for a in args])
     else:
         expression = opt_einsum.contract_expression(op.equation, *shapes)
 
@@ -226,8 +228,8 @@ def _contraction_step(op: Contraction, shapes: list[tuple[int, ...]], numpy: boo
     def step(slots: list[Any], ctx: EvalContext) -> Any:
         value = product(slots)
         factor = coefficient * math.prod(slots[s] for s in scale)
-        if factor is not None and not (isinstance(factor, float) and factor == 1.0):
-            if numpy and fresh and runtime._is_buffer(value):
+        if not (isinstance(factor, float) and factor == 1.0):
+            if numpy and fresh and isinstance(value, np.ndarray) and value.ndim:
                 value *= factor
             else:
                 value = value * factor
@@ -243,8 +245,10 @@ class _Plan:
         self.steps = [_step(op, program, ctx, numpy) for op in program.ops]
         keep = {r.slot for r in program.outputs}
         last_use = {s: n for n, op in enumerate(program.ops) for s in inputs(op)}
-        self.release = [[s for s, n in last_use.items() if n == step and s not in keep]
-                        for step in range(len(program.ops))]
+        self.release: list[list[int]] = [[] for _ in program.ops]
+        for slot, step in last_use.items():
+            if slot not in keep:
+                self.release[step].append(slot)
 
 
 # -- the compiled program ----------------------------------------------------------------
@@ -300,7 +304,8 @@ class CompiledFunction:
 
     def __call__(self, values: Mapping[str, Any] | None = None, /, **arrays: Any) -> Any:
         bound = self._bound({**(values or {}), **arrays})
-        numpy = all(isinstance(x, np.ndarray) for x in bound.values())
+        dtypes = {x.dtype if isinstance(x, np.ndarray) else None for x in bound.values()}
+        numpy = len(dtypes) <= 1 and all(d is not None and d.kind == "f" for d in dtypes)  # the fast path
         ctx, plan = self._plan(bound, numpy)
         slots: list[Any] = [None] * len(plan.steps)
         for n, step in enumerate(plan.steps):

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import fields
 
-from .expr import Add, Const, Contract, Delta, Expr, Index, Named, One, Tensor, TensorSpec
+from .expr import Add, Const, Contract, Delta, Expr, Index, Named, One, Tensor, TensorSpec, walk
 from .matrix import MatrixForm
 from .matrix_render import to_text as matrix_text
 from .matrix_tree import Diag, Hadamard, Identity, Intermediate, MatMul, MatrixExpr, Outer, Sum, Symbol, Transpose
@@ -68,7 +68,7 @@ def index_form_reason(expr: Expr) -> str:
 
 def differentiate_reason(expr: Expr, spec: TensorSpec, fresh: Sequence[Index]) -> str:
     """How one entry is differentiated: the delta rule, on the variable as it occurs in ``expr``."""
-    occurrence = next((t for t in _tensors(expr) if t.spec == spec), None)
+    occurrence = next((t for t in walk(expr) if isinstance(t, Tensor) and t.spec == spec), None)
     target = entry(spec.name, fresh)
     if not fresh:
         return f"Differentiate with respect to {target}: ∂{target}/∂{target} = 1; the product and chain rules do " \
@@ -80,15 +80,6 @@ def differentiate_reason(expr: Expr, spec: TensorSpec, fresh: Sequence[Index]) -
         rule = f"∂{to_text(occurrence)}/∂{target} = {deltas} (1 where the indices agree, 0 elsewhere)"
     return f"Differentiate one entry with respect to one entry {target}: {rule}; the product and chain rules do " \
            "the rest."
-
-
-def _tensors(expr: Expr) -> Iterator[Tensor]:
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Tensor):
-            yield node
-        stack.extend(reversed(node.children()))
 
 
 def jacobian_reason(jacobian: Expr, kept: int, of: str, spec: TensorSpec) -> str:
@@ -114,11 +105,9 @@ def _index_word(indices: Sequence[Index]) -> str:
 
 
 def _delta_ties(expr: Expr, output: set[Index], variable: set[Index]) -> list[tuple[Index, Index]]:
-    """Deltas of a product joining an output index to a variable index (none for a sum of terms)."""
-    if not isinstance(expr, Contract):
-        return []
+    """Deltas of a product (or a lone delta) joining an output index to a variable index (none for a sum)."""
     ties = []
-    for factor in expr.factors:
+    for factor in expr.factors if isinstance(expr, Contract) else (expr,):
         if isinstance(factor, Delta) and factor.i != factor.j:
             if factor.i in output and factor.j in variable:
                 ties.append((factor.i, factor.j))

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from .errors import NoMatrixForm
+from .explain_reasons import entry
+from .explain_steps import entry_latex
 from .expr import Expr, Tensor
 from .printing import definitions, to_einsum, to_latex, to_text
 
@@ -35,18 +37,17 @@ def _definition_lines(expr: Expr, show: Callable[[Expr], str], head: Callable[[s
 
 
 def _text_head(name: str, body: Expr) -> str:
-    return f"{name}[{','.join(k.name for k in body.free)}]" if body.free else name
+    return entry(name, body.free)
 
 
 def _latex_head(name: str, body: Expr) -> str:
-    from .expr import TensorSpec
-
-    return to_latex(Tensor(TensorSpec(name, body.shape), body.free))
+    return entry_latex(name, body.free)
 
 
-def _definitions_of(step: Step, show: Callable[[Expr], str], head: Callable[[str, Expr], str]) -> list[str]:
-    """The definitions to show under a step: those of a whole expression, not of a rewritten part."""
-    if step.after is None or step.part is not None or (step.rule == "matrix-form" and not step.lhs.startswith("∂")):
+def _definitions_of(step: Step, derivation: Derivation, show: Callable[[Expr], str],
+                    head: Callable[[str, Expr], str]) -> list[str]:
+    """The definitions to show under a step: those of a whole expression, not of a part or of a definition."""
+    if step.after is None or step.part is not None or (step.rule == "matrix-form" and step.after != derivation.result):
         return []
     return _definition_lines(step.after, show, head)
 
@@ -99,7 +100,7 @@ def render_text(derivation: Derivation) -> str:
         width = max(map(len, labels), default=0)
         for label, (_, right) in zip(labels, pairs, strict=True):
             lines.append(f"      {label:>{width}} {right}")
-        for line in shown.new(_definitions_of(step, to_text, _text_head)):
+        for line in shown.new(_definitions_of(step, derivation, to_text, _text_head)):
             lines.append(f"        where {line}")
         if step.matrix is not None:
             lines.append(f"      matrix form: {step.matrix.text}")
@@ -128,7 +129,7 @@ def render_markdown(derivation: Derivation) -> str:
     shown = _Shown()
     for number, step in enumerate(derivation.steps, 1):
         lines += [f"{number}. **{step.rule}.** {step.reason}", ""]
-        for formula in _latex_formulas(step, shown):
+        for formula in _latex_formulas(step, derivation, shown):
             lines += [f"   $${formula}$$", ""]
         if step.matrix is not None:
             code = f" (`{step.matrix.numpy}`)" if _shows_numpy(step, derivation) else ""
@@ -138,7 +139,7 @@ def render_markdown(derivation: Derivation) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _latex_formulas(step: Step, shown: _Shown) -> Iterator[str]:
+def _latex_formulas(step: Step, derivation: Derivation, shown: _Shown) -> Iterator[str]:
     pairs = _expression_lines(step, to_latex, latex=True)
     if step.before_lhs is not None:
         heads = [left for left, _ in pairs]
@@ -149,9 +150,11 @@ def _latex_formulas(step: Step, shown: _Shown) -> Iterator[str]:
     if len(pairs) == 1:
         yield f"{heads[0]} = {pairs[0][1]}" if heads[0] else pairs[0][1]
     elif pairs:
-        rows = " \\\\ ".join(f"{head} &= {right}" for head, (_, right) in zip(heads, pairs, strict=True))
+        first = "\\quad &" if step.shows_part else " &="
+        rows = " \\\\ ".join(f"{head}{first if n == 0 else ' &='} {right}"
+                               for n, (head, (_, right)) in enumerate(zip(heads, pairs, strict=True)))
         yield rf"\begin{{aligned}}{rows}\end{{aligned}}"
-    for line in shown.new(_definitions_of(step, to_latex, _latex_head)):
+    for line in shown.new(_definitions_of(step, derivation, to_latex, _latex_head)):
         yield rf"\text{{where }} {line}"
 
 
@@ -182,7 +185,7 @@ def render_latex(derivation: Derivation) -> str:
     shown = _Shown()
     for step in derivation.steps:
         lines.append(rf"\item \textbf{{{escape(step.rule)}.}} {escape(step.reason)}")
-        lines += [rf"\[ {formula} \]" for formula in _latex_formulas(step, shown)]
+        lines += [rf"\[ {formula} \]" for formula in _latex_formulas(step, derivation, shown)]
         if step.matrix is not None:
             lines.append(rf"Matrix form: ${step.matrix.latex}$.")
         if step.notes:

@@ -213,21 +213,21 @@ class Builder:
         return self.partial(self.loss, result, 0)
 
     def entry_label(self, name: str, indices: Sequence[Index]) -> Label:
-        return Label(entry(name, indices), _entry_latex(name, indices))
+        return Label(entry(name, indices), entry_latex(name, indices))
 
     def partial(self, numerator: str, expr: Expr, kept: int) -> Label:
         """``∂z[i]/∂W[p,q]``: the first ``kept`` free indices of ``expr`` are the numerator's."""
         top, bottom = expr.free[:kept], expr.free[kept:]
         variable = self.spec.name
         return Label(f"∂{entry(numerator, top)}/∂{entry(variable, bottom)}",
-                     rf"\frac{{\partial {_entry_latex(numerator, top)}}}{{\partial {_entry_latex(variable, bottom)}}}")
+                     rf"\frac{{\partial {entry_latex(numerator, top)}}}{{\partial {entry_latex(variable, bottom)}}}")
 
     def second(self, expr: Expr, half: int) -> Label:
         """``∂²f/∂x[p]∂x[q]``: the first ``half`` free indices of ``expr`` are the gradient's."""
         variable, first, last = self.spec.name, expr.free[:half], expr.free[half:]
         return Label(f"∂²{self.name}/∂{entry(variable, first)}∂{entry(variable, last)}",
-                     rf"\frac{{\partial^2 {_entry_latex(self.name, ())}}}{{\partial {_entry_latex(variable, first)}"
-                     rf"\,\partial {_entry_latex(variable, last)}}}")
+                     rf"\frac{{\partial^2 {entry_latex(self.name, ())}}}{{\partial {entry_latex(variable, first)}"
+                     rf"\,\partial {entry_latex(variable, last)}}}")
 
     def matrix_of(self, expr: Expr) -> MatrixForm | None:
         """The matrix form, or ``None`` when there is none."""
@@ -239,7 +239,8 @@ class Builder:
             return None
 
 
-def _entry_latex(name: str, indices: Sequence[Index]) -> str:
+def entry_latex(name: str, indices: Sequence[Index]) -> str:
+    """``z_{i}``: LaTeX for one entry of a named quantity."""
     return to_latex(Tensor(TensorSpec(name, tuple(k.dim for k in indices)), tuple(indices)))
 
 

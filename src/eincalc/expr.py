@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
 from .errors import IndexMismatch
 
@@ -85,6 +85,8 @@ class Expr:
     positional: bool
     _free: tuple[Index, ...]
     _hash: int
+    holds_diagonal: ClassVar[bool] = False
+    """Whether a repeated label reads this node's diagonal (``A[i,i]``); such nodes absorb deltas."""
     _memo: dict[str, Any]
 
     # -- structure ---------------------------------------------------------------
@@ -171,6 +173,9 @@ class Expr:
         return to_latex(self)
 
     def _repr_latex_(self) -> str:
+        return f"${self.latex()}$"
+
+    def _repr_markdown_(self) -> str:
         return f"${self.latex()}$"
 
     def to_einsum(self) -> tuple[str, list[Expr]]:
@@ -318,6 +323,7 @@ def _unique(indices: Iterable[Index]) -> tuple[Index, ...]:
 class Tensor(Expr):
     """A declared tensor with one index per axis; repeating an index reads a diagonal."""
 
+    holds_diagonal: ClassVar[bool] = True
     spec: TensorSpec
     indices: tuple[Index, ...]
     positional: bool = positional_flag()

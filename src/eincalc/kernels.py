@@ -1,9 +1,10 @@
-"""Numerically stable array kernels for the structured functions, in any array namespace.
+"""Numerically stable array kernels for the structured functions, for NumPy-like and PyTorch arrays.
 
 Softmax and its relatives shift by the maximum along the axis before
 exponentiating, so no entry overflows and ``log_softmax`` never takes ``log(0)``.
 The generated NumPy code (matrix views, :mod:`eincalc.codegen`) calls these by
-name.
+name.  PyTorch tensors are recognised by their methods (``amax``/``dim=``), so
+gradients keep flowing and torch is never imported here.
 
 >>> import numpy as np
 >>> softmax(np.array([1000.0, 1000.0]), axis=0)
@@ -19,28 +20,40 @@ from typing import Any
 from .functions import array_namespace
 
 
-def _shifted(x: Any, axis: int) -> tuple[Any, Any]:
-    xp = array_namespace(x)
-    peak = xp.max(x, axis=axis, keepdims=True)
-    return xp, x - peak
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+def _max(x: Any, axis: int) -> Any:
+    if _is_torch(x):
+        return x.amax(dim=axis, keepdim=True).detach()
+    return array_namespace(x).max(x, axis=axis, keepdims=True)
+
+
+def _log_sum_exp_shifted(shifted: Any, axis: int) -> Any:
+    """``log Σ exp(shifted)`` along ``axis``, keeping the axis."""
+    if _is_torch(shifted):
+        return shifted.exp().sum(dim=axis, keepdim=True).log()
+    xp = array_namespace(shifted)
+    return xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def logsumexp(x: Any, axis: int) -> Any:
     """``log Σ exp(x)`` along ``axis`` (the axis is removed)."""
-    xp = array_namespace(x)
-    peak = xp.max(x, axis=axis, keepdims=True)
-    total = xp.log(xp.sum(xp.exp(x - peak), axis=axis, keepdims=True)) + peak
-    return xp.squeeze(total, axis=axis)
+    peak = _max(x, axis)
+    total = _log_sum_exp_shifted(x - peak, axis) + peak
+    return total.squeeze(axis) if _is_torch(x) else array_namespace(x).squeeze(total, axis=axis)
 
 
 def log_softmax(x: Any, axis: int) -> Any:
     """``x − logsumexp(x)`` along ``axis``."""
-    xp, shifted = _shifted(x, axis)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - _max(x, axis)
+    return shifted - _log_sum_exp_shifted(shifted, axis)
 
 
 def softmax(x: Any, axis: int) -> Any:
     """``exp(x) / Σ exp(x)`` along ``axis``."""
-    xp, shifted = _shifted(x, axis)
-    e = xp.exp(shifted)
-    return e / xp.sum(e, axis=axis, keepdims=True)
+    shifted = x - _max(x, axis)
+    e = shifted.exp() if _is_torch(shifted) else array_namespace(shifted).exp(shifted)
+    total = e.sum(dim=axis, keepdim=True) if _is_torch(e) else array_namespace(e).sum(e, axis=axis, keepdims=True)
+    return e / total

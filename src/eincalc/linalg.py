@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import opt_einsum
@@ -67,6 +67,7 @@ class MatrixFunction(Expr):
     ``indices`` label the result's axes (two for ``inv``, none otherwise).
     """
 
+    holds_diagonal: ClassVar[bool] = True
     fn: str
     body: Expr
     indices: tuple[Index, ...] = ()

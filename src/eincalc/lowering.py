@@ -8,10 +8,11 @@ sub-expressions meet in one slot even when their index names differ
 (``h[i,q] (1 − h[i,q])`` in one gradient and ``h[i,p] (1 − h[i,p])`` in
 another).
 
-Inside a product, factors over the same indices, some of them kept, are
-multiplied element-wise first (that never costs more and lets gradients share
-the product: ``h (1 − h) δ`` in both ``Xᵀ(h (1 − h) δ)`` and its column sums); a Kronecker
-delta with a summed index renames instead of materialising, and element-wise
+Inside a product, factors over the same indices (some of them kept, or all
+of them carried by a larger factor too) are multiplied element-wise first:
+that never costs more and lets gradients share the product (``h (1 − h) δ`` in
+both ``Xᵀ(h (1 − h) δ)`` and its column sums).  A Kronecker delta with a
+summed index renames instead of materialising, and element-wise
 work (functions, sums, Hadamard products, broadcasts) becomes
 :class:`Elementwise` kernels, which :func:`fuse` then merges into as few array
 passes as possible.
@@ -258,8 +259,10 @@ class _Lowerer:
         scalars = [f for f in factors if not f.labels]
         groups: dict[object, list[Ref]] = {}
         for n, f in enumerate(tensors):
-            shared = len(set(f.labels)) == len(f.labels) and not set(f.labels).isdisjoint(out)
-            groups.setdefault(frozenset(f.labels) if shared else n, []).append(f)
+            labels = set(f.labels)
+            shared = len(labels) == len(f.labels) and (
+                not labels.isdisjoint(out) or any(set(g.labels) > labels for g in tensors))
+            groups.setdefault(frozenset(labels) if shared else n, []).append(f)
         operands = [g[0] if len(g) == 1 else self.product(g, g[0].labels) for g in groups.values()]
         present = {k for f in operands for k in f.labels}
         if present <= set(out) and all(len(set(f.labels)) == len(f.labels) for f in operands):

@@ -16,7 +16,7 @@ plainly, as NumPy broadcasts it (``X W + b``).
 >>> W, g = Symbol("W1", "matrix"), Symbol("g", "col")
 >>> product = MatMul((Transpose(W), g))
 >>> to_text(product), to_latex(product), to_numpy(product)
-('W₁ᵀ g', 'W_{1}^\\\\top g', 'W1.T @ g')
+('W₁ᵀ g', '{W_{1}}^\\\\top g', 'W1.T @ g')
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from .matrix_tree import (
     Transpose,
     Zeros,
 )
-from .printing import number
+from .printing import latex_name, number
 
 Code = tuple[str, str]  # (code, category)
 
@@ -81,12 +81,6 @@ def _split_name(name: str) -> tuple[str, str]:
 def _text_name(name: str) -> str:
     head, sub = _split_name(name)
     return head + sub.translate(_SUBSCRIPT) if sub.isdigit() else name
-
-
-def _latex_name(name: str) -> str:
-    head, sub = _split_name(name)
-    base = head if len(head) == 1 else rf"\mathrm{{{head}}}"
-    return f"{base}_{{{sub}}}" if sub else base
 
 
 def _text_power(base: str, k: float, hadamard: bool) -> str:
@@ -125,7 +119,7 @@ TEXT = Style(
 )  # fmt: skip
 LATEX = Style(
     transpose=r"^\top", hadamard=r" \odot ", minus="-", left=r"\left(", right=r"\right)", ones=r"\mathbf{1}",
-    diag=r"\operatorname{diag}", trace=r"\operatorname{tr}", name=_latex_name, power=_latex_power, template="latex",
+    diag=r"\operatorname{diag}", trace=r"\operatorname{tr}", name=latex_name, power=_latex_power, template="latex",
 )  # fmt: skip
 
 ATOM, POSTFIX, PROD, HAD, NEG, ADD = "atom", "postfix", "prod", "had", "neg", "add"

@@ -13,7 +13,7 @@ only in the names of bound indices are the same expression.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 
 from .expr import Add, Contract, Delta, Expr, Index, Named, One, Tensor, Zero, walk
@@ -29,20 +29,16 @@ def bound_indices(expr: Expr) -> Iterator[Index]:
 
 
 def index_names(expr: Expr) -> set[str]:
-    """All index names used in ``expr``, free or bound."""
-    names = {k.name for k in expr.free}
-    names.update(_bound_names(expr))
-    return names
+    """All index names used anywhere in ``expr``: free, bound, and inside named intermediates.
 
-
-def _bound_names(expr: Expr) -> frozenset[str]:
-    """The names of :func:`bound_indices`, cached on every node (so repeated calls on a growing DAG stay linear)."""
+    Cached on every node, so repeated calls on a growing DAG stay linear.
+    """
 
     def compute(node: Expr) -> frozenset[str]:
-        own = node.summed if isinstance(node, Contract) else getattr(node, "summed", ())
-        return frozenset(k.name for k in own).union(*(c.memo()["bound names"] for c in node.children()))
+        own = {k.name for k in node.free}
+        return frozenset(own).union(*(c.memo()["index names"] for c in node.children()))
 
-    return expr.cached("bound names", compute)
+    return set(expr.cached("index names", compute))
 
 
 FRESH_POOL = "pqrstuvwxyzabcdefgh"
@@ -99,7 +95,7 @@ def _rename(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
         expr = _avoid_capture(expr, {v.name for v in mapping.values()})
     own = getattr(expr, "rename_with", None)
     if own is not None:
-        return own(mapping)  # type: ignore[no-any-return]
+        return own(mapping)
     return expr.map_children(lambda child: rename(child, mapping))
 
 
@@ -109,7 +105,7 @@ def _avoid_capture(expr: Expr, targets: set[str]) -> Expr:
     if not bound:
         return expr
     new = fresh_indices(bound, index_names(expr) | targets)
-    return expr.rebind(dict(zip(bound, new, strict=True)))  # type: ignore[attr-defined, no-any-return]
+    return expr.rebind(dict(zip(bound, new, strict=True)))  # type: ignore[attr-defined]
 
 
 def _rename_binder(expr: Contract, mapping: Mapping[Index, Index]) -> Expr:
@@ -129,9 +125,7 @@ def with_positional(expr: Expr, positional: bool) -> Expr:
     """The same node with the ``positional`` flag set as given."""
     if expr.positional == positional:
         return expr
-    fields = {name: getattr(expr, name) for name in expr.__dataclass_fields__}  # type: ignore[attr-defined]
-    fields["positional"] = positional
-    return type(expr)(**fields)
+    return replace(expr, positional=positional)  # type: ignore[type-var]
 
 
 def canonical(expr: Expr) -> Expr:

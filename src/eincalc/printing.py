@@ -193,7 +193,7 @@ def _sub(indices: tuple[Index, ...]) -> str:
 
 def _latex(expr: Expr) -> str:
     if isinstance(expr, Tensor):
-        return f"{_latex_name(expr.spec.name)}{_sub(expr.indices)}"
+        return f"{latex_name(expr.spec.name)}{_sub(expr.indices)}"
     if isinstance(expr, Delta):
         return rf"\delta{_sub((expr.i, expr.j))}"
     if isinstance(expr, One):
@@ -220,7 +220,7 @@ def _latex(expr: Expr) -> str:
             return body
         return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
     if isinstance(expr, Named):
-        return f"{_latex_name(expr.name)}{_sub(expr.indices)}"
+        return f"{latex_name(expr.name)}{_sub(expr.indices)}"
     if isinstance(expr, Add):
         return signed_sum([_latex(term) for term in expr.terms])
     latex_hook = getattr(expr, "latex_with", None)
@@ -229,19 +229,28 @@ def _latex(expr: Expr) -> str:
     return latex_hook(_latex)
 
 
-_GREEK = {"σ": r"\sigma", "δ": r"\delta", "θ": r"\theta", "ŷ": r"\hat{y}"}
+_GREEK = {
+    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon", "η": r"\eta",
+    "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "σ": r"\sigma", "τ": r"\tau", "φ": r"\phi", "ω": r"\omega",
+    "Σ": r"\Sigma", "ŷ": r"\hat{y}",
+}
 
 
-def _latex_name(name: str) -> str:
-    if name in _GREEK:
-        return _GREEK[name]
-    head, _, tail = name.partition("_")
-    if len(head) > 1 and not tail:
-        digits = head.lstrip(string.ascii_letters)
-        if digits and digits.isdigit():
-            return f"{head[: -len(digits)]}_{{{digits}}}"
-        return rf"\mathrm{{{head}}}"
-    return name
+def latex_name(name: str) -> str:
+    """A tensor or intermediate name in LaTeX: ``W1 → {W_{1}}``, ``δ2 → {\\delta_{2}}``, ``loss → \\mathrm{loss}``.
+
+    A name with a subscript is braced, so an index subscript can follow it.
+    """
+    stem, underscore, tail = name.partition("_")
+    if not underscore:
+        stem = name.rstrip(string.digits)
+        tail = name[len(stem) :] if stem else ""
+        stem = stem or name
+    head = _GREEK.get(stem, stem if len(stem) <= 1 else rf"\mathrm{{{stem}}}")
+    if not tail:
+        return head
+    subscript = tail if tail.isdigit() or len(tail) == 1 else rf"\mathrm{{{tail}}}"
+    return f"{{{head}_{{{subscript}}}}}"
 
 
 # -- einsum ---------------------------------------------------------------------------------

@@ -1,26 +1,20 @@
-"""Running lowered operations on arrays: BLAS-friendly contractions and in-place element-wise kernels.
+"""Shared pieces of compiled evaluation: in-place NumPy functions, views, GEMM orientation, any-backend kernels.
 
-NumPy arrays take the fast paths here: a contraction is split into pairwise
-steps along the path opt_einsum plans (once per shape signature), and each step
-that is a matrix product runs as one GEMM through ``@``, in the orientation
-that suits BLAS (:func:`gemm_swaps`): ``(Rᵀ X)ᵀ`` instead of ``Xᵀ R`` when that
-is faster, with no copy either way.  Element-wise kernels write into one
-buffer, reusing a dead input's buffer when they may, so ``σ(X W + b)`` costs
-one allocation.  Other array types (PyTorch, JAX, CuPy, Dask) go through
-opt_einsum's backend dispatch and plain (non-mutating) operators, so they stay
-native and keep their autodiff graphs.
+:mod:`eincalc.fastpath` specialises kernels and contractions for NumPy arrays;
+the functions here serve it and the general path.  Other array types (PyTorch,
+JAX, CuPy, Dask) run kernels through :func:`run_kernel` with plain,
+non-mutating operators and their own namespace, and contractions through
+opt_einsum's backend dispatch, so they stay native and keep their autodiff
+graphs.
 
 >>> import numpy as np
 >>> X, R = np.ones((10000, 500)), np.ones((10000, 10))
 >>> gemm_swaps(500, 10000, 10, X.T, R)   # compute (Rᵀ X)ᵀ: the small dimension leads
 True
->>> pairwise(np.eye(2), "ab", np.ones((2, 3)), "bc", "ac")[1]
-'ac'
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,11 +28,12 @@ InPlace = Callable[[Any, Any], Any]
 
 
 def _sigmoid(x: Any, out: Any) -> Any:
-    out = np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
+    """``1 / (1 + exp(−x))``: NumPy's exp is vectorised where tanh is not; exp(−x) = inf gives exactly 0."""
+    out = np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
     out += 1.0
-    out *= 0.5
-    return out
+    return np.reciprocal(out, out=out)
 
 
 def _softplus(x: Any, out: Any) -> Any:
@@ -78,16 +73,11 @@ IN_PLACE: dict[str, InPlace] = {
 """NumPy spellings that can write into a buffer; the formulas match :mod:`eincalc.functions`."""
 
 
-def _is_buffer(x: Any) -> bool:
-    return isinstance(x, np.ndarray) and x.ndim > 0 and x.dtype.kind == "f" and x.flags.writeable
-
-
-def apply_numpy(fn: str, param: float | None, x: Any, owned: bool) -> Any:
-    """``fn(x)``, overwriting ``x`` when ``owned`` (a buffer nobody else holds)."""
-    rule = _power(float(param if param is not None else 1.0)) if fn == "pow" else IN_PLACE.get(fn)
-    if rule is None or not _is_buffer(x):
-        return functions.apply_array(fn, x, param)
-    return rule(x, x if owned else None)
+def in_place_rule(fn: str, param: float | None) -> InPlace | None:
+    """How to compute ``fn`` into a buffer, or ``None`` when only :mod:`eincalc.functions` knows it."""
+    if fn == "pow":
+        return _power(float(param if param is not None else 1.0))
+    return IN_PLACE.get(fn)
 
 
 # -- views ----------------------------------------------------------------------------------
@@ -116,46 +106,19 @@ def aligned(x: Any, view: tuple[int | None, ...], numpy: bool) -> Any:
 # -- element-wise kernels ---------------------------------------------------------------------
 
 
-def run_kernel(tree: tuple[Any, ...], args: Sequence[Any], donate: frozenset[int], numpy: bool) -> Any:
-    """Evaluate an element-wise kernel; with NumPy, into as few new buffers as possible."""
-
-    def evaluate(node: tuple[Any, ...]) -> tuple[Any, bool]:
-        kind = node[0]
-        if kind == "num":
-            return node[1], False
-        if kind == "arg":
-            value = aligned(args[node[1]], node[2], numpy)
-            return value, node[1] in donate and _is_buffer(value)
-        if kind == "apply":
-            value, owned = evaluate(node[3])
-            if numpy:
-                return apply_numpy(node[1], node[2], value, owned), True
-            return functions.apply_array(node[1], value, node[2]), True
-        parts = [evaluate(t) for t in node[1]]
-        return combine(np.add if kind == "add" else np.multiply, parts, numpy), True
-
-    return evaluate(tree)[0]
-
-
-def combine(ufunc: Any, parts: list[tuple[Any, bool]], numpy: bool) -> Any:
-    """Fold ``parts`` with ``ufunc``, accumulating into an owned full-size buffer when there is one."""
-    if not numpy:
-        total = parts[0][0]
-        for value, _ in parts[1:]:
-            total = total + value if ufunc is np.add else total * value
-        return total
-    shape = np.broadcast_shapes(*(np.shape(v) for v, _ in parts))
-    owners = [n for n, (v, own) in enumerate(parts) if own and _is_buffer(v) and v.shape == shape]
-    first = owners[0] if owners else 0
-    total, owned = parts[first][0], bool(owners)
-    for n, (value, _) in enumerate(parts):
-        if n == first:
-            continue
-        if owned and np.result_type(total, value) == total.dtype:
-            ufunc(total, value, out=total)
-        else:
-            total = ufunc(total, value)
-            owned = _is_buffer(total) and total.shape == shape
+def run_kernel(tree: tuple[Any, ...], args: Sequence[Any], xp: Any) -> Any:
+    """Evaluate an element-wise kernel with non-mutating operators in namespace ``xp`` (any array type)."""
+    kind = tree[0]
+    if kind == "num":
+        return tree[1]
+    if kind == "arg":
+        return aligned(args[tree[1]], tree[2], False)
+    if kind == "apply":
+        return functions.lookup(tree[1]).evaluate(xp, run_kernel(tree[3], args, xp), tree[2])
+    values = [run_kernel(t, args, xp) for t in tree[1]]
+    total = values[0]
+    for value in values[1:]:
+        total = total + value if kind == "add" else total * value
     return total
 
 
@@ -177,70 +140,6 @@ def gemm_swaps(m: int, k: int, n: int, a: Any, b: Any, wanted: bool | None = Non
     if wanted is None or transposed == (2 if wanted else 0):
         return transposed == 2
     return wanted
-
-
-def _presum(x: Any, letters: str, other: str, keep: str) -> tuple[Any, str]:
-    """Sum away axes that no other operand and no output needs."""
-    lone = [n for n, c in enumerate(letters) if c not in other and c not in keep and letters.count(c) == 1]
-    if not lone:
-        return x, letters
-    return x.sum(axis=tuple(lone)), "".join(c for n, c in enumerate(letters) if n not in lone)
-
-
-def pairwise(a: Any, la: str, b: Any, lb: str, keep: str, order: str = "") -> tuple[Any, str]:
-    """Contract two NumPy arrays; the result keeps the letters in ``keep``, in ``order`` where that is cheap."""
-    a, la = _presum(a, la, lb, keep)
-    b, lb = _presum(b, lb, la, keep)
-    if len(set(la)) < len(la) or len(set(lb)) < len(lb):
-        out = "".join(dict.fromkeys(c for c in la + lb if c in keep))
-        return np.einsum(f"{la},{lb}->{out}", a, b), out
-    summed = [c for c in la if c in lb and c not in keep]
-    batch = [c for c in la if c in lb and c in keep]
-    left = [c for c in la if c not in lb]
-    right = [c for c in lb if c not in la]
-    if not summed:
-        out = la + "".join(right)
-        return np.multiply(aligned(a, tuple(range(len(la))) + (None,) * len(right), True),
-                           aligned(b, tuple(lb.index(c) if c in lb else None for c in out), True)), out
-    size = dict(zip(la, a.shape, strict=True)) | dict(zip(lb, b.shape, strict=True))
-    m, k, n = (math.prod(size[c] for c in group) for group in (left, summed, right))
-    batches = math.prod(size[c] for c in batch)
-    a2 = a.transpose([la.index(c) for c in batch + left + summed]).reshape(batches, m, k)
-    b2 = b.transpose([lb.index(c) for c in batch + summed + right]).reshape(batches, k, n)
-    if not batch:
-        a2, b2 = a2[0], b2[0]
-        wanted = {"".join(left + right): False, "".join(right + left): True}.get(order)
-        if gemm_swaps(m, k, n, a2, b2, wanted):
-            product = b2.T @ a2.T
-            return product.reshape([size[c] for c in right + left]), "".join(right + left)
-    product = a2 @ b2
-    return product.reshape([size[c] for c in batch + left + right]), "".join(batch + left + right)
-
-
-def contract_numpy(inputs: Sequence[str], output: str, path: Sequence[Sequence[int]], arrays: Sequence[Any]) -> Any:
-    """Run an einsum along ``path`` (opt_einsum's format) with :func:`pairwise` steps."""
-    operands = list(zip(arrays, inputs, strict=True))
-    if len(operands) == 1:
-        x, letters = operands[0]
-        if len(set(letters)) < len(letters):
-            return np.einsum(f"{letters}->{output}", x)
-        x, letters = _presum(x, letters, "", output)
-        return permute(x, [letters.index(c) for c in output], True)
-    for step in path:
-        taken = [operands[p] for p in step]
-        for p in sorted(step, reverse=True):
-            del operands[p]
-        rest = "".join(letters for _, letters in operands) + output
-        if len(taken) == 2:
-            (a, la), (b, lb) = taken
-            keep = "".join(dict.fromkeys(c for c in la + lb if c in rest))
-            operands.append(pairwise(a, la, b, lb, keep, output if not operands else ""))
-        else:
-            letters = "".join(dict.fromkeys(c for _, ls in taken for c in ls if c in rest))
-            equation = f"{','.join(ls for _, ls in taken)}->{letters}"
-            operands.append((np.einsum(equation, *(x for x, _ in taken)), letters))
-    (x, letters), = operands
-    return permute(x, [letters.index(c) for c in output], True)
 
 
 def plan_path(equation: str, shapes: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:

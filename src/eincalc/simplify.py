@@ -149,12 +149,17 @@ def _flatten_product(node: Expr) -> Expr | None:
     return _rebuild(node, factors)
 
 
+def _zero_factor(node: Expr) -> Expr | None:
+    assert isinstance(node, Contract)
+    if any(isinstance(f, Zero) or (isinstance(f, Const) and f.value == 0.0) for f in node.factors):
+        return Zero(node.out, positional=node.positional)
+    return None
+
+
 def _fold_constants(node: Expr) -> Expr | None:
     assert isinstance(node, Contract)
     coefficient, rest = split_coefficient(node)
     constants = len(node.factors) - len(rest)
-    if coefficient == 0.0 or any(isinstance(f, Zero) for f in rest):
-        return Zero(node.out, positional=node.positional)
     leading = bool(node.factors) and isinstance(node.factors[0], Const)
     if constants == 0 or (constants == 1 and leading and coefficient != 1.0):
         return None
@@ -180,10 +185,10 @@ def _eliminate_delta(node: Expr) -> Expr | None:
 def _would_repeat(factor: Expr, keep: Index, drop: Index) -> bool:
     """Whether renaming ``drop`` to ``keep`` gives ``factor`` a repeated free index it cannot hold.
 
-    Only a tensor can carry one (``A[i,i]`` is its diagonal); ``σ(M)[i,i]`` has no node, so
-    there the delta stays.
+    Only nodes that hold a diagonal can carry one (``A[i,i]``, ``inv(X)[i,i]``); ``σ(M)[i,i]``
+    has no node, so there the delta stays.
     """
-    return keep != drop and not isinstance(factor, Tensor) and keep in factor.free and drop in factor.free
+    return keep != drop and not factor.holds_diagonal and keep in factor.free and drop in factor.free
 
 
 def _delta_direction(delta: Delta, summed: set[Index]) -> tuple[Index, Index | None]:
@@ -344,7 +349,9 @@ def _fold_function_of_constant(node: Expr) -> Expr | None:
 
 
 RULES: list[Rule] = [
-    Rule("zero-factor", "A product with a zero factor is zero.", Contract, _fold_constants),
+    Rule("zero-factor", "A product with a zero factor is zero.", Contract, _zero_factor),
+    Rule("fold-constants", "Constant factors multiply into one coefficient, written first.", Contract,
+         _fold_constants),
     Rule("flatten-product", "A product of products is one product (summed indices renamed apart).",
          Contract, _flatten_product),
     Rule("delta-elimination",

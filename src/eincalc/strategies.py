@@ -114,21 +114,34 @@ class Problem:
         return tensor, rng.uniform(-1.0, 1.0, tuple(self.sizes[d] for d in target.shape))
 
 
+@dataclass(frozen=True)
+class _Options:
+    max_depth: int
+    max_size: int
+    max_tensors: int
+    functions: tuple[str, ...]
+    structured: tuple[str, ...]
+    named: bool
+
+
 def problems(
     *,
-    max_depth: int = 3,
+    max_depth: int = 4,
     max_size: int = 3,
     max_tensors: int = 3,
     functions: Sequence[str] = ELEMENTWISE,
     structured: Sequence[str] = STRUCTURED,
+    named: bool = False,
 ) -> st.SearchStrategy[Problem]:
     """Random :class:`Problem` s: dimension sizes in ``1..max_size``, up to ``max_tensors`` declared
     tensors of rank 0 to 3, and an expression nested at most ``max_depth`` operations deep using
-    the element-wise ``functions`` and the ``structured`` ones."""
+    the element-wise ``functions`` and the ``structured`` ones.  Sub-expressions are sometimes
+    shared (the expression is a graph, not only a tree); with ``named`` some are named
+    intermediates (:func:`eincalc.let`), which text cannot spell back."""
     for name in (*functions, *structured):
         if name not in ELEMENTWISE + STRUCTURED + KINKED:
             raise UnsupportedError(f"problems cannot draw {name!r}; known: {', '.join(ELEMENTWISE + STRUCTURED)}")
-    return _problem(max_depth, max_size, max_tensors, tuple(functions), tuple(structured))
+    return _problem(_Options(max_depth, max_size, max_tensors, tuple(functions), tuple(structured), named))
 
 
 def expressions(**options: Any) -> st.SearchStrategy[Expr]:
@@ -137,14 +150,13 @@ def expressions(**options: Any) -> st.SearchStrategy[Expr]:
 
 
 @st.composite
-def _problem(draw: st.DrawFn, max_depth: int, max_size: int, max_tensors: int, functions: tuple[str, ...],
-             structured: tuple[str, ...]) -> Problem:
-    sizes = {dim: draw(st.integers(1, max_size)) for dim in DIMENSIONS}
-    count = draw(st.integers(1, max_tensors))
+def _problem(draw: st.DrawFn, options: _Options) -> Problem:
+    sizes = {dim: draw(st.integers(1, options.max_size)) for dim in DIMENSIONS}
+    count = draw(st.integers(1, options.max_tensors))
     specs = [TensorSpec(name, tuple(draw(st.lists(st.sampled_from(list(DIMENSIONS)), max_size=3))))
              for name in string.ascii_uppercase[:count]]
     positive = frozenset(s.name for s in specs if draw(st.booleans()))
-    expr = _Builder(draw, sizes, specs, positive, functions, structured).build(max_depth).expr
+    expr = _Builder(draw, sizes, specs, positive, options).build(options.max_depth, top=True).expr
     seed = draw(st.integers(0, 2**32 - 1))
     values = random_arrays(expr, sizes, positive, seed)
     for sub in walk(expr):
@@ -188,28 +200,37 @@ class _Builder:
     """Draws one expression bottom-up, tracking value intervals to stay in the safe range."""
 
     def __init__(self, draw: st.DrawFn, sizes: Mapping[str, int], specs: list[TensorSpec], positive: frozenset[str],
-                 functions: tuple[str, ...], structured: tuple[str, ...]) -> None:
-        self.draw, self.sizes, self.specs, self.positive = draw, sizes, specs, positive
-        self.functions, self.structured = functions, structured
+                 options: _Options) -> None:
+        self.draw, self.sizes, self.specs, self.positive, self.options = draw, sizes, specs, positive, options
+        self.built: list[_Bounded] = []  # earlier sub-expressions, to share
 
     def index(self, dim: str) -> Index:
         return Index(self.draw(st.sampled_from(DIMENSIONS[dim][:3])), dim)
 
-    def build(self, depth: int) -> _Bounded:
-        kinds = ["leaf", "contract", "add", "apply", "structured"] if depth > 0 else ["leaf"]
+    def build(self, depth: int, top: bool = False) -> _Bounded:
+        """An expression nested at most ``depth`` operations deep (an operation, not a leaf, at the ``top``)."""
+        kinds = ["leaf", "contract", "add", "apply", "structured", "share"][top:] if depth > 0 else ["leaf"]
         kind = self.draw(st.sampled_from(kinds))
         if kind == "contract":
-            return self.contract(depth)
-        if kind == "add":
-            return self.add(depth)
-        if kind == "apply" and self.functions:
-            return self.apply(self.build(depth - 1))
-        if kind == "structured" and self.structured:
-            return self.normalise(self.build(depth - 1))
-        return self.leaf()
+            result = self.contract(depth)
+        elif kind == "add":
+            result = self.add(depth)
+        elif kind == "apply" and self.options.functions:
+            result = self.apply(self.build(depth - 1))
+        elif kind == "structured" and self.options.structured:
+            result = self.normalise(self.build(depth - 1))
+        elif kind == "share" and self.built:
+            result = self.draw(st.sampled_from(self.built))
+        else:
+            result = self.leaf()
+        if self.options.named and result.expr.children() and self.draw(st.integers(0, 3)) == 0:
+            name = f"h{len(self.built)}"
+            result = _Bounded(Named(name, result.expr, result.expr.free, f"d{name}"), result.lo, result.hi)
+        self.built.append(result)
+        return result
 
     def leaf(self) -> _Bounded:
-        kind = self.draw(st.sampled_from(["tensor", "tensor", "tensor", "const", "delta", "one", "size", "zero"]))
+        kind = self.draw(st.sampled_from(["tensor"] * 5 + ["const", "delta", "one", "size", "zero"]))
         dim = self.draw(st.sampled_from(list(DIMENSIONS)))
         if kind == "tensor":
             spec = self.draw(st.sampled_from(self.specs))
@@ -245,7 +266,10 @@ class _Builder:
                             sum(t.hi for t in terms), terms[0])
 
     def apply(self, arg: _Bounded) -> _Bounded:
-        choices = [(fn, k) for fn in self.functions for k in _PARAMETERS.get(fn, (None,)) if _allowed(fn, k, arg)]
+        parameters = [(fn, k) for fn in self.options.functions for k in _PARAMETERS.get(fn, (None,))]
+        choices = [(fn, k) for fn, k in parameters if _allowed(fn, k, arg)]
+        if not choices:
+            return arg
         fn, k = self.draw(st.sampled_from(choices))
         corners = [arg.lo, arg.hi, *([0.0] if arg.lo < 0 < arg.hi else [])]
         with np.errstate(all="ignore"):
@@ -257,13 +281,15 @@ class _Builder:
         if not arg.expr.free:
             return arg
         axis = self.draw(st.sampled_from(arg.expr.free))
-        fn = self.draw(st.sampled_from(self.structured))
+        fn = self.draw(st.sampled_from(self.options.structured))
         n, spread = self.sizes[axis.dim], arg.hi - arg.lo
         if fn == "logsumexp":
             return self.bounded(LogSumExp(arg.expr, axis), arg.lo + math.log(n), arg.hi + math.log(n), arg)
-        lo, hi = 1.0 / (1.0 + (n - 1) * math.exp(spread)), 1.0 / (1.0 + (n - 1) * math.exp(-spread))
-        if fn == "log_softmax":
-            lo, hi = math.log(lo), math.log(hi)
+        # log softmax lies in [-log(1 + (n-1) e^spread), -log(1 + (n-1) e^-spread)]
+        others = math.log(n - 1) if n > 1 else -math.inf
+        lo, hi = (-float(np.logaddexp(0.0, others + s)) for s in (spread, -spread))
+        if fn == "softmax":
+            lo, hi = math.exp(lo), math.exp(hi)
         return self.bounded(Softmax(fn, arg.expr, axis), lo, hi, arg)
 
     @staticmethod

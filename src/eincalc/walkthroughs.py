@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import textwrap
 from collections.abc import Callable, Collection
 from typing import Literal
 
@@ -48,17 +49,13 @@ class _Page:
         self.parts += paragraphs
 
     def code(self, text: str) -> None:
-        self.parts.append(f"```\n{text}\n```" if self.fmt == "markdown" else textwrap_indent(text))
+        self.parts.append(f"```\n{text}\n```" if self.fmt == "markdown" else textwrap.indent(text, "    "))
 
     def derivation(self, derivation: Derivation) -> None:
         self.parts.append(derivation.markdown() if self.fmt == "markdown" else derivation.text())
 
     def render(self) -> str:
         return "\n\n".join(part.rstrip() for part in self.parts) + "\n"
-
-
-def textwrap_indent(text: str) -> str:
-    return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
 
 
 def inline(node: MatrixExpr, names: Collection[str]) -> MatrixExpr:

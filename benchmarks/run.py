@@ -1,0 +1,138 @@
+"""Run benchmarks B1–B6 and print one table of times and ratios: ``python benchmarks/run.py [--quick]``.
+
+Every row is measured side by side in one run: each contender is called once
+in turn per round, and the table shows the median over ``--repeats`` rounds
+(at least 7), in float64.  BLAS (and PyTorch) run on ``--threads`` threads, one
+by default, so ratios compare code rather than thread scheduling.  Frameworks
+are optional: a missing one shows as "not installed".  Before timing, every
+contender's result is checked against the NumPy reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CONTENDERS = ("eincalc", "NumPy", "PyTorch", "JAX")
+
+
+def _options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and depths: a smoke run in seconds")
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds per row (at least 7)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
+    parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B5")
+    options = parser.parse_args()
+    if options.repeats < 7:
+        parser.error("--repeats must be at least 7 (the table reports medians of at least 7 runs)")
+    return options
+
+
+def _pin_threads(threads: int) -> None:
+    """Set BLAS thread counts; must run before NumPy is imported."""
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+        os.environ[variable] = str(threads)
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+                          if threads == 1 else "")
+
+
+def _agree(got: Any, want: Any) -> bool:
+    import numpy as np
+
+    got_parts = got if isinstance(got, list | tuple) else [got]
+    want_parts = want if isinstance(want, list | tuple) else [want]
+    return len(got_parts) == len(want_parts) and all(
+        np.allclose(np.asarray(g), np.asarray(w), rtol=1e-7, atol=1e-9) for g, w in zip(got_parts, want_parts,
+                                                                                       strict=True))
+
+
+def numeric_rows(quick: bool, repeats: int, threads: int, wanted: set[str]) -> list[Any]:
+    import numeric
+    from frameworks import Frameworks
+    from timing import Row, interleaved, peak_bytes
+
+    rows = []
+    for case in numeric.cases(quick, Frameworks(threads)):
+        if wanted and case.benchmark not in wanted:
+            continue
+        reference = case.numpy()
+        contenders: dict[str, Any] = {"eincalc": case.eincalc, "NumPy": case.numpy, **case.frameworks}
+        wrong = [name for name, fn in contenders.items() if callable(fn) and not _agree(fn(), reference)]
+        row = Row(case.benchmark, case.name, interleaved(contenders, repeats), target=case.target,
+                  note=f"MISMATCH: {', '.join(wrong)}" if wrong else "")
+        rows.append(row)
+        if case.benchmark == "B2":
+            memory = {"eincalc": float(peak_bytes(case.eincalc)), "NumPy": float(peak_bytes(case.numpy))}
+            rows.append(Row("B2", "  peak memory (tracemalloc)", dict(memory), target=1.20, unit="B"))
+        print(f"  measured {case.benchmark} {case.name}", file=sys.stderr)
+    return rows
+
+
+def symbolic_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
+    import symbolic
+    from timing import Row, interleaved
+
+    rows = []
+    if not wanted or "B5" in wanted:
+        depths = (10, 50, 100) if quick else (10, 50, 100, 1000)
+        times = {depth: interleaved({"eincalc": symbolic.deep_mlp_derivation(depth)}, repeats)["eincalc"]
+                 for depth in depths}
+        for depth, seconds in times.items():
+            rows.append(Row("B5", f"derive P9, L={depth}", {"eincalc": seconds}, baseline="",
+                            limit=0.5 if depth == 100 else None))
+        t10, t100 = times[10], times[100]
+        if isinstance(t10, float) and isinstance(t100, float):
+            rows.append(Row("B5", "  time(L=100) / time(L=10)", baseline="", target=12.0, given_ratio=t100 / t10))
+        print("  measured B5", file=sys.stderr)
+    if not wanted or "B6" in wanted:
+        for name, derive in symbolic.REFERENCE_PROBLEMS.items():
+            seconds = interleaved({"eincalc": derive}, repeats)
+            rows.append(Row("B6", f"derive {name}", seconds, baseline="", limit=0.020))
+        print("  measured B6", file=sys.stderr)
+    return rows
+
+
+def machine() -> str:
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = f"{names[0]} ({len(names)} logical CPUs)" if names else cpu
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})  # type: ignore[func-returns-value]
+    return (f"{cpu}; Python {platform.python_version()}, NumPy {np.__version__} "
+            f"({blas.get('name', '?')} {blas.get('version', '')})")
+
+
+def main() -> int:
+    options = _options()
+    _pin_threads(options.threads)
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    try:
+        import eincalc  # noqa: F401 - installed, or run from a checkout:
+    except ImportError:
+        sys.path.insert(0, str(here.parent / "src"))
+    from timing import render
+
+    wanted = {b.strip().upper() for b in options.only.split(",") if b.strip()}
+    started = time.strftime("%Y-%m-%d %H:%M")
+    rows = numeric_rows(options.quick, options.repeats, options.threads, wanted)
+    rows += symbolic_rows(options.quick, options.repeats, wanted)
+    print(f"eincalc benchmarks, {started}, {'--quick, ' if options.quick else ''}median of {options.repeats}, "
+          f"float64, {options.threads} thread(s)")
+    print(machine())
+    print()
+    print(render(rows, CONTENDERS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

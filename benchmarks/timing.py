@@ -1,0 +1,135 @@
+"""Timing and memory helpers shared by the benchmarks: interleaved medians, peak memory, the table."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+Candidate = Callable[[], object]
+
+SLOW_SECONDS = 5.0
+"""A candidate whose first call takes longer than this is timed once (marked ``1×``) instead of repeatedly."""
+SAMPLE_SECONDS = 0.02
+"""A fast candidate is called several times per sample, so that one sample lasts about this long."""
+
+
+@dataclass
+class Row:
+    """One line of the table: a case, the seconds (or a note) per contender, and a target."""
+
+    benchmark: str
+    case: str
+    seconds: dict[str, float | str] = field(default_factory=dict)
+    baseline: str = "NumPy"
+    target: float | None = None
+    """Largest acceptable ratio of eincalc to the baseline."""
+    limit: float | None = None
+    """Largest acceptable eincalc time in seconds (rows without a baseline)."""
+    given_ratio: float | None = None
+    """A ratio computed elsewhere (B5: time at L = 100 over time at L = 10)."""
+    unit: str = "s"
+    note: str = ""
+
+    def ratio(self) -> float | None:
+        if self.given_ratio is not None:
+            return self.given_ratio
+        mine, base = self.seconds.get("eincalc"), self.seconds.get(self.baseline)
+        if isinstance(mine, float) and isinstance(base, float) and base > 0:
+            return mine / base
+        return None
+
+    def verdict(self) -> str:
+        ratio, mine = self.ratio(), self.seconds.get("eincalc")
+        if self.target is not None and ratio is not None:
+            return "ok" if ratio <= self.target else "MISSED"
+        if self.limit is not None and isinstance(mine, float):
+            return "ok" if mine < self.limit else "MISSED"
+        return ""
+
+    def goal(self) -> str:
+        if self.target is not None:
+            return f"≤ {self.target:.2f}×"
+        return f"< {_seconds(self.limit)}" if self.limit is not None else ""
+
+
+def interleaved(candidates: dict[str, Candidate | str], repeats: int) -> dict[str, float | str]:
+    """Median seconds per call for each candidate over ``repeats`` rounds.
+
+    Each round takes one sample of every candidate in turn (in alternating
+    order), so drift in machine speed hits all alike; a sample of a fast
+    candidate times several calls.  A candidate given as a string
+    (``"not installed"``) is reported as it is.
+    """
+    results: dict[str, float | str] = {}
+    runs: dict[str, list[float]] = {}
+    calls: dict[str, int] = {}
+    for name, fn in candidates.items():
+        if isinstance(fn, str):
+            results[name] = fn
+            continue
+        fn()  # warm-up: plans, JIT compilation, caches
+        start = time.perf_counter()
+        fn()
+        first = time.perf_counter() - start
+        if first > SLOW_SECONDS:
+            results[name] = f"{_seconds(first)} (1×)"
+        else:
+            calls[name] = max(1, min(1000, int(SAMPLE_SECONDS / max(first, 1e-7))))
+            runs[name] = []
+    for round_ in range(repeats):
+        for name in (list(calls) if round_ % 2 == 0 else list(reversed(calls))):
+            fn = candidates[name]
+            assert callable(fn)
+            start = time.perf_counter()
+            for _ in range(calls[name]):
+                fn()
+            runs[name].append((time.perf_counter() - start) / calls[name])
+    for name in calls:
+        results[name] = statistics.median(runs[name])
+    return {name: results[name] for name in candidates}
+
+
+def peak_bytes(fn: Candidate) -> int:
+    """Peak bytes Python-visible allocations reach during one call (NumPy buffers included)."""
+    fn()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _bytes(value: float) -> str:
+    return f"{value / 2**20:.1f} MiB"
+
+
+def _seconds(value: float) -> str:
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.2f} ms"
+    return f"{value * 1e6:.0f} µs"
+
+
+def render(rows: Sequence[Row], contenders: Sequence[str]) -> str:
+    """A plain-text table: seconds per contender, eincalc's ratio to the baseline, and the target."""
+    header = ["bench", "case", *contenders, "ratio", "target", ""]
+    lines = [header]
+    for row in rows:
+        cells = [row.benchmark, row.case]
+        show = _bytes if row.unit == "B" else _seconds
+        for name in contenders:
+            value = row.seconds.get(name, "")
+            cells.append(show(value) if isinstance(value, float) else value)
+        ratio = row.ratio()
+        cells += [f"{ratio:.2f}×" if ratio is not None else "", row.goal()]
+        cells.append(" ".join(x for x in (row.verdict(), row.note) if x))
+        lines.append(cells)
+    widths = [max(len(line[n]) for line in lines) for n in range(len(header))]
+    text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in lines]
+    text.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(text)

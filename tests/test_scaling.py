@@ -1,0 +1,89 @@
+"""Symbolic scaling: deriving through a deep chain is linear in its depth and never recurses past Python's limit.
+
+Counts, not timings: the size of the derivative (distinct nodes, printed
+characters, simplification steps) must grow by the same amount per layer.
+"""
+
+# ruff: noqa: N806 - matrices are capitals (W, X), as in the formulas they stand for
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import eincalc as ec
+from eincalc.expr import Expr, Tensor, postorder
+from eincalc.printing import with_definitions
+from eincalc.simplify import Recorder
+
+
+def deep_mlp(depth: int) -> tuple[Expr, list[Tensor], Tensor]:
+    """P9: ``depth`` tanh layers, each a named intermediate, and a squared-error loss."""
+    x, y = ec.tensors("x[n] y[n]")
+    weights = list(ec.tensors(" ".join(f"W{layer}[n,n]" for layer in range(1, depth + 1))))
+    h: Expr = x
+    for layer, W in enumerate(weights, 1):
+        h = ec.let(f"h{layer}", ec.tanh(W @ h), adjoint=f"δ{layer}")
+    return ec.sum((h - y) ** 2), weights, x
+
+
+def gradient_facts(depth: int) -> tuple[int, int, int]:
+    """Distinct nodes, printed characters and simplification steps of dLoss/dW1 at ``depth``."""
+    loss, weights, _ = deep_mlp(depth)
+    with ec.resource_limits(max_nodes=None), Recorder() as steps:
+        gradient = ec.grad(loss, weights[0])
+    return sum(1 for _ in postorder(gradient)), len(with_definitions(gradient)), len(steps.steps)
+
+
+def test_a_thousand_layers_derive_without_recursion_error() -> None:
+    loss, weights, _ = deep_mlp(1000)
+    with ec.resource_limits(max_nodes=None):
+        gradient = ec.grad(loss, weights[0])
+    text = with_definitions(gradient)
+    assert "δ1000" in text and "δ2[" in text
+    assert text.count("\n") >= 2 * 1000  # one definition per forward and per backward intermediate
+
+
+def test_derivative_size_grows_by_the_same_amount_per_layer() -> None:
+    facts = {depth: gradient_facts(depth) for depth in (20, 40, 80)}
+    for measure in range(3):
+        small, medium, large = (facts[d][measure] for d in (20, 40, 80))
+        per_layer = (medium - small) / 20
+        assert per_layer > 0
+        assert (large - medium) / 40 == pytest.approx(per_layer, rel=0.05), (measure, facts)
+
+
+def test_deep_gradient_is_right() -> None:
+    loss, weights, _ = deep_mlp(4)
+    values = ec.testing.random_values(loss, {"n": 3}, seed=1)
+    values = {k: v * 0.5 for k, v in values.items()}
+    for W in (weights[0], weights[-1]):
+        assert ec.check_grad(loss, W, values) < 1e-7
+
+
+def test_deep_gradient_compiles_and_evaluates_at_depth_1000() -> None:
+    loss, weights, _ = deep_mlp(1000)
+    with ec.resource_limits(max_nodes=None):
+        gradient = ec.grad(loss, weights[0])
+    rng = np.random.default_rng(0)
+    values = {f"W{layer}": rng.standard_normal((2, 2)) * 0.5 for layer in range(1, 1001)}
+    values |= {"x": np.array([0.3, -0.2]), "y": np.zeros(2)}
+    hs = [values["x"]]
+    for layer in range(1, 1001):
+        hs.append(np.tanh(values[f"W{layer}"] @ hs[-1]))
+    delta = 2 * (hs[-1] - values["y"])
+    for layer in range(1000, 1, -1):
+        delta = values[f"W{layer}"].T @ (delta * (1 - hs[layer] ** 2))
+    expected = np.outer(delta * (1 - hs[1] ** 2), values["x"])
+    assert_allclose(ec.compile(gradient)(values), expected, rtol=1e-9, atol=1e-15)
+
+
+def test_hashing_and_comparing_a_deep_unnamed_chain_do_not_recurse() -> None:
+    x, = ec.tensors("x[n]")
+    first: Expr = x
+    second: Expr = x
+    for _ in range(5000):
+        first, second = ec.sin(first), ec.sin(second)
+    assert first is not second and hash(first) == hash(second) and first == second
+    assert first.free == x.free
