@@ -5,7 +5,7 @@ place of a function for a framework that is missing.  Every function returns
 NumPy arrays so :mod:`run` can check it against the NumPy reference.
 """
 
-# ruff: noqa: N803, N806 - matrices are capitals (W, X), as in the formulas they stand for
+# ruff: noqa: N803 - matrices are capitals (W, X), as in the formulas they stand for
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Each case returns the inputs, the eincalc program, the NumPy reference and the
 framework variants; :mod:`run` checks that all agree before timing them.
 """
 
-# ruff: noqa: N803, N806 - matrices are capitals (W, X), as in the formulas they stand for
+# ruff: noqa: N803 - matrices are capitals (W, X), as in the formulas they stand for
 
 from __future__ import annotations
 

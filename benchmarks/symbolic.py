@@ -4,8 +4,6 @@ B5 derives dLoss/dW₁ of P9, a ``depth``-layer tanh MLP whose layers are named
 intermediates; B6 derives each reference problem P1–P8 of the design notes.
 """
 
-# ruff: noqa: N806 - matrices are capitals (W, X), as in the formulas they stand for
-
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,7 +1,5 @@
 """Generated NumPy source: readable, standalone (runs where eincalc is not installed), and right."""
 
-# ruff: noqa: N806 - matrices are capitals (W, X), as in the formulas they stand for
-
 from __future__ import annotations
 
 import importlib.util

@@ -1,6 +1,6 @@
 """Compiled evaluation: one shared program for many outputs, GEMMs as GEMMs, fused kernels, array backends."""
 
-# ruff: noqa: N803, N806 - matrices are capitals (W, X), as in the formulas they stand for
+# ruff: noqa: N803 - matrices are capitals (W, X), as in the formulas they stand for
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from numpy.testing import assert_allclose
 import eincalc as ec
 from eincalc import fastpath, runtime
 from eincalc.evaluate import CompiledFunction
-from eincalc.lowering import Contraction, Custom, Elementwise, Fill, lower
+from eincalc.lowering import lower
+from eincalc.program import Contraction, Custom, Elementwise, Fill
 from eincalc.strategies import Problem, problems, reference_value
 
 

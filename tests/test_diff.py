@@ -14,7 +14,7 @@ from eincalc.testing import check_grad, check_jacobian, check_vjp, numeric_jacob
 
 
 def test_p1_jacobian_is_rank_three_delta_times_a() -> None:
-    W, a, g = ec.tensors("W[m,n] a[n] g[m]")
+    W, a = ec.tensors("W[m,n] a[n]")
     J = ec.jacobian(W @ a, W)
     assert str(J) == "δ[i,p] a[q]"
     assert J.shape == ("m", "m", "n")

@@ -154,7 +154,7 @@ def two_layer_network() -> tuple[ec.Expr, tuple[ec.Expr, ...]]:
 
 
 def test_p2_backprop_with_named_deltas() -> None:
-    E, (W1, W2, x, y) = two_layer_network()
+    E, (W1, W2, x, _labels) = two_layer_network()
     dW1, dW2 = ec.grad(E, W1), ec.grad(E, W2)
     assert ec.to_matrix(dW1).text == "x δ₁ᵀ"
     assert ec.to_matrix(dW2).text == "a₁ δ₂ᵀ"

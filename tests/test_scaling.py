@@ -4,8 +4,6 @@ Counts, not timings: the size of the derivative (distinct nodes, printed
 characters, simplification steps) must grow by the same amount per layer.
 """
 
-# ruff: noqa: N806 - matrices are capitals (W, X), as in the formulas they stand for
-
 from __future__ import annotations
 
 import numpy as np

@@ -314,16 +314,25 @@ def matmul(left: Operand, right: Operand) -> Expr:
     _require_positional("@", a, b)
     if a.rank not in (1, 2) or b.rank not in (1, 2):
         raise ShapeError(f"@ needs vectors or matrices; got shapes {_dims(a)} and {_dims(b)}")
+    if a.free[-1].dim != b.free[0].dim:
+        raise ShapeError(_unchained(a, b))
     a, b = _apart(a, b)
     inner_a, inner_b = a.free[-1], b.free[0]
-    if inner_a.dim != inner_b.dim:
-        raise ShapeError(
-            f"{a} @ {b}: shapes {_dims(a)} and {_dims(b)} do not chain; "
-            f"inner dimensions {inner_a.dim} and {inner_b.dim} differ"
-        )
     b = rename(b, {inner_b: inner_a})
     out = a.free[:-1] + b.free[1:]
     return tidy(Contract((a, b), out))
+
+
+def _unchained(a: Expr, b: Expr) -> str:
+    """Why ``a @ b`` has no meaning, and the transpose that gives it one, if any."""
+    left, right = (e.spec.name if isinstance(e, Tensor) and e.positional else f"({e})" for e in (a, b))
+    message = (f"{left} @ {right}: shapes {_dims(a)} and {_dims(b)} do not chain; inner dimensions "
+               f"{a.free[-1].dim} and {b.free[0].dim} differ (the last axis of {left} must be the first of {right})")
+    if b.rank == 2 and b.free[1].dim == a.free[-1].dim:
+        return f"{message}; did you mean {left} @ {right}.T?"
+    if a.rank == 2 and a.free[0].dim == b.free[0].dim:
+        return f"{message}; did you mean {left}.T @ {right}?"
+    return message
 
 
 def transpose(value: Operand) -> Expr:

@@ -32,8 +32,9 @@ from typing import Any
 from .errors import UnsupportedError
 from .expr import Expr
 from .functions import lookup
-from .lowering import Contraction, Custom, Elementwise, Fill, Load, Op, Program, Scalar, View, inputs, lower
+from .lowering import lower
 from .printing import number
+from .program import Contraction, Custom, Elementwise, Fill, Load, Op, Program, Scalar, View, inputs
 
 NumpySpelling = Callable[[Any, list[str]], str]
 """``spell(node, arguments) -> code`` for a node kind with its own evaluator (arguments in the child's index order)."""
@@ -263,7 +264,10 @@ def _matmul(inputs: Sequence[str], output: str, operands: list[tuple[str, bool]]
         base = code if atomic else f"({code})"
         axis = "" if len(summed) == len(letters) else f"axis={summed[0] if len(summed) == 1 else summed}"
         total = f"{base}.sum({axis})"
-        return total if kept == output else f"{total}.T"
+        if kept == output:
+            return total
+        order = [kept.index(c) for c in output]
+        return f"{total}.T" if len(order) == 2 else f"{total}.transpose({', '.join(map(str, order))})"
     if len(inputs) != 2 or any(len(set(x)) != len(x) or len(x) > 2 for x in inputs):
         return None
     (la, lb), ((a, a_atomic), (b, b_atomic)) = inputs, operands

@@ -35,6 +35,7 @@ array([3., 7.])
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections import OrderedDict
@@ -48,8 +49,9 @@ import opt_einsum
 from . import fastpath, runtime
 from .errors import ShapeError, UnknownNameError, UnsupportedError
 from .expr import Expr, Index, TensorSpec
-from .limits import check_intermediates
-from .lowering import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs, is_fresh, lower
+from .limits import Limits, check_intermediates, get_limits
+from .lowering import lower
+from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs, is_fresh
 
 Evaluator = Callable[[Any, tuple[Any, ...], "EvalContext"], Any]
 """A rule ``(node, child_values, ctx) -> value``; the value's axes are ``node.free`` in order."""
@@ -289,6 +291,8 @@ class CompiledFunction:
         signature = tuple(tuple(bound[spec.name].shape) for spec in self._specs)
         entry = self._plans.get(signature)
         if entry is None:
+            # The resource hook: once per shape signature, before any array is built, every slot the
+            # program fills (described by the expression that produced it) is checked against the limits.
             sizes = check_intermediates(_bind(self._specs, bound, self._dims), self.program.nodes.values())
             entry = (sizes, None, None)
             if len(self._plans) >= self.MAX_PLANS:
@@ -343,5 +347,15 @@ def compile(exprs: Expr | Sequence[Expr], *, dims: Mapping[str, int] | None = No
 
 
 def evaluate(expr: Expr, values: Mapping[str, Any], *, dims: Mapping[str, int] | None = None) -> Any:
-    """The value of ``expr`` (axes: ``expr.free`` in order) given arrays for its tensors by name."""
-    return compile(expr, dims=dims)(values)
+    """The value of ``expr`` (axes: ``expr.free`` in order) given arrays for its tensors by name.
+
+    The compiled program is kept (a bounded cache of programs, never arrays), so
+    evaluating the same expression again, as finite differences do, skips lowering.
+    """
+    return _compiled(expr, tuple(sorted((dims or {}).items())), get_limits())(values)
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled(expr: Expr, dims: tuple[tuple[str, int], ...], limits: Limits) -> CompiledFunction:
+    """One program per expression, extra sizes and resource limits (checked when a shape is first planned)."""
+    return compile(expr, dims=dict(dims))

@@ -1,7 +1,7 @@
 """Lowering: index-form expressions to one straight-line program of array operations.
 
 Every distinct value gets a slot; a slot's axes have a fixed order, and each
-expression node is lowered to a :class:`Ref` (a slot plus the index labelling
+expression node is lowered to a :class:`~eincalc.program.Ref` (a slot plus the index labelling
 each of its axes), so a transpose costs nothing: it only relabels.  Operations
 are frozen values written with canonical einsum letters, which makes common
 sub-expressions meet in one slot even when their index names differ
@@ -14,7 +14,7 @@ that never costs more and lets gradients share the product (``h (1 − h) δ`` i
 both ``Xᵀ(h (1 − h) δ)`` and its column sums).  A Kronecker delta with a
 summed index renames instead of materialising, and element-wise
 work (functions, sums, Hadamard products, broadcasts) becomes
-:class:`Elementwise` kernels, which :func:`fuse` then merges into as few array
+:class:`~eincalc.program.Elementwise` kernels, which :func:`~eincalc.fusion.fuse` merges into as few array
 passes as possible.
 
 >>> from eincalc.build import tensors, sigmoid
@@ -26,129 +26,14 @@ passes as possible.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
 
 import opt_einsum
 
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, postorder
+from .fusion import fuse
 from .names import canonical, rename
-
-MAX_KERNEL_DEPTH = 32
-"""Fusion stops before a kernel's expression tree grows deeper than this (kernels are walked recursively)."""
-
-View = tuple[int | None, ...]
-"""For each axis of a kernel's result, the argument axis that supplies it (``None``: broadcast)."""
-Tree = tuple[Any, ...]
-"""A kernel: ``("arg", k, view)``, ``("num", x)``, ``("apply", fn, param, tree)``, ``("add"|"mul", trees)``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Load:
-    """Input tensor ``name``; ``equation`` extracts a diagonal when an index repeats (``"aa->a"``)."""
-
-    name: str
-    dims: tuple[str, ...]
-    equation: str | None = None
-    args: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Scalar:
-    """A number: ``value``, or the size of dimension ``size_of``."""
-
-    value: float = 1.0
-    size_of: str | None = None
-    dims: tuple[str, ...] = ()
-    args: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """A constant array: ``ones``, ``zeros`` or ``eye`` over ``dims``."""
-
-    kind: str
-    dims: tuple[str, ...]
-    args: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Elementwise:
-    """An element-wise kernel over ``args`` (see :data:`Tree`); ``donate``: args it may overwrite."""
-
-    tree: Tree
-    dims: tuple[str, ...]
-    args: tuple[int, ...]
-    donate: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class Contraction:
-    """``einsum(inputs -> output)`` over ``args``, times ``coefficient`` and the scalar slots ``scale``."""
-
-    inputs: tuple[str, ...]
-    output: str
-    dims: tuple[str, ...]
-    args: tuple[int, ...]
-    coefficient: float = 1.0
-    scale: tuple[int, ...] = ()
-
-    @property
-    def equation(self) -> str:
-        return f"{','.join(self.inputs)}->{self.output}"
-
-
-@dataclass(frozen=True, slots=True)
-class Custom:
-    """A node kind with a registered evaluator; ``views`` put each arg in its child's index order."""
-
-    node: Expr
-    dims: tuple[str, ...]
-    args: tuple[int, ...]
-    views: tuple[tuple[int, ...], ...]
-
-
-Op = Load | Scalar | Fill | Elementwise | Contraction | Custom
-
-
-def inputs(op: Op) -> tuple[int, ...]:
-    """Every slot ``op`` reads, once per use (a kernel leaf counts each time it occurs)."""
-    if isinstance(op, Contraction):
-        return (*op.args, *op.scale)
-    if isinstance(op, Elementwise):
-        return tuple(op.args[position] for position, _ in _arg_views(op.tree))
-    return op.args
-
-
-def is_fresh(op: Op) -> bool:
-    """Whether ``op`` always returns a new array that nothing else holds (so a consumer may overwrite it)."""
-    if isinstance(op, Elementwise):
-        return bool(op.args) and op.tree[0] != "arg"
-    if isinstance(op, Contraction):
-        return len(op.args) >= 2 or len(set(op.inputs[0])) == len(op.inputs[0])
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A lowered expression: slot ``slot``, whose axes carry the indices ``labels``."""
-
-    slot: int
-    labels: tuple[Index, ...]
-
-
-@dataclass
-class Program:
-    """Operations in execution order, the output refs, and a readable name per slot where known."""
-
-    ops: list[Op] = field(default_factory=list)
-    outputs: list[Ref] = field(default_factory=list)
-    names: dict[int, str] = field(default_factory=dict)
-    specs: dict[str, TensorSpec] = field(default_factory=dict)
-    nodes: dict[int, Expr] = field(default_factory=dict)
-    """For each slot, the expression whose lowering first produced it (for messages)."""
+from .program import Contraction, Custom, Elementwise, Fill, Load, Op, Program, Ref, Scalar, Tree, View
 
 
 def _letters(groups: Sequence[Sequence[Index]]) -> list[str]:
@@ -331,142 +216,3 @@ def lower(exprs: Sequence[Expr]) -> Program:
         expr.free  # noqa: B018 - compute free indices bottom-up before walking
         lowerer.program.outputs.append(lowerer.lower(expr))
     return fuse(lowerer.program)
-
-
-# -- fusion ---------------------------------------------------------------------------------
-
-
-def _compose(tree: Tree, outer: View, offset: int) -> Tree:
-    """``tree`` (a producer kernel) seen through ``outer``, its argument numbers shifted by ``offset``."""
-    kind = tree[0]
-    if kind == "arg":
-        inner: View = tree[2]
-        return ("arg", tree[1] + offset, tuple(None if a is None else inner[a] for a in outer))
-    if kind == "num":
-        return tree
-    if kind == "apply":
-        return (*tree[:3], _compose(tree[3], outer, offset))
-    return (kind, tuple(_compose(t, outer, offset) for t in tree[1]))
-
-
-def _inline(tree: Tree, position: int, producer: Elementwise, offset: int) -> Tree:
-    kind = tree[0]
-    if kind == "arg":
-        if tree[1] == position:
-            return _compose(producer.tree, tree[2], offset)
-        return tree
-    if kind == "num":
-        return tree
-    if kind == "apply":
-        return (*tree[:3], _inline(tree[3], position, producer, offset))
-    return (kind, tuple(_inline(t, position, producer, offset) for t in tree[1]))
-
-
-def _arg_views(tree: Tree) -> list[tuple[int, View]]:
-    kind = tree[0]
-    if kind == "arg":
-        return [(tree[1], tree[2])]
-    if kind == "num":
-        return []
-    if kind == "apply":
-        return _arg_views(tree[3])
-    return [v for t in tree[1] for v in _arg_views(t)]
-
-
-def _full(view: View, rank: int) -> bool:
-    return None not in view and len(view) == rank
-
-
-def _depth(tree: Tree) -> int:
-    kind = tree[0]
-    if kind in ("arg", "num"):
-        return 1
-    if kind == "apply":
-        return 1 + _depth(tree[3])
-    return 1 + max(_depth(t) for t in tree[1])
-
-
-def fuse(program: Program) -> Program:
-    """Merge each element-wise kernel used once into its element-wise consumer, then mark buffers
-    a kernel may overwrite (used once, fresh, not an output), and drop what nobody uses."""
-    ops = list(program.ops)
-    outputs = {r.slot for r in program.outputs}
-    uses = Counter(s for op in ops for s in inputs(op))
-    for n, op in enumerate(ops):
-        if not isinstance(op, Elementwise):
-            continue
-        changed = True
-        while changed:
-            changed = False
-            for position, view in _arg_views(op.tree):
-                slot = op.args[position]
-                producer = ops[slot]
-                if (isinstance(producer, Elementwise) and uses[slot] == 1 and slot not in outputs
-                        and _full(view, len(producer.dims))
-                        and _depth(op.tree) + _depth(producer.tree) <= MAX_KERNEL_DEPTH):
-                    tree = _inline(op.tree, position, producer, len(op.args))
-                    op = _renumber(replace(op, tree=tree, args=op.args + producer.args))
-                    uses[slot] -= 1
-                    changed = True
-                    break
-        ops[n] = op
-    for n, op in enumerate(ops):
-        if isinstance(op, Elementwise):
-            ops[n] = replace(op, donate=frozenset(
-                position for position, view in _arg_views(op.tree)
-                if uses[op.args[position]] == 1 and op.args[position] not in outputs
-                and is_fresh(ops[op.args[position]])
-                and _full(view, len(ops[op.args[position]].dims)) and view == tuple(range(len(view)))
-            ))
-    return _compact(program, ops)
-
-
-def _renumber(op: Elementwise) -> Elementwise:
-    """Drop arguments no leaf refers to any more and merge repeated ones."""
-    order: list[int] = []
-    mapping: dict[int, int] = {}
-    for position, _ in _arg_views(op.tree):
-        slot = op.args[position]
-        if slot not in order:
-            order.append(slot)
-        mapping[position] = order.index(slot)
-    return replace(op, tree=_relabel_args(op.tree, mapping), args=tuple(order))
-
-
-def _relabel_args(tree: Tree, mapping: dict[int, int]) -> Tree:
-    kind = tree[0]
-    if kind == "arg":
-        return ("arg", mapping[tree[1]], tree[2])
-    if kind == "num":
-        return tree
-    if kind == "apply":
-        return (*tree[:3], _relabel_args(tree[3], mapping))
-    return (kind, tuple(_relabel_args(t, mapping) for t in tree[1]))
-
-
-def _compact(program: Program, ops: list[Op]) -> Program:
-    """Keep the operations the outputs need, renumbered in order."""
-    needed = {r.slot for r in program.outputs}
-    for n in range(len(ops) - 1, -1, -1):
-        if n in needed:
-            needed.update(inputs(ops[n]))
-    new_slot: dict[int, int] = {}
-    kept: list[Op] = []
-    for n, op in enumerate(ops):
-        if n in needed:
-            new_slot[n] = len(kept)
-            kept.append(_reslot(op, new_slot))
-    return Program(
-        kept,
-        [Ref(new_slot[r.slot], r.labels) for r in program.outputs],
-        {new_slot[s]: name for s, name in program.names.items() if s in new_slot},
-        program.specs,
-        {new_slot[s]: node for s, node in program.nodes.items() if s in new_slot},
-    )
-
-
-def _reslot(op: Op, new_slot: dict[int, int]) -> Op:
-    args = tuple(new_slot[s] for s in op.args)
-    if isinstance(op, Contraction):
-        return replace(op, args=args, scale=tuple(new_slot[s] for s in op.scale))
-    return replace(op, args=args) if args != op.args else op

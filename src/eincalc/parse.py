@@ -93,7 +93,8 @@ class _Located(Exception):
 
 @functools.lru_cache(maxsize=1024)
 def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indices: tuple[tuple[str, str], ...]) -> Expr:
-    shown = "".join(" " if c.isspace() else c for c in text)
+    # whitespace shows as a space; an unpaired surrogate (not text) as U+FFFD, which ast then reports
+    shown = "".join(" " if c.isspace() else "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
     try:
         if len(text) > MAX_LENGTH:
             raise _Located(ParseError(f"expression has {len(text)} characters; the limit is {MAX_LENGTH}"), None)
@@ -377,7 +378,9 @@ class _Parser:
                 problem = "is repeated" if name in available else "occurs in no factor"
                 raise self.fail(IndexMismatch(f"output index {name} {problem}"), node)
         out, exprs = tuple(available[getattr(n, "id", "")] for n in names), [e for e, _ in parts]
-        if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out:
+        if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out and (
+            not exprs or build.occurrences(exprs[0]) == out  # (B[w,w,w])[w] scopes its w: keep it a factor
+        ):
             return self.multiply(coefficient, parts)  # nothing to sum or reorder
         if not is_sum:
             return Contract((*([Const(coefficient)] if coefficient != 1.0 else []), *exprs), out)

@@ -1,0 +1,134 @@
+"""Fusion: merge element-wise kernels into their consumers and let kernels overwrite dead buffers.
+
+A kernel used by exactly one other kernel, at full size, is inlined into it,
+so ``h (1 − h) δ`` is one pass-chain over one buffer instead of three arrays.
+A kernel may then overwrite an argument that is used only there, is a new
+array (a contraction's or kernel's result), and is not an output.
+
+>>> from eincalc.build import tensors, sigmoid
+>>> from eincalc.lowering import lower
+>>> X, W, b = tensors("X[n,k] W[k,m] b[m]")
+>>> [type(op).__name__ for op in lower([sigmoid(X @ W + b)]).ops]
+['Load', 'Load', 'Contraction', 'Load', 'Elementwise']
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+
+from .program import Contraction, Elementwise, Op, Program, Ref, Tree, View, arg_views, inputs, is_fresh
+
+MAX_KERNEL_DEPTH = 32
+"""Fusion stops before a kernel's expression tree grows deeper than this (kernels are walked recursively)."""
+
+
+def _map_args(tree: Tree, leaf: Callable[[Tree], Tree]) -> Tree:
+    """``tree`` with every ``("arg", …)`` leaf replaced by ``leaf(it)``."""
+    kind = tree[0]
+    if kind == "arg":
+        return leaf(tree)
+    if kind == "num":
+        return tree
+    if kind == "apply":
+        return (*tree[:3], _map_args(tree[3], leaf))
+    return (kind, tuple(_map_args(t, leaf) for t in tree[1]))
+
+
+def _compose(tree: Tree, outer: View, offset: int) -> Tree:
+    """``tree`` (a producer kernel) seen through ``outer``, its argument numbers shifted by ``offset``."""
+    return _map_args(tree, lambda t: ("arg", t[1] + offset, tuple(None if a is None else t[2][a] for a in outer)))
+
+
+def _inline(tree: Tree, position: int, producer: Elementwise, offset: int) -> Tree:
+    """``tree`` with the producer's kernel in place of its argument ``position``."""
+    return _map_args(tree, lambda t: _compose(producer.tree, t[2], offset) if t[1] == position else t)
+
+
+def _full(view: View, rank: int) -> bool:
+    return None not in view and len(view) == rank
+
+
+def _depth(tree: Tree) -> int:
+    kind = tree[0]
+    if kind in ("arg", "num"):
+        return 1
+    if kind == "apply":
+        return 1 + _depth(tree[3])
+    return 1 + max(_depth(t) for t in tree[1])
+
+
+def fuse(program: Program) -> Program:
+    """Merge each element-wise kernel used once into its element-wise consumer, then mark buffers
+    a kernel may overwrite (used once, fresh, not an output), and drop what nobody uses."""
+    ops = list(program.ops)
+    outputs = {r.slot for r in program.outputs}
+    uses = Counter(s for op in ops for s in inputs(op))
+    for n, op in enumerate(ops):
+        if not isinstance(op, Elementwise):
+            continue
+        changed = True
+        while changed:
+            changed = False
+            for position, view in arg_views(op.tree):
+                slot = op.args[position]
+                producer = ops[slot]
+                if (isinstance(producer, Elementwise) and uses[slot] == 1 and slot not in outputs
+                        and _full(view, len(producer.dims))
+                        and _depth(op.tree) + _depth(producer.tree) <= MAX_KERNEL_DEPTH):
+                    tree = _inline(op.tree, position, producer, len(op.args))
+                    op = _renumber(replace(op, tree=tree, args=op.args + producer.args))
+                    uses[slot] -= 1
+                    changed = True
+                    break
+        ops[n] = op
+    for n, op in enumerate(ops):
+        if isinstance(op, Elementwise):
+            ops[n] = replace(op, donate=frozenset(
+                position for position, view in arg_views(op.tree)
+                if uses[op.args[position]] == 1 and op.args[position] not in outputs
+                and is_fresh(ops[op.args[position]])
+                and _full(view, len(ops[op.args[position]].dims)) and view == tuple(range(len(view)))
+            ))
+    return _compact(program, ops)
+
+
+def _renumber(op: Elementwise) -> Elementwise:
+    """Drop arguments no leaf refers to any more and merge repeated ones."""
+    order: list[int] = []
+    mapping: dict[int, int] = {}
+    for position, _ in arg_views(op.tree):
+        slot = op.args[position]
+        if slot not in order:
+            order.append(slot)
+        mapping[position] = order.index(slot)
+    return replace(op, tree=_map_args(op.tree, lambda t: ("arg", mapping[t[1]], t[2])), args=tuple(order))
+
+
+def _compact(program: Program, ops: list[Op]) -> Program:
+    """Keep the operations the outputs need, renumbered in order."""
+    needed = {r.slot for r in program.outputs}
+    for n in range(len(ops) - 1, -1, -1):
+        if n in needed:
+            needed.update(inputs(ops[n]))
+    new_slot: dict[int, int] = {}
+    kept: list[Op] = []
+    for n, op in enumerate(ops):
+        if n in needed:
+            new_slot[n] = len(kept)
+            kept.append(_reslot(op, new_slot))
+    return Program(
+        kept,
+        [Ref(new_slot[r.slot], r.labels) for r in program.outputs],
+        {new_slot[s]: name for s, name in program.names.items() if s in new_slot},
+        program.specs,
+        {new_slot[s]: node for s, node in program.nodes.items() if s in new_slot},
+    )
+
+
+def _reslot(op: Op, new_slot: dict[int, int]) -> Op:
+    args = tuple(new_slot[s] for s in op.args)
+    if isinstance(op, Contraction):
+        return replace(op, args=args, scale=tuple(new_slot[s] for s in op.scale))
+    return replace(op, args=args) if args != op.args else op

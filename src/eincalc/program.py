@@ -1,0 +1,142 @@
+"""The straight-line program compiled evaluation runs: operations on numbered slots.
+
+Each operation reads earlier slots (``args``) and fills one slot; its result's
+axes have dimension names ``dims``.  Operations are frozen values written with
+canonical einsum letters, so two that compute the same thing are equal and
+:mod:`eincalc.lowering` keeps one.  :mod:`eincalc.evaluate` runs a program,
+:mod:`eincalc.codegen` prints it as NumPy source.
+
+>>> op = Contraction(("ab", "bc"), "ac", ("m", "k"), (0, 1))
+>>> op.equation, inputs(op), is_fresh(op)
+('ab,bc->ac', (0, 1), True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .expr import Expr, Index, TensorSpec
+
+View = tuple[int | None, ...]
+"""For each axis of a kernel's result, the argument axis that supplies it (``None``: broadcast)."""
+Tree = tuple[Any, ...]
+"""A kernel: ``("arg", k, view)``, ``("num", x)``, ``("apply", fn, param, tree)``, ``("add"|"mul", trees)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """Input tensor ``name``; ``equation`` extracts a diagonal when an index repeats (``"aa->a"``)."""
+
+    name: str
+    dims: tuple[str, ...]
+    equation: str | None = None
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A number: ``value``, or the size of dimension ``size_of``."""
+
+    value: float = 1.0
+    size_of: str | None = None
+    dims: tuple[str, ...] = ()
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A constant array: ``ones``, ``zeros`` or ``eye`` over ``dims``."""
+
+    kind: str
+    dims: tuple[str, ...]
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Elementwise:
+    """An element-wise kernel over ``args`` (see :data:`Tree`); ``donate``: args it may overwrite."""
+
+    tree: Tree
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+    donate: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Contraction:
+    """``einsum(inputs -> output)`` over ``args``, times ``coefficient`` and the scalar slots ``scale``."""
+
+    inputs: tuple[str, ...]
+    output: str
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+    coefficient: float = 1.0
+    scale: tuple[int, ...] = ()
+
+    @property
+    def equation(self) -> str:
+        return f"{','.join(self.inputs)}->{self.output}"
+
+
+@dataclass(frozen=True, slots=True)
+class Custom:
+    """A node kind with a registered evaluator; ``views`` put each arg in its child's index order."""
+
+    node: Expr
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+    views: tuple[tuple[int, ...], ...]
+
+
+Op = Load | Scalar | Fill | Elementwise | Contraction | Custom
+
+
+def inputs(op: Op) -> tuple[int, ...]:
+    """Every slot ``op`` reads, once per use (a kernel leaf counts each time it occurs)."""
+    if isinstance(op, Contraction):
+        return (*op.args, *op.scale)
+    if isinstance(op, Elementwise):
+        return tuple(op.args[position] for position, _ in arg_views(op.tree))
+    return op.args
+
+
+def is_fresh(op: Op) -> bool:
+    """Whether ``op`` always returns a new array that nothing else holds (so a consumer may overwrite it)."""
+    if isinstance(op, Elementwise):
+        return bool(op.args) and op.tree[0] != "arg"
+    if isinstance(op, Contraction):
+        return len(op.args) >= 2 or len(set(op.inputs[0])) == len(op.inputs[0])
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A lowered expression: slot ``slot``, whose axes carry the indices ``labels``."""
+
+    slot: int
+    labels: tuple[Index, ...]
+
+
+@dataclass
+class Program:
+    """Operations in execution order, the output refs, and a readable name per slot where known."""
+
+    ops: list[Op] = field(default_factory=list)
+    outputs: list[Ref] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    specs: dict[str, TensorSpec] = field(default_factory=dict)
+    nodes: dict[int, Expr] = field(default_factory=dict)
+    """For each slot, the expression whose lowering first produced it (for messages)."""
+
+
+def arg_views(tree: Tree) -> list[tuple[int, View]]:
+    """``(argument number, view)`` of every argument leaf of a kernel, in order."""
+    kind = tree[0]
+    if kind == "arg":
+        return [(tree[1], tree[2])]
+    if kind == "num":
+        return []
+    if kind == "apply":
+        return arg_views(tree[3])
+    return [v for t in tree[1] for v in arg_views(t)]

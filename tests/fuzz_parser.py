@@ -1,0 +1,264 @@
+"""Fuzz the text and API entry points: random and mutated inputs may only raise EincalcError subclasses.
+
+Every input is answered with a result or with a specific :class:`~eincalc.errors.EincalcError`
+subclass whose message says what is wrong and where (for ``parse``: the text, with a caret
+when a column is known), within a time bound.  Inputs come from four generators, all
+reproducible from one seed: random characters (ASCII, Greek, control and unpaired-surrogate
+characters), token soup, small random grammar sentences (mostly well formed, often with index
+errors), and edits of valid expressions.  Whatever parses is printed, read back, converted to
+matrix form, differentiated and evaluated, each step again allowed only EincalcError.
+
+Run 100,000 inputs (about ten minutes on one core)::
+
+    PYTHONPATH=src python -m tests.fuzz_parser --count 100000 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import random
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import eincalc as ec
+from eincalc.expr import Index
+
+TENSORS = ec.tensors("x[n] y[n] W[m,n] A[n,n] c θ[k]")
+INDICES = (Index("i", "n"), Index("p", "n"), Index("b", "m"))
+SIZES = {"n": 3, "m": 2, "k": 4}
+TOKENS = [
+    "x", "y", "W", "A", "c", "θ", "i", "j", "k", "p", "q", "σ", "δ", "Σ", "sum", "size", "n", "m", "exp", "log",
+    "tanh", "relu", "softmax", "logsumexp", "dot", "outer", "trace", "square", "1", "0", "2.5", "1e308", "-3", "[",
+    "]", "(", ")", ",", "+", "-", "*", "/", "**", "@", ".T", " ", "−", "⊙", "=", ":", "'", '"', "\\", "lambda",
+    "for", "if", "not", "\n", "\t", "axis=", "...", "->", "import", "__class__", "#", "{", "}", ";",
+]
+CHARACTERS = "xyWAcijkpq[](),+-*/@.T =:'\"#0129e σδΣ−⊙θ′é中\x00\x0b\u200b\ud800\U0001f600"
+VALID = [
+    "σ(W[b,j] x[j] + 1)", "(x[i] y[i])[i] - 2 Σ(x[j] A[j,k] y[k])", "W @ x + 1", "((A[j,i] + A[i,j]))[i,j]",
+    "x[i]**(-1) δ[i,j] y[j]", "sum(W, axis=0) ⊙ x", "size(n) c − tanh(x[i] y[i])", "softmax(θ[k], k)",
+    "logsumexp(θ[k], k) - θ[k] 1[k]", "trace(A @ A.T) + dot(x, y)", "outer(x, y) / (1 + exp(-A))", "Σ(1[i]) c",
+]
+
+
+@dataclass
+class Report:
+    """What a fuzzing run saw: counts by outcome, the slowest input, and every failure."""
+
+    inputs: int = 0
+    outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+    slowest: tuple[float, str] = (0.0, "")
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        seconds, text = self.slowest
+        lines = [f"{self.inputs} inputs, {len(self.failures)} failures; slowest {seconds * 1000:.1f} ms: {text[:60]!r}"]
+        lines += [f"  {count:7d}  {outcome}" for outcome, count in self.outcomes.most_common()]
+        return "\n".join(lines + self.failures[:20])
+
+
+class _Hang(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_Hang` in the main thread after ``seconds`` (no limit where SIGALRM does not exist)."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _Hang
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+
+def _random_text(rng: random.Random) -> str:
+    return "".join(rng.choice(CHARACTERS) for _ in range(rng.randint(0, 40)))
+
+
+def _token_soup(rng: random.Random) -> str:
+    return rng.choice(["", " "]).join(rng.choice(TOKENS) for _ in range(rng.randint(1, 25)))
+
+
+def _sentence(rng: random.Random, depth: int = 3) -> str:
+    """A small random expression in the text syntax: well formed more often than not."""
+    if depth == 0 or rng.random() < 0.3:
+        return rng.choice(["x[i]", "y[j]", "W[b,i]", "A[i,j]", "A[i,i]", "c", "2", "δ[i,p]", "1[i]", "θ[k]", "x", "W",
+                           "size(n)", "0[i]"])
+    left, right = _sentence(rng, depth - 1), _sentence(rng, depth - 1)
+    kept = rng.choice(["i", "j", "i,j", "j,i", "k", ""])
+    shapes = [f"{left} {right}", f"{left} + {right}", f"{left} - {right}", f"{left} / {right}", f"{left} @ {right}",
+              f"({left})[{kept}]", f"Σ({left})", f"{left}**{rng.choice('2-13')}",
+              f"{rng.choice(['σ', 'exp', 'log', 'relu', 'tanh', 'sqrt', 'abs'])}({left})", f"softmax({left}, k)",
+              f"logsumexp({left}, i)", f"sum({left}, axis={rng.choice('01')})", f"({left}).T", f"-{left}"]
+    return rng.choice(shapes)
+
+
+def _mutated(rng: random.Random) -> str:
+    text = rng.choice([*VALID, _sentence(rng)])
+    for _ in range(rng.randint(1, 4)):
+        start = rng.randint(0, len(text))
+        end = min(len(text), start + rng.randint(0, 4))
+        insert = rng.choice([rng.choice(TOKENS), rng.choice(CHARACTERS), text[start:end] * 2, ""])
+        text = text[:start] + insert + text[end:]
+    return text
+
+
+GENERATORS: tuple[Callable[[random.Random], str], ...] = (_random_text, _token_soup, _sentence, _mutated)
+
+
+def inputs(count: int, seed: int) -> Iterator[str]:
+    """``count`` fuzz inputs, the same ones for the same seed."""
+    rng = random.Random(seed)
+    for n in range(count):
+        yield GENERATORS[n % len(GENERATORS)](rng)
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+
+def parse_error_problem(text: str, error: ec.EincalcError) -> str | None:
+    """Why the message of ``error`` from ``parse(text)`` falls short, or None when it says what and where."""
+    lines = str(error).split("\n")
+    shown = "".join(" " if ch.isspace() else "\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    if type(error) is ec.EincalcError or not lines[0].strip():
+        return "no specific error type or no message"
+    if len(lines) < 2 or lines[1] != f"  {shown}":
+        return "message does not show the expression"
+    caret = lines[2] if len(lines) > 2 else "  ^"
+    if set(caret[2:]) - {" ", "^"} or not caret.endswith("^") or len(caret) > len(shown) + 3:
+        return "caret line is malformed"
+    return None
+
+
+def _exercise(expr: ec.Expr, rng: random.Random, report: Report) -> None:
+    """Print, read back, view and differentiate a parsed expression, recording each step's outcome."""
+    arrays = np.random.default_rng(rng.randrange(2**32))
+    values = {t.spec.name: arrays.uniform(-1, 1, [SIZES[d] for d in t.spec.dims]) for t in TENSORS}
+
+    def read_back() -> None:
+        back = ec.parse(str(expr), *TENSORS, *INDICES)
+        np.testing.assert_allclose(ec.evaluate(back, values, dims=SIZES), ec.evaluate(expr, values, dims=SIZES),
+                                   rtol=1e-9, atol=1e-12, equal_nan=True)
+
+    steps: dict[str, Callable[[], object]] = {
+        "printed": lambda: (str(expr), expr.latex()),
+        "read back with its value": read_back,
+        "in matrix form": lambda: ec.to_matrix(expr),
+        "differentiated": lambda: ec.evaluate(ec.jacobian(expr, rng.choice(TENSORS)), values, dims=SIZES),
+    }
+    for name, step in steps.items():
+        try:
+            with np.errstate(all="ignore"):
+                step()
+            report.outcomes[f"parsed, {name}"] += 1
+        except ec.EincalcError as error:
+            report.outcomes[f"parsed, not {name}: {type(error).__name__}"] += 1
+
+
+def _equation(rng: random.Random) -> str:
+    """An einsum equation, well formed or nearly: terms of letters, maybe an arrow and an output."""
+    terms = ["".join(rng.choice("ijkab") for _ in range(rng.randint(0, 3))) for _ in range(rng.randint(1, 3))]
+    arrow = rng.choice(["", "->" + "".join(rng.choice("ijkabz") for _ in range(rng.randint(0, 3)))])
+    return ",".join(terms) + arrow + rng.choice(["", "", rng.choice(TOKENS)])
+
+
+def _declaration(rng: random.Random) -> str:
+    """Tensor declarations, well formed or nearly: ``W[m,n] a[n] c``."""
+    def one() -> str:
+        dims = ",".join(rng.choice(["m", "n", "", " ", "1", "m n", "é"]) for _ in range(rng.randint(0, 3)))
+        return rng.choice(["W", "a", "θ", "2x", "x_1", ""]) + rng.choice([f"[{dims}]", "", f"[{dims}", f"({dims})"])
+
+    return rng.choice([" ", ", ", ",", ""]).join(one() for _ in range(rng.randint(1, 3)))
+
+
+def _api_call(rng: random.Random, text: str) -> Any:
+    """One call of another text-taking entry point: on ``text`` or on text shaped for that entry point."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        return ec.tensors(rng.choice([text, _declaration(rng)]))
+    if kind == 1:
+        operands: list[Any] = [rng.choice([*TENSORS, 2.0, "s", None, [1]]) for _ in range(rng.randint(0, 3))]
+        return ec.einsum(rng.choice([text, _equation(rng), _equation(rng)]), *operands)
+    return ec.indices(text)
+
+
+def _parse_and_exercise(text: str, rng: random.Random, report: Report) -> None:
+    try:
+        expr = ec.parse(text, *TENSORS, *INDICES)
+    except ec.EincalcError as error:
+        report.outcomes[f"parse: {type(error).__name__}"] += 1
+        problem = parse_error_problem(text, error)
+        if problem:
+            report.failures.append(f"{problem}: {text!r} -> {error}")
+        return
+    _exercise(expr, rng, report)
+
+
+def _call_api(text: str, rng: random.Random, report: Report) -> None:
+    try:
+        _api_call(rng, text)
+        report.outcomes["api: accepted"] += 1
+    except ec.EincalcError as error:
+        report.outcomes[f"api: {type(error).__name__}"] += 1
+        if type(error) is ec.EincalcError or not str(error).strip():
+            report.failures.append(f"unspecific error: {text!r} -> {error!r}")
+
+
+def check(text: str, rng: random.Random, report: Report, limit: float = 30.0) -> None:
+    """Run every entry point on ``text`` and record the outcome (a failure for anything but EincalcError)."""
+    for phase in (_parse_and_exercise, _call_api):
+        start = time.perf_counter()
+        try:
+            with _time_limit(limit):
+                phase(text, rng, report)
+        except _Hang:
+            report.failures.append(f"{phase.__name__}: no answer within {limit} s: {text!r}")
+        except Exception as error:  # the point of fuzzing: anything else escaping is a bug
+            report.failures.append(f"{phase.__name__}: {type(error).__name__} escaped: {text!r} -> {error}")
+        elapsed = time.perf_counter() - start
+        if elapsed > report.slowest[0]:
+            report.slowest = (elapsed, text)
+    report.inputs += 1
+
+
+def run(count: int, seed: int) -> Report:
+    """Fuzz ``count`` inputs from ``seed`` and report."""
+    report, rng = Report(), random.Random(seed + 1)
+    for text in inputs(count, seed):
+        check(text, rng, report)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000, help="how many inputs (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="inputs are the same for the same seed")
+    options = parser.parse_args(argv)
+    started = time.perf_counter()
+    report = run(options.count, options.seed)
+    print(report.summary())
+    print(f"{time.perf_counter() - started:.0f} s")
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
