@@ -202,22 +202,19 @@ def test_jacobian_matches_jax_autodiff(jax: Any, problem: Problem, data: st.Data
     assert_close(problem.evaluate(ec.jacobian(problem.expr, wrt)), expected, what=f"∂({problem.expr})/∂{wrt.spec.name}")
 
 
-TORCH_GAPS: dict[str, Any] = {
+TORCH_CASES: dict[str, Any] = {
     "sigmoid": ec.sigmoid, "relu": ec.relu, "softplus": ec.softplus, "exp of a number": lambda x: ec.exp(2) * x,
 }
 
 
-@pytest.mark.xfail(strict=True, reason="functions.py computes sigmoid and softplus through NumPy, relu with "
-                   "maximum(x, 0.0), and any function of a number with torch.exp(2.0): none takes torch inputs")
-@pytest.mark.parametrize("case", TORCH_GAPS)
+@pytest.mark.parametrize("case", TORCH_CASES)
 def test_torch_tensors_go_through_every_elementwise_function(torch: Any, case: str) -> None:
     (x,) = ec.tensors("x[n]")
     argument = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
-    value = ec.evaluate(TORCH_GAPS[case](x), {"x": argument})
+    value = ec.evaluate(TORCH_CASES[case](x), {"x": argument})
     assert isinstance(value, torch.Tensor) and value.requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason="torch evaluation misses element-wise functions (see the test above)")
 @given(problems(), st.data())
 def test_jacobian_matches_torch_autograd(torch: Any, problem: Problem, data: st.DataObject) -> None:
     problem, wrt = with_variable(problem, data)

@@ -1,6 +1,6 @@
 """Explained derivations: steps come from the simplifier, in the learner's order, and agree with the numbers."""
 
-# ruff: noqa: N806 - matrices are capitals (W, X), as in the formulas they stand for
+
 
 from __future__ import annotations
 

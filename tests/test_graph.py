@@ -1,6 +1,6 @@
 """The computational graph: forward values, upstream and local gradients, text, DOT and pictures."""
 
-# ruff: noqa: N806 - matrices are capitals (W, X), as in the formulas they stand for
+
 
 from __future__ import annotations
 

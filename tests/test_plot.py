@@ -1,6 +1,6 @@
 """Heat maps of Jacobians (matplotlib is optional: the drawing tests skip without it)."""
 
-# ruff: noqa: N806 - matrices are capitals (W, X), as in the formulas they stand for
+
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ explicitly below, never a fallback.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,10 +89,13 @@ def _apply(name: str, arg: Expr, param: float | None = None) -> Apply:
 
 
 def array_namespace(x: Any) -> Any:
-    """The array namespace of ``x`` (NumPy unless the array brings its own)."""
+    """The array namespace of ``x``: its own, the already-imported module of a PyTorch tensor, else NumPy."""
     namespace = getattr(x, "__array_namespace__", None)
     if namespace is not None:
         return namespace()
+    module = sys.modules.get(type(x).__module__.split(".")[0])
+    if module is not None and module.__name__ == "torch":
+        return module
     import numpy
 
     return numpy
@@ -104,7 +108,7 @@ def _stable_sigmoid(x: Any) -> Any:
 
 def _stable_softplus(x: Any) -> Any:
     xp = array_namespace(x)
-    return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+    return xp.clip(x, 0.0, None) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
 def _power_derivative(node: Apply) -> Expr:
@@ -155,7 +159,7 @@ _TABLE = [
     ),
     Function(
         "relu", "relu({x})", r"\operatorname{{relu}}\left({x}\right)", "np.maximum({x}, 0)",
-        lambda xp, x, k: xp.maximum(x, 0.0),
+        lambda xp, x, k: xp.clip(x, 0.0, None),
         lambda n: _apply("step", n.arg),
         "rectifier; relu' = step, with step(0) = 0",
     ),

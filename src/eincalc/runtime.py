@@ -114,7 +114,7 @@ def run_kernel(tree: tuple[Any, ...], args: Sequence[Any], xp: Any) -> Any:
     if kind == "arg":
         return aligned(args[tree[1]], tree[2], False)
     if kind == "apply":
-        return functions.lookup(tree[1]).evaluate(xp, run_kernel(tree[3], args, xp), tree[2])
+        return functions.apply_array(tree[1], run_kernel(tree[3], args, xp), tree[2])
     values = [run_kernel(t, args, xp) for t in tree[1]]
     total = values[0]
     for value in values[1:]:
