@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from eincalc.cli import main
@@ -87,3 +89,14 @@ def test_errors_without_a_position(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["walkthrough", "nope"])
     assert exit_info.value.code == 2
+
+
+def test_derive_format_numpy_prints_standalone_source(capsys: pytest.CaptureFixture[str]) -> None:
+    code, source, _ = run(capsys, "derive", "sum(sigmoid(W @ a))", "--tensors", "W[m,n] a[n]", "--grad", "W",
+                          "--format", "numpy")
+    assert code == 0
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "generated", "exec"), namespace)  # our own generated code, run in a test
+    W, a = np.arange(6.0).reshape(2, 3) / 10, np.array([0.5, -1.0, 2.0])
+    s = 1 / (1 + np.exp(-(W @ a)))
+    np.testing.assert_allclose(namespace["d_W"](W, a), np.outer(s * (1 - s), a))

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from .build import tensors as declare
+from .codegen import codegen
 from .diff import grad, jacobian, vjp
 from .errors import EincalcError, NoMatrixForm, ParseError, UnknownNameError
 from .explain import KINDS, explain
@@ -47,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--vjp", metavar="X", help="contract an upstream gradient with d(expr)/dX")
     target.add_argument("--grad", metavar="X", help="gradient of a scalar expression with respect to X")
     target.add_argument("--jacobian", metavar="X", help="the Jacobian d(expr)/dX only")
+    derive.add_argument("--format", choices=("text", "numpy"), default="text",
+                        help="numpy: standalone NumPy source computing the result (runs without eincalc)")
 
     steps = commands.add_parser("explain", parents=[declarations], help="derive step by step, with reasons")
     steps.add_argument("--wrt", required=True, metavar="X", help="the tensor to differentiate with respect to")
@@ -111,6 +114,8 @@ def derive(args: argparse.Namespace) -> list[str]:
     jac = jacobian(expr, wrt)
     lines.append(f"Jacobian      {jac}    (rank {jac.rank}: {_shape(jac)})")
     if args.jacobian:
+        if args.format == "numpy":
+            return [codegen(jac, name=f"jacobian_{name}")]
         return lines + _matrix_line(jac, args.rows)
     if args.grad:
         result = grad(expr, wrt)
@@ -121,6 +126,8 @@ def derive(args: argparse.Namespace) -> list[str]:
         upstream = _tensor(args.upstream, declared, "upstream gradient")
         result = vjp(expr, wrt, upstream)
         lines.append(f"contracted    {result}    ({_shape(result)})")
+    if args.format == "numpy":
+        return [codegen(result, name=f"d_{name}")]
     return lines + _matrix_line(result, args.rows)
 
 
