@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .errors import IndexMismatch, ParseError, ShapeError, UnsupportedError
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, Tensor, TensorSpec
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, Tensor, TensorSpec, occurrences
 from .names import CANONICAL_POOL, canonical, fresh_indices, index_names, rename, with_positional
 
 Operand = Expr | int | float
@@ -220,11 +220,6 @@ def multiply(left: Operand, right: Operand) -> Expr:
         a, b, out = _broadcast(a, b, "multiply")
         return tidy(Contract((a, b), out))
     return einstein_product([a, b])
-
-
-def occurrences(factor: Expr) -> tuple[Index, ...]:
-    """How a factor's indices count in Einstein's convention (``A[i,i]`` counts ``i`` twice)."""
-    return factor.indices if isinstance(factor, Tensor) else factor.free
 
 
 def einstein_product(factors: Sequence[Expr]) -> Expr:

@@ -597,3 +597,7 @@ def postorder(expr: Expr) -> Iterator[Expr]:
         stack.append((current, True))
         stack.extend((c, False) for c in reversed(current.children()) if id(c) not in seen)
 
+
+def occurrences(factor: Expr) -> tuple[Index, ...]:
+    """How a factor's indices count in Einstein's convention (``A[i,i]`` counts ``i`` twice)."""
+    return factor.indices if isinstance(factor, Tensor) else factor.free

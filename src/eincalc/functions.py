@@ -216,8 +216,6 @@ _TABLE = [
 for _function in _TABLE:
     register(_function)
 
-USER_FUNCTIONS = ("sigmoid", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos")
-"""Element-wise functions offered to users (``square`` and powers are spelled ``x ** k``)."""
 
 
 def apply_array(name: str, x: Any, param: float | None = None) -> Any:

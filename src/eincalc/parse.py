@@ -41,7 +41,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from . import build
 from .errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
-from .expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Tensor, TensorSpec, Zero, check_consistent
+from .expr import (
+    Add,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    One,
+    Size,
+    Tensor,
+    TensorSpec,
+    Zero,
+    check_consistent,
+    occurrences,
+)
 
 MAX_LENGTH = 10_000  # characters
 MAX_DEPTH = 100  # nested operations
@@ -242,9 +256,9 @@ class _Parser:
         seen: dict[str, list[Index]] = {}
         for expr, node in parts:
             written = _elements(node.slice) if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else []
-            occurrences = build.occurrences(expr)
-            places = written if len(written) == len(occurrences) else [node] * len(occurrences)
-            for k, place in zip(occurrences, places, strict=True):
+            counted = occurrences(expr)
+            places = written if len(written) == len(counted) else [node] * len(counted)
+            for k, place in zip(counted, places, strict=True):
                 same = seen.setdefault(k.name, [])
                 same.append(k)
                 if len(same) == 3 or same[0].dim != k.dim:
@@ -379,7 +393,7 @@ class _Parser:
                 raise self.fail(IndexMismatch(f"output index {name} {problem}"), node)
         out, exprs = tuple(available[getattr(n, "id", "")] for n in names), [e for e, _ in parts]
         if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out and (
-            not exprs or build.occurrences(exprs[0]) == out  # (B[w,w,w])[w] scopes its w: keep it a factor
+            not exprs or occurrences(exprs[0]) == out  # (B[w,w,w])[w] scopes its w: keep it a factor
         ):
             return self.multiply(coefficient, parts)  # nothing to sum or reorder
         if not is_sum:

@@ -22,7 +22,22 @@ from __future__ import annotations
 import string
 from collections import Counter
 
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, postorder
+from .expr import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    Named,
+    One,
+    Size,
+    Tensor,
+    Zero,
+    occurrences,
+    postorder,
+)
 from .functions import lookup
 from .names import separate_bound
 
@@ -100,7 +115,7 @@ def split_coefficient(expr: Contract) -> tuple[float, list[Expr]]:
 
 def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
     """Whether Einstein's rule applied to ``factors`` gives exactly the output ``out``."""
-    counts = Counter(k for f in factors for k in (f.indices if isinstance(f, Tensor) else f.free))
+    counts = Counter(k for f in factors for k in occurrences(f))
     if any(c > 2 for c in counts.values()):
         return False
     return tuple(k for k in counts if counts[k] == 1) == out
@@ -266,12 +281,12 @@ def to_einsum(expr: Expr) -> tuple[str, list[Expr]]:
     ('ij,j->i', ['W[i,j]', 'a[j]'])
     """
     operands = list(expr.factors) if isinstance(expr, Contract) else [expr]
-    used = [k for f in operands for k in (f.indices if isinstance(f, Tensor) else f.free)]
+    used = [k for f in operands for k in occurrences(f)]
     names = dict.fromkeys(used)
     if all(len(k.name) == 1 and k.name in string.ascii_letters for k in names):
         letters = {k: k.name for k in names}
     else:
         letters = dict(zip(names, string.ascii_letters, strict=False))
-    inputs = ["".join(letters[k] for k in (f.indices if isinstance(f, Tensor) else f.free)) for f in operands]
+    inputs = ["".join(letters[k] for k in occurrences(f)) for f in operands]
     output = "".join(letters[k] for k in expr.free)
     return f"{','.join(inputs)}->{output}", operands
