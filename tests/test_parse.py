@@ -46,10 +46,12 @@ i, j, k = (Index(name, "n") for name in "ijk")
         ("x[i] (y[i] z[j])", build.einstein_product([x["i"], y["i"] * z["j"]])),
         ("-2 x[i]", build.scale(x["i"], -2)),
         ("-x[i] y[i]", build.scale(x["i"] * y["i"], -1)),
-        ("-(2 x[i])", build.scale(build.scale(x["i"], 2), -1)),
-        ("2 (-x[i])", build.scale(build.scale(x["i"], -1), 2)),
+        ("-(2 x[i])", Contract((Const(-1.0), 2 * x["i"]), (i,))),  # parentheses keep a product one factor
+        ("2 (-x[i])", Contract((Const(2.0), -x["i"]), (i,))),
+        ("2 Σ(A[i,i])", Contract((Const(2.0), A["i", "i"]), ())),  # a coefficient joins a lone product
+        ("2 (Σ(A[i,i]))", Contract((Const(2.0), Contract((A["i", "i"],), ())), ())),
         ("x[i] - 2 y[i]", build.sum_terms([x["i"], build.scale(y["i"], -2)])),
-        ("x[i] - (2 y[i])", x["i"] - 2 * y["i"]),
+        ("x[i] - (2 y[i])", build.sum_terms([x["i"], Contract((Const(-1.0), 2 * y["i"]), (i,))])),
         ("x[i] − y[i]", x["i"] - y["i"]),
         ("c + x[i]", build.sum_terms([c, x["i"]])),
         ("x[i]**2 y[i]", x["i"] ** 2 * y["i"]),

@@ -29,7 +29,20 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .errors import IndexMismatch, ParseError, ShapeError, UnsupportedError
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, Tensor, TensorSpec, occurrences
+from .expr import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    Named,
+    Tensor,
+    TensorSpec,
+    occurrences,
+    split_coefficient,
+)
 from .names import CANONICAL_POOL, canonical, fresh_indices, index_names, rename, with_positional
 
 Operand = Expr | int | float
@@ -178,7 +191,7 @@ def add(left: Operand, right: Operand) -> Expr:
     a, b = as_expr(left), as_expr(right)
     if _style(a, b):
         a, b, out = _broadcast(a, b, "add")
-        return tidy(Add(_terms(a) + _terms(b), out))
+        return tidy(Add(addends(a) + addends(b), out))
     return sum_terms([a, b])
 
 
@@ -192,10 +205,11 @@ def sum_terms(terms: Sequence[Expr]) -> Expr:
                 f"free indices of a sum must agree: {widest} has ({', '.join(map(str, widest.free))}) "
                 f"but {term} has ({', '.join(map(str, term.free))})"
             )
-    return Add(tuple(t for term in terms for t in _terms(term)), widest.free)
+    return Add(tuple(t for term in terms for t in addends(term)), widest.free)
 
 
-def _terms(expr: Expr) -> tuple[Expr, ...]:
+def addends(expr: Expr) -> tuple[Expr, ...]:
+    """The terms of a sum, or ``(expr,)`` for anything else: what flattens into an enclosing sum."""
     return expr.terms if isinstance(expr, Add) and set(expr.out) == set(expr.free) else (expr,)
 
 
@@ -206,6 +220,15 @@ def scale(value: Operand, factor: float) -> Expr:
         return Const(expr.value * factor, positional=expr.positional)
     if factor == 1.0:
         return expr
+    if isinstance(expr, Contract):  # the coefficient joins the product: 2 Σ(A[i,i]) is Σ(2 A[i,i])
+        inner, rest = split_coefficient(expr)
+        coefficient = factor * inner
+        if coefficient == 1.0 and len(rest) == 1 and rest[0].free == expr.out:
+            return rest[0]  # -(-x) is x
+        if not rest:
+            return Const(coefficient, positional=expr.positional)
+        factors = (*([Const(coefficient)] if coefficient != 1.0 else []), *rest)
+        return Contract(factors, expr.out, positional=expr.positional)
     return Contract((Const(factor), expr), expr.free, positional=expr.positional)
 
 

@@ -601,3 +601,15 @@ def postorder(expr: Expr) -> Iterator[Expr]:
 def occurrences(factor: Expr) -> tuple[Index, ...]:
     """How a factor's indices count in Einstein's convention (``A[i,i]`` counts ``i`` twice)."""
     return factor.indices if isinstance(factor, Tensor) else factor.free
+
+
+def split_coefficient(expr: Contract) -> tuple[float, list[Expr]]:
+    """The product of a contraction's constant factors, and its other factors."""
+    coefficient = 1.0
+    rest: list[Expr] = []
+    for factor in expr.factors:
+        if isinstance(factor, Const):
+            coefficient *= factor.value
+        else:
+            rest.append(factor)
+    return coefficient, rest

@@ -150,7 +150,63 @@ def separate_bound(expr: Expr) -> Expr:
     juxtaposed in one product bind different names: what the printer needs for
     text that reads back unambiguously.
     """
-    return _relabel(expr, frozenset(k.name for k in expr.free), True, {})[0]
+    return _one_dimension_per_name(_relabel(expr, frozenset(k.name for k in expr.free), True, {})[0])
+
+
+def _one_dimension_per_name(expr: Expr) -> Expr:
+    """Rename bound indices so that no name stands for two dimensions anywhere in ``expr``.
+
+    Text is read back by inferring the dimension of ``1[i]``, ``0[i]`` and ``δ[i,j]``
+    from the other uses of ``i``, so sibling sums ``Σ(x[i]) + Σ(1[i])`` over different
+    dimensions must not share the name.  A name keeps the dimension it has as a free
+    index of ``expr`` (else its first use); its bound uses with another dimension get
+    fresh names, one per dimension.  Named intermediates' bodies are printed on their own.
+    """
+    dims: dict[str, dict[str, None]] = {k.name: {k.dim: None} for k in expr.free}
+    for sub in _outside_named(expr):
+        for k in sub.free:
+            dims.setdefault(k.name, {})[k.dim] = None
+    clashes = [(name, dim) for name, seen in dims.items() for dim in list(seen)[1:]]
+    if not clashes:
+        return expr
+    names = fresh_names(index_names(expr), len(clashes), CANONICAL_POOL)
+    moved = {clash: name for clash, name in zip(clashes, names, strict=True)}
+    memo: dict[Expr, Expr] = {}
+
+    def visit(node: Expr) -> Expr:
+        if node not in memo:
+            binds = [k for k in getattr(node, "summed", ()) if (k.name, k.dim) in moved]
+            if isinstance(node, Named):
+                memo[node] = node
+            elif binds:
+                mapping = {k: Index(moved[k.name, k.dim], k.dim) for k in binds}
+                rebound = _rename_bound(node, mapping)
+                memo[node] = rebound.map_children(visit)
+            else:
+                memo[node] = node.map_children(visit)
+        return memo[node]
+
+    return visit(expr)
+
+
+def _rename_bound(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
+    """A binding node with its own bound indices renamed by ``mapping`` (new names unused in ``expr``)."""
+    if isinstance(expr, Contract):
+        return Contract(tuple(rename(f, mapping) for f in expr.factors), expr.out, positional=expr.positional)
+    return expr.rebind(mapping)  # type: ignore[attr-defined]
+
+
+def _outside_named(expr: Expr) -> Iterator[Expr]:
+    """Every distinct sub-expression of ``expr`` except those inside named intermediates' bodies."""
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        current = stack.pop()
+        if id(current) not in seen:
+            seen.add(id(current))
+            yield current
+            if not isinstance(current, Named):
+                stack.extend(reversed(current.children()))
 
 
 _Memo = dict[tuple[Expr, frozenset[str]], tuple[Expr, set[str]]]

@@ -11,10 +11,12 @@ the tree is walked over a whitelist of node types.  Every failure is an
 offending column.
 
 Readings follow :mod:`eincalc.build`: numbers in a product are its coefficient
-(``-2 x[i]`` is ``scale(x[i], -2)``), a lone ``A[i,i]`` is the diagonal, a lone
-``0`` is :class:`~eincalc.expr.Zero`.  Parentheses scope Einstein sums and keep
-nesting: ``(x[i] y[i]) z[i]`` is ``z[i]`` times an inner product (one factor of
-the outer product), while ``x[i] y[i] z[i]`` is a single product and an error.
+(``-2 x[i]`` is ``scale(x[i], -2)``, and ``2 Σ(A[i,i])`` is ``Σ(2 A[i,i])``), a
+lone ``A[i,i]`` is the diagonal, a lone ``0`` is :class:`~eincalc.expr.Zero`.
+Parentheses scope Einstein sums and keep nesting: ``(x[i] y[i]) z[i]`` is ``z[i]``
+times an inner product (one factor of the outer product), while ``x[i] y[i] z[i]``
+is a single product and an error; ``2 (Σ(A[i,i]))`` is 2 times the product ``Σ(A[i,i])``.
+So the text :func:`~eincalc.printing.to_text` writes reads back to the same tree.
 Doubled parentheses make a subscripted body one factor: ``((A[i,j] + B[i,j]))[j,i]``
 transposes a sum.  An index that sits only on deltas, ones or zeros takes its
 dimension from an :class:`~eincalc.expr.Index` passed along with the tensors.
@@ -38,6 +40,7 @@ import tokenize
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from . import build
 from .errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
@@ -63,6 +66,17 @@ MAX_DEPTH = 100  # nested operations
 ParseFunction = Callable[["Call"], Expr]
 CALLS: dict[str, ParseFunction] = {}
 _Parts = list[tuple[Expr, ast.expr]]
+
+
+class _Product(NamedTuple):
+    """A product as written: its coefficient, its other factors, and whether the coefficient joins the
+    one factor (a product written without parentheses of its own)."""
+
+    coefficient: float
+    parts: _Parts
+    joins: bool
+
+
 _DELTAS = ("δ", "delta")
 
 
@@ -191,7 +205,7 @@ class _Parser:
         if isinstance(node, ast.Constant) and type(node.value) is int and node.value == 0:
             return Zero(())
         if _is_product(node):
-            return self.multiply(*self.factors(node))
+            return self.multiply(self.factors(node))
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
             return self.add(self.terms(node))
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
@@ -220,9 +234,10 @@ class _Parser:
         items.append((current, parent, None))
         return items[::-1]
 
-    def factors(self, node: ast.expr, coefficient: float = 1.0) -> tuple[float, _Parts]:
+    def factors(self, node: ast.expr, coefficient: float = 1.0) -> _Product:
         """A product's numeric coefficient (signs and numbers) and its other factors."""
         parts: _Parts = []
+        joins = False
         for item, parent, _ in self.chain(node, (ast.Mult,)):
             while isinstance(item, ast.UnaryOp) and _sign(item) and not _wrapped(item, parent):
                 coefficient *= _sign(item)
@@ -232,18 +247,29 @@ class _Parser:
                 coefficient *= float(expr.value)
             else:
                 parts.append((expr, item))
+                joins = not _wrapped(item, parent)
         if not math.isfinite(coefficient):
             raise self.fail(ParseError("a constant overflows"), node)
-        return coefficient, parts
+        return _Product(coefficient, parts, joins and len(parts) == 1)
 
-    def multiply(self, coefficient: float, parts: _Parts) -> Expr:
+    def multiply(self, product: _Product) -> Expr:
+        """The product; its coefficient joins a lone product factor that has no parentheses of its own.
+
+        So ``2 Σ(A[i,i])`` is ``Σ(2 A[i,i])`` and ``2 W[i,j] a[j]`` one product of three factors,
+        while ``2 (Σ(A[i,i]))`` is 2 times the product ``Σ(A[i,i])``.
+        """
+        coefficient, parts = product.coefficient, product.parts
         if not parts:
             return build.as_expr(coefficient)
         if self.matrix_style(parts):
             result = functools.reduce(build.multiply, [e for e, _ in parts])
-        else:
-            result = parts[0][0] if len(parts) == 1 else self.einstein(parts)
-        return result if coefficient == 1.0 else build.scale(result, coefficient)
+            return build.scale(result, coefficient)
+        if coefficient == 1.0:
+            return parts[0][0] if len(parts) == 1 else self.einstein(parts)
+        if len(parts) > 1:
+            return self.einstein([(Const(coefficient), parts[0][1]), *parts])
+        (expr, _), = parts
+        return build.scale(expr, coefficient) if product.joins else _scale_group(expr, coefficient)
 
     def einstein(self, parts: _Parts) -> Expr:
         try:
@@ -271,9 +297,9 @@ class _Parser:
             if not isinstance(op, ast.Sub):
                 parts.append((self.visit(item), item))
             elif _wrapped(item, parent):
-                parts.append((build.scale(self.visit(item), -1.0), item))
+                parts.append((_scale_group(self.visit(item), -1.0), item))
             else:  # ``a - 2 b`` negates the coefficient of ``2 b``, as the printer writes it
-                parts.append((self.multiply(*self.factors(item, -1.0)), item))
+                parts.append((self.multiply(self.factors(item, -1.0)), item))
         return parts
 
     def add(self, parts: _Parts) -> Expr:
@@ -376,15 +402,16 @@ class _Parser:
         A matrix-style body is finished by ``matrix`` instead.  With ``single``
         (doubled parentheses) the body is one factor even if it is a product or a sum.
         """
-        coefficient, is_sum = 1.0, not single and isinstance(body, ast.BinOp) and isinstance(body.op, ast.Add | ast.Sub)
+        is_sum = not single and isinstance(body, ast.BinOp) and isinstance(body.op, ast.Add | ast.Sub)
         if is_sum:
-            parts = self.terms(body)
+            product = _Product(1.0, self.terms(body), False)
         elif not single and _is_product(body):
-            coefficient, parts = self.factors(body)
+            product = self.factors(body)
         else:
-            parts = [(self.visit(body), body)]
+            product = _Product(1.0, [(self.visit(body), body)], False)
+        coefficient, parts = product.coefficient, product.parts
         if self.matrix_style(parts):
-            return matrix(self.add(parts) if is_sum else self.multiply(coefficient, parts))
+            return matrix(self.add(parts) if is_sum else self.multiply(product))
         available = {k.name: k for e, _ in parts for k in e.free}
         for position, node in enumerate(names):
             name = getattr(node, "id", None)
@@ -395,11 +422,11 @@ class _Parser:
         if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out and (
             not exprs or occurrences(exprs[0]) == out  # (B[w,w,w])[w] scopes its w: keep it a factor
         ):
-            return self.multiply(coefficient, parts)  # nothing to sum or reorder
+            return self.multiply(product)  # nothing to sum or reorder
         if not is_sum:
             return Contract((*([Const(coefficient)] if coefficient != 1.0 else []), *exprs), out)
         if all(set(e.free) <= set(out) for e in exprs):
-            return Add(tuple(exprs), out)
+            return Add(tuple(t for e in exprs for t in build.addends(e)), out)
         return Contract((build.sum_terms(exprs),), out)
 
     def call(self, node: ast.Call) -> Expr:
@@ -511,6 +538,13 @@ _SIGNS: dict[type, float] = {ast.USub: -1.0, ast.UAdd: 1.0}
 def _sign(node: ast.expr) -> float:
     """-1 for ``-operand``, 1 for ``+operand``, 0 for anything else."""
     return _SIGNS.get(type(getattr(node, "op", None)), 0.0)
+
+
+def _scale_group(expr: Expr, coefficient: float) -> Expr:
+    """``coefficient`` times a parenthesised ``expr``: a product stays one factor (``2 (W[i,j] a[j])``)."""
+    if isinstance(expr, Contract) and not expr.positional and coefficient != 1.0:
+        return Contract((Const(coefficient), expr), expr.free)
+    return build.scale(expr, coefficient)
 
 
 def _wrapped(child: ast.expr, parent: ast.AST | None) -> bool:

@@ -37,6 +37,7 @@ from .expr import (
     Zero,
     occurrences,
     postorder,
+    split_coefficient,
 )
 from .functions import lookup
 from .names import separate_bound
@@ -68,8 +69,8 @@ def _text(expr: Expr) -> str:
         return f"1[{expr.i}]"
     if isinstance(expr, Zero):
         return f"0[{_index_list(expr.indices)}]" if expr.indices else "0"
-    if isinstance(expr, Const):
-        return number(expr.value)
+    if isinstance(expr, Const):  # 0.0, since 0 reads as the structural Zero
+        return "0.0" if expr.value == 0 else number(expr.value)
     if isinstance(expr, Size):
         return f"size({expr.dim})"
     if isinstance(expr, Apply):
@@ -101,18 +102,6 @@ def _is_atom(expr: Expr) -> bool:
     ) or (isinstance(expr, Apply) and expr.fn != "pow")
 
 
-def split_coefficient(expr: Contract) -> tuple[float, list[Expr]]:
-    """The product of a contraction's constant factors, and its other factors."""
-    coefficient = 1.0
-    rest: list[Expr] = []
-    for factor in expr.factors:
-        if isinstance(factor, Const):
-            coefficient *= factor.value
-        else:
-            rest.append(factor)
-    return coefficient, rest
-
-
 def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
     """Whether Einstein's rule applied to ``factors`` gives exactly the output ``out``."""
     counts = Counter(k for f in factors for k in occurrences(f))
@@ -123,14 +112,17 @@ def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
 
 def _contract_text(expr: Contract) -> str:
     coefficient, rest = split_coefficient(expr)
-    body = " ".join(_factor_text(f) for f in rest) if rest else "1"
-    if _explicit_output(expr):
+    if not rest:
+        return number(coefficient)
+    explicit = _explicit_output(expr)
+    # a coefficient joins a lone product beside it: 2 Σ(A[i,i]) reads as Σ(2 A[i,i]), 2 (Σ(A[i,i])) does not
+    alone = coefficient != 1.0 and len(rest) == 1 and not explicit
+    body = " ".join(_factor_text(f, grouped=alone) for f in rest)
+    if explicit:
         body = f"({body})[{_index_list(expr.out)}]" if expr.out else f"Σ({body})"
     if coefficient == 1.0:
         return body
-    if coefficient == -1.0 and rest:
-        return f"-{body}"
-    return f"{number(coefficient)} {body}" if rest else number(coefficient)
+    return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
 
 
 def _explicit_output(expr: Contract) -> bool:
@@ -139,13 +131,26 @@ def _explicit_output(expr: Contract) -> bool:
     A lone ``A[i,i]`` reads as the diagonal, so its trace is explicit too.
     """
     _, rest = split_coefficient(expr)
-    lone = len(rest) == 1 and rest[0].free != expr.out
-    return bool(rest) and (lone or not einstein_reads_back(rest, expr.out))
+    counted = [f for f in rest if not _reads_as_number(f)]  # the parser folds numbers into the coefficient
+    lone = len(counted) == 1 and counted[0].free != expr.out
+    return bool(counted) and (lone or not einstein_reads_back(counted, expr.out))
 
 
-def _factor_text(expr: Expr) -> str:
-    """A factor of a product; a nested product is parenthesised so that it reads back as one factor."""
-    self_contained = isinstance(expr, Contract) and split_coefficient(expr)[0] == 1.0 and _explicit_output(expr)
+def _reads_as_number(expr: Expr) -> bool:
+    """Whether ``expr`` prints as a number: a constant, a scalar ``0``, or a product of those (``((2))``)."""
+    if isinstance(expr, Contract):
+        return all(_reads_as_number(f) for f in expr.factors)
+    return isinstance(expr, Const) or (isinstance(expr, Zero) and not expr.free)
+
+
+def _factor_text(expr: Expr, grouped: bool = False) -> str:
+    """A factor of a product; a nested product is parenthesised so that it reads back as one factor.
+
+    A product printed with its output explicit (``Σ(…)``, ``(…)[out]``) and no coefficient in front
+    is one factor already, unless it is ``grouped`` with a coefficient: then the coefficient would join it.
+    """
+    self_contained = (isinstance(expr, Contract) and split_coefficient(expr)[0] == 1.0 and _explicit_output(expr)
+                      and not grouped)
     if isinstance(expr, Add) or (isinstance(expr, Contract) and not self_contained):
         return f"({_text(expr)})"
     return _text(expr)

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 
 from .build import constant_power
 from .errors import UnsupportedError
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero, split_coefficient
 from .names import canonical, fresh_indices, index_names, rename
-from .printing import split_coefficient
 
 
 @dataclass(frozen=True)
