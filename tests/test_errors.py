@@ -43,12 +43,19 @@ CASES: dict[str, tuple[Callable[[], Any], type[ec.EincalcError], str]] = {
         "              ^"),
     "free indices of a sum differ": (
         lambda: ec.parse("W[i,j] + a[k]", *T), ec.IndexMismatch,
-        "free indices of a sum must agree: W[i,j] has (i, j) but a[k] has (k)\n"
+        "free indices of a sum must agree: W[i,j] has (i, j) but a[k] has (k); to broadcast, write the sum's "
+        "output indices in ec.parse: (W[i,j] + a[k])[i,j,k]\n"
         "  W[i,j] + a[k]\n"
-        "  ^"),
+        "           ^"),
     "free indices of a sum differ (operators)": (
         lambda: W["i", "j"] + a["k"], ec.IndexMismatch,
-        "free indices of a sum must agree: W[i,j] has (i, j) but a[k] has (k)"),
+        "free indices of a sum must agree: W[i,j] has (i, j) but a[k] has (k); to broadcast, write the sum's "
+        "output indices in ec.parse: (W[i,j] + a[k])[i,j,k]"),
+    "text that ends too soon": (
+        lambda: ec.parse("W[i,j] a[j] +", *T), ec.ParseError,
+        "cannot read the expression: it ends too soon, after '+'; an operand must follow\n"
+        "  W[i,j] a[j] +\n"
+        "              ^"),
     "unknown tensor": (
         lambda: ec.parse("W[i,j] b[j]", *T), ec.UnknownNameError,
         "unknown name 'b'; declared tensors: A[n,n], W[m,n], a[n], c, x[n], y[n]\n"
@@ -61,7 +68,7 @@ CASES: dict[str, tuple[Callable[[], Any], type[ec.EincalcError], str]] = {
         "        ^"),
     "one index name for two dimensions": (
         lambda: ec.parse("W[i,j] A[i,j]", *T), ec.IndexMismatch,
-        "index i stands for dimension m in one place and n in another; use a different index name for one of them\n"
+        "index i stands for dimension m in W[i,j] and n in A[i,j]; use a different index name for one of them\n"
         "  W[i,j] A[i,j]\n"
         "           ^"),
     "matrix product that does not chain": (
@@ -99,7 +106,14 @@ CASES: dict[str, tuple[Callable[[], Any], type[ec.EincalcError], str]] = {
         "  ij,j->i"),
     "no matrix form": (
         lambda: ec.to_matrix(ec.jacobian(W @ a, W)), ec.NoMatrixForm,
-        "result has rank 3 (i, p, q): no matrix reading"),
+        "result has rank 3 (i, p, q): no matrix reading (matrix notation stops at rank 2); keep the index form, "
+        "or contract it with an upstream gradient (ec.vjp)\n"
+        "  δ[i,p] a[q]"),
+    "no size for an identity": (
+        lambda: ec.to_matrix(ec.grad(ec.trace(A), A)), ec.NoMatrixForm,
+        "no tensor in the expression has dimension n to take its size from; pass one that has, like "
+        "to_matrix(expr, sizes_from=[X]) for X with an axis n\n"
+        "  δ[p,q]"),
     "differentiating by something that is not a tensor": (
         lambda: ec.grad(ec.sum(W @ a), W @ a), ec.UnsupportedError,
         "can only differentiate with respect to a declared tensor, not W[i,j] a[j]; "

@@ -40,6 +40,7 @@ from .expr import (
     Named,
     Tensor,
     TensorSpec,
+    check_consistent,
     occurrences,
     split_coefficient,
 )
@@ -197,13 +198,16 @@ def add(left: Operand, right: Operand) -> Expr:
 
 def sum_terms(terms: Sequence[Expr]) -> Expr:
     """Sum of index-style terms; every term's indices must be among the widest term's."""
+    check_consistent(terms)
     widest = max(terms, key=lambda t: len(t.free))
     allowed = set(widest.free)
     for term in terms:
         if not set(term.free) <= allowed:
+            every = ",".join(dict.fromkeys(k.name for t in terms for k in t.free))
             raise IndexMismatch(
                 f"free indices of a sum must agree: {widest} has ({', '.join(map(str, widest.free))}) "
-                f"but {term} has ({', '.join(map(str, term.free))})"
+                f"but {term} has ({', '.join(map(str, term.free))}); to broadcast, write the sum's output "
+                f"indices in ec.parse: ({' + '.join(map(str, terms))})[{every}]"
             )
     return Add(tuple(t for term in terms for t in addends(term)), widest.free)
 

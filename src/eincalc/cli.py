@@ -76,11 +76,11 @@ def _shape(expr: Expr) -> str:
     return " × ".join(expr.shape) if expr.shape else "scalar"
 
 
-def _matrix_line(expr: Expr, rows: bool) -> list[str]:
+def _matrix_line(expr: Expr, rows: bool, wrt: Tensor) -> list[str]:
     try:
-        form = to_matrix(expr, rows=rows)
-    except NoMatrixForm as reason:
-        return [f"matrix form   none: {reason}"]
+        form = to_matrix(expr, rows=rows, sizes_from=[wrt])
+    except NoMatrixForm as reason:  # its first line: the expression is printed above
+        return [f"matrix form   none: {str(reason).splitlines()[0]}"]
     return [f"matrix form   {form.text}", f"numpy         {form.numpy}"]
 
 
@@ -116,7 +116,7 @@ def derive(args: argparse.Namespace) -> list[str]:
     if args.jacobian:
         if args.format == "numpy":
             return [codegen(jac, name=f"jacobian_{name}")]
-        return lines + _matrix_line(jac, args.rows)
+        return lines + _matrix_line(jac, args.rows, wrt)
     if args.grad:
         result = grad(expr, wrt)
         lines.append(f"gradient      {result}    ({_shape(result)})")
@@ -128,7 +128,7 @@ def derive(args: argparse.Namespace) -> list[str]:
         lines.append(f"contracted    {result}    ({_shape(result)})")
     if args.format == "numpy":
         return [codegen(result, name=f"d_{name}")]
-    return lines + _matrix_line(result, args.rows)
+    return lines + _matrix_line(result, args.rows, wrt)
 
 
 def explained(args: argparse.Namespace) -> list[str]:

@@ -234,7 +234,7 @@ class Builder:
         if expr.rank > 2:
             return None
         try:
-            return to_matrix(expr, rows=self.rows)
+            return to_matrix(expr, rows=self.rows, sizes_from=[self.wrt])
         except NoMatrixForm:
             return None
 

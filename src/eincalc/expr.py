@@ -184,11 +184,11 @@ class Expr:
 
         return to_einsum(self)
 
-    def to_matrix(self, *, rows: bool = False) -> MatrixForm:
+    def to_matrix(self, *, rows: bool = False, sizes_from: Iterable[Tensor] = ()) -> MatrixForm:
         """The matrix view (see :func:`eincalc.to_matrix`)."""
         from .matrix import to_matrix
 
-        return to_matrix(self, rows=rows)
+        return to_matrix(self, rows=rows, sizes_from=sizes_from)
 
     # -- building (operators) -----------------------------------------------------
     def __getitem__(self, names: Any) -> Expr:
@@ -558,15 +558,14 @@ class Named(Expr):
 
 def check_consistent(parts: Iterable[Expr]) -> None:
     """Raise :class:`IndexMismatch` if one index name is used with two dimensions."""
-    seen: dict[str, Index] = {}
+    seen: dict[str, tuple[Index, Expr]] = {}
     for part in parts:
         for k in part.free:
-            other = seen.setdefault(k.name, k)
+            other, where = seen.setdefault(k.name, (k, part))
             if other.dim != k.dim:
-                raise IndexMismatch(
-                    f"index {k.name} stands for dimension {other.dim} in one place and {k.dim} "
-                    f"in another; use a different index name for one of them"
-                )
+                both = (f"dimensions {other.dim} and {k.dim} in {part}" if where is part
+                        else f"dimension {other.dim} in {where} and {k.dim} in {part}")
+                raise IndexMismatch(f"index {k.name} stands for {both}; use a different index name for one of them")
 
 
 def walk(expr: Expr) -> Iterator[Expr]:

@@ -23,7 +23,7 @@ Column vectors are the default; ``rows=True`` reads free vectors as rows
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -92,11 +92,33 @@ class MatrixForm:
         return f"${self.latex}$"
 
 
-def to_matrix(expr: Expr, *, rows: bool = False) -> MatrixForm:
-    """The matrix form of ``expr``; :class:`NoMatrixForm` says why there is none."""
-    convert = Converter(expr, rows)
-    term = convert.orient(convert(expr), expr.free)
+def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = ()) -> MatrixForm:
+    """The matrix form of ``expr``; :class:`NoMatrixForm` says why there is none, under the expression.
+
+    An identity or a vector of ones takes its size from a tensor axis of the same
+    dimension: one in ``expr``, else one of ``sizes_from`` (the variable of a gradient).
+
+    >>> from eincalc.build import tensors, trace
+    >>> from eincalc.diff import grad
+    >>> A, = tensors("A[n,n]")
+    >>> to_matrix(grad(trace(A), A), sizes_from=[A]).numpy
+    'np.eye(A.shape[0])'
+    """
+    convert = Converter(expr, rows, sizes_from)
+    try:
+        term = convert.orient(convert(expr), expr.free)
+    except NoMatrixForm as error:
+        raise error.with_context(_shown(expr)) from None
     return MatrixForm(term.matrix, expr.free, rows)
+
+
+def _shown(expr: Expr, limit: int = 200) -> str:
+    """``expr`` as text for an error message, cut at ``limit`` characters (a node with no printer by its type)."""
+    try:
+        text = str(expr)
+    except TypeError:
+        return f"<an expression with a {type(expr).__name__} node>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- the rule registry ----------------------------------------------------------------------
@@ -124,11 +146,11 @@ def register_matrix_rule(node_type: type) -> Callable[[_R], _R]:
 class Converter:
     """Reads nodes of one expression into :class:`Term` objects (see :func:`register_matrix_rule`)."""
 
-    def __init__(self, root: Expr, rows: bool) -> None:
+    def __init__(self, root: Expr, rows: bool, sizes_from: Iterable[Tensor] = ()) -> None:
         self.root = root
         self.vector: Kind = "row" if rows else "col"
         self._axes: dict[str, Axis] = {}
-        for sub in walk(root):
+        for sub in [*walk(root), *sizes_from]:
             if isinstance(sub, Tensor):
                 for position, dim in enumerate(sub.spec.dims):
                     self._axes.setdefault(dim, Axis(sub.spec.name, position))
@@ -136,10 +158,12 @@ class Converter:
     def __call__(self, node: Expr) -> Term:
         if node.rank > 2:
             what = "result" if node is self.root else _factor(node) if isinstance(node, Tensor) else "a sub-expression"
-            raise NoMatrixForm(f"{what} has rank {node.rank} ({_names(node.free)}): no matrix reading")
+            fix = ", or contract it with an upstream gradient (ec.vjp)" if node is self.root else ""
+            raise NoMatrixForm(f"{what} has rank {node.rank} ({_names(node.free)}): no matrix reading "
+                               f"(matrix notation stops at rank 2); keep the index form{fix}")
         rule = next((_RULES[cls] for cls in type(node).__mro__ if cls in _RULES), None)
         if rule is None:
-            raise NoMatrixForm(f"no matrix reading for {type(node).__name__} nodes")
+            raise NoMatrixForm(f"no matrix reading for {type(node).__name__} nodes; keep the index form")
         term = rule(node, self)
         if set(term.labels) != set(node.free):
             raise TypeError(f"matrix rule for {type(node).__name__} returned indices ({_names(term.labels)})")
@@ -150,7 +174,8 @@ class Converter:
         try:
             return self._axes[dim]
         except KeyError:
-            raise NoMatrixForm(f"no tensor in the expression has dimension {dim} to take its size from") from None
+            raise NoMatrixForm(f"no tensor in the expression has dimension {dim} to take its size from; pass "
+                               f"one that has, like to_matrix(expr, sizes_from=[X]) for X with an axis {dim}") from None
 
     def ones(self, index: Index) -> Ones:
         """The column of ones along ``index``."""
@@ -181,7 +206,8 @@ def _factor(tensor: Tensor) -> str:
 def _tensor(node: Tensor, convert: Converter) -> Term:
     spec = node.spec
     if len(spec.dims) > 2:  # a diagonal such as T[i,i,j]
-        raise NoMatrixForm(f"{_factor(node)} has rank {len(spec.dims)}: no matrix reading")
+        raise NoMatrixForm(f"{_factor(node)} has rank {len(spec.dims)}: no matrix reading "
+                           "(matrix notation stops at rank 2); keep the index form")
     if len(spec.dims) < 2:
         return Term(Symbol(spec.name, convert.vector if spec.dims else "scalar"), node.indices)
     matrix = Symbol(spec.name, "matrix", spec.symmetric)

@@ -133,7 +133,8 @@ class _Product:
         uses = {k: self._uses(k) for t in self.terms for k in t.labels}
         k = max(uses, key=uses.__getitem__)
         count = _COUNTS[uses[k]] if uses[k] < len(_COUNTS) else str(uses[k])
-        return NoMatrixForm(f"index {k} is shared by {count} factors with no matrix reading")
+        return NoMatrixForm(f"index {k} is shared by {count} factors with no matrix reading (matrix products "
+                            "pair two factors at a time); keep the index form")
 
     # -- the steps, in order of preference ----------------------------------------------------
     def _drop_ones(self) -> bool:

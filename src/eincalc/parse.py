@@ -137,8 +137,7 @@ def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indice
                 warnings.simplefilter("ignore")
                 tree = ast.parse(body, mode="eval")
         except SyntaxError as error:
-            offset = lead + (error.offset or 1) - 1
-            raise _Located(ParseError(f"cannot read the expression: {error.msg}"), offset) from None
+            raise _syntax_error(error, body, lead) from None
         return _Parser(tree, body.encode(), lead, specs, dict(indices)).visit(tree.body)
     except _Located as located:
         column = None if located.column is None else min(max(located.column, 0), len(shown))
@@ -164,6 +163,28 @@ def _prepare(text: str, functions: set[str]) -> str:
         if before.end < after.start and _operand(before, ")]") and _operand(after, "(") and not called:
             chars[before.end[1]] = "*"
     return "".join(chars)
+
+
+def _syntax_error(error: SyntaxError, body: str, lead: int) -> _Located:
+    """Python's complaint about ``body``, at its column; at the last character when the text ends too soon."""
+    if error.offset:
+        return _Located(ParseError(f"cannot read the expression: {error.msg}"), lead + error.offset - 1)
+    last = _last_token(body)  # Python gives no column when the text stops in the middle of an operation
+    return _Located(ParseError(f"cannot read the expression: it ends too soon, after {last.string!r}; "
+                               "an operand must follow"), lead + last.start[1])
+
+
+def _last_token(text: str) -> tokenize.TokenInfo:
+    """The last token of ``text`` (the last character where it does not tokenize)."""
+    ignored = (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type not in ignored]
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        tokens = []
+    if tokens:
+        return tokens[-1]
+    end = len(text.rstrip()) - 1
+    return tokenize.TokenInfo(tokenize.OP, text[end], (1, end), (1, end + 1), text)
 
 
 def _operand(token: tokenize.TokenInfo, brackets: str) -> bool:
@@ -277,8 +298,9 @@ class _Parser:
         except IndexMismatch as error:
             raise self.locate(error, parts) from None
 
-    def locate(self, error: EincalcError, parts: _Parts) -> _Located:
-        """``error`` at the index written a third time or with a second dimension (else at the first part)."""
+    def locate(self, error: EincalcError, parts: _Parts, summed: bool = True) -> _Located:
+        """``error`` at the index written with a second dimension, or (in a product, ``summed``) a third time;
+        else at the first part."""
         seen: dict[str, list[Index]] = {}
         for expr, node in parts:
             written = _elements(node.slice) if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else []
@@ -287,7 +309,7 @@ class _Parser:
             for k, place in zip(counted, places, strict=True):
                 same = seen.setdefault(k.name, [])
                 same.append(k)
-                if len(same) == 3 or same[0].dim != k.dim:
+                if (summed and len(same) == 3) or same[0].dim != k.dim:
                     return self.fail(error, place)
         return self.fail(error, parts[0][1])
 
@@ -305,7 +327,15 @@ class _Parser:
     def add(self, parts: _Parts) -> Expr:
         if self.matrix_style(parts):
             return functools.reduce(build.add, [e for e, _ in parts])
-        return build.sum_terms([e for e, _ in parts])
+        try:
+            check_consistent(e for e, _ in parts)
+        except IndexMismatch as error:
+            raise self.locate(error, parts, summed=False) from None
+        try:
+            return build.sum_terms([e for e, _ in parts])
+        except IndexMismatch as error:  # at the first term with an index the widest term lacks
+            widest = set(max((e for e, _ in parts), key=lambda e: len(e.free)).free)
+            raise self.fail(error, next(n for e, n in parts if not set(e.free) <= widest)) from None
 
     def matrix_style(self, parts: _Parts) -> bool:
         """True for matrix-style operands, False for index style; mixing the two is an error."""
