@@ -125,10 +125,6 @@ def _as_array(name: str, value: Any) -> Any:
     return array.astype(np.float64) if array.dtype.kind in "biu" else array
 
 
-def _declared(spec: TensorSpec) -> str:
-    return f"{spec.name}[{','.join(spec.dims)}]" if spec.dims else f"{spec.name} (a scalar)"
-
-
 def _bind(specs: Sequence[TensorSpec], arrays: Mapping[str, Any], dims: Mapping[str, int]) -> dict[str, int]:
     """Dimension sizes implied by ``arrays``; raise :class:`ShapeError` on any disagreement."""
     sizes = {dim: int(n) for dim, n in dims.items()}
@@ -136,7 +132,7 @@ def _bind(specs: Sequence[TensorSpec], arrays: Mapping[str, Any], dims: Mapping[
     for spec in specs:
         shape = tuple(arrays[spec.name].shape)
         if len(shape) != len(spec.dims):
-            raise ShapeError(f"{spec.name} is declared as {_declared(spec)} but its value has shape {shape}")
+            raise ShapeError(f"{spec.name} is declared as {spec} but its value has shape {shape}")
         for axis, (dim, n) in enumerate(zip(spec.dims, shape, strict=True)):
             known = sizes.setdefault(dim, n)
             origin.setdefault(dim, f"{spec.name} axis {axis}")
@@ -283,7 +279,7 @@ class CompiledFunction:
         bound: dict[str, Any] = {}
         for spec in self._specs:
             if spec.name not in given:
-                raise UnknownNameError(f"no value given for tensor {spec.name!r} (declared {_declared(spec)})")
+                raise UnknownNameError(f"no value given for tensor {spec.name!r} (declared {spec})")
             bound[spec.name] = _as_array(spec.name, given[spec.name])
         return bound
 
@@ -329,7 +325,7 @@ class CompiledFunction:
         return runtime.permute(value, order, numpy)
 
     def __repr__(self) -> str:
-        inputs = ", ".join(_declared(spec) for spec in self._specs) or "no inputs"
+        inputs = ", ".join(str(spec) for spec in self._specs) or "no inputs"
         outputs = ", ".join(f"[{','.join(e.shape)}]" for e in self.outputs)
         ops = self.program.ops
         einsums = sum(isinstance(op, Contraction) for op in ops)

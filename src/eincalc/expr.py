@@ -70,6 +70,10 @@ class TensorSpec:
     symmetric: bool = False
     simplex: bool = False
 
+    def __str__(self) -> str:
+        """The declaration, as :func:`eincalc.tensors` reads it: ``W[m,n]``, or ``c (a scalar)``."""
+        return f"{self.name}[{','.join(self.dims)}]" if self.dims else f"{self.name} (a scalar)"
+
 
 class Expr:
     """Base of every IR node.  Subclasses are frozen dataclasses.

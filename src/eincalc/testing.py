@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import ShapeError, UnknownNameError
 from .evaluate import evaluate
 from .expr import Expr, Tensor, walk
 
@@ -71,15 +71,18 @@ def random_values(
     return values
 
 
-def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6) -> np.ndarray:
+def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6, *,
+                     dims: Mapping[str, int] | None = None) -> np.ndarray:
     """Central finite differences: an array of shape ``expr``'s shape + ``wrt``'s shape.
 
+    ``dims`` gives the size of a dimension no array has (an index on ``1[i]`` only).
     For a tensor declared symmetric the result is symmetrised over its two axes,
     matching eincalc's convention for symmetric arguments (see :mod:`eincalc.linalg`).
     """
+    sizes = _sizes(expr, wrt, values, dims)
     base = {k: np.asarray(v, dtype=float) for k, v in values.items()}
     point = base[wrt.spec.name]
-    out_shape = np.shape(evaluate(expr, base))
+    out_shape = np.shape(evaluate(expr, base, dims=sizes))
     result = np.zeros(out_shape + point.shape)
     for position in np.ndindex(point.shape):
         shifted = dict(base)
@@ -87,37 +90,51 @@ def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: fl
         plus[position] += eps
         minus[position] -= eps
         shifted[wrt.spec.name] = plus
-        high = np.asarray(evaluate(expr, shifted))
+        high = np.asarray(evaluate(expr, shifted, dims=sizes))
         shifted[wrt.spec.name] = minus
-        low = np.asarray(evaluate(expr, shifted))
+        low = np.asarray(evaluate(expr, shifted, dims=sizes))
         result[(..., *position)] = (high - low) / (2 * eps)
     if wrt.spec.symmetric:
         result = (result + np.swapaxes(result, -1, -2)) / 2
     return result
 
 
-def check_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6) -> float:
+def _sizes(expr: Expr, wrt: Tensor, values: Mapping[str, Any], dims: Mapping[str, int] | None) -> dict[str, int]:
+    """Dimension sizes from the arrays of ``expr``'s tensors and of ``wrt``, then ``dims``."""
+    if wrt.spec.name not in values:
+        raise UnknownNameError(f"no value given for the variable {wrt.spec.name!r} (declared {wrt.spec}); "
+                               f"add it to the values")
+    sizes = sizes_of(expr, values)
+    sizes.update(zip(wrt.spec.dims, np.shape(values[wrt.spec.name]), strict=False))
+    return {**sizes, **(dims or {})}
+
+
+def check_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6, *,
+                   dims: Mapping[str, int] | None = None) -> float:
     """Largest absolute difference between the symbolic Jacobian and finite differences."""
     from .diff import jacobian
 
-    symbolic = np.asarray(evaluate(jacobian(expr, wrt), values, dims=sizes_of(expr, values)))
-    return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps)), initial=0.0))
+    symbolic = np.asarray(evaluate(jacobian(expr, wrt), values, dims=_sizes(expr, wrt, values, dims)))
+    return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps, dims=dims)), initial=0.0))
 
 
-def check_vjp(expr: Expr, wrt: Tensor, upstream: Expr, values: Mapping[str, Any], eps: float = 1e-6) -> float:
+def check_vjp(expr: Expr, wrt: Tensor, upstream: Expr, values: Mapping[str, Any], eps: float = 1e-6, *,
+              dims: Mapping[str, int] | None = None) -> float:
     """Largest absolute difference between ``vjp`` and the finite-difference Jacobian contracted by hand."""
     from .diff import vjp
 
-    symbolic = np.asarray(evaluate(vjp(expr, wrt, upstream), values, dims=sizes_of(expr, values)))
-    numeric = numeric_jacobian(expr, wrt, values, eps)
-    g = np.asarray(evaluate(upstream, values))
+    sizes = _sizes(expr, wrt, values, dims)
+    symbolic = np.asarray(evaluate(vjp(expr, wrt, upstream), values, dims=sizes))
+    numeric = numeric_jacobian(expr, wrt, values, eps, dims=dims)
+    g = np.asarray(evaluate(upstream, values, dims=sizes))
     expected = np.tensordot(g, numeric, axes=g.ndim)
     return float(np.max(np.abs(symbolic - expected), initial=0.0))
 
 
-def check_grad(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6) -> float:
+def check_grad(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6, *,
+               dims: Mapping[str, int] | None = None) -> float:
     """Largest absolute difference between the symbolic gradient and central finite differences."""
     from .diff import grad
 
-    symbolic = np.asarray(evaluate(grad(expr, wrt), values, dims=sizes_of(expr, values)))
-    return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps)), initial=0.0))
+    symbolic = np.asarray(evaluate(grad(expr, wrt), values, dims=_sizes(expr, wrt, values, dims)))
+    return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps, dims=dims)), initial=0.0))
