@@ -85,6 +85,9 @@ def symbolic_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
         for depth, seconds in times.items():
             rows.append(Row("B5", f"derive P9, L={depth}", {"eincalc": seconds}, baseline="",
                             limit=0.5 if depth == 100 else None))
+        if not quick:
+            unnamed = interleaved({"eincalc": symbolic.deep_mlp_derivation(100, named=False)}, 3)
+            rows.append(Row("B5", "derive P9 unnamed, L=100", unnamed, baseline=""))
         t10, t100 = times[10], times[100]
         if isinstance(t10, float) and isinstance(t100, float):
             rows.append(Row("B5", "  time(L=100) / time(L=10)", baseline="", target=12.0, given_ratio=t100 / t10))

@@ -1,7 +1,8 @@
 """B5 and B6: how long eincalc takes to derive (differentiate and simplify), not to evaluate.
 
 B5 derives dLoss/dW₁ of P9, a ``depth``-layer tanh MLP whose layers are named
-intermediates; B6 derives each reference problem P1–P8 of the design notes.
+intermediates (and, for comparison, the same network unnamed); B6 derives each
+reference problem P1–P8 of the design notes.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ from collections.abc import Callable
 import eincalc as ec
 
 
-def deep_mlp_derivation(depth: int) -> Callable[[], object]:
-    """P9: build the network once; the returned function derives dLoss/dW₁."""
+def deep_mlp_derivation(depth: int, named: bool = True) -> Callable[[], object]:
+    """P9: build the network once; the returned function derives dLoss/dW₁.
+
+    With ``named=False`` the layers are not named intermediates: one expression
+    DAG, whose printed form grows with the square of ``depth``.
+    """
     x, y = ec.tensors("x[n] y[n]")
     weights = ec.tensors(" ".join(f"W{layer}[n,n]" for layer in range(1, depth + 1)))
     h: ec.Expr = x
     for layer, W in enumerate(weights, 1):
-        h = ec.let(f"h{layer}", ec.tanh(W @ h), adjoint=f"δ{layer}")
+        h = ec.let(f"h{layer}", ec.tanh(W @ h), adjoint=f"δ{layer}") if named else ec.tanh(W @ h)
     loss = ec.sum((h - y) ** 2)
 
     def derive() -> object:

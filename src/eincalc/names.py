@@ -69,7 +69,8 @@ def fresh_indices(like: Iterable[Index], used: set[str], pool: str = FRESH_POOL)
 
 def rename(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
     """Rename free indices of ``expr`` by ``mapping``, avoiding capture by bound indices."""
-    mapping = {k: v for k, v in mapping.items() if k != v and k in set(expr.free)}
+    free = set(expr.free)
+    mapping = {k: v for k, v in mapping.items() if k != v and k in free}
     if not mapping:
         return expr
     return _rename(expr, mapping)
@@ -140,7 +141,7 @@ def canonical(expr: Expr) -> Expr:
     >>> str(canonical(Contract((Tensor(x, (k,)), Tensor(y, (k,))), ())))
     'x[i] y[i]'
     """
-    return _relabel(expr, frozenset(k.name for k in expr.free), False, {})[0]
+    return _relabel(expr, frozenset(k.name for k in expr.free), False)[0]
 
 
 def separate_bound(expr: Expr) -> Expr:
@@ -150,7 +151,7 @@ def separate_bound(expr: Expr) -> Expr:
     juxtaposed in one product bind different names: what the printer needs for
     text that reads back unambiguously.
     """
-    return _one_dimension_per_name(_relabel(expr, frozenset(k.name for k in expr.free), True, {})[0])
+    return _one_dimension_per_name(_relabel(expr, frozenset(k.name for k in expr.free), True)[0])
 
 
 def _one_dimension_per_name(expr: Expr) -> Expr:
@@ -209,35 +210,37 @@ def _outside_named(expr: Expr) -> Iterator[Expr]:
                 stack.extend(reversed(current.children()))
 
 
-_Memo = dict[tuple[Expr, frozenset[str]], tuple[Expr, set[str]]]
+def _relabel(expr: Expr, scope: frozenset[str], keep: bool) -> tuple[Expr, frozenset[str]]:
+    """``expr`` with its bound indices renamed, and the names it now binds.
 
-
-def _relabel(expr: Expr, scope: frozenset[str], keep: bool, memo: _Memo) -> tuple[Expr, set[str]]:
-    """``expr`` with its bound indices renamed, and the names it now binds."""
-    key = (expr, scope)
-    if key in memo:
-        return memo[key]
-    result: tuple[Expr, set[str]]
+    The result depends only on its arguments, so it is kept on the node: terms
+    compared again and again (collecting like terms) are relabelled once.
+    """
+    cache: dict[tuple[frozenset[str], bool], tuple[Expr, frozenset[str]]] = expr.memo().setdefault("relabelled", {})
+    key = (scope, keep)
+    if key in cache:
+        return cache[key]
+    result: tuple[Expr, frozenset[str]]
     if isinstance(expr, Contract):
-        result = _relabel_contract(expr, scope, keep, memo)
+        result = _relabel_contract(expr, scope, keep)
     elif isinstance(expr, Named):
-        result = _relabel_named(expr, keep), set()
+        result = _relabel_named(expr, keep), frozenset()
     elif isinstance(expr, Add):
-        parts = [_relabel(t, scope, keep, memo) for t in expr.terms]
-        bound = set().union(*(b for _, b in parts))
+        parts = [_relabel(t, scope, keep) for t in expr.terms]
+        bound = frozenset().union(*(b for _, b in parts))
         result = Add(tuple(t for t, _ in parts), expr.out, positional=expr.positional), bound
     elif expr.children():
         bound_names: set[str] = set()
 
         def visit(child: Expr) -> Expr:
-            new, names = _relabel(child, scope, keep, memo)
+            new, names = _relabel(child, scope, keep)
             bound_names.update(names)
             return new
 
-        result = expr.map_children(visit), bound_names
+        result = expr.map_children(visit), frozenset(bound_names)
     else:
-        result = expr, set()
-    memo[key] = result
+        result = expr, frozenset()
+    cache[key] = result
     return result
 
 
@@ -253,7 +256,7 @@ def _relabel_named(expr: Named, keep: bool) -> Expr:
 
     def relabel_body(node: Expr) -> None:
         if isinstance(node, Named) and body_key not in node.body.memo():
-            body = _relabel(node.body, frozenset(k.name for k in node.body.free), keep, {})[0]
+            body = _relabel(node.body, frozenset(k.name for k in node.body.free), keep)[0]
             node.body.memo()[body_key] = body
             body.memo().update({key: None, body_key: body})
 
@@ -261,7 +264,7 @@ def _relabel_named(expr: Named, keep: bool) -> Expr:
     return replace(expr, body=expr.body.memo()[body_key])
 
 
-def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool, memo: _Memo) -> tuple[Expr, set[str]]:
+def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool) -> tuple[Expr, frozenset[str]]:
     taken = set(scope) | {k.name for k in expr.out}
     avoid = taken | index_names(expr) if keep else taken
     mapping: dict[Index, Index] = {}
@@ -277,12 +280,12 @@ def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool, memo: _
     for factor in expr.factors:
         renamed = rename(factor, mapping)
         juxtaposed = isinstance(renamed, Contract)
-        new, names = _relabel(renamed, inner | siblings if juxtaposed else inner, keep, memo)
+        new, names = _relabel(renamed, inner | siblings if juxtaposed else inner, keep)
         if juxtaposed:
             siblings |= names
         bound |= names
         factors.append(new)
-    return Contract(tuple(factors), expr.out, positional=expr.positional), bound
+    return Contract(tuple(factors), expr.out, positional=expr.positional), frozenset(bound)
 
 
 def substitute(expr: Expr, old: Expr, new: Callable[[tuple[Index, ...]], Expr]) -> Expr:

@@ -24,6 +24,7 @@ summed indices.
 from __future__ import annotations
 
 import contextvars
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -282,10 +283,14 @@ def _single_term(node: Expr) -> Expr | None:
 
 def _collect_terms(node: Expr) -> Expr | None:
     assert isinstance(node, Add)
+    split = [_coefficient_and_body(term) for term in node.terms]
+    prints = Counter(_fingerprint(body) for _, body in split)
+    if all(count == 1 for count in prints.values()):
+        return None  # no two terms can be alike: skip the canonical forms
     groups: dict[Expr, list[tuple[float, Expr]]] = {}
-    for term in node.terms:
-        coefficient, body = _coefficient_and_body(term)
-        groups.setdefault(_like_key(body), []).append((coefficient, body))
+    for coefficient, body in split:
+        key = _like_key(body) if prints[_fingerprint(body)] > 1 else body
+        groups.setdefault(key, []).append((coefficient, body))
     if all(len(members) == 1 for members in groups.values()):
         return None
     terms: list[Expr] = []
@@ -315,6 +320,17 @@ def _coefficient_and_body(term: Expr) -> tuple[float, Expr]:
             body = rest[0] if len(rest) == 1 and rest[0].free == term.out else _rebuild(term, rest)
             return coefficient, body
     return 1.0, term
+
+
+def _fingerprint(body: Expr) -> tuple[str, frozenset[Index], frozenset[str]]:
+    """Equal for terms that :func:`_like_key` may find alike (cheap: no renaming)."""
+    return type(body).__name__, frozenset(body.free), body.cached("tensors and functions", _names_inside)
+
+
+def _names_inside(node: Expr) -> frozenset[str]:
+    """The tensors and functions in ``node`` (its children's already cached)."""
+    own = {node.spec.name} if isinstance(node, Tensor) else {f"{node.fn}()"} if isinstance(node, Apply) else set()
+    return frozenset(own).union(*(child.memo()["tensors and functions"] for child in node.children()))
 
 
 def _like_key(body: Expr) -> Expr:
