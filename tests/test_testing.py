@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -43,3 +45,15 @@ def test_vjp_check_contracts_the_upstream_gradient() -> None:
 def test_random_values_name_the_missing_size() -> None:
     with pytest.raises(ec.ShapeError, match=r"no size given for dimension m of W; pass sizes=\{'m': \.\.\.\}"):
         random_values(W @ x, {"n": 3})
+
+
+def test_the_strategies_are_reachable_from_testing_and_name_their_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
+    import eincalc.strategies as strategies
+    import eincalc.testing as testing
+
+    assert testing.problems is strategies.problems
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # as if hypothesis were not installed
+    monkeypatch.delitem(sys.modules, "eincalc.strategies")
+    monkeypatch.delattr(ec, "strategies")
+    with pytest.raises(ModuleNotFoundError, match=r"eincalc.testing.problems needs hypothesis: pip install"):
+        testing.problems  # noqa: B018

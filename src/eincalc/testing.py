@@ -1,7 +1,10 @@
 """Numeric checks for derivations: finite-difference Jacobians, ``check_grad``, random values.
 
 These are the oracles the test suite trusts, and they are public so that users
-can check their own derivations the same way.
+can check their own derivations the same way.  The hypothesis strategies and
+independent oracles of :mod:`eincalc.strategies` (``problems``, ``expressions``,
+``reference_value``, ``finite_difference_jacobian``, ``jax_jacobian``,
+``torch_jacobian``) are reachable from here too; they need ``hypothesis``.
 
 >>> import numpy as np
 >>> from eincalc.build import tensors
@@ -138,3 +141,19 @@ def check_grad(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 
 
     symbolic = np.asarray(evaluate(grad(expr, wrt), values, dims=_sizes(expr, wrt, values, dims)))
     return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps, dims=dims)), initial=0.0))
+
+
+_FROM_STRATEGIES = ("Problem", "problems", "expressions", "reference_value", "central_differences",
+                    "finite_difference_jacobian", "jax_jacobian", "torch_jacobian")
+
+
+def __getattr__(name: str) -> Any:
+    """The names of :mod:`eincalc.strategies`, imported on first use (``import eincalc`` never needs hypothesis)."""
+    if name not in _FROM_STRATEGIES:
+        raise AttributeError(f"module 'eincalc.testing' has no attribute {name!r}")
+    try:
+        from . import strategies
+    except ModuleNotFoundError as missing:
+        raise ModuleNotFoundError(f"eincalc.testing.{name} needs hypothesis: pip install \"eincalc[test]\"",
+                                  name=missing.name) from missing
+    return getattr(strategies, name)
