@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 import pytest
@@ -15,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from numpy.testing import assert_allclose
 
 import eincalc as ec
+from custom_nodes import opaque_node
 from eincalc.errors import UnsupportedError
-from eincalc.expr import Expr, Index, node
+from eincalc.expr import Expr, Index
 from eincalc.strategies import Problem, problems
 from test_compile import mlp, mlp_values
 
@@ -94,19 +94,7 @@ def test_parameters_follow_the_inputs_then_free_sizes(tmp_path: Path) -> None:
 
 
 def test_a_node_kind_without_numpy_spelling_is_refused() -> None:
-    @node
-    class Mystery(Expr):
-        arg: Expr
-
-        def args(self) -> tuple[Any, ...]:
-            return (self.arg,)
-
-        def children(self) -> tuple[Expr, ...]:
-            return (self.arg,)
-
-        def _compute_free(self) -> tuple[Index, ...]:
-            return self.arg.free
-
+    Mystery = opaque_node("Mystery")
     x, = ec.tensors("x[n]")
     with pytest.raises(UnsupportedError, match="no NumPy spelling for Mystery nodes"):
         ec.codegen(Mystery(x))

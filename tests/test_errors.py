@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 import eincalc as ec
+from custom_nodes import opaque_node
 
 W, a, x, y, A, c = ec.tensors("W[m,n] a[n] x[n] y[n] A[n,n] c")
+Opaque = opaque_node()
 T = (W, a, x, y, A, c)
 
 
@@ -125,6 +127,16 @@ CASES: dict[str, tuple[Callable[[], Any], type[ec.EincalcError], str]] = {
     "an operand that is not an expression": (
         lambda: W + "a", ec.UnsupportedError,
         "cannot use str 'a' in an expression; use declared tensors (ec.tensors) and numbers"),
+    "evaluate: a singular matrix": (
+        lambda: ec.evaluate(ec.inv(A), {"A": np.zeros((2, 2))}), ec.DomainError,
+        "inv(A[i,j]): Singular matrix; the matrix must be invertible"),
+    "a node kind with no derivative rule": (
+        lambda: ec.grad(ec.sum(Opaque(a["i"])), a), ec.UnsupportedError,
+        "no derivative rule for Opaque node opaque(a[i]); register one with "
+        "eincalc.diff.register_jacobian(Opaque) and register_vjp(Opaque)"),
+    "a node kind with no evaluation rule": (
+        lambda: ec.evaluate(Opaque(a["i"]), {"a": np.ones(3)}), ec.UnsupportedError,
+        "no evaluation rule for Opaque nodes; register one with register_evaluator(Opaque) from eincalc.evaluate"),
     "an unknown limit": (
         lambda: ec.set_limits(max_nodez=3), ec.UnsupportedError,
         "unknown limit 'max_nodez'; the limits are max_nodes, max_elements"),

@@ -32,6 +32,7 @@ from .codegen import codegen
 from .diff import grad, jacobian, vjp
 from .einsum import einsum
 from .errors import (
+    DomainError,
     EincalcError,
     IndexMismatch,
     NoMatrixForm,
@@ -62,6 +63,7 @@ abs = absolute
 
 __all__ = [
     "Derivation",
+    "DomainError",
     "EincalcError",
     "Expr",
     "Graph",

@@ -76,7 +76,9 @@ def _rule(table: Mapping[type, R], node: Expr) -> R:
     try:
         return table[type(node)]
     except KeyError:
-        raise UnsupportedError(f"no derivative rule for {type(node).__name__} node {node}") from None
+        kind = type(node).__name__
+        raise UnsupportedError(f"no derivative rule for {kind} node {node}; register one with "
+                               f"eincalc.diff.register_jacobian({kind}) and register_vjp({kind})") from None
 
 
 # -- what to differentiate with respect to --------------------------------------------------

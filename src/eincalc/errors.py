@@ -50,5 +50,9 @@ class NoMatrixForm(EincalcError):
     """An index expression with no standard matrix reading (for example a rank-3 tensor)."""
 
 
+class DomainError(EincalcError):
+    """Values outside what a function accepts, found while evaluating (a singular matrix given to inv)."""
+
+
 class ResourceError(EincalcError):
     """An expression or intermediate array larger than the configured limit."""

@@ -74,7 +74,8 @@ def _rule_for(node_type: type) -> Evaluator:
     for cls in node_type.__mro__:
         if cls in EVALUATORS:
             return EVALUATORS[cls]
-    raise UnsupportedError(f"no evaluation rule for {node_type.__name__} nodes")
+    raise UnsupportedError(f"no evaluation rule for {node_type.__name__} nodes; register one with "
+                           f"register_evaluator({node_type.__name__}) from eincalc.evaluate")
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ import opt_einsum
 
 from .build import Operand, as_expr
 from .diff import Forward, register_jacobian, register_vjp
-from .errors import EincalcError, IndexMismatch, ShapeError, UnsupportedError
+from .errors import DomainError, IndexMismatch, ShapeError, UnsupportedError
 from .evaluate import EvalContext, register_evaluator
 from .expr import Add, Apply, Const, Contract, Expr, Index, Tensor, node, positional_flag
 from .matrix import Converter, Term, register_matrix_rule
@@ -300,7 +300,7 @@ def _evaluate(node: MatrixFunction, children: Sequence[Any], ctx: EvalContext) -
     try:
         value = _value(node.fn, children[0], ctx.xp)
     except np.linalg.LinAlgError as err:
-        raise EincalcError(f"{node.fn}({node.body}): {err}; the matrix must be invertible") from None
+        raise DomainError(f"{node.fn}({node.body}): {err}; the matrix must be invertible") from None
     if len(node.free) < len(node.indices):
         return opt_einsum.contract("ii->i", value)
     return value

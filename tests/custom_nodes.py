@@ -1,0 +1,32 @@
+"""A node kind eincalc has no rules for, made afresh for each test that registers rules on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eincalc.expr import Expr, Index, node, positional_flag
+
+
+def opaque_node(name: str = "Opaque") -> Any:
+    """A new node type ``name(arg)`` that keeps its argument's indices and prints as ``name.lower()(…)``.
+
+    It has no derivative, evaluation, matrix or NumPy rule until a test registers one, and a
+    fresh type per call keeps one test's registrations out of the others.
+    """
+
+    def args(self: Any) -> tuple[Any, ...]:
+        return (self.arg,)
+
+    def children(self: Any) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def compute_free(self: Any) -> tuple[Index, ...]:
+        return tuple(self.arg.free)
+
+    def text(self: Any, inner: Callable[[Expr], str]) -> str:
+        return f"{name.lower()}({inner(self.arg)})"
+
+    namespace = {"__annotations__": {"arg": Expr, "positional": bool}, "positional": positional_flag(),
+                 "args": args, "children": children, "_compute_free": compute_free, "text": text}
+    return node(type(name, (Expr,), namespace))
