@@ -105,7 +105,10 @@ class MatrixFunction(Expr):
         first, second = self.indices
         if first != second:
             return f"inv({inner(_relabel_body(self.body, first, second))})"
-        (other,) = fresh_indices((first,), index_names(self.body) | {first.name})
+        # the diagonal: a partner name made from the label, so that it has the label's dimension wherever it is read
+        partner = f"{first.name}_"
+        (other,) = (Index(partner, first.dim),) if partner not in index_names(self.body) else fresh_indices(
+            (first,), index_names(self.body) | {first.name})
         return f"(inv({inner(_relabel_body(self.body, first, other))}) δ[{first},{other}])[{first}]"
 
     def latex_with(self, inner: Callable[[Expr], str]) -> str:
@@ -338,4 +341,4 @@ def _matrix_view(node: MatrixFunction, convert: Converter) -> Term:
 
 
 for _fn in MATRIX_FUNCTIONS:
-    register_parse_function(_fn, _fixed(functools.partial(matrix_function, _fn), 1))
+    register_parse_function(_fn, _fixed(functools.partial(matrix_function, _fn), 1), scoped=True)

@@ -39,7 +39,7 @@ import math
 import tokenize
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from . import build
@@ -65,6 +65,7 @@ MAX_DEPTH = 100  # nested operations
 
 ParseFunction = Callable[["Call"], Expr]
 CALLS: dict[str, ParseFunction] = {}
+SCOPED_CALLS: set[str] = set()
 _Parts = list[tuple[Expr, ast.expr]]
 
 
@@ -80,9 +81,18 @@ class _Product(NamedTuple):
 _DELTAS = ("δ", "delta")
 
 
-def register_parse_function(name: str, builder: ParseFunction) -> None:
-    """Make ``name(…)`` readable; ``builder`` turns the :class:`Call` into an expression."""
-    CALLS[unicodedata.normalize("NFKC", name)] = builder
+def register_parse_function(name: str, builder: ParseFunction, *, scoped: bool = False) -> None:
+    """Make ``name(…)`` readable; ``builder`` turns the :class:`Call` into an expression.
+
+    A ``scoped`` function's arguments are a scope of their own (``det(A[i,j])`` binds its
+    ``i, j``): an index name there takes its dimension from the tensors inside the call only.
+    """
+    normalized = unicodedata.normalize("NFKC", name)
+    CALLS[normalized] = builder
+    if scoped:
+        SCOPED_CALLS.add(normalized)
+    else:
+        SCOPED_CALLS.discard(normalized)
     _parse_cached.cache_clear()
 
 
@@ -198,8 +208,8 @@ class _Parser:
 
     def __init__(self, tree: ast.Expression, source: bytes, lead: int, tensors: dict[str, TensorSpec],
                  dims: dict[str, str]) -> None:
-        self.source, self.lead, self.tensors, self.depth = source, lead, tensors, 0
-        self.dims = _index_dims(tensors, tree, dims)
+        self.source, self.lead, self.tensors, self.depth, self.given = source, lead, tensors, 0, dims
+        self.dims = _index_dims(tensors, [tree], dims)
 
     def fail(self, error: EincalcError, node: ast.AST) -> _Located:
         column = len(self.source[: getattr(node, "col_offset", 0)].decode(errors="ignore"))
@@ -467,7 +477,13 @@ class _Parser:
         for argument in [*node.args, *node.keywords]:
             if isinstance(argument, ast.Starred) or getattr(argument, "arg", "") is None:
                 raise self.fail(ParseError("* and ** arguments are not supported"), argument)
-        return CALLS[node.func.id](Call(self, node))
+        if node.func.id not in SCOPED_CALLS:
+            return CALLS[node.func.id](Call(self, node))
+        outside, self.dims = self.dims, _index_dims(self.tensors, node.args, self.given)
+        try:
+            return CALLS[node.func.id](Call(self, node))
+        finally:
+            self.dims = outside
 
 
 class Call:
@@ -583,15 +599,36 @@ def _wrapped(child: ast.expr, parent: ast.AST | None) -> bool:
         child.end_col_offset != getattr(parent, "end_col_offset", None))
 
 
+def _through_deltas(dims: dict[str, set[str]], deltas: list[list[str]]) -> dict[str, set[str]]:
+    """``dims`` with every name beside a δ given the dimensions its partner has (enough passes for any chain)."""
+    for _ in deltas:
+        for pair in deltas:
+            known = set().union(*(dims.get(n, set()) for n in pair))
+            dims.update({n: known for n in pair if known and n not in dims})
+    return dims
+
+
+def _scope(roots: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """The nodes under ``roots``, except those inside the arguments of a scoped call (a scope of their own)."""
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in SCOPED_CALLS):
+            stack.extend(ast.iter_child_nodes(node))
+
+
 def _elements(index: ast.expr) -> list[ast.expr]:
     return list(index.elts) if isinstance(index, ast.Tuple) else [index]
 
 
-def _index_dims(tensors: Mapping[str, TensorSpec], tree: ast.AST, given: dict[str, str]) -> dict[str, set[str]]:
-    """The dimensions each index name has on declared tensors (and, through a δ, beside one)."""
-    dims = {name: {dim} for name, dim in given.items()}
+def _index_dims(tensors: Mapping[str, TensorSpec], roots: Iterable[ast.AST], given: dict[str, str]
+                ) -> dict[str, set[str]]:
+    """The dimensions each index name has on declared tensors in the scope of ``roots``, else through a δ
+    beside one, else as ``given``."""
+    dims: dict[str, set[str]] = {}
     deltas = []
-    for node in ast.walk(tree):
+    for node in _scope(roots):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
             names = [getattr(e, "id", "") for e in _elements(node.slice)]
             spec = tensors.get(node.value.id)
@@ -600,11 +637,10 @@ def _index_dims(tensors: Mapping[str, TensorSpec], tree: ast.AST, given: dict[st
                     dims.setdefault(name, set()).add(dim)
             elif spec is None and node.value.id in _DELTAS:
                 deltas.append(names)
-    for _ in deltas:  # enough passes to carry a dimension along any chain of deltas
-        for pair in deltas:
-            known = set().union(*(dims.get(n, set()) for n in pair))
-            dims.update({n: known for n in pair if known and n not in dims})
-    return dims
+    _through_deltas(dims, deltas)  # from the tensors first, then from the given indices
+    for name, dim in given.items():
+        dims.setdefault(name, {dim})
+    return _through_deltas(dims, deltas)
 
 
 _WORDS: dict[type, str] = {

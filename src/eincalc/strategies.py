@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,8 @@ from .errors import UnsupportedError
 from .evaluate import compile
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, walk
 from .expr import postorder as _postorder
-from .names import separate_bound
+from .linalg import MatrixFunction
+from .names import rename, separate_bound
 from .nn import LogSumExp, Softmax
 
 DIMENSIONS: Mapping[str, str] = {"m": "ijkl", "n": "abce", "r": "uvwz"}
@@ -57,6 +58,8 @@ ELEMENTWISE = ("sigmoid", "tanh", "exp", "log", "sqrt", "softplus", "sin", "cos"
 """Element-wise functions :func:`problems` applies (``pow`` with exponents 2, 3, -1, 0.5, -0.5)."""
 STRUCTURED = ("softmax", "log_softmax", "logsumexp")
 """Structured functions :func:`problems` applies along one index."""
+LINALG = ("inv", "det", "logdet")
+"""Matrix functions :func:`problems` applies, to matrices kept well away from singular."""
 KINKED = ("relu", "abs", "step", "sign")
 """Functions with a point where the derivative jumps; drawn arguments stay away from it."""
 
@@ -121,6 +124,7 @@ class _Options:
     max_tensors: int
     functions: tuple[str, ...]
     structured: tuple[str, ...]
+    linalg: tuple[str, ...]
     named: bool
 
 
@@ -131,17 +135,22 @@ def problems(
     max_tensors: int = 3,
     functions: Sequence[str] = ELEMENTWISE,
     structured: Sequence[str] = STRUCTURED,
+    linalg: Sequence[str] = LINALG,
     named: bool = False,
 ) -> st.SearchStrategy[Problem]:
     """Random :class:`Problem` s: dimension sizes in ``1..max_size``, up to ``max_tensors`` declared
     tensors of rank 0 to 3, and an expression nested at most ``max_depth`` operations deep using
-    the element-wise ``functions`` and the ``structured`` ones.  Sub-expressions are sometimes
+    the element-wise ``functions``, the ``structured`` ones and the matrix functions ``linalg``
+    (applied to ``c I + S``, with ``c`` large enough that the matrix is strictly diagonally dominant:
+    invertible, with a positive determinant and an inverse of entries at most 1).  Sub-expressions are sometimes
     shared (the expression is a graph, not only a tree); with ``named`` some are named
     intermediates (:func:`eincalc.let`), which text cannot spell back."""
-    for name in (*functions, *structured):
-        if name not in ELEMENTWISE + STRUCTURED + KINKED:
-            raise UnsupportedError(f"problems cannot draw {name!r}; known: {', '.join(ELEMENTWISE + STRUCTURED)}")
-    return _problem(_Options(max_depth, max_size, max_tensors, tuple(functions), tuple(structured), named))
+    known = ELEMENTWISE + STRUCTURED + LINALG
+    for name in (*functions, *structured, *linalg):
+        if name not in known + KINKED:
+            raise UnsupportedError(f"problems cannot draw {name!r}; known: {', '.join(known)}")
+    return _problem(_Options(max_depth, max_size, max_tensors, tuple(functions), tuple(structured), tuple(linalg),
+                             named))
 
 
 def expressions(**options: Any) -> st.SearchStrategy[Expr]:
@@ -209,7 +218,7 @@ class _Builder:
 
     def build(self, depth: int, top: bool = False) -> _Bounded:
         """An expression nested at most ``depth`` operations deep (an operation, not a leaf, at the ``top``)."""
-        kinds = ["leaf", "contract", "add", "apply", "structured", "share"][top:] if depth > 0 else ["leaf"]
+        kinds = ["leaf", "contract", "add", "apply", "structured", "linalg", "share"][top:] if depth > 0 else ["leaf"]
         kind = self.draw(st.sampled_from(kinds))
         if kind == "contract":
             result = self.contract(depth)
@@ -219,6 +228,8 @@ class _Builder:
             result = self.apply(self.build(depth - 1))
         elif kind == "structured" and self.options.structured:
             result = self.normalise(self.build(depth - 1))
+        elif kind == "linalg" and self.options.linalg:
+            result = self.matrix_function(self.build(depth - 1))
         elif kind == "share" and self.built:
             result = self.draw(st.sampled_from(self.built))
         else:
@@ -292,6 +303,34 @@ class _Builder:
             lo, hi = math.exp(lo), math.exp(hi)
         return self.bounded(Softmax(fn, arg.expr, axis), lo, hi, arg)
 
+    def matrix_function(self, arg: _Bounded) -> _Bounded:
+        """``inv``, ``det`` or ``logdet`` of ``c I + S``: ``S[i,j]`` sums ``arg`` over all but one or two of its
+        indices of one dimension (``i`` on a tensor), spread along ``1[j]`` where it lacks ``j``;
+        ``c = n |S|max + 1``."""
+        free = arg.expr.free
+        on_tensors = {k for sub in _outside_bodies(arg.expr) if isinstance(sub, Tensor) for k in sub.indices}
+        pairs = [(p, q) for p in free for q in free if p != q and p.dim == q.dim and p in on_tensors]
+        kept = self.draw(st.sampled_from(pairs)) if pairs else [k for k in free if k in on_tensors][:1]
+        if not kept:  # text names the body's indices i, j: a tensor in it must give them their dimension
+            return arg
+        dim = kept[0].dim
+        i, j = Index("i", dim), Index("j", dim)
+        n = self.sizes[dim]
+        summed = math.prod(self.sizes[k.dim] for k in free if k not in kept)
+        part = rename(Contract((arg.expr,), tuple(kept)), dict(zip(kept, (i, j), strict=False)))
+        square = Contract((part, *(One(k) for k in (i, j)[len(kept):])), (i, j))
+        largest = arg.magnitude * summed
+        c = n * largest + 1.0
+        body = Add((square, Contract((Const(c), Delta(i, j)), (i, j))), (i, j))
+        fn = self.draw(st.sampled_from(self.options.linalg))
+        row = c + n * largest  # a bound on every row's absolute sum
+        if fn == "inv":
+            labels = tuple(self.index(dim) for _ in range(2))
+            return self.bounded(MatrixFunction("inv", body, labels), -1.0, 1.0, arg)
+        if fn == "det":
+            return self.bounded(MatrixFunction("det", body), 1.0, row**n, arg)
+        return self.bounded(MatrixFunction("logdet", body), 0.0, n * math.log(row), arg)
+
     @staticmethod
     def bounded(expr: Expr, lo: float, hi: float, fallback: _Bounded) -> _Bounded:
         """``expr`` with its interval, or ``fallback`` when the values could grow too large."""
@@ -312,6 +351,14 @@ def _allowed(fn: str, k: float | None, arg: _Bounded) -> bool:
     if fn == "exp":
         return arg.hi <= 4.0
     return True
+
+
+def _outside_bodies(expr: Expr) -> Iterator[Expr]:
+    """The sub-expressions of ``expr`` outside the bodies of matrix functions (a scope of their own)."""
+    yield expr
+    if not isinstance(expr, MatrixFunction):
+        for child in expr.children():
+            yield from _outside_bodies(child)
 
 
 # -- oracles ------------------------------------------------------------------------------------
@@ -376,6 +423,11 @@ def _reference_node(node: Expr, args: list[np.ndarray], values: Mapping[str, Any
         return _REFERENCE_FUNCTIONS[node.fn](args[0], node.param)
     if isinstance(node, Named):
         return args[0]
+    if isinstance(node, MatrixFunction):  # the body's axes are (i, j)
+        if node.fn != "inv":
+            return np.linalg.slogdet(args[0])[1] if node.fn == "logdet" else np.linalg.det(args[0])
+        inverse = np.linalg.inv(args[0])
+        return np.diagonal(inverse) if node.indices[0] == node.indices[1] else inverse
     if isinstance(node, Softmax | LogSumExp):
         axis = node.arg.free.index(node.axis)
         shifted = args[0] - np.max(args[0], axis=axis, keepdims=True)
@@ -415,7 +467,8 @@ def jax_jacobian(problem: Problem, expr: Expr, wrt: Tensor) -> np.ndarray:
     """``∂expr/∂wrt`` by JAX's reverse-mode autodiff through eincalc's evaluator (float64)."""
     import jax
 
-    x64 = jax.enable_x64(True) if hasattr(jax, "enable_x64") else jax.experimental.enable_x64()
+    enable_x64 = getattr(jax, "enable_x64", None)  # older JAX has it in jax.experimental
+    x64 = enable_x64(True) if enable_x64 is not None else getattr(jax.experimental, "enable_x64")()  # noqa: B009
     with x64:
         arrays = {name: jax.numpy.asarray(value) for name, value in problem.values.items()}
         function = compile(expr, dims=problem.sizes)
