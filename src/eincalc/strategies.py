@@ -9,12 +9,13 @@ expression over declared tensors and the arrays to evaluate it on.  Expressions
 are random einsum graphs: contractions with random index structure (inner,
 outer and Hadamard products, transposes, sums over one factor), diagonals
 (``A[i,i]``) and traces, broadcasting sums, Kronecker deltas, constants,
-element-wise functions and the structured functions ``softmax``,
-``log_softmax`` and ``logsumexp``.  Every drawn expression is kept in a safe
-range: each sub-expression carries an interval that bounds its values, so
-``log``, ``sqrt`` and negative powers only see arguments bounded away from zero,
-``exp`` never overflows, and kinked functions (``relu``, ``abs``) are kept away
-from their kinks, where finite differences are meaningless.
+element-wise functions, the structured functions ``softmax``,
+``log_softmax`` and ``logsumexp``, and ``inv``, ``det`` and ``logdet``.  Every
+drawn expression is kept in a safe range: each sub-expression carries an
+interval that bounds its values, so ``log``, ``sqrt`` and negative powers only
+see arguments bounded away from zero, ``exp`` never overflows, matrix functions
+see strictly diagonally dominant matrices, and kinked functions (``relu``,
+``abs``) are kept away from their kinks, where finite differences are meaningless.
 
 Oracles that share no code with the evaluator or the differentiator:
 :func:`reference_value` (a walk over the IR calling :func:`numpy.einsum`),
