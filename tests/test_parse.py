@@ -72,6 +72,10 @@ i, j, k = (Index(name, "n") for name in "ijk")
         ("2 ** 3", Const(8.0)),
         ("x[i] + 0[i]", build.sum_terms([x["i"], Zero((i,))])),
         ("x[i] + 1[i]", build.sum_terms([x["i"], One(i)])),
+        ("Σ(1[q:m])", Contract((One(Index("q", "m")),), ())),  # an index with its dimension written
+        ("δ[r,q:m] W[q,i]", Contract((Delta(Index("r", "m"), Index("q", "m")), W["q", "i"]), (Index("r", "m"), i))),
+        ("0[q:n,r:m]", Zero((Index("q", "n"), Index("r", "m")))),
+        ("x[i] 1[q:batch]", Contract((x["i"], One(Index("q", "batch"))), (i, Index("q", "batch")))),
     ],
 )
 def test_index_style(text: str, expected: Expr) -> None:
@@ -178,6 +182,11 @@ def test_registered_functions() -> None:
         ("W[i,j] A[i,j]", IndexMismatch, "index i stands for dimension m in W[i,j] and n in A[i,j]", 9),
         ("x[i] + y[i] + z[i] + W[i,j]", IndexMismatch, "index i stands for dimension n in x[i] and m in W[i,j]", 23),
         ("δ[i,j] + 1", IndexMismatch, "cannot infer the dimension of index i", 2),
+        ("δ[q,r] + 1", IndexMismatch, "write it, like 1[q:n], or pass Index(name, dim) to parse", 2),
+        ("δ[q:m,r:n]", IndexMismatch, "the indices of a δ share one dimension, but q stands for m and r for n", 6),
+        ("1[q:]", ParseError, "indices must be names, like W[i,j], or with a dimension, like 1[j:n]", 2),
+        ("x[i:n]", ParseError, "indices must be names, like W[i,j]", 2),
+        ("x[i] + 1[i:m]", IndexMismatch, "index i stands for dimension n in x[i] and m in 1[i]", 7),
         ("x[i] + W", IndexMismatch, "cannot combine matrix-style W[i,j] (shape (m, n)) with index-style x[i]", 7),
         ("W x[j]", IndexMismatch, "cannot combine matrix-style", 2),
         ("x[i] + y[j]", IndexMismatch, "free indices of a sum must agree", 7),

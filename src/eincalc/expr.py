@@ -91,6 +91,8 @@ class Expr:
     _hash: int
     holds_diagonal: ClassVar[bool] = False
     """Whether a repeated label reads this node's diagonal (``A[i,i]``); such nodes absorb deltas."""
+    opens_scope: ClassVar[bool] = False
+    """Whether the index names inside this node's children are a scope of their own (``det(A[i,j])``)."""
     _memo: dict[str, Any]
 
     # -- structure ---------------------------------------------------------------

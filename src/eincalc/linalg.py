@@ -46,11 +46,12 @@ from .build import Operand, as_expr
 from .diff import Forward, register_jacobian, register_vjp
 from .errors import DomainError, IndexMismatch, ShapeError, UnsupportedError
 from .evaluate import EvalContext, register_evaluator
-from .expr import Add, Apply, Const, Contract, Expr, Index, Tensor, node, positional_flag
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Tensor, node, positional_flag
 from .matrix import Converter, Term, register_matrix_rule
 from .matrix_tree import Call, DiagPart, MatrixExpr, Symbol
 from .names import fresh_indices, index_names, rename
 from .parse import _fixed, register_parse_function
+from .printing import TextPrinter
 from .simplify import Rule, register_rule
 
 MATRIX_FUNCTIONS = {"inv": 2, "det": 0, "logdet": 0}
@@ -68,6 +69,7 @@ class MatrixFunction(Expr):
     """
 
     holds_diagonal: ClassVar[bool] = True
+    opens_scope: ClassVar[bool] = True
     fn: str
     body: Expr
     indices: tuple[Index, ...] = ()
@@ -99,17 +101,17 @@ class MatrixFunction(Expr):
     def _compute_free(self) -> tuple[Index, ...]:
         return tuple(dict.fromkeys(self.indices))
 
-    def text(self, inner: Callable[[Expr], str]) -> str:
+    def text(self, inner: TextPrinter) -> str:
         if not self.indices:
-            return f"{self.fn}({inner(self.body)})"
+            return f"{self.fn}({inner.scope(self.body)})"
         first, second = self.indices
         if first != second:
-            return f"inv({inner(_relabel_body(self.body, first, second))})"
+            return f"inv({inner.scope(_relabel_body(self.body, first, second))})"
         # the diagonal: a partner name made from the label, so that it has the label's dimension wherever it is read
         partner = f"{first.name}_"
         (other,) = (Index(partner, first.dim),) if partner not in index_names(self.body) else fresh_indices(
             (first,), index_names(self.body) | {first.name})
-        return f"(inv({inner(_relabel_body(self.body, first, other))}) δ[{first},{other}])[{first}]"
+        return f"(inv({inner.scope(_relabel_body(self.body, first, other))}) {inner(Delta(first, other))})[{first}]"
 
     def latex_with(self, inner: Callable[[Expr], str]) -> str:
         body = inner(self.body)

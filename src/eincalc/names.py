@@ -237,7 +237,7 @@ def _relabel(expr: Expr, scope: frozenset[str], keep: bool) -> tuple[Expr, froze
             bound_names.update(names)
             return new
 
-        result = expr.map_children(visit), frozenset(bound_names)
+        result = expr.map_children(visit), frozenset() if expr.opens_scope else frozenset(bound_names)
     else:
         result = expr, frozenset()
     cache[key] = result

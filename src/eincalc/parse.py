@@ -19,7 +19,10 @@ is a single product and an error; ``2 (Σ(A[i,i]))`` is 2 times the product ``Σ
 So the text :func:`~eincalc.printing.to_text` writes reads back to the same tree.
 Doubled parentheses make a subscripted body one factor: ``((A[i,j] + B[i,j]))[j,i]``
 transposes a sum.  An index that sits only on deltas, ones or zeros takes its
-dimension from an :class:`~eincalc.expr.Index` passed along with the tensors.
+dimension from a δ beside an index that has one, else from the dimension written
+with it (``1[j:n]``, as the printer writes it where nothing else tells it), else
+from an :class:`~eincalc.expr.Index` passed along with the tensors.  The arguments
+of ``inv``, ``det`` and ``logdet`` are a scope of their own for this reading.
 
 >>> from eincalc.build import tensors
 >>> W, a = tensors("W[m,n] a[n]")
@@ -392,24 +395,33 @@ class _Parser:
         raise UnknownNameError(f"unknown name {node.id!r}; declared tensors: {declared or 'none (pass them to parse)'}")
 
     def dim(self, nodes: Sequence[ast.expr]) -> str:
-        """The one dimension all ``nodes`` (a δ's two indices, or the index of a 1 or 0) can have,
-        judged by the tensors that carry their names."""
-        names = [getattr(n, "id", "") for n in nodes]
-        known = [self.dims[n] for n in names if self.dims.get(n)]
+        """The one dimension all ``nodes`` (a δ's two indices, or the index of a 1 or 0) can have:
+        the one written (``1[j:n]``), else as judged by the tensors that carry their names."""
+        names = [_index_name(n) for n in nodes]
+        written = [_written_dimension(n) for n in nodes]
+        known = [{dim} if dim is not None else self.dims[name]
+                 for dim, name in zip(written, names, strict=True) if dim is not None or self.dims.get(name)]
         common = sorted(set.intersection(*known)) if known else []
+        if len(known) == len(nodes) and not common:
+            raise self.fail(IndexMismatch(f"the indices of a δ share one dimension, but {names[0]} stands for "
+                                          f"{' and '.join(sorted(known[0]))} and {names[1]} for "
+                                          f"{' and '.join(sorted(known[1]))}"), nodes[1])
         if len(common) != 1:
             found = "; ".join(f"{n} stands for {' and '.join(sorted(self.dims.get(n, ())))}" for n in names
                               if self.dims.get(n)) or "it is on no tensor"
             raise self.fail(IndexMismatch(f"cannot infer the dimension of index {', '.join(names)}: {found}; "
-                                          "pass Index(name, dim) to parse"), nodes[0])
+                                          f"write it, like 1[{names[0]}:n], or pass Index(name, dim) to parse"),
+                            nodes[0])
         return common[0]
 
     def subscript(self, node: ast.Subscript) -> Expr:
         value, elements = node.value, _elements(node.slice)
+        atom = _is_atom(value)  # a δ, 0 or 1 may carry an index's dimension: 1[j:n]
         for element in elements:
-            if not isinstance(element, ast.Name):
-                raise self.fail(ParseError("indices must be names, like W[i,j]"), element)
-        names = [getattr(e, "id", "") for e in elements]
+            if not isinstance(element, ast.Name) and not (atom and _written_dimension(element) is not None):
+                also = ", or with a dimension, like 1[j:n]" if atom else ""
+                raise self.fail(ParseError(f"indices must be names, like W[i,j]{also}"), element)
+        names = [_index_name(e) for e in elements]
         if isinstance(value, ast.Name) and value.id in self.tensors:
             dims = self.tensors[value.id].dims
             if len(names) != len(dims):
@@ -599,13 +611,35 @@ def _wrapped(child: ast.expr, parent: ast.AST | None) -> bool:
         child.end_col_offset != getattr(parent, "end_col_offset", None))
 
 
-def _through_deltas(dims: dict[str, set[str]], deltas: list[list[str]]) -> dict[str, set[str]]:
-    """``dims`` with every name beside a δ given the dimensions its partner has (enough passes for any chain)."""
+def dims_through_deltas(dims: dict[str, set[str]], deltas: list[list[str]]) -> dict[str, set[str]]:
+    """``dims`` with every name beside a δ (``deltas``: the name pairs) that has none given the dimensions of its
+    partner; enough passes for any chain of deltas.  The printer mirrors the parser's inference with it."""
     for _ in deltas:
         for pair in deltas:
             known = set().union(*(dims.get(n, set()) for n in pair))
             dims.update({n: known for n in pair if known and n not in dims})
     return dims
+
+
+def _is_atom(node: ast.expr) -> bool:
+    """Whether ``node`` is the δ, 0 or 1 of a subscript like ``δ[i,j]``, ``0[i]``, ``1[i]``."""
+    if isinstance(node, ast.Name):
+        return node.id in _DELTAS
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value in (0, 1)
+
+
+def _written_dimension(node: ast.expr) -> str | None:
+    """The dimension of an index written with it (``j:n``); ``None`` for anything else."""
+    if isinstance(node, ast.Slice) and isinstance(node.lower, ast.Name) and isinstance(node.upper, ast.Name):
+        return node.upper.id if node.step is None else None
+    return None
+
+
+def _index_name(node: ast.expr) -> str:
+    """The name of an index written ``j`` or ``j:n``."""
+    if isinstance(node, ast.Slice) and isinstance(node.lower, ast.Name):
+        return node.lower.id
+    return getattr(node, "id", "")
 
 
 def _scope(roots: Iterable[ast.AST]) -> Iterator[ast.AST]:
@@ -629,18 +663,25 @@ def _index_dims(tensors: Mapping[str, TensorSpec], roots: Iterable[ast.AST], giv
     dims: dict[str, set[str]] = {}
     deltas = []
     for node in _scope(roots):
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-            names = [getattr(e, "id", "") for e in _elements(node.slice)]
-            spec = tensors.get(node.value.id)
-            if spec is not None and len(names) == len(spec.dims):
-                for name, dim in zip(names, spec.dims, strict=True):
-                    dims.setdefault(name, set()).add(dim)
-            elif spec is None and node.value.id in _DELTAS:
+        if not isinstance(node, ast.Subscript):
+            continue
+        elements = _elements(node.slice)
+        names = [_index_name(e) for e in elements]
+        spec = tensors.get(node.value.id) if isinstance(node.value, ast.Name) else None
+        if spec is not None and len(names) == len(spec.dims):
+            for name, dim in zip(names, spec.dims, strict=True):
+                dims.setdefault(name, set()).add(dim)
+        elif spec is None and _is_atom(node.value):
+            for element in elements:
+                written = _written_dimension(element)
+                if written is not None:
+                    dims.setdefault(_index_name(element), set()).add(written)
+            if isinstance(node.value, ast.Name):
                 deltas.append(names)
-    _through_deltas(dims, deltas)  # from the tensors first, then from the given indices
+    dims_through_deltas(dims, deltas)  # from the tensors first, then from the given indices
     for name, dim in given.items():
         dims.setdefault(name, {dim})
-    return _through_deltas(dims, deltas)
+    return dims_through_deltas(dims, deltas)
 
 
 _WORDS: dict[type, str] = {

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import string
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 from .expr import (
     Add,
@@ -41,6 +44,7 @@ from .expr import (
 )
 from .functions import lookup
 from .names import separate_bound
+from .parse import dims_through_deltas
 
 
 def number(value: float) -> str:
@@ -56,39 +60,104 @@ def _index_list(indices: tuple[Index, ...]) -> str:
 
 
 def to_text(expr: Expr) -> str:
-    """Deterministic, parseable index notation for ``expr``."""
-    return _text(separate_bound(expr))
+    """Deterministic, parseable index notation for ``expr``.
+
+    ``parse(to_text(e), *tensors, *e.free)`` reads it back: an index that sits only on
+    deltas, ones or zeros and that a reader cannot tell the dimension of from the tensors
+    beside it (or from ``e``'s free indices) is written with its dimension, ``1[j:n]``.
+    """
+    separated = separate_bound(expr)
+    given = {k.name: k.dim for k in separated.free}
+    return _text(separated, _Printer(given, reader_dimensions(separated, given)))
 
 
-def _text(expr: Expr) -> str:
+class TextPrinter(Protocol):
+    """What a node's ``text`` hook is given to print its parts with."""
+
+    def __call__(self, expr: Expr) -> str:
+        """``expr`` printed in the scope of the node."""
+
+    def scope(self, expr: Expr) -> str:
+        """``expr`` printed as a scope of its own, as the body of ``det(…)`` is read."""
+
+
+@dataclass(frozen=True)
+class _Printer:
+    """Prints in one scope: ``dims`` is what a reader infers for each index name there."""
+
+    given: Mapping[str, str]
+    dims: Mapping[str, set[str]]
+
+    def __call__(self, expr: Expr) -> str:
+        return _text(expr, self)
+
+    def scope(self, expr: Expr) -> str:
+        return _text(expr, _Printer(self.given, reader_dimensions(expr, self.given)))
+
+    def indices(self, indices: tuple[Index, ...]) -> str:
+        """The indices of a δ, 1 or 0, each with its dimension where a reader could not infer it."""
+        return ",".join(k.name if self.dims.get(k.name) == {k.dim} else f"{k.name}:{k.dim}" for k in indices)
+
+
+def reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[str]]:
+    """The dimensions :func:`eincalc.parse` infers for each index name in the scope of ``root``: from the
+    tensors there, through deltas, else from the ``given`` indices (named intermediates and the bodies of
+    matrix functions are scopes of their own)."""
+    dims: dict[str, set[str]] = {}
+    deltas: list[list[str]] = []
+    for node in _in_scope(root):
+        if isinstance(node, Tensor):
+            for k in node.indices:
+                dims.setdefault(k.name, set()).add(k.dim)
+        elif isinstance(node, Delta):
+            deltas.append([node.i.name, node.j.name])
+    dims_through_deltas(dims, deltas)
+    for name, dim in given.items():
+        dims.setdefault(name, {dim})
+    return dims_through_deltas(dims, deltas)
+
+
+def _in_scope(root: Expr) -> Iterator[Expr]:
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            yield node
+            if not (node.opens_scope or isinstance(node, Named)):
+                stack.extend(node.children())
+
+
+def _text(expr: Expr, printer: _Printer) -> str:
     if isinstance(expr, Tensor):
         return f"{expr.spec.name}[{_index_list(expr.indices)}]" if expr.indices else expr.spec.name
     if isinstance(expr, Delta):
-        return f"δ[{expr.i},{expr.j}]"
+        return f"δ[{printer.indices((expr.i, expr.j))}]"
     if isinstance(expr, One):
-        return f"1[{expr.i}]"
+        return f"1[{printer.indices((expr.i,))}]"
     if isinstance(expr, Zero):
-        return f"0[{_index_list(expr.indices)}]" if expr.indices else "0"
+        return f"0[{printer.indices(expr.indices)}]" if expr.indices else "0"
     if isinstance(expr, Const):  # 0.0, since 0 reads as the structural Zero
         return "0.0" if expr.value == 0 else number(expr.value)
     if isinstance(expr, Size):
         return f"size({expr.dim})"
     if isinstance(expr, Apply):
-        return _apply_text(expr)
+        return _apply_text(expr, printer)
     if isinstance(expr, Contract):
-        return _contract_text(expr)
+        return _contract_text(expr, printer)
     if isinstance(expr, Add):
-        return _add_text(expr)
+        return _add_text(expr, printer)
     if isinstance(expr, Named):
         return f"{expr.name}[{_index_list(expr.indices)}]" if expr.indices else expr.name
     text_hook = getattr(expr, "text", None)
     if text_hook is None:
         raise TypeError(f"no text printer for node {type(expr).__name__}")
-    return text_hook(_text)
+    return text_hook(printer)
 
 
-def _apply_text(expr: Apply) -> str:
-    inner = _text(expr.arg)
+def _apply_text(expr: Apply, printer: _Printer) -> str:
+    inner = _text(expr.arg, printer)
     if expr.fn == "pow":
         assert expr.param is not None
         base = inner if _is_atom(expr.arg) else f"({inner})"
@@ -110,14 +179,14 @@ def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
     return tuple(k for k in counts if counts[k] == 1) == out
 
 
-def _contract_text(expr: Contract) -> str:
+def _contract_text(expr: Contract, printer: _Printer) -> str:
     coefficient, rest = split_coefficient(expr)
     if not rest:
         return number(coefficient)
     explicit = _explicit_output(expr)
     # a coefficient joins a lone product beside it: 2 Σ(A[i,i]) reads as Σ(2 A[i,i]), 2 (Σ(A[i,i])) does not
     alone = coefficient != 1.0 and len(rest) == 1 and not explicit
-    body = " ".join(_factor_text(f, grouped=alone) for f in rest)
+    body = " ".join(_factor_text(f, printer, grouped=alone) for f in rest)
     if explicit:
         body = f"({body})[{_index_list(expr.out)}]" if expr.out else f"Σ({body})"
     if coefficient == 1.0:
@@ -143,7 +212,7 @@ def _reads_as_number(expr: Expr) -> bool:
     return isinstance(expr, Const) or (isinstance(expr, Zero) and not expr.free)
 
 
-def _factor_text(expr: Expr, grouped: bool = False) -> str:
+def _factor_text(expr: Expr, printer: _Printer, grouped: bool = False) -> str:
     """A factor of a product; a nested product is parenthesised so that it reads back as one factor.
 
     A product printed with its output explicit (``Σ(…)``, ``(…)[out]``) and no coefficient in front
@@ -152,8 +221,8 @@ def _factor_text(expr: Expr, grouped: bool = False) -> str:
     self_contained = (isinstance(expr, Contract) and split_coefficient(expr)[0] == 1.0 and _explicit_output(expr)
                       and not grouped)
     if isinstance(expr, Add) or (isinstance(expr, Contract) and not self_contained):
-        return f"({_text(expr)})"
-    return _text(expr)
+        return f"({_text(expr, printer)})"
+    return _text(expr, printer)
 
 
 def signed_sum(texts: list[str]) -> str:
@@ -164,8 +233,8 @@ def signed_sum(texts: list[str]) -> str:
     return " ".join(pieces)
 
 
-def _add_text(expr: Add) -> str:
-    body = signed_sum([_text(term) for term in expr.terms])
+def _add_text(expr: Add, printer: _Printer) -> str:
+    body = signed_sum([_text(term, printer) for term in expr.terms])
     widest = max(expr.terms, key=lambda t: len(t.free))
     if widest.free != expr.out:
         return f"({body})[{_index_list(expr.out)}]"

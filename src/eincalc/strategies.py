@@ -50,7 +50,7 @@ from .evaluate import compile
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, walk
 from .expr import postorder as _postorder
 from .linalg import MatrixFunction
-from .names import rename, separate_bound
+from .names import rename
 from .nn import LogSumExp, Softmax
 
 DIMENSIONS: Mapping[str, str] = {"m": "ijkl", "n": "abce", "r": "uvwz"}
@@ -95,13 +95,10 @@ class Problem:
         return tuple(bare(spec) for spec in sorted(specs, key=lambda s: s.name))
 
     def declarations(self) -> tuple[Tensor | Index, ...]:
-        """What :func:`eincalc.parse` needs to read ``str(expr)`` back: the tensors and the printed indices."""
-        indices = {f"_{dim}": Index(f"_{dim}", dim) for dim in self.sizes}  # for size(dim) with no index of dim
-        for sub in walk(separate_bound(self.expr)):
-            for k in (*sub.free, *getattr(sub, "indices", ())):
-                if isinstance(k, Index):
-                    indices.setdefault(k.name, k)
-        return (*self.tensors, *indices.values())
+        """What :func:`eincalc.parse` needs to read ``str(expr)`` back: the tensors and the free indices (and
+        an index ``_m`` of each dimension ``m``, so that ``size(m)`` reads back where no tensor has ``m``)."""
+        indices = {f"_{dim}": Index(f"_{dim}", dim) for dim in self.sizes}
+        return (*self.tensors, *indices.values(), *self.expr.free)
 
     def evaluate(self, expr: Expr | None = None, values: Mapping[str, Any] | None = None) -> np.ndarray:
         """``expr`` (default: the problem's) evaluated by eincalc on ``values`` (default: the problem's)."""
