@@ -574,8 +574,9 @@ def check_consistent(parts: Iterable[Expr]) -> None:
                 raise IndexMismatch(f"index {k.name} stands for {both}; use a different index name for one of them")
 
 
-def walk(expr: Expr) -> Iterator[Expr]:
-    """Every distinct sub-expression of ``expr`` (shared nodes once), parents first."""
+def walk(expr: Expr, enter: Callable[[Expr], bool] = lambda node: True) -> Iterator[Expr]:
+    """Every distinct sub-expression of ``expr`` (shared nodes once), parents first; the children of a node
+    only where ``enter(node)``."""
     seen: set[int] = set()
     stack = [expr]
     while stack:
@@ -584,7 +585,8 @@ def walk(expr: Expr) -> Iterator[Expr]:
             continue
         seen.add(id(current))
         yield current
-        stack.extend(reversed(current.children()))
+        if enter(current):
+            stack.extend(reversed(current.children()))
 
 
 def postorder(expr: Expr) -> Iterator[Expr]:

@@ -164,7 +164,7 @@ def _one_dimension_per_name(expr: Expr) -> Expr:
     fresh names, one per dimension.  Named intermediates' bodies are printed on their own.
     """
     dims: dict[str, dict[str, None]] = {k.name: {k.dim: None} for k in expr.free}
-    for sub in _outside_named(expr):
+    for sub in walk(expr, enter=lambda node: not isinstance(node, Named)):
         for k in sub.free:
             dims.setdefault(k.name, {})[k.dim] = None
     clashes = [(name, dim) for name, seen in dims.items() for dim in list(seen)[1:]]
@@ -195,19 +195,6 @@ def _rename_bound(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
     if isinstance(expr, Contract):
         return Contract(tuple(rename(f, mapping) for f in expr.factors), expr.out, positional=expr.positional)
     return expr.rebind(mapping)  # type: ignore[attr-defined]
-
-
-def _outside_named(expr: Expr) -> Iterator[Expr]:
-    """Every distinct sub-expression of ``expr`` except those inside named intermediates' bodies."""
-    seen: set[int] = set()
-    stack = [expr]
-    while stack:
-        current = stack.pop()
-        if id(current) not in seen:
-            seen.add(id(current))
-            yield current
-            if not isinstance(current, Named):
-                stack.extend(reversed(current.children()))
 
 
 def _relabel(expr: Expr, scope: frozenset[str], keep: bool) -> tuple[Expr, frozenset[str]]:

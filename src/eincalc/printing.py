@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import string
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,6 +41,7 @@ from .expr import (
     occurrences,
     postorder,
     split_coefficient,
+    walk,
 )
 from .functions import lookup
 from .names import separate_bound
@@ -105,7 +106,7 @@ def reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[str
     matrix functions are scopes of their own)."""
     dims: dict[str, set[str]] = {}
     deltas: list[list[str]] = []
-    for node in _in_scope(root):
+    for node in walk(root, enter=lambda node: not (node.opens_scope or isinstance(node, Named))):
         if isinstance(node, Tensor):
             for k in node.indices:
                 dims.setdefault(k.name, set()).add(k.dim)
@@ -115,18 +116,6 @@ def reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[str
     for name, dim in given.items():
         dims.setdefault(name, {dim})
     return dims_through_deltas(dims, deltas)
-
-
-def _in_scope(root: Expr) -> Iterator[Expr]:
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            yield node
-            if not (node.opens_scope or isinstance(node, Named)):
-                stack.extend(node.children())
 
 
 def _text(expr: Expr, printer: _Printer) -> str:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,7 +306,8 @@ class _Builder:
         indices of one dimension (``i`` on a tensor), spread along ``1[j]`` where it lacks ``j``;
         ``c = n |S|max + 1``."""
         free = arg.expr.free
-        on_tensors = {k for sub in _outside_bodies(arg.expr) if isinstance(sub, Tensor) for k in sub.indices}
+        outside_bodies = walk(arg.expr, enter=lambda node: not isinstance(node, MatrixFunction))
+        on_tensors = {k for sub in outside_bodies if isinstance(sub, Tensor) for k in sub.indices}
         pairs = [(p, q) for p in free for q in free if p != q and p.dim == q.dim and p in on_tensors]
         kept = self.draw(st.sampled_from(pairs)) if pairs else [k for k in free if k in on_tensors][:1]
         if not kept:  # text names the body's indices i, j: a tensor in it must give them their dimension
@@ -349,14 +350,6 @@ def _allowed(fn: str, k: float | None, arg: _Bounded) -> bool:
     if fn == "exp":
         return arg.hi <= 4.0
     return True
-
-
-def _outside_bodies(expr: Expr) -> Iterator[Expr]:
-    """The sub-expressions of ``expr`` outside the bodies of matrix functions (a scope of their own)."""
-    yield expr
-    if not isinstance(expr, MatrixFunction):
-        for child in expr.children():
-            yield from _outside_bodies(child)
 
 
 # -- oracles ------------------------------------------------------------------------------------
