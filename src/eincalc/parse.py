@@ -341,14 +341,19 @@ class _Parser:
         if self.matrix_style(parts):
             return functools.reduce(build.add, [e for e, _ in parts])
         try:
-            check_consistent(e for e, _ in parts)
-        except IndexMismatch as error:
-            raise self.locate(error, parts, summed=False) from None
-        try:
             return build.sum_terms([e for e, _ in parts])
-        except IndexMismatch as error:  # at the first term with an index the widest term lacks
-            widest = set(max((e for e, _ in parts), key=lambda e: len(e.free)).free)
-            raise self.fail(error, next(n for e, n in parts if not set(e.free) <= widest)) from None
+        except IndexMismatch as error:
+            raise self.locate_in_sum(error, parts) from None
+
+    def locate_in_sum(self, error: EincalcError, parts: _Parts) -> _Located:
+        """``error`` at the index written with a second dimension, else at the first term with an index that
+        the widest term lacks."""
+        try:
+            check_consistent(e for e, _ in parts)
+        except IndexMismatch:
+            return self.locate(error, parts, summed=False)
+        widest = set(max((e for e, _ in parts), key=lambda e: len(e.free)).free)
+        return self.fail(error, next(n for e, n in parts if not set(e.free) <= widest))
 
     def matrix_style(self, parts: _Parts) -> bool:
         """True for matrix-style operands, False for index style; mixing the two is an error."""
@@ -611,14 +616,23 @@ def _wrapped(child: ast.expr, parent: ast.AST | None) -> bool:
         child.end_col_offset != getattr(parent, "end_col_offset", None))
 
 
-def dims_through_deltas(dims: dict[str, set[str]], deltas: list[list[str]]) -> dict[str, set[str]]:
-    """``dims`` with every name beside a δ (``deltas``: the name pairs) that has none given the dimensions of its
-    partner; enough passes for any chain of deltas.  The printer mirrors the parser's inference with it."""
-    for _ in deltas:
-        for pair in deltas:
-            known = set().union(*(dims.get(n, set()) for n in pair))
-            dims.update({n: known for n in pair if known and n not in dims})
-    return dims
+def infer_dimensions(pinned: dict[str, set[str]], deltas: list[list[str]], given: Mapping[str, str]
+                     ) -> dict[str, set[str]]:
+    """The dimensions a reader gives each index name of one scope: those ``pinned`` by tensors (or written,
+    ``1[j:n]``), else a δ partner's (``deltas``: the name pairs), else the ``given`` one, else again a δ
+    partner's.  The printer calls it too, to write a dimension wherever this inference would miss it."""
+
+    def through_deltas() -> None:
+        for _ in deltas:  # enough passes for any chain of deltas
+            for pair in deltas:
+                known = set().union(*(pinned.get(n, set()) for n in pair))
+                pinned.update({n: known for n in pair if known and n not in pinned})
+
+    through_deltas()
+    for name, dim in given.items():
+        pinned.setdefault(name, {dim})
+    through_deltas()
+    return pinned
 
 
 def _is_atom(node: ast.expr) -> bool:
@@ -678,10 +692,7 @@ def _index_dims(tensors: Mapping[str, TensorSpec], roots: Iterable[ast.AST], giv
                     dims.setdefault(_index_name(element), set()).add(written)
             if isinstance(node.value, ast.Name):
                 deltas.append(names)
-    dims_through_deltas(dims, deltas)  # from the tensors first, then from the given indices
-    for name, dim in given.items():
-        dims.setdefault(name, {dim})
-    return dims_through_deltas(dims, deltas)
+    return infer_dimensions(dims, deltas, given)
 
 
 _WORDS: dict[type, str] = {

@@ -45,7 +45,7 @@ from .expr import (
 )
 from .functions import lookup
 from .names import separate_bound
-from .parse import dims_through_deltas
+from .parse import infer_dimensions
 
 
 def number(value: float) -> str:
@@ -68,8 +68,7 @@ def to_text(expr: Expr) -> str:
     beside it (or from ``e``'s free indices) is written with its dimension, ``1[j:n]``.
     """
     separated = separate_bound(expr)
-    given = {k.name: k.dim for k in separated.free}
-    return _text(separated, _Printer(given, reader_dimensions(separated, given)))
+    return _Printer({k.name: k.dim for k in separated.free}, {}).scope(separated)
 
 
 class TextPrinter(Protocol):
@@ -93,14 +92,14 @@ class _Printer:
         return _text(expr, self)
 
     def scope(self, expr: Expr) -> str:
-        return _text(expr, _Printer(self.given, reader_dimensions(expr, self.given)))
+        return _text(expr, _Printer(self.given, _reader_dimensions(expr, self.given)))
 
     def indices(self, indices: tuple[Index, ...]) -> str:
         """The indices of a δ, 1 or 0, each with its dimension where a reader could not infer it."""
         return ",".join(k.name if self.dims.get(k.name) == {k.dim} else f"{k.name}:{k.dim}" for k in indices)
 
 
-def reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[str]]:
+def _reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[str]]:
     """The dimensions :func:`eincalc.parse` infers for each index name in the scope of ``root``: from the
     tensors there, through deltas, else from the ``given`` indices (named intermediates and the bodies of
     matrix functions are scopes of their own)."""
@@ -112,10 +111,7 @@ def reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[str
                 dims.setdefault(k.name, set()).add(k.dim)
         elif isinstance(node, Delta):
             deltas.append([node.i.name, node.j.name])
-    dims_through_deltas(dims, deltas)
-    for name, dim in given.items():
-        dims.setdefault(name, {dim})
-    return dims_through_deltas(dims, deltas)
+    return infer_dimensions(dims, deltas, given)
 
 
 def _text(expr: Expr, printer: _Printer) -> str:
