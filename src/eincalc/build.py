@@ -44,7 +44,7 @@ from .expr import (
     occurrences,
     split_coefficient,
 )
-from .names import CANONICAL_POOL, canonical, fresh_indices, index_names, rename, with_positional
+from .names import CANONICAL_POOL, fresh_indices, rename, with_positional
 
 Operand = Expr | int | float
 
@@ -151,17 +151,18 @@ def _dims(expr: Expr) -> str:
 
 
 def tidy(expr: Expr) -> Expr:
-    """Name a matrix-style result's indices ``i, j, …`` by position and its summed ones after."""
-    temporary = fresh_indices(expr.free, index_names(expr) | set(CANONICAL_POOL), pool="ABCDEFGHIJKLMNOP")
+    """Name a matrix-style result's indices ``i, j, …`` by position (its summed ones follow, by construction).
+
+    One renaming of the free indices: the operands are never re-canonicalised, nodes are canonical already.
+    """
     final = tuple(Index(CANONICAL_POOL[n], k.dim) for n, k in enumerate(expr.free))
-    staged = rename(rename(expr, dict(zip(expr.free, temporary, strict=True))),
-                    dict(zip(temporary, final, strict=True)))
-    return with_positional(canonical(staged), True)
+    return with_positional(rename(expr, dict(zip(expr.free, final, strict=True))), True)
 
 
 def _apart(left: Expr, right: Expr) -> tuple[Expr, Expr]:
-    """Rename ``right``'s free indices so that they share no name with ``left``."""
-    new = fresh_indices(right.free, index_names(left) | index_names(right), pool="ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    """Rename ``right``'s free indices so that they share no name with ``left``'s (renaming never captures)."""
+    used = {k.name for k in left.free} | {k.name for k in right.free}
+    new = fresh_indices(right.free, used, pool="ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     return left, rename(right, dict(zip(right.free, new, strict=True)))
 
 

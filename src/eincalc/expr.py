@@ -35,6 +35,9 @@ their own modules and implement the same small protocol: ``args``, ``free``,
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
@@ -75,16 +78,61 @@ class TensorSpec:
         return f"{self.name}[{','.join(self.dims)}]" if self.dims else f"{self.name} (a scalar)"
 
 
-class Expr:
-    """Base of every IR node.  Subclasses are frozen dataclasses.
+_TABLE: weakref.WeakValueDictionary[tuple[Any, ...], Expr] = weakref.WeakValueDictionary()
+"""The intern table: (node type, ``args()``, ``positional``) → the one node with that structure."""
+
+_RAW = [0]
+
+
+@contextlib.contextmanager
+def raw_nodes() -> Iterator[None]:
+    """Build nodes as written, neither canonical nor interned (the printers' display trees).
+
+    A display tree names bound indices for a reader (no sum reuses a name of an enclosing
+    scope); nodes built here keep those names and compare structurally.
+    """
+    _RAW[0] += 1
+    try:
+        yield
+    finally:
+        _RAW[0] -= 1
+
+
+def raw_mode() -> bool:
+    """Whether nodes are being built as written (inside :func:`raw_nodes`)."""
+    return _RAW[0] > 0
+
+
+class _Interning(type):
+    """Metaclass of :class:`Expr`: every node built is made canonical and interned (hash-consing)."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        built = super().__call__(*args, **kwargs)
+        if _RAW[0]:
+            object.__setattr__(built, "_rep", None)
+            return built
+        return built._intern()
+
+
+class Expr(metaclass=_Interning):
+    """Base of every IR node.  Subclasses are frozen dataclasses, built through the intern table.
+
+    Nodes are hash-consed: building a node equal to a live one returns that one, so
+    equal sub-expressions are one object wherever they occur and every per-node cache
+    (:meth:`memo`, :meth:`cached`) is shared by all their uses.  Equality is identity
+    of the interned representative.  A binding node names its bound (summed) indices
+    from the node alone (:meth:`_canonical`), never from the scope it is used in, so
+    equality modulo renaming of bound indices is equality.
 
     ``positional`` marks expressions built in matrix style (``W @ a``, a bare
     tensor): for those ``*`` is element-wise and ``+`` broadcasts by position,
     as in NumPy.  Indexed expressions (``W[i, j]``) follow Einstein's
-    convention instead.  The flag never takes part in equality.
+    convention instead.  The flag never takes part in equality: a node and its
+    twin with the other flag are two objects that share one representative.
     """
 
-    __slots__ = ("_free", "_hash", "_memo")
+    __slots__ = ("__weakref__", "_free", "_hash", "_memo", "_rep")
+    _rep: Expr | None
 
     positional: bool
     _free: tuple[Index, ...]
@@ -137,10 +185,31 @@ class Expr:
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
-        if type(other) is not type(self) or hash(self) != hash(other):
+        if type(other) is not type(self):
             return False
         assert isinstance(other, Expr)
-        return _same_args(self.args(), other.args())
+        if self._rep is not None and other._rep is not None:
+            return self._rep is other._rep
+        return hash(self) == hash(other) and _same_args(self.args(), other.args())
+
+    def _canonical(self) -> Expr:
+        """This node with its bound indices named from the node alone (binding nodes override)."""
+        return self
+
+    def _intern(self) -> Expr:
+        canonical = self._canonical()
+        if canonical is not self:
+            return canonical
+        args = self.args()
+        key = (type(self), args, self.positional)
+        found = _TABLE.get(key)
+        if found is not None:
+            return found
+        twin = _TABLE.get((type(self), args, not self.positional))
+        object.__setattr__(self, "_rep", self if twin is None else twin._rep)
+        object.__setattr__(self, "_hash", hash((type(self).__name__, args)))
+        _TABLE[key] = self
+        return self
 
     def memo(self) -> dict[str, Any]:
         """A per-node cache for facts that depend only on the node (never on where it is used)."""
@@ -464,6 +533,17 @@ class Contract(Expr):
         out = set(self.out)
         return _unique(k for f in self.factors for k in f.free if k not in out)
 
+    def _canonical(self) -> Expr:
+        """Summed indices named ``i, j, k, …`` by first appearance, skipping only this node's output names."""
+        summed = self.summed
+        names = bound_names(len(summed), {k.name for k in self.out})
+        if all(k.name == n for k, n in zip(summed, names, strict=True)):
+            return self
+        from .names import rename
+
+        mapping = {k: Index(n, k.dim) for k, n in zip(summed, names, strict=True)}
+        return Contract(tuple(rename(f, mapping) for f in self.factors), self.out, positional=self.positional)
+
 
 @node
 class Add(Expr):
@@ -560,6 +640,27 @@ class Named(Expr):
         return _unique(self.indices)
 
 # -- index bookkeeping ------------------------------------------------------------------
+
+CANONICAL_POOL = "ijklmnopqrstuvwxyzabcdefgh"
+"""The names bound indices take, in order (then ``i1, j1, …``)."""
+
+
+def name_pool(pool: str = CANONICAL_POOL) -> Iterator[str]:
+    """``pool``'s letters, then the same letters with suffixes 1, 2, …"""
+    for suffix in itertools.chain([""], (str(n) for n in itertools.count(1))):
+        for letter in pool:
+            yield letter + suffix
+
+
+def bound_names(count: int, taken: set[str]) -> list[str]:
+    """The canonical names of a node's ``count`` bound indices: the first of the pool not in ``taken``.
+
+    >>> bound_names(2, {"i"})
+    ['j', 'k']
+    """
+    if count == 0:
+        return []
+    return list(itertools.islice((n for n in name_pool() if n not in taken), count))
 
 
 def check_consistent(parts: Iterable[Expr]) -> None:

@@ -16,7 +16,23 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from .expr import Add, Contract, Delta, Expr, Index, Named, One, Tensor, Zero, walk
+from .expr import (
+    CANONICAL_POOL,
+    Add,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    Named,
+    One,
+    Tensor,
+    Zero,
+    bound_names,
+    name_pool,
+    raw_mode,
+    raw_nodes,
+    walk,
+)
 
 
 def bound_indices(expr: Expr) -> Iterator[Index]:
@@ -42,14 +58,6 @@ def index_names(expr: Expr) -> set[str]:
 
 
 FRESH_POOL = "pqrstuvwxyzabcdefgh"
-CANONICAL_POOL = "ijklmnopqrstuvwxyzabcdefgh"
-
-
-def _pool(pool: str) -> Iterator[str]:
-    for suffix in itertools.chain([""], (str(n) for n in itertools.count(1))):
-        for letter in pool:
-            yield letter + suffix
-
 
 def fresh_names(used: set[str], count: int, pool: str = FRESH_POOL) -> list[str]:
     """``count`` index names not in ``used``, taken deterministically from ``pool``.
@@ -57,7 +65,7 @@ def fresh_names(used: set[str], count: int, pool: str = FRESH_POOL) -> list[str]
     >>> fresh_names({"p", "i"}, 3)
     ['q', 'r', 's']
     """
-    return list(itertools.islice((n for n in _pool(pool) if n not in used), count))
+    return list(itertools.islice((n for n in name_pool(pool) if n not in used), count))
 
 
 def fresh_indices(like: Iterable[Index], used: set[str], pool: str = FRESH_POOL) -> tuple[Index, ...]:
@@ -68,7 +76,99 @@ def fresh_indices(like: Iterable[Index], used: set[str], pool: str = FRESH_POOL)
 
 
 def rename(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
-    """Rename free indices of ``expr`` by ``mapping``, avoiding capture by bound indices."""
+    """Rename free indices of ``expr`` by ``mapping`` (all at once), never capturing a bound index.
+
+    A binding node renamed takes the canonical names for its bound indices again
+    (the first names not among its new free ones), so the result is canonical too.
+    Each (node, renaming) is computed once and kept on the node, the inverse
+    renaming with it, and the descent is iterative: renaming a chain is linear in
+    its distinct nodes, at any depth.
+    """
+    if expr._rep is None or raw_mode():
+        return _rename_raw(expr, mapping)
+    key = _restrict(expr, mapping)
+    if key is None:
+        return expr
+    stack: list[tuple[Expr, frozenset[tuple[Index, Index]]]] = [(expr, key)]
+    while stack:
+        node, job = stack[-1]
+        if job in _renamed(node):
+            stack.pop()
+            continue
+        children, build = _plan(node, dict(job))
+        missing = [(c, k) for c, k in children if k is not None and k not in _renamed(c)]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        result = build([c if k is None else _renamed(c)[k] for c, k in children])
+        _remember(node, job, result)
+    return _renamed(expr)[key]
+
+
+def _renamed(node: Expr) -> dict[frozenset[tuple[Index, Index]], Expr]:
+    memo: dict[frozenset[tuple[Index, Index]], Expr] = node.memo().setdefault("renamed", {})
+    return memo
+
+
+def _restrict(node: Expr, mapping: Mapping[Index, Index]) -> frozenset[tuple[Index, Index]] | None:
+    """The part of ``mapping`` that changes a free index of ``node`` (``None`` if nothing changes)."""
+    job = frozenset((k, v) for k in node.free if (v := mapping.get(k, k)) != k)
+    return job or None
+
+
+def _remember(node: Expr, job: frozenset[tuple[Index, Index]], result: Expr) -> None:
+    """Keep ``result`` as ``node`` renamed by ``job``, and ``node`` as ``result`` renamed back."""
+    _renamed(node)[job] = result
+    if result._rep is not None and len(set(result.free)) == len(node.free):
+        _renamed(result).setdefault(frozenset((v, k) for k, v in job), node)
+
+
+Plan = tuple[list[tuple[Expr, "frozenset[tuple[Index, Index]] | None"]], Callable[[list[Expr]], Expr]]
+
+
+def _plan(node: Expr, mapping: dict[Index, Index]) -> Plan:
+    """The children to rename (and how), and how to build the renamed node from them."""
+
+    def get(k: Index) -> Index:
+        return mapping.get(k, k)
+
+    if isinstance(node, Tensor):
+        return [], lambda _: Tensor(node.spec, tuple(map(get, node.indices)), positional=node.positional)
+    if isinstance(node, Delta):
+        return [], lambda _: Delta(get(node.i), get(node.j), positional=node.positional)
+    if isinstance(node, One):
+        return [], lambda _: One(get(node.i), positional=node.positional)
+    if isinstance(node, Zero):
+        return [], lambda _: Zero(tuple(map(get, node.indices)), positional=node.positional)
+    if isinstance(node, Named):
+        return [], lambda _: replace(node, indices=tuple(map(get, node.indices)))
+    if isinstance(node, Contract):
+        out = tuple(map(get, node.out))
+        summed = node.summed
+        names = bound_names(len(summed), {k.name for k in out})
+        inner = mapping | {k: Index(n, k.dim) for k, n in zip(summed, names, strict=True)}
+        return ([(f, _restrict(f, inner)) for f in node.factors],
+                lambda parts: Contract(tuple(parts), out, positional=node.positional))
+    if isinstance(node, Add):
+        out = tuple(map(get, node.out))
+        return ([(t, _restrict(t, mapping)) for t in node.terms],
+                lambda parts: Add(tuple(parts), out, positional=node.positional))
+    own = getattr(node, "rename_with", None)
+    if own is not None:
+        return [], lambda _: own(mapping)
+    if getattr(node, "summed", ()):
+        raise TypeError(f"{type(node).__name__} binds indices and must define rename_with")
+
+    def rebuild(parts: list[Expr]) -> Expr:
+        remaining = iter(parts)
+        return node.map_children(lambda _: next(remaining))
+
+    return [(c, _restrict(c, mapping)) for c in node.children()], rebuild
+
+
+def _rename_raw(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
+    """:func:`rename` for display trees: bound names stay unless a target would capture them."""
     free = set(expr.free)
     mapping = {k: v for k, v in mapping.items() if k != v and k in free}
     if not mapping:
@@ -91,13 +191,13 @@ def _rename(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
         return replace(expr, indices=tuple(mapping.get(k, k) for k in expr.indices))
     if isinstance(expr, Add):
         out = tuple(mapping.get(k, k) for k in expr.out)
-        return Add(tuple(rename(t, mapping) for t in expr.terms), out, positional=expr.positional)
+        return Add(tuple(_rename_raw(t, mapping) for t in expr.terms), out, positional=expr.positional)
     if getattr(expr, "summed", ()):
         expr = _avoid_capture(expr, {v.name for v in mapping.values()})
     own = getattr(expr, "rename_with", None)
     if own is not None:
         return own(mapping)
-    return expr.map_children(lambda child: rename(child, mapping))
+    return expr.map_children(lambda child: _rename_raw(child, mapping))
 
 
 def _avoid_capture(expr: Expr, targets: set[str]) -> Expr:
@@ -117,7 +217,7 @@ def _rename_binder(expr: Contract, mapping: Mapping[Index, Index]) -> Expr:
         used = index_names(expr) | targets | {k.name for k in mapping}
         for old, new in zip(clashing, fresh_indices(clashing, used), strict=True):
             inner[old] = new
-    factors = tuple(rename(f, inner) for f in expr.factors)
+    factors = tuple(_rename_raw(f, inner) for f in expr.factors)
     out = tuple(mapping.get(k, k) for k in expr.out)
     return Contract(factors, out, positional=expr.positional)
 
@@ -130,8 +230,10 @@ def with_positional(expr: Expr, positional: bool) -> Expr:
 
 
 def canonical(expr: Expr) -> Expr:
-    """Name bound indices ``i, j, k, …`` by position (skipping names already in scope).
+    """Name bound indices ``i, j, k, …`` by position (skipping the names in scope).
 
+    Built nodes are canonical already (a node names its bound indices from itself
+    alone), so this only changes display trees (:func:`separate_bound`).
     Two expressions that differ only in the names of summed indices have the same
     canonical form, so ``canonical(a) == canonical(b)`` is equality modulo renaming.
 
@@ -141,17 +243,22 @@ def canonical(expr: Expr) -> Expr:
     >>> str(canonical(Contract((Tensor(x, (k,)), Tensor(y, (k,))), ())))
     'x[i] y[i]'
     """
+    if expr._rep is not None:
+        return expr
     return _relabel(expr, frozenset(k.name for k in expr.free), False)[0]
 
 
 def separate_bound(expr: Expr) -> Expr:
-    """Rename a bound index only where its name is already in use in its scope.
+    """The display tree of ``expr``: bound indices renamed so that no sum reuses a name in scope.
 
-    Afterwards no sum shadows a name of an enclosing scope, and the products
-    juxtaposed in one product bind different names: what the printer needs for
-    text that reads back unambiguously.
+    Nodes name their bound indices from themselves alone, so nested sums often share
+    names; here every bound index takes the first name not used by an enclosing scope
+    (nor by a product juxtaposed beside it), and no name stands for two dimensions:
+    what the printer needs for text that reads back unambiguously.  The tree is built
+    with :func:`~eincalc.expr.raw_nodes` (its names are not canonical).
     """
-    return _one_dimension_per_name(_relabel(expr, frozenset(k.name for k in expr.free), True)[0])
+    with raw_nodes():
+        return _one_dimension_per_name(_relabel(expr, frozenset(k.name for k in expr.free), False)[0])
 
 
 def _one_dimension_per_name(expr: Expr) -> Expr:
@@ -256,7 +363,7 @@ def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool) -> tupl
     avoid = taken | index_names(expr) if keep else taken
     mapping: dict[Index, Index] = {}
     for k in expr.summed:
-        name = k.name if keep and k.name not in taken else next(n for n in _pool(CANONICAL_POOL) if n not in avoid)
+        name = k.name if keep and k.name not in taken else next(n for n in name_pool(CANONICAL_POOL) if n not in avoid)
         taken.add(name)
         avoid.add(name)
         mapping[k] = Index(name, k.dim)

@@ -29,7 +29,7 @@ from .build import Operand, as_expr, axis_index, tidy
 from .diff import Forward, register_jacobian, register_vjp
 from .errors import IndexMismatch, UnsupportedError
 from .evaluate import EvalContext, register_evaluator
-from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, node, positional_flag
+from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, bound_names, node, positional_flag
 from .matrix import Converter, Term, register_matrix_rule
 from .matrix_tree import Call, Kind
 from .names import fresh_indices, index_names, rename
@@ -105,6 +105,18 @@ class LogSumExp(Expr):
     def rebind(self, mapping: Mapping[Index, Index]) -> Expr:
         new = mapping.get(self.axis, self.axis)
         return replace(self, arg=rename(self.arg, {self.axis: new}), axis=new)
+
+    def _canonical(self) -> Expr:
+        """The summed axis named from this node alone: the first canonical name not free here."""
+        (name,) = bound_names(1, {k.name for k in self.free})
+        return self if self.axis.name == name else self.rebind({self.axis: Index(name, self.axis.dim)})
+
+    def rename_with(self, mapping: Mapping[Index, Index]) -> Expr:
+        """Rename the free indices; the axis takes its canonical name again (it can never be captured)."""
+        free = {mapping.get(k, k).name for k in self.free}
+        (name,) = bound_names(1, free)
+        axis = Index(name, self.axis.dim)
+        return LogSumExp(rename(self.arg, {**mapping, self.axis: axis}), axis, positional=self.positional)
 
     def _compute_free(self) -> tuple[Index, ...]:
         return tuple(k for k in self.arg.free if k != self.axis)
