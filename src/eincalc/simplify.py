@@ -131,22 +131,38 @@ def _rebuild(node: Contract, factors: list[Expr], vanished: tuple[Index, ...] = 
     return Contract(tuple(factors), node.out, positional=node.positional)
 
 
+FLAT_PRODUCT_LIMIT = 8
+"""A nested product with sums of its own is merged into the enclosing one only while the merged
+product has at most this many factors: a chain of products (``W₃ᵀ(W₂ᵀ(W₁ᵀ g))`` and the backward
+pass of a deep network) then stays a chain, and each product is simplified in bounded time."""
+
+
 def _flatten_product(node: Expr) -> Expr | None:
     assert isinstance(node, Contract)
-    if not any(isinstance(f, Contract) for f in node.factors):
+    merged = [f for f in node.factors if isinstance(f, Contract) and _merges(f, node)]
+    if not merged:
         return None
     factors: list[Expr] = []
-    used = index_names(node)
+    used = {k.name for f in node.factors for k in f.free}
     for factor in node.factors:
-        if not isinstance(factor, Contract):
+        if not any(factor is m for m in merged):
             factors.append(factor)
             continue
+        assert isinstance(factor, Contract)
         inner = factor.summed
         new = fresh_indices(inner, used)
         used |= {k.name for k in new}
         mapping = dict(zip(inner, new, strict=True))
         factors.extend(rename(f, mapping) for f in factor.factors)
     return _rebuild(node, factors)
+
+
+def _merges(inner: Contract, outer: Contract) -> bool:
+    """Whether ``inner`` joins the product ``outer``: always when it sums nothing of its own or holds a
+    factor a rule can remove (a constant, delta, all-ones or zero), else while the product stays small."""
+    if not inner.summed or any(isinstance(f, Const | Delta | One | Zero | Size) for f in inner.factors):
+        return True
+    return len(outer.factors) + len(inner.factors) - 1 <= FLAT_PRODUCT_LIMIT
 
 
 def _zero_factor(node: Expr) -> Expr | None:
