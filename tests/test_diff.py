@@ -180,3 +180,13 @@ def test_numeric_jacobian_shape() -> None:
     W, a = ec.tensors("W[m,n] a[n]")
     values = random_values(W @ a, {"m": 2, "n": 3}, seed=0)
     assert numeric_jacobian(W @ a, W, values).shape == (2, 2, 3)
+
+
+def test_many_variables_come_from_one_reverse_pass_in_order() -> None:
+    x, y, W1, b1, W2 = ec.tensors("x[n] y[m] W1[k,n] b1[k] W2[m,k]")
+    loss = ec.sum((W2 @ ec.tanh(W1 @ x + b1) - y) ** 2)
+    together = ec.grad(loss, [W1, b1, W2])
+    assert isinstance(together, list) and together == [ec.grad(loss, v) for v in (W1, b1, W2)]
+    upstream, = ec.tensors("g[m]")
+    z = W2 @ ec.tanh(W1 @ x)
+    assert ec.vjp(z, (x, W1), upstream) == [ec.vjp(z, x, upstream), ec.vjp(z, W1, upstream)]

@@ -27,14 +27,14 @@ Two routes, checked against each other in the tests:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from .errors import IndexMismatch, ShapeError, UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
 from .functions import assert_known, derivative
 from .limits import check_expression_size
-from .names import canonical, fresh_indices, index_names, rename, substitute
+from .names import fresh_indices, index_names, rename, substitute
 from .simplify import simplify
 
 # -- rule tables (one per interpretation) ---------------------------------------------------
@@ -93,11 +93,12 @@ def _variable(wrt: Expr) -> TensorSpec:
     return wrt.spec
 
 
-def dependents(expr: Expr, spec: TensorSpec) -> set[Expr]:
-    """The sub-expressions of ``expr`` in which tensor ``spec`` occurs (one pass, children first)."""
+def dependents(expr: Expr, spec: TensorSpec | set[TensorSpec]) -> set[Expr]:
+    """The sub-expressions of ``expr`` in which tensor ``spec`` (or any of a set) occurs (one pass, children first)."""
+    specs = spec if isinstance(spec, set) else {spec}
     found: set[Expr] = set()
     for node in postorder(expr):
-        if (isinstance(node, Tensor) and node.spec == spec) or any(c in found for c in node.children()):
+        if (isinstance(node, Tensor) and node.spec in specs) or any(c in found for c in node.children()):
             found.add(node)
     return found
 
@@ -197,51 +198,75 @@ def _chain_rule(node: Expr, d: Forward) -> Expr:
 
 def vjp_raw(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
     """``Σ upstream[I] ∂expr[I]/∂wrt[P]`` before simplification, by reverse accumulation."""
-    spec = _variable(wrt)
+    return vjp_raw_many(expr, [wrt], upstream)[0]
+
+
+def vjp_raw_many(expr: Expr, wrts: Sequence[Expr], upstream: Expr) -> list[Expr]:
+    """:func:`vjp_raw` for several variables from one reverse pass over the DAG.
+
+    Every node's cotangent is the sum of what its parents send it, formed once, after all
+    of its parents (reverse topological order), and sent on once: the pass is linear in the
+    number of distinct nodes, and the variables share everything upstream of them.
+    """
+    specs = [_variable(w) for w in wrts]
     seed = _align_upstream(expr, upstream)
-    fresh = _variable_indices(spec, expr, seed)
-    cotangents: dict[Expr, list[Expr]] = {expr: [seed]}
-    contributions: list[Expr] = []
-    dependent = dependents(expr, spec)
-    if expr not in dependent:  # e.g. 0 Σ(x) + 1 once simplified: nothing flows back to the variable
-        return Zero(fresh)
+    fresh = {spec: _variable_indices(spec, expr, seed) for spec in specs}
+    contributions: dict[TensorSpec, list[Expr]] = {spec: [] for spec in specs}
+    dependent = dependents(expr, set(specs))
+    cotangents: dict[Expr, list[Expr]] = {expr: [seed]} if expr in dependent else {}
     for node in _parents_first(expr, dependent):
         pending = cotangents.pop(node, None)
         if pending is None:
             continue
         ct = pending[0] if len(pending) == 1 else Add(tuple(pending), node.free)
-        if isinstance(node, Tensor) and node.spec == spec:
-            contributions.append(Contract((ct, *variable_derivative(node, fresh)), fresh))
+        if isinstance(node, Tensor) and node.spec in contributions:
+            axes = fresh[node.spec]
+            contributions[node.spec].append(Contract((ct, *variable_derivative(node, axes)), axes))
             continue
         rule = _rule(VJP_RULES, node)
         for child, child_ct in rule(node, ct):
             if child in dependent:
                 cotangents.setdefault(child, []).append(child_ct)
-    if not contributions:
-        return Zero(fresh)
-    return contributions[0] if len(contributions) == 1 else Add(tuple(contributions), fresh)
+    return [_total(contributions[spec], fresh[spec]) for spec in specs]
 
 
-def vjp(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
-    """Contract an upstream gradient (shaped like ``expr``) with ``∂expr/∂wrt``, symbolically."""
-    return _tidy(simplify(check_expression_size(vjp_raw(simplify(expr), wrt, upstream), "vjp")), 0)
+def _total(parts: list[Expr], axes: tuple[Index, ...]) -> Expr:
+    if not parts:
+        return Zero(axes)
+    return parts[0] if len(parts) == 1 else Add(tuple(parts), axes)
+
+
+def vjp(expr: Expr, wrt: Expr | Sequence[Expr], upstream: Expr) -> Any:
+    """Contract an upstream gradient (shaped like ``expr``) with ``∂expr/∂wrt``, symbolically.
+
+    ``wrt`` may be a list of variables: the list of their results comes from one reverse pass.
+    """
+    many = not isinstance(wrt, Expr)
+    wrts: list[Expr] = [wrt] if isinstance(wrt, Expr) else list(wrt)
+    raw = vjp_raw_many(simplify(expr), wrts, upstream)
+    results = [_tidy(simplify(check_expression_size(r, "vjp")), 0) for r in raw]
+    return results if many else results[0]
 
 
 def _tidy(result: Expr, kept: int) -> Expr:
-    """Canonical summed-index names, and ``p, q, …`` for the variable's axes (after the first ``kept``)."""
-    result = canonical(result)
+    """``p, q, …`` for the variable's axes (after the first ``kept``); summed indices are canonical already."""
     variable = result.free[kept:]
     used = index_names(result) - {k.name for k in variable}
     return rename(result, dict(zip(variable, fresh_indices(variable, used), strict=True)))
 
 
-def grad(expr: Expr, wrt: Expr) -> Expr:
+def grad(expr: Expr, wrt: Expr | Sequence[Expr]) -> Any:
     """Gradient of a scalar expression: same shape as ``wrt``.
+
+    ``wrt`` may be a list of variables; their gradients come back as a list, in order,
+    from one reverse pass (``ec.grad(loss, [W1, b1, W2])``).
 
     >>> from eincalc.build import tensors
     >>> x, A = tensors("x[n] A[n,n]")
     >>> str(grad(x @ A @ x, x))
     'A[p,i] x[i] + x[i] A[i,p]'
+    >>> [str(g) for g in grad(x @ A @ x, [x, A])]
+    ['A[p,i] x[i] + x[i] A[i,p]', 'x[p] x[q]']
     """
     if expr.free:
         raise IndexMismatch(

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from .build import constant_power
 from .errors import UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero, split_coefficient
-from .names import canonical, fresh_indices, index_names, rename
+from .names import canonical, fresh_indices, rename
 
 
 @dataclass(frozen=True)
@@ -84,18 +84,30 @@ class _Simplifier:
     def __init__(self) -> None:
         self.memo: dict[Expr, Expr] = {}
         self.recorder = _ACTIVE.get()
+        self.key = f"simplified {len(RULES)}"  # a rule registered later makes older results stale
 
     def run(self, expr: Expr) -> Expr:
         """Simplify children before parents, left to right, with an explicit stack (deep chains
-        of named intermediates never hit the recursion limit)."""
+        never hit the recursion limit).
+
+        Without an active :class:`Recorder` the simplified form is kept on each node, so every
+        node of a DAG is simplified once, across calls too (a gradient's shared backward pass,
+        a second gradient of the same loss).
+        """
         stack: list[tuple[Expr, bool]] = [(expr, False)]
         while stack:
             node, ready = stack.pop()
             if node in self.memo:
                 continue
+            if self.recorder is None and self.key in node.memo():
+                self.memo[node] = node.memo()[self.key]
+                continue
             if ready:
                 unchanged = all(self.memo[c] is c for c in node.children())
-                self.memo[node] = self._rewrite(node if unchanged else node.map_children(self.memo.__getitem__))
+                result = self._rewrite(node if unchanged else node.map_children(self.memo.__getitem__))
+                self.memo[node] = result
+                if self.recorder is None:
+                    node.memo()[self.key] = result
             else:
                 stack.append((node, True))
                 stack.extend((c, False) for c in reversed(node.children()) if c not in self.memo)
