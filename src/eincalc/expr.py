@@ -201,11 +201,12 @@ class Expr(metaclass=_Interning):
         if canonical is not self:
             return canonical
         args = self.args()
-        key = (type(self), args, self.positional)
+        shape = _by_identity(args)
+        key = (type(self), shape, self.positional)
         found = _TABLE.get(key)
         if found is not None:
             return found
-        twin = _TABLE.get((type(self), args, not self.positional))
+        twin = _TABLE.get((type(self), shape, not self.positional))
         object.__setattr__(self, "_rep", self if twin is None else twin._rep)
         object.__setattr__(self, "_hash", hash((type(self).__name__, args)))
         _TABLE[key] = self
@@ -336,6 +337,20 @@ class Expr(metaclass=_Interning):
         from .build import transpose
 
         return transpose(self)
+
+
+def _by_identity(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``args`` with every child replaced by the identity of its representative.
+
+    The intern table's keys must not hold children alive: a child lives as long as a parent
+    refers to it, and the parent's entry goes when the parent does.
+    """
+    return tuple(
+        ("node", id(a._rep)) if isinstance(a, Expr) and a._rep is not None
+        else _by_identity(a) if isinstance(a, tuple) and any(isinstance(b, Expr | tuple) for b in a)
+        else a
+        for a in args
+    )
 
 
 def fill_bottom_up(root: Expr, known: Callable[[Expr], bool], fill: Callable[[Expr], None]) -> None:
