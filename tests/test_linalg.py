@@ -263,3 +263,16 @@ def test_matrix_functions_evaluate_natively_on_pytorch_tensors() -> None:
     result = ec.evaluate(gradient, {name: torch.tensor(value) for name, value in values.items()})
     assert isinstance(result, torch.Tensor)
     np.testing.assert_allclose(result.numpy(), ec.evaluate(gradient, values), atol=1e-12)
+
+
+def test_a_swapped_inverse_keeps_its_inner_sum_apart_from_the_body_indices() -> None:
+    """Relabelling a matrix function's body for printing must not re-canonicalise the display tree's sums."""
+    from eincalc.expr import Add, Apply, Const, Contract, Delta, Index, One, Tensor, TensorSpec, Zero
+    from eincalc.linalg import MatrixFunction
+
+    C = TensorSpec("C", ("m",))
+    i, j, summed = Index("i", "m"), Index("j", "m"), Index("j", "n")
+    inner = Contract((Tensor(C, (i,)), Apply("sigmoid", Zero((i, summed)))), (i,))
+    body = Add((Contract((inner, One(j)), (i, j)), Contract((Const(1.5), Delta(i, j)), (i, j))), (i, j))
+    text = str(MatrixFunction("inv", body, (j, i)))
+    assert text == "inv((C[j] σ(0[j,k:n]))[j] 1[i] + 1.5 δ[j,i])"  # k, not the i that is free here

@@ -84,8 +84,9 @@ def rename(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
     renaming with it, and the descent is iterative: renaming a chain is linear in
     its distinct nodes, at any depth.
     """
-    if expr._rep is None or raw_mode():
-        return _rename_raw(expr, mapping)
+    if expr._rep is None or raw_mode():  # a display tree: its names are kept, and so are the new ones
+        with raw_nodes():
+            return _rename_raw(expr, mapping)
     key = _restrict(expr, mapping)
     if key is None:
         return expr

@@ -171,10 +171,24 @@ def _flatten_product(node: Expr) -> Expr | None:
 
 def _merges(inner: Contract, outer: Contract) -> bool:
     """Whether ``inner`` joins the product ``outer``: always when it sums nothing of its own or holds a
-    factor a rule can remove (a constant, delta, all-ones or zero), else while the product stays small."""
-    if not inner.summed or any(isinstance(f, Const | Delta | One | Zero | Size) for f in inner.factors):
+    factor a rule can remove (a delta, all-ones or zero), else while the product stays small (a
+    constant factor of a large one moves out instead: :func:`_hoist_coefficient`)."""
+    if not inner.summed or any(isinstance(f, Delta | One | Zero | Size) for f in inner.factors):
         return True
     return len(outer.factors) + len(inner.factors) - 1 <= FLAT_PRODUCT_LIMIT
+
+
+def _hoist_coefficient(node: Expr) -> Expr | None:
+    """``a (2 W[i,j] g[i]) → 2 a (W[i,j] g[i])``: a nested product's coefficient joins the enclosing one."""
+    assert isinstance(node, Contract)
+    for position, factor in enumerate(node.factors):
+        if isinstance(factor, Contract):
+            coefficient, rest = split_coefficient(factor)
+            if coefficient != 1.0 and rest:
+                inner = _rebuild(factor, rest)
+                others = [*node.factors[:position], inner, *node.factors[position + 1 :]]
+                return _rebuild(node, [Const(coefficient), *others])
+    return None
 
 
 def _zero_factor(node: Expr) -> Expr | None:
@@ -397,6 +411,8 @@ RULES: list[Rule] = [
          _fold_constants),
     Rule("flatten-product", "A product of products is one product (summed indices renamed apart).",
          Contract, _flatten_product),
+    Rule("hoist-coefficient", "A constant factor of a nested product multiplies the whole product.",
+         Contract, _hoist_coefficient),
     Rule("delta-elimination",
          "Summing over j with δ[i,j] keeps only the term j = i: the sum collapses and j is renamed i.",
          Contract, _eliminate_delta),

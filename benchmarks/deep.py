@@ -1,0 +1,135 @@
+"""B5 at depth: how eincalc's derivation scales with the depth of a plainly written network.
+
+``python benchmarks/deep.py [--quick]`` prints, for the natural loop
+``h = ec.tanh(W @ h)`` (no names) at L = 10, 50, 100, 1000: the time to derive
+(build + ``ec.grad`` + ``str``), the printed size, and log-log slopes; then all L
+gradients of the 50-layer net from one ``ec.grad`` call against one
+single-variable gradient, compiling them against one evaluation, and the
+``h = h*0.5 + h*0.5`` chain.  Medians of ``--repeats`` fresh runs.
+
+Expressions are hash-consed and per-node results cached, so every run builds
+its network over a dimension name of its own: no run reuses an earlier run's work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_FRESH = itertools.count()
+
+
+def _ec() -> Any:
+    try:
+        import eincalc
+    except ImportError:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+        import eincalc
+    return eincalc
+
+
+def plain_mlp(depth: int) -> tuple[Any, list[Any], str]:
+    """``depth`` unnamed tanh layers and a squared error, over a dimension name not used before."""
+    ec = _ec()
+    dim = f"n{next(_FRESH)}"
+    x, y = ec.tensors(f"x[{dim}] y[{dim}]")
+    weights = list(ec.tensors(" ".join(f"W{layer}[{dim},{dim}]" for layer in range(1, depth + 1))))
+    h = x
+    for W in weights:
+        h = ec.tanh(W @ h)
+    return 0.5 * ec.sum((h - y) ** 2), weights, dim
+
+
+def derive_plain(depth: int) -> int:
+    """Build, differentiate with respect to W1, print; the printed size."""
+    ec = _ec()
+    with ec.resource_limits(max_nodes=None):
+        loss, weights, _ = plain_mlp(depth)
+        return len(str(ec.grad(loss, weights[0])))
+
+
+def half_chain(repeats: int) -> str:
+    """``h = h*0.5 + h*0.5`` repeated, differentiated and printed."""
+    ec = _ec()
+    (x,) = ec.tensors(f"x[n{next(_FRESH)}]")
+    h = x
+    for _ in range(repeats):
+        h = h * 0.5 + h * 0.5
+    return str(ec.grad(ec.sum(h), x))
+
+
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def slope(t1: float, t2: float, n1: int, n2: int) -> float:
+    return math.log(t2 / t1) / math.log(n2 / n1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="depths up to 100 only")
+    parser.add_argument("--repeats", type=int, default=5)
+    options = parser.parse_args()
+    ec = _ec()
+    import numpy as np
+
+    depths = (10, 50, 100) if options.quick else (10, 50, 100, 1000)
+    times, sizes = {}, {}
+    print("plain deep MLP, h = tanh(W @ h): derive = build + grad(W1) + str")
+    for depth in depths:
+        sizes[depth] = derive_plain(depth)
+        times[depth] = median_seconds(lambda d=depth: derive_plain(d), options.repeats if depth <= 100 else 1)
+        print(f"  L={depth:5d}  {times[depth]:8.3f} s  printed {sizes[depth]:>10,} chars")
+    print(f"  t(100)/t(10) = {times[100] / times[10]:.1f} (goal ≤ 12); slope 10→100 = "
+          f"{slope(times[10], times[100], 10, 100):.2f}; printed(100)/printed(10) = {sizes[100] / sizes[10]:.1f}"
+          " (goal ≤ 12)")
+    if 1000 in times:
+        print(f"  slope 100→1000 = {slope(times[100], times[1000], 100, 1000):.2f}")
+
+    depth = 50
+    with ec.resource_limits(max_nodes=None):
+        def one() -> object:
+            loss, weights, _ = plain_mlp(depth)
+            return ec.grad(loss, weights[0])
+
+        def every() -> object:
+            loss, weights, _ = plain_mlp(depth)
+            return ec.grad(loss, weights)
+
+        single, together = median_seconds(one, options.repeats), median_seconds(every, options.repeats)
+        print(f"all {depth} gradients in one ec.grad: {together:.3f} s; one gradient: {single:.3f} s; "
+              f"ratio {together / single:.2f} (goal ≤ 3)")
+        for n in (25, 50, 100):
+            loss, weights, _ = plain_mlp(n)
+            gradients = ec.grad(loss, weights)
+            rng = np.random.default_rng(0)
+            values = {f"W{k}": rng.standard_normal((16, 16)) * 0.3 for k in range(1, n + 1)}
+            values |= {"x": rng.standard_normal(16), "y": rng.standard_normal(16)}
+            compile_time = median_seconds(lambda g=gradients: ec.compile(g), 3)
+            program = ec.compile(gradients)
+            run_time = median_seconds(lambda p=program, v=values: p(v), options.repeats)
+            print(f"  compile all {n} gradients: {compile_time:.3f} s = {compile_time / run_time:.0f}× one evaluation "
+                  f"of them ({run_time * 1e3:.2f} ms, n = 16)")
+    for repeats in (16, 30):
+        seconds = median_seconds(lambda r=repeats: half_chain(r), options.repeats)
+        print(f"h = h*0.5 + h*0.5 ×{repeats}: derive {seconds:.4f} s (goal < 0.1 s at 30)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
