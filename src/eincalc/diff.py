@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from .arguments import require_variable
+from .build import as_expr
 from .errors import IndexMismatch, ShapeError, UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
 from .functions import assert_known, derivative
@@ -85,12 +87,7 @@ def _rule(table: Mapping[type, R], node: Expr) -> R:
 
 
 def _variable(wrt: Expr) -> TensorSpec:
-    if not isinstance(wrt, Tensor):
-        raise UnsupportedError(
-            f"can only differentiate with respect to a declared tensor, not {wrt}; "
-            "declare it with ec.tensors and pass the tensor itself"
-        )
-    return wrt.spec
+    return require_variable(wrt).spec
 
 
 def dependents(expr: Expr, spec: TensorSpec) -> set[Expr]:
@@ -141,6 +138,7 @@ def jacobian_raw(expr: Expr, wrt: Expr) -> Expr:
 
 def jacobian(expr: Expr, wrt: Expr) -> Expr:
     """``∂expr/∂wrt``: free indices are ``expr``'s, then fresh ones for ``wrt``'s axes."""
+    expr = as_expr(expr, "the expression to differentiate")
     return _tidy(simplify(check_expression_size(jacobian_raw(simplify(expr), wrt), "jacobian")), expr.rank)
 
 
@@ -224,6 +222,7 @@ def vjp_raw(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
 
 def vjp(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
     """Contract an upstream gradient (shaped like ``expr``) with ``∂expr/∂wrt``, symbolically."""
+    expr, upstream = as_expr(expr, "the expression to differentiate"), as_expr(upstream, "the upstream gradient")
     return _tidy(simplify(check_expression_size(vjp_raw(simplify(expr), wrt, upstream), "vjp")), 0)
 
 
@@ -243,6 +242,7 @@ def grad(expr: Expr, wrt: Expr) -> Expr:
     >>> str(grad(x @ A @ x, x))
     'A[p,i] x[i] + x[i] A[i,p]'
     """
+    expr = as_expr(expr, "the expression to differentiate")
     if expr.free:
         raise IndexMismatch(
             f"grad needs a scalar expression, but {expr} has free indices "

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import require_mapping, require_text
+from .build import as_expr
 from .diff import VJP_RULES
 from .errors import UnknownNameError, UnsupportedError
 from .evaluate import compile
@@ -193,6 +195,8 @@ class Graph:
 
 def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f") -> Graph:
     """The computational graph of ``expr`` with every gate evaluated at ``values`` (arrays by tensor name)."""
+    expr, name = as_expr(expr, "the expression to draw"), require_text(name, "name", "'f'")
+    values = require_mapping(values, "values", "tensor names to arrays, like {'W': W_value}")
     order: list[Expr] = []
     index: dict[Expr, int] = {}
     for sub in postorder(expr):

@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .arguments import require_flag, require_tensors
+from .build import as_expr
 from .errors import NoMatrixForm
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, walk
 from .matrix_algebra import add, broadcast, oriented, scale, transpose
@@ -104,7 +106,8 @@ def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = 
     >>> to_matrix(grad(trace(A), A), sizes_from=[A]).numpy
     'np.eye(A.shape[0])'
     """
-    convert = Converter(expr, rows, sizes_from)
+    expr, rows = as_expr(expr, "the expression to show in matrix form"), require_flag(rows, "rows")
+    convert = Converter(expr, rows, require_tensors(sizes_from, "sizes_from"))
     try:
         term = convert.orient(convert(expr), expr.free)
     except NoMatrixForm as error:

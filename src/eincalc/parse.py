@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from . import build
+from .arguments import describe, require_text
 from .errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
 from .expr import (
     Add,
@@ -109,8 +110,7 @@ def parse(text: str, *declared: Tensor | Index, **named: Tensor) -> Expr:
     >>> str(parse("(x[i] y[i])[i] − 2 Σ(x[j])", x, y))
     '(x[i] y[i])[i] - 2 Σ(x[j])'
     """
-    if not isinstance(text, str):
-        raise ParseError(f"parse reads a string, not {type(text).__name__}")
+    require_text(text, "the text given to ec.parse", "'W[i,j] x[j]'")
     tensors: dict[str, TensorSpec] = {}
     indices: dict[str, str] = {}
     for name, item in itertools.chain(((None, d) for d in declared), named.items()):
@@ -120,7 +120,8 @@ def parse(text: str, *declared: Tensor | Index, **named: Tensor) -> Expr:
             if indices.setdefault(item.name, item.dim) != item.dim:
                 raise IndexMismatch(f"index {item.name} is declared as {indices[item.name]} and as {item.dim}")
         else:
-            raise UnsupportedError(f"parse takes declared tensors (ec.tensors) and indices, not {item!r}")
+            hint = "; unpack a list with *: ec.parse(text, *tensors)" if isinstance(item, list | tuple) else ""
+            raise UnsupportedError(f"parse takes declared tensors (ec.tensors) and indices, not {describe(item)}{hint}")
     return _parse_cached(text, tuple(sorted(tensors.items(), key=lambda p: p[0])), tuple(indices.items()))
 
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from .build import as_expr
 from .expr import (
     Add,
     Apply,
@@ -244,7 +245,7 @@ def with_definitions(expr: Expr) -> str:
     σ(z[i])
       where z[i] = W[i,j] x[j]
     """
-    lines = [to_text(expr)]
+    lines = [to_text(as_expr(expr, "the expression to print"))]
     for named in definitions(expr):
         head = f"{named.name}[{_index_list(named.body.free)}]" if named.body.free else named.name
         lines.append(f"  where {head} = {to_text(named.body)}")
