@@ -31,13 +31,16 @@ eincalc.errors.ShapeError: dims['n'] must be a whole number of at least 1, not f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .errors import ParseError, ShapeError, UnsupportedError
 from .expr import Expr, Tensor
+
+_Choice = TypeVar("_Choice", bound=str)
 
 
 def describe(value: object, limit: int = 40) -> str:
@@ -77,6 +80,15 @@ def require_size(value: object, what: str) -> int:
     if size < 1:
         raise ShapeError(f"{what} is {size}; a dimension has at least 1 entry (eincalc has no empty axes)")
     return size
+
+
+def require_choice(value: object, what: str, choices: Sequence[_Choice]) -> _Choice:
+    """``value`` if it is one of the strings ``choices``."""
+    for choice in choices:
+        if isinstance(value, str) and value == choice:
+            return choice
+    shown = repr(value) if isinstance(value, str) else describe(value)
+    raise UnsupportedError(f"unknown {what} {shown}; choose one of {', '.join(choices)}")
 
 
 def require_whole(value: object, what: str, minimum: int = 0) -> int:
@@ -144,6 +156,16 @@ def require_axes(value: object) -> list[int | str]:
 
 def require_step(value: object, what: str) -> float:
     """``value`` as a positive finite real number (a finite-difference step)."""
-    if not (is_whole(value) or isinstance(value, float | np.floating)) or not 0 < float(value) < float("inf"):  # type: ignore[arg-type]
-        raise UnsupportedError(f"{what} must be a positive number, not {describe(value)}")
-    return float(value)  # type: ignore[arg-type]
+    step = _finite(value) if is_whole(value) or isinstance(value, float | np.floating) else None
+    if step is None or step <= 0:
+        raise UnsupportedError(f"{what} must be a positive finite number, not {describe(value)}")
+    return step
+
+
+def _finite(number: Any) -> float | None:
+    """``number`` as a finite float, or ``None`` (an integer too large for a float, an infinity, NaN)."""
+    try:
+        value = float(number)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None

@@ -13,6 +13,7 @@ simplify to the textbook ``ŷ − y``.
 
 from __future__ import annotations
 
+from .arguments import require_flag
 from .build import Operand, as_expr, elementwise_product, power, scale, sum_terms, tidy, total
 from .errors import IndexMismatch
 from .expr import Apply, Contract, Expr, Size
@@ -55,7 +56,7 @@ def cross_entropy(scores: Operand, labels: Operand, *, logits: bool = True, axis
     probabilities.
     """
     prediction, target = _same_style(as_expr(scores), as_expr(labels))
-    log_probabilities = log_softmax(prediction, axis) if logits else Apply(
+    log_probabilities = log_softmax(prediction, axis) if require_flag(logits, "logits") else Apply(
         "log", prediction, positional=prediction.positional
     )
     return scale(_weighted_sum(target, log_probabilities), -1.0)
@@ -75,7 +76,7 @@ def binary_cross_entropy(scores: Operand, labels: Operand, *, logits: bool = Tru
     from probabilities ``p`` it is ``−Σ y log p + (1 − y) log(1 − p)``.
     """
     z, y = _same_style(as_expr(scores), as_expr(labels))
-    if logits:
+    if require_flag(logits, "logits"):
         return total(Apply("softplus", z, positional=z.positional)) - _weighted_sum(y, z)
     positive = _weighted_sum(y, Apply("log", z, positional=z.positional))
     negative = _weighted_sum(1 - y, Apply("log", 1 - z, positional=z.positional))

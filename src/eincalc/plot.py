@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .arguments import require_mapping, require_text
+from .arguments import require_mapping, require_sizes, require_text
 from .errors import ShapeError, UnsupportedError
 from .evaluate import as_array, evaluate
 from .expr import Expr
@@ -77,7 +77,7 @@ def _array(
     jacobian: Any, values: Mapping[str, Any], dims: Mapping[str, int] | None
 ) -> tuple[np.ndarray, list[str], str]:
     if isinstance(jacobian, Expr):
-        sizes = {**sizes_of(jacobian, values), **(dims or {})}
+        sizes = {**sizes_of(jacobian, values), **require_sizes(dims)}
         array = np.asarray(evaluate(jacobian, values, dims=sizes), dtype=float)
         return array, [k.name for k in jacobian.free], to_text(jacobian)
     array = np.asarray(as_array("the Jacobian", jacobian), dtype=float)

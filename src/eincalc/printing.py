@@ -245,7 +245,8 @@ def with_definitions(expr: Expr) -> str:
     σ(z[i])
       where z[i] = W[i,j] x[j]
     """
-    lines = [to_text(as_expr(expr, "the expression to print"))]
+    expr = as_expr(expr, "the expression to print")
+    lines = [to_text(expr)]
     for named in definitions(expr):
         head = f"{named.name}[{_index_list(named.body.free)}]" if named.body.free else named.name
         lines.append(f"  where {head} = {to_text(named.body)}")

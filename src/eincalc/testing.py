@@ -90,8 +90,8 @@ def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: fl
     For a tensor declared symmetric the result is symmetrised over its two axes,
     matching eincalc's convention for symmetric arguments (see :mod:`eincalc.linalg`).
     """
+    expr, eps = as_expr(expr, "the expression to check"), require_step(eps, "eps")
     sizes = _sizes(expr, wrt, values, dims)
-    eps = require_step(eps, "eps")
     base = {name: np.asarray(array, dtype=float) for name, array in _arrays(expr, values, wrt).items()}
     point = base[wrt.spec.name]
     out_shape = np.shape(evaluate(expr, base, dims=sizes))
