@@ -605,11 +605,6 @@ def postorder(expr: Expr) -> Iterator[Expr]:
         stack.extend((c, False) for c in reversed(current.children()) if id(c) not in seen)
 
 
-def occurrences(factor: Expr) -> tuple[Index, ...]:
-    """How a factor's indices count in Einstein's convention (``A[i,i]`` counts ``i`` twice)."""
-    return factor.indices if isinstance(factor, Tensor) else factor.free
-
-
 def split_coefficient(expr: Contract) -> tuple[float, list[Expr]]:
     """The product of a contraction's constant factors, and its other factors."""
     coefficient = 1.0

@@ -61,7 +61,6 @@ from .expr import (
     TensorSpec,
     Zero,
     check_consistent,
-    occurrences,
 )
 
 MAX_LENGTH = 10_000  # characters
@@ -317,10 +316,10 @@ class _Parser:
         else at the first part."""
         seen: dict[str, list[Index]] = {}
         for expr, node in parts:
-            written = _elements(node.slice) if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else []
-            counted = occurrences(expr)
-            places = written if len(written) == len(counted) else [node] * len(counted)
-            for k, place in zip(counted, places, strict=True):
+            subscript = isinstance(node, ast.Subscript) and isinstance(expr, Tensor)
+            written = {_index_name(e): e for e in reversed(_elements(node.slice))} if subscript else {}
+            for k in expr.free:  # each factor carries its free indices once (A[i,i] carries i once)
+                place = written.get(k.name, node)
                 same = seen.setdefault(k.name, [])
                 same.append(k)
                 if (summed and len(same) == 3) or same[0].dim != k.dim:
@@ -384,7 +383,10 @@ class _Parser:
         return sign * number
 
     def power(self, node: ast.BinOp) -> Expr:
-        base, k = self.visit(node.left), self.number(node.right, "the exponent")
+        base = self.visit(node.left)
+        if not _is_number(node.right):  # an expression as exponent: x[i]**t[i]
+            return build.power(base, self.visit(node.right))
+        k = self.number(node.right, "the exponent")
         if not isinstance(base, Const):
             return build.power(base, k)
         value = float(base.value) ** k
@@ -477,9 +479,7 @@ class _Parser:
                 problem = "is repeated" if name in available else "occurs in no factor"
                 raise self.fail(IndexMismatch(f"output index {name} {problem}"), node)
         out, exprs = tuple(available[getattr(n, "id", "")] for n in names), [e for e, _ in parts]
-        if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out and (
-            not exprs or occurrences(exprs[0]) == out  # (B[w,w,w])[w] scopes its w: keep it a factor
-        ):
+        if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out:
             return self.multiply(product)  # nothing to sum or reorder
         if not is_sum:
             return Contract((*([Const(coefficient)] if coefficient != 1.0 else []), *exprs), out)
@@ -577,7 +577,8 @@ def _size(call: Call) -> Expr:
     return Size(dim)
 
 
-for _name in ("sigmoid", "σ", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos", "step", "sign"):
+for _name in ("sigmoid", "σ", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos", "tan", "step",
+              "sign"):
     register_parse_function(_name, _fixed(functools.partial(build.apply, _name), 1))
 for _name, _builder in {
     "square": _fixed(lambda e: build.power(e, 2), 1), "trace": _fixed(build.trace, 1),
@@ -597,6 +598,13 @@ def _is_product(node: ast.expr) -> bool:
 
 
 _SIGNS: dict[type, float] = {ast.USub: -1.0, ast.UAdd: 1.0}
+
+
+def _is_number(node: ast.expr) -> bool:
+    """Whether ``node`` is a number literal, possibly signed (``2``, ``-0.5``)."""
+    while _sign(node):
+        node = getattr(node, "operand", node)
+    return isinstance(node, ast.Constant) and not isinstance(node.value, bool) and isinstance(node.value, int | float)
 
 
 def _sign(node: ast.expr) -> float:
