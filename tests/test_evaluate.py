@@ -146,6 +146,7 @@ def test_apply_every_function(name: str) -> None:
         "softplus": lambda v: np.log(1 + np.exp(v)),
         "sin": np.sin,
         "cos": np.cos,
+        "tan": np.tan,
     }
     applied = Apply(name, tensor("x", j), 3.0 if name == "pow" else None)
     assert_allclose(evaluate(applied, {"x": x}), oracle[name](x), rtol=1e-12, atol=1e-15)
@@ -376,3 +377,16 @@ def test_an_empty_axis_is_refused_before_any_function_sees_it(fn: str) -> None:
         ec.evaluate(getattr(ec, fn)(v), {"vempty": np.ones(0)})
     with pytest.raises(ShapeError, match="dims\\['k'\\] is 0"):
         ec.evaluate(getattr(ec, fn)(ec.parse("1[i:k]")), {}, dims={"k": 0})
+
+
+class _Native:
+    """A stand-in for an array of another library: a shape and a dtype, no NumPy conversion wanted."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.shape, self.dtype = (3,), dtype
+
+
+@pytest.mark.parametrize("dtype", [np.dtype("int64"), np.dtype("bool"), np.dtype("complex64")])
+def test_arrays_of_other_libraries_must_be_floating_point_already(dtype: Any) -> None:
+    with pytest.raises(UnsupportedError, match=f"value for a has dtype {dtype}; eincalc computes with real floating"):
+        evaluate(a, {"a": _Native(dtype)})

@@ -65,7 +65,7 @@ def random_values(
     Tensors named in ``positive`` get entries in (0.5, 1.5); a tensor declared
     symmetric gets a symmetric array; a simplex vector gets entries summing to one.
     """
-    rng = np.random.default_rng(seed)
+    rng, sizes = np.random.default_rng(seed), require_sizes(sizes, "sizes")
     values: dict[str, np.ndarray] = {}
     for name, tensor in declared(expr).items():
         missing = [d for d in tensor.spec.dims if d not in sizes]
