@@ -152,6 +152,15 @@ def test_text_reads_a_repeated_index_as_python_builds_it() -> None:
         np.testing.assert_allclose(value(parsed, values), value(built, values), rtol=1e-12, err_msg=text)
 
 
+@pytest.mark.parametrize(("text", "column"),
+                         [("A[i,i] y[i] v[i]", 14), ("y[i] A[i,i] v[i]", 14), ("y[i] v[i] A[i,i]", 12)])
+def test_a_diagonal_is_one_factor_when_text_is_read(text: str, column: int) -> None:
+    """The third factor carrying ``i`` is the error, and the caret is under its ``i``."""
+    with pytest.raises(ec.IndexMismatch, match="index i appears 3 times") as info:
+        ec.parse(text, *TENSORS)
+    assert str(info.value).splitlines()[2] == "  " + " " * column + "^"
+
+
 def test_a_repeated_index_over_axes_of_different_sizes_is_refused() -> None:
     (W,) = ec.tensors("W[m,n]")
     for expr in (W, W @ B, W.T.T):

@@ -316,8 +316,8 @@ class _Parser:
         else at the first part."""
         seen: dict[str, list[Index]] = {}
         for expr, node in parts:
-            subscript = isinstance(node, ast.Subscript) and isinstance(expr, Tensor)
-            written = {_index_name(e): e for e in reversed(_elements(node.slice))} if subscript else {}
+            written = ({_index_name(e): e for e in reversed(_elements(node.slice))}  # each name's first place
+                       if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else {})
             for k in expr.free:  # each factor carries its free indices once (A[i,i] carries i once)
                 place = written.get(k.name, node)
                 same = seen.setdefault(k.name, [])
