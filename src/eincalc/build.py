@@ -2,10 +2,11 @@
 
 Two styles lower to the same IR:
 
-* **index style** (``W[i, j] * a[j]``): axes are the names you wrote; in a
-  product an index written twice is summed (Einstein), once is free, three
-  times is an error; ``+`` matches terms by index name and lets a term omit
-  indices (it broadcasts); ``/`` and ``**`` are element-wise.
+* **index style** (``W[i, j] * a[j]``): axes are the names you wrote (a name
+  written twice in one subscript takes the diagonal); in a product an index on
+  two factors is summed (Einstein), on one is free, on three is an error; ``+``
+  matches terms by index name and lets a term omit indices (it broadcasts);
+  ``/`` and ``**`` are element-wise.
 * **matrix style** (``W @ a``, ``W.T``, ``x * y``): bare tensors and the results
   of matrix operations are *positional*: ``*`` and ``+`` are element-wise with
   NumPy broadcasting (trailing axes aligned), ``@`` is the matrix product.
