@@ -3,9 +3,10 @@
 Random values are drawn for every tensor (distinct sizes per dimension, so a
 lost transpose cannot pass by accident), the result is evaluated, and the same
 derivative is measured with central finite differences of the original
-expression.  When the result has a matrix form, that form is evaluated too and
-compared with the index form it came from.  A failed check is reported, never
-hidden.
+expression.  When the result has a matrix form, its printed NumPy text is run
+(:func:`~eincalc.matrix_check.run_numpy`: only ``np`` and the arrays in scope)
+and compared with the index form it came from, so a printing error cannot be
+certified.  A failed check is reported, never hidden.
 
 >>> import eincalc as ec
 >>> W, a = ec.tensors("W[m,n] a[n]")
@@ -16,15 +17,18 @@ hidden.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .errors import EincalcError
 from .evaluate import evaluate
 from .expr import Expr, Tensor, walk
 from .matrix import MatrixForm
+from .matrix_check import run_numpy
 from .testing import declared, numeric_jacobian, random_values
 
 TOLERANCE = 1e-6
@@ -38,7 +42,7 @@ class Check:
     ``error`` is the largest difference between the symbolic result and finite
     differences; ``gradient_error`` the same for the gradient a Hessian was
     derived from; ``matrix_error`` the largest difference between the matrix
-    form and the index form.
+    form's printed NumPy text, run, and the index form (infinite if it does not run).
     """
 
     error: float
@@ -121,8 +125,18 @@ def numeric_check(
             g = _value(upstream, values, chosen)
             numeric = np.tensordot(g, numeric, axes=g.ndim)
     scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
-    matrix_error = None if form is None else _distance(form.evaluate(values), symbolic)
+    matrix_error = None if form is None else _printed_error(form, values, symbolic)
     return Check(_distance(symbolic, numeric), TOLERANCE * scale, chosen, seed, gradient_error, matrix_error)
+
+
+def _printed_error(form: MatrixForm, values: Mapping[str, Any], expected: np.ndarray) -> float:
+    """The largest difference between ``form``'s printed NumPy text, run on ``values``, and ``expected``;
+    infinite when the text does not run or gives another shape."""
+    try:
+        printed = run_numpy(form.numpy, values)
+    except EincalcError:
+        return math.inf
+    return _distance(printed, expected) if printed.shape == expected.shape else math.inf
 
 
 def _value(expr: Expr, values: Mapping[str, Any], sizes: Mapping[str, int]) -> np.ndarray:

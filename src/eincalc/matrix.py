@@ -34,6 +34,7 @@ from .build import as_expr
 from .errors import NoMatrixForm
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, walk
 from .matrix_algebra import add, broadcast, oriented, scale, transpose
+from .matrix_check import run_numpy
 from .matrix_product import read_product
 from .matrix_render import to_latex, to_numpy, to_text
 from .matrix_tree import (
@@ -51,7 +52,6 @@ from .matrix_tree import (
     Symbol,
     Term,
     Zeros,
-    evaluate,
 )
 
 
@@ -60,8 +60,13 @@ class MatrixForm:
     """The matrix reading of an index expression.
 
     ``indices`` are the result's free indices in order: its array axes, exactly
-    as in the index form.  ``evaluate`` walks the tree with NumPy (no code is
-    executed); ``numpy`` is the same computation as source text.
+    as in the index form.  ``text`` and ``latex`` are matrix notation; ``numpy``
+    is a NumPy expression in the tensor names that runs after ``import numpy as np``
+    alone: functions NumPy lacks are spelled out (``softmax(θ)`` as
+    ``np.exp(θ - np.logaddexp.reduce(θ))``, the stable log-sum-exp of NumPy's
+    ``logaddexp``), so the text needs no helper definitions.  ``evaluate`` runs
+    that very text (:func:`~eincalc.matrix_check.run_numpy`), so a value checked
+    through it is the value of what is printed.
     """
 
     tree: MatrixExpr
@@ -81,8 +86,15 @@ class MatrixForm:
         return to_numpy(self.tree)
 
     def evaluate(self, values: Mapping[str, Any]) -> np.ndarray:
-        """The value for the tensor arrays ``values`` (by tensor name), axes in ``indices`` order."""
-        return np.asarray(evaluate(self.tree, values))
+        """The value of the printed ``numpy`` text on the arrays ``values`` (by tensor name), axes in ``indices`` order.
+
+        >>> from eincalc.build import tensors
+        >>> x, y, z = tensors("x[n] y[n] z[n]")
+        >>> form = to_matrix(x - (y + z))
+        >>> form.numpy, form.evaluate({"x": np.array([1.0]), "y": np.array([100.0]), "z": np.array([10.0])})
+        ('x - (y + z)', array([-109.]))
+        """
+        return run_numpy(self.numpy, values)
 
     def __str__(self) -> str:
         return self.text
