@@ -348,6 +348,16 @@ def test_integer_and_boolean_inputs_are_computed_in_float64() -> None:
     assert evaluate(dot, {"a": x}) == 30000.0  # int8 arithmetic would wrap around to 48
     assert evaluate(dot, {"a": np.array([True, False, True])}) == 2.0
     assert compile(a)({"a": np.arange(3, dtype=np.uint8)}).dtype == np.float64
+    (v,) = ec.tensors("vint[k]")
+    assert ec.to_matrix(ec.dot(v, v)).evaluate({"vint": x}) == 30000.0  # the printed NumPy text, run the same way
+
+
+def test_a_graph_sends_back_only_real_numbers() -> None:
+    (v,) = ec.tensors("vgraph[k]")
+    drawn = ec.graph(ec.sum(ec.exp(v)), {"vgraph": np.zeros(2)})
+    assert drawn.backward(np.int8(2)).node("vgraph").gradient.tolist() == [2.0, 2.0]
+    with pytest.raises(UnsupportedError, match="value for upstream has dtype <U1"):
+        drawn.backward("x")
 
 
 @pytest.mark.parametrize(("value", "message"), [

@@ -35,7 +35,7 @@ from .arguments import require_mapping, require_text
 from .build import as_expr
 from .diff import VJP_RULES
 from .errors import UnknownNameError, UnsupportedError
-from .evaluate import compile
+from .evaluate import as_array, compile
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Named, One, Size, Tensor, TensorSpec, Zero, postorder
 from .functions import lookup
 from .names import rename
@@ -88,7 +88,7 @@ class Graph:
     def backward(self, upstream: Any = None) -> Graph:
         """Send ∂f/∂f (ones, or ``upstream``) back through every gate; returns the graph itself."""
         root = self.output
-        seed = np.ones(np.shape(root.value)) if upstream is None else np.asarray(upstream, dtype=float)
+        seed = np.ones(np.shape(root.value)) if upstream is None else np.asarray(as_array("upstream", upstream), float)
         if seed.shape != np.shape(root.value):
             raise UnsupportedError(f"upstream gradient has shape {seed.shape}, the output {np.shape(root.value)}")
         for gate in self.nodes:
