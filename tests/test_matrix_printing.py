@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -255,14 +256,21 @@ def test_explain_certifies_the_printed_numpy_text(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(matrix_render.NUMPY_ACCEPTS, "term", matrix_render.NUMPY_ACCEPTS["argument"])
     broken = ec.explain(loss, W)
     assert broken.matrix is not None and "W @ x - y + b" in broken.matrix.numpy
-    assert not broken.check.passed and "DISAGREE" in broken.check.sentence()
+    assert not broken.check.passed
+    assert "gives DIFFERENT numbers from the index form" in broken.check.sentence()
 
 
-def test_a_numpy_text_that_does_not_run_fails_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("code", "problem"), [
+    ("undefined_helper(x)", "UnknownNameError: the NumPy text uses 'undefined_helper'"),
+    ("x", r"it gives shape \(3,\), the index form \(2, 3\)"),
+])
+def test_a_numpy_text_that_does_not_run_fails_the_check(monkeypatch: pytest.MonkeyPatch, code: str,
+                                                        problem: str) -> None:
     loss, W = tanh_layer()
-    monkeypatch.setattr(ec.MatrixForm, "numpy", property(lambda form: "undefined_helper(x)"))
+    monkeypatch.setattr(ec.MatrixForm, "numpy", property(lambda form: code))
     check = ec.explain(loss, W).check
     assert check.matrix_error == float("inf") and not check.passed
+    assert re.search(f"the printed NumPy text of the matrix form could NOT be checked: {problem}", check.sentence())
 
 
 # -- the softmax family: runnable NumPy, every axis, every renderer -------------------------------

@@ -42,7 +42,8 @@ class Check:
     ``error`` is the largest difference between the symbolic result and finite
     differences; ``gradient_error`` the same for the gradient a Hessian was
     derived from; ``matrix_error`` the largest difference between the matrix
-    form's printed NumPy text, run, and the index form (infinite if it does not run).
+    form's printed NumPy text, run, and the index form, and ``matrix_problem``
+    why that text could not be run or compared (then ``matrix_error`` is infinite).
     """
 
     error: float
@@ -51,11 +52,12 @@ class Check:
     seed: int
     gradient_error: float | None = None
     matrix_error: float | None = None
+    matrix_problem: str | None = None
 
     @property
     def passed(self) -> bool:
         measured = [e for e in (self.error, self.gradient_error, self.matrix_error) if e is not None]
-        return all(bool(np.isfinite(e)) and e <= self.tolerance for e in measured)
+        return self.matrix_problem is None and all(_within(e, self.tolerance) for e in measured)
 
     def sentence(self) -> str:
         """One sentence stating what was compared and the measured error."""
@@ -65,10 +67,21 @@ class Check:
                 f"{verdict}: max |error| = {self.error:.1e} (tolerance {self.tolerance:.0e})")
         if self.gradient_error is not None:
             text += f", and the gradient it came from {self.gradient_error:.1e}"
-        if self.matrix_error is not None:
-            text += ("; the matrix form gives the same numbers as the index form "
-                     f"(max |difference| {self.matrix_error:.1e})")
-        return text + "."
+        return text + self._matrix_clause() + "."
+
+    def _matrix_clause(self) -> str:
+        if self.matrix_problem is not None:
+            return f"; the printed NumPy text of the matrix form could NOT be checked: {self.matrix_problem}"
+        if self.matrix_error is None:
+            return ""
+        measured = f"(max |difference| {self.matrix_error:.1e})"
+        if _within(self.matrix_error, self.tolerance):
+            return f"; the matrix form gives the same numbers as the index form {measured}"
+        return f"; the printed NumPy text of the matrix form gives DIFFERENT numbers from the index form {measured}"
+
+
+def _within(error: float, tolerance: float) -> bool:
+    return bool(np.isfinite(error)) and error <= tolerance
 
 
 def default_sizes(*exprs: Expr) -> dict[str, int]:
@@ -125,18 +138,21 @@ def numeric_check(
             g = _value(upstream, values, chosen)
             numeric = np.tensordot(g, numeric, axes=g.ndim)
     scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
-    matrix_error = None if form is None else _printed_error(form, values, symbolic)
-    return Check(_distance(symbolic, numeric), TOLERANCE * scale, chosen, seed, gradient_error, matrix_error)
+    matrix_error, matrix_problem = (None, None) if form is None else _printed_error(form, values, symbolic)
+    return Check(_distance(symbolic, numeric), TOLERANCE * scale, chosen, seed, gradient_error, matrix_error,
+                 matrix_problem)
 
 
-def _printed_error(form: MatrixForm, values: Mapping[str, Any], expected: np.ndarray) -> float:
-    """The largest difference between ``form``'s printed NumPy text, run on ``values``, and ``expected``;
-    infinite when the text does not run or gives another shape."""
+def _printed_error(form: MatrixForm, values: Mapping[str, Any], expected: np.ndarray) -> tuple[float, str | None]:
+    """The largest difference between ``form``'s printed NumPy text, run on ``values``, and ``expected``, and
+    why there is none when the text does not run or gives another shape (the difference is then infinite)."""
     try:
         printed = run_numpy(form.numpy, values)
-    except EincalcError:
-        return math.inf
-    return _distance(printed, expected) if printed.shape == expected.shape else math.inf
+    except EincalcError as error:
+        return math.inf, f"{type(error).__name__}: {error}"
+    if printed.shape != expected.shape:
+        return math.inf, f"it gives shape {printed.shape}, the index form {expected.shape}"
+    return _distance(printed, expected), None
 
 
 def _value(expr: Expr, values: Mapping[str, Any], sizes: Mapping[str, int]) -> np.ndarray:
