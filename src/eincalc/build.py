@@ -24,6 +24,7 @@ Mixing styles in one operation (other than with a scalar) is an error.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .arguments import describe, is_whole, require_axes, require_axis, require_text
-from .errors import IndexMismatch, ParseError, ShapeError, UnsupportedError
+from .errors import DomainError, IndexMismatch, ParseError, ShapeError, UnsupportedError
 from .expr import (
     Add,
     Apply,
@@ -45,6 +46,7 @@ from .expr import (
     Tensor,
     TensorSpec,
     check_consistent,
+    real_number,
     split_coefficient,
 )
 from .names import CANONICAL_POOL, canonical, fresh_indices, index_names, rename, with_positional
@@ -165,7 +167,7 @@ not str 'x[i]'; to read text, use ec.parse(text, *tensors)
             raise UnsupportedError(f"{what} must be an expression or a number, not {describe(value)}{hint}")
         raise UnsupportedError(f"cannot use {describe(value)} in an expression; "
                                f"use declared tensors (ec.tensors) and numbers{hint}")
-    return Const(float(value), positional=True)
+    return Const(real_number(value), positional=True)
 
 
 def as_exprs(value: Expr | Iterable[Expr], what: str) -> tuple[tuple[Expr, ...], bool]:
@@ -342,17 +344,39 @@ def elementwise_product(factors: Sequence[Expr]) -> Expr:
 
 
 def power(base: Operand, exponent: Any) -> Expr:
-    """Element-wise ``base ** exponent`` for a real number ``exponent``."""
+    """Element-wise ``base ** exponent``: for a number ``exponent`` the power function, for an expression
+    ``exponent`` a :class:`~eincalc.powers.Power` (defined for a positive base).
+
+    >>> x, t = tensors("x[n] t[n]")
+    >>> str(power(x, 3)), str(power(x, t)), str(power(2, t))
+    ('x[i]**3', 'x[i]**t[i]', '2**t[i]')
+    """
     expr = as_expr(base)
+    if isinstance(exponent, Expr) and not isinstance(exponent, Const):
+        return _tensor_power(expr, exponent)
     if isinstance(exponent, Const):
         exponent = exponent.value
-    if isinstance(exponent, bool) or not isinstance(exponent, int | float):
-        raise UnsupportedError(f"exponent of {expr} must be a number, not {exponent!r}")
-    if exponent == 1:
+    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
+        raise UnsupportedError(f"exponent of {expr} must be a number or an expression, not {exponent!r}")
+    k = real_number(exponent)
+    if k == 1:
         return expr
     if isinstance(expr, Const):
-        return Const(constant_power(expr.value, float(exponent)), positional=expr.positional)
-    return Apply("pow", expr, float(exponent), positional=expr.positional)
+        return Const(constant_power(expr.value, k), positional=expr.positional)
+    return Apply("pow", expr, k, positional=expr.positional)
+
+
+def _tensor_power(base: Expr, exponent: Expr) -> Expr:
+    from .powers import Power  # the node lives with its rules (derivative, value, printing)
+
+    if isinstance(base, Const) and base.value <= 0:
+        raise DomainError(f"({base.value:g}) ** {exponent}: a power with an expression as exponent needs "
+                          "a positive base (it is exp(t log x)); for a whole exponent write a number, like x ** 3")
+    if not _style(base, exponent):
+        return Power(base, exponent)
+    left, right, out = _broadcast(base, exponent, "raise")
+    result = Power(left, right, positional=True)
+    return tidy(result if result.free == out else Contract((result,), out))
 
 
 def constant_power(base: float, exponent: float) -> float:
@@ -604,6 +628,7 @@ sqrt = _elementwise("sqrt")
 softplus = _elementwise("softplus")
 sin = _elementwise("sin")
 cos = _elementwise("cos")
+tan = _elementwise("tan")
 absolute = _elementwise("abs")
 
 
