@@ -26,7 +26,7 @@ def deep_mlp_derivation(depth: int, named: bool = True) -> Callable[[], object]:
     loss = ec.sum((h - y) ** 2)
 
     def derive() -> object:
-        with ec.resource_limits(max_nodes=None):
+        with ec.resource_limits(max_nodes=None, max_tree_nodes=None):  # the unnamed network is large on purpose
             return ec.grad(loss, weights[0])
 
     return derive

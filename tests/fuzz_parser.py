@@ -8,9 +8,15 @@ characters), token soup, small random grammar sentences (mostly well formed, oft
 errors), and edits of valid expressions.  Whatever parses is printed, read back, converted to
 matrix form, differentiated and evaluated, each step again allowed only EincalcError, except
 reading back: printed text must read back (given the tensors and the expression's free indices)
-to the same value.
+to the same value.  Parsed expressions are also evaluated on odd inputs (integer, boolean, complex, object,
+string, empty, ragged and masked arrays; sizes that are not whole numbers of at least 1; values that are not
+a mapping), where integer arrays must give exactly what their float64 copies give.  And every public function
+of ``eincalc`` is called with one argument replaced by a value of the wrong kind (the input text where an
+expression belongs, bytes, None, a float where a size belongs, a list where a mapping belongs, an expression
+where a name belongs, …): it may answer or raise EincalcError, nothing else.  On the command line, an input
+that takes more than 2 s is a failure too.
 
-Run 100,000 inputs (under a minute on one core)::
+Run 100,000 inputs (a few minutes on one core)::
 
     PYTHONPATH=src python -m tests.fuzz_parser --count 100000 --seed 1
 """
@@ -20,6 +26,8 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import dataclasses
+import inspect
 import random
 import signal
 import sys
@@ -31,7 +39,7 @@ from typing import Any
 import numpy as np
 
 import eincalc as ec
-from eincalc.expr import Index
+from eincalc.expr import Index, TensorSpec
 
 TENSORS = ec.tensors("x[n] y[n] W[m,n] A[n,n] c θ[k]")
 INDICES = (Index("i", "n"), Index("p", "n"), Index("b", "m"))
@@ -166,11 +174,18 @@ def _exercise(expr: ec.Expr, rng: random.Random, report: Report) -> None:
         np.testing.assert_allclose(ec.evaluate(back, values, dims=SIZES), ec.evaluate(expr, values, dims=SIZES),
                                    rtol=1e-9, atol=1e-12, equal_nan=True)
 
+    def integers_exactly() -> None:  # integer arrays compute in float64: never a wrapped-around int8 result
+        small = {name: np.asarray(array * 100, dtype=np.int8) for name, array in values.items()}
+        np.testing.assert_array_equal(ec.evaluate(expr, small, dims=SIZES),
+                                      ec.evaluate(expr, {k: v.astype(float) for k, v in small.items()}, dims=SIZES))
+
     steps: dict[str, Callable[[], object]] = {
         "printed": lambda: (str(expr), expr.latex()),
         "read back with its value": read_back,
         "in matrix form": lambda: ec.to_matrix(expr),
         "differentiated": lambda: ec.evaluate(ec.jacobian(expr, rng.choice(TENSORS)), values, dims=SIZES),
+        "evaluated on integers": integers_exactly,
+        "evaluated on odd inputs": lambda: _evaluate_odd(expr, *_odd_inputs(rng, values)),
     }
     for name, step in steps.items():
         try:
@@ -179,6 +194,34 @@ def _exercise(expr: ec.Expr, rng: random.Random, report: Report) -> None:
             report.outcomes[f"parsed, {name}"] += 1
         except ec.EincalcError as error:
             report.outcomes[f"parsed, not {name}: {type(error).__name__}"] += 1
+
+
+def _odd_array(rng: random.Random, array: np.ndarray) -> Any:
+    """``array`` made odd: another dtype (some fine, like int8 and float32), empty, ragged, masked or reshaped."""
+    kind = rng.randrange(12)
+    if kind < 6:
+        dtype = ["int8", "uint8", "bool", "float32", "complex128", "object"][kind]
+        return (array * 100).astype(dtype)
+    odd = [lambda: array.astype(str), lambda: np.zeros((0, *array.shape[1:])), lambda: [[1.0], [1.0, 2.0]],
+           lambda: np.ma.array(array, mask=array > 0), lambda: array.reshape(-1, 1), lambda: array.tolist()]
+    return odd[kind - 6]()
+
+
+def _odd_inputs(rng: random.Random, values: dict[str, np.ndarray]) -> tuple[Any, dict[str, Any]]:
+    """``values`` with one array made odd, or values that are not a mapping, and sizes (``dims``) maybe odd."""
+    odd: Any = dict(values)
+    name = rng.choice(sorted(values))
+    odd[name] = _odd_array(rng, values[name])
+    if rng.random() < 0.1:
+        odd = rng.choice([list(values.values()), None, "x", 3.0, {TENSORS[0]: values["x"]}, {1: values["x"]}])
+    dims: dict[Any, Any] = dict(SIZES)
+    if rng.random() < 0.3:
+        dims[rng.choice([*SIZES, "z", 1])] = rng.choice([0, -1, 2.5, 3.0, "3", True, None, np.int64(2), 2**70])
+    return odd, dims
+
+
+def _evaluate_odd(expr: ec.Expr, values: Any, dims: Any) -> Any:
+    return ec.evaluate(expr, values, dims=dims)
 
 
 def _equation(rng: random.Random) -> str:
@@ -208,6 +251,99 @@ def _api_call(rng: random.Random, text: str) -> Any:
     return ec.indices(text)
 
 
+# -- every public function, with one argument of the wrong kind ------------------------------------------------
+
+_x, _y, _W, _A, _c, _θ = TENSORS
+ARRAYS = {"x": np.array([0.3, -0.2, 0.5]), "y": np.array([0.2, 0.3, 0.5]), "W": np.arange(6.0).reshape(2, 3) / 7,
+          "A": np.eye(3) * 2 + 0.1, "c": np.array(0.7), "θ": np.linspace(-1.0, 1.0, 4)}
+PUBLIC_CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
+    "abs": ((_x,), {}), "binary_cross_entropy": ((_x, _y), {"logits": True}),
+    "check_grad": ((ec.sum(_W @ _x), _x, ARRAYS), {"eps": 1e-6, "dims": SIZES}), "codegen": ((_W @ _x,), {}),
+    "compile": ((_W @ _x,), {"dims": SIZES}), "cos": ((_x,), {}), "cross_entropy": ((_x, _y), {"axis": 0}),
+    "det": ((_A,), {}), "diag": ((_x,), {}), "diagonal": ((_A,), {}), "dot": ((_x, _y), {}),
+    "einsum": (("ij,j->i", _W, _x), {}), "evaluate": ((_W @ _x, ARRAYS), {"dims": SIZES}), "exp": ((_x,), {}),
+    "explain": ((ec.sum(_W @ _x), _x), {"rows": False, "sizes": SIZES, "seed": 0}), "frobenius": ((_W,), {}),
+    "get_limits": ((), {}), "grad": ((ec.sum(_W @ _x), _x), {}), "graph": ((ec.sum(_W @ _x), ARRAYS), {}),
+    "hessian": ((ec.dot(_x, _A @ _x), _x), {}), "hvp": ((ec.dot(_x, _A @ _x), _x, _y), {}),
+    "indices": (("i j",), {}), "inv": ((_A,), {}), "jacobian": ((_W @ _x, _x), {}), "kron": ((_x, _y), {}),
+    "let": (("z", _W @ _x), {"adjoint": "dz"}), "log": ((_x,), {}), "log_softmax": ((_W @ _x,), {"axis": 0}),
+    "logdet": ((_A,), {}), "logsumexp": ((_θ,), {"axis": 0}), "matrix_power": ((_A, 2), {}),
+    "mean": ((_W,), {"axis": 0}), "mse": ((_x, _y), {}), "norm": ((_x,), {}), "outer": ((_x, _y), {}),
+    "parse": (("W[b,j] x[j]", *TENSORS, *INDICES), {}), "plot_jacobian": ((ec.jacobian(_W @ _x, _x), ARRAYS), {}),
+    "relu": ((_x,), {}), "resource_limits": ((), {"max_nodes": 4000}), "set_limits": ((), {"max_nodes": 5000}),
+    "sigmoid": ((_x,), {}), "simplify": ((_W @ _x,), {}), "sin": ((_x,), {}), "softmax": ((_θ,), {"axis": 0}),
+    "softplus": ((_x,), {}), "sqrt": ((_y,), {}), "square": ((_x,), {}), "sum": ((_W,), {"axis": 0}),
+    "tan": ((_x,), {}), "tanh": ((_x,), {}), "tensors": (("V[m,n] v[n]",), {"symmetric": (), "simplex": ()}),
+    "to_matrix": ((_W @ _x,), {"rows": False, "sizes_from": [_x]}), "trace": ((_A,), {}),
+    "vjp": ((_W @ _x, _x, _W @ _x), {}), "with_definitions": ((ec.let("z", _W @ _x),), {}),
+}
+"""A valid call of every public function (``ec.__all__``, classes aside): the fuzzer spoils one argument of it."""
+
+
+def public_functions() -> list[str]:
+    """The names of ``eincalc``'s public functions (its classes are not functions)."""
+    return sorted(name for name in ec.__all__ if callable(getattr(ec, name)) and not inspect.isclass(getattr(ec, name)))
+
+
+def wrong_kinds(rng: random.Random, text: str) -> list[Any]:
+    """Values of kinds few public arguments take: the fuzz text, bytes, None, odd numbers, containers, …"""
+    return [
+        text, text.encode("utf-8", "surrogatepass"), None, 2.5, -1, 0, True, 2**70, 10**400, float("nan"),
+        float("inf"), np.int64(2), np.float32(0.5), [1, 2], [text], [_x, "x"], (_x, 1), {"x": 1}, {_x: 1},
+        {"n": 2.5}, object(), np.ones(2), np.array(["a"]), np.array([1j]), np.ones((2, 0)), _x, _W @ _x,
+        ec.sum(_x), ec.parse("x[i] y[i]", *TENSORS), INDICES[0], TensorSpec("x", ("n",)), print, range(3),
+        {**ARRAYS, "x": _odd_array(rng, ARRAYS["x"])}, ec.Limits(),
+    ]
+
+
+def spoiled(name: str, parameter: inspect.Parameter, bad: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The valid call of ``ec.name`` with ``parameter`` given ``bad`` (for ``*args``: one more argument; for
+    ``**kwargs``: one more keyword)."""
+    args, kwargs = list(PUBLIC_CALLS[name][0]), dict(PUBLIC_CALLS[name][1])
+    position = list(inspect.signature(getattr(ec, name)).parameters.values()).index(parameter)
+    if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+        args.append(bad)
+    elif parameter.kind is inspect.Parameter.VAR_KEYWORD:
+        kwargs["max_nodes" if name.endswith("limits") else "x"] = bad
+    elif parameter.kind is not inspect.Parameter.KEYWORD_ONLY and position < len(args):
+        args[position] = bad
+    else:
+        kwargs[parameter.name] = bad
+    return tuple(args), kwargs
+
+
+def call_spoiled(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], report: Report) -> None:
+    """Call ``ec.name``: an answer or an EincalcError, nothing else (the limits in force are restored after)."""
+    limits = ec.get_limits()
+    try:
+        with np.errstate(all="ignore"):
+            result = getattr(ec, name)(*args, **kwargs)
+            if isinstance(result, contextlib.AbstractContextManager):
+                with result:
+                    pass
+        report.outcomes["public function: answered"] += 1
+    except ec.EincalcError as error:
+        report.outcomes[f"public function: {type(error).__name__}"] += 1
+        if type(error) is ec.EincalcError or not str(error).strip():
+            report.failures.append(f"unspecific error: ec.{name}{_shown_call(args, kwargs)} -> {error!r}")
+    except Exception as error:
+        report.failures.append(f"{type(error).__name__} escaped ec.{name}{_shown_call(args, kwargs)}: {error}")
+    finally:
+        ec.set_limits(**dataclasses.asdict(limits))
+
+
+def _call_public(text: str, rng: random.Random, report: Report) -> None:
+    """Call a public function with one argument of the wrong kind."""
+    name = rng.choice([name for name in public_functions() if inspect.signature(getattr(ec, name)).parameters])
+    parameter = rng.choice(list(inspect.signature(getattr(ec, name)).parameters.values()))
+    call_spoiled(name, *spoiled(name, parameter, rng.choice(wrong_kinds(rng, text))), report)
+
+
+def _shown_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    shown = [repr(a)[:40] for a in args] + [f"{k}={v!r}"[:40] for k, v in kwargs.items()]
+    return f"({', '.join(shown)})"
+
+
 def _parse_and_exercise(text: str, rng: random.Random, report: Report) -> None:
     try:
         expr = ec.parse(text, *TENSORS, *INDICES)
@@ -230,9 +366,10 @@ def _call_api(text: str, rng: random.Random, report: Report) -> None:
             report.failures.append(f"unspecific error: {text!r} -> {error!r}")
 
 
-def check(text: str, rng: random.Random, report: Report, limit: float = 30.0) -> None:
-    """Run every entry point on ``text`` and record the outcome (a failure for anything but EincalcError)."""
-    for phase in (_parse_and_exercise, _call_api):
+def check(text: str, rng: random.Random, report: Report, limit: float = 30.0, slow: float | None = None) -> None:
+    """Run every entry point on ``text`` and record the outcome (a failure for anything but EincalcError,
+    and, when ``slow`` is given, for a phase that takes longer than ``slow`` seconds)."""
+    for phase in (_parse_and_exercise, _call_api, _call_public):
         start = time.perf_counter()
         try:
             with _time_limit(limit):
@@ -242,16 +379,18 @@ def check(text: str, rng: random.Random, report: Report, limit: float = 30.0) ->
         except Exception as error:  # the point of fuzzing: anything else escaping is a bug
             report.failures.append(f"{phase.__name__}: {type(error).__name__} escaped: {text!r} -> {error}")
         elapsed = time.perf_counter() - start
+        if slow is not None and elapsed > slow:
+            report.failures.append(f"{phase.__name__}: {elapsed:.1f} s (over {slow} s): {text!r}")
         if elapsed > report.slowest[0]:
-            report.slowest = (elapsed, text)
+            report.slowest = (elapsed, f"{phase.__name__}: {text}")
     report.inputs += 1
 
 
-def run(count: int, seed: int) -> Report:
-    """Fuzz ``count`` inputs from ``seed`` and report."""
+def run(count: int, seed: int, slow: float | None = None) -> Report:
+    """Fuzz ``count`` inputs from ``seed`` and report (``slow``: seconds above which an input is a failure)."""
     report, rng = Report(), random.Random(seed + 1)
     for text in inputs(count, seed):
-        check(text, rng, report)
+        check(text, rng, report, slow=slow)
     return report
 
 
@@ -259,9 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000, help="how many inputs (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="inputs are the same for the same seed")
+    parser.add_argument("--slow", type=float, default=2.0, help="seconds above which an input fails (default 2)")
     options = parser.parse_args(argv)
     started = time.perf_counter()
-    report = run(options.count, options.seed)
+    report = run(options.count, options.seed, slow=options.slow)
     print(report.summary())
     print(f"{time.perf_counter() - started:.0f} s")
     return 1 if report.failures else 0

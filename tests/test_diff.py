@@ -126,7 +126,7 @@ def test_forward_and_reverse_agree_symbolically_after_contraction() -> None:
 
 # -- every element-wise rule against finite differences ------------------------------------
 
-FUNCTIONS = ["sigmoid", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos"]
+FUNCTIONS = ["sigmoid", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos", "tan"]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -141,6 +141,18 @@ def test_each_function_derivative_matches_finite_differences(name: str) -> None:
 def test_power_rule(exponent: float) -> None:
     (x,) = ec.tensors("x[n]")
     assert check_jacobian(x**exponent, x, {"x": np.array([0.4, 1.3, 2.2])}) < 1e-6
+
+
+def test_tan_has_the_derivative_one_plus_tan_squared_and_prints_in_every_view() -> None:
+    (x,) = ec.tensors("x[n]")
+    assert str(ec.jacobian(ec.tan(x), x)) == "((1 + tan(x[i])**2) δ[i,p])[i,p]"
+    form = ec.to_matrix(ec.grad(ec.sum(ec.tan(x)), x))
+    assert (form.text, form.latex, form.numpy) == ("1 + tan(x)²", r"1 + \tan\left(x\right)^{2}", "1 + np.tan(x) ** 2")
+    assert ec.tan(x).latex() == r"\tan\left(x_{i}\right)" and ec.parse("tan(x[i])", x) == ec.tan(x)
+    values = {"x": np.array([-1.2, 0.3, 1.4])}  # both sides of 0, and near (not at) the pole at π/2
+    np.testing.assert_allclose(ec.evaluate(ec.tan(x), values), np.tan(values["x"]))
+    np.testing.assert_allclose(form.evaluate(values), 1 / np.cos(values["x"]) ** 2)
+    assert check_jacobian(ec.grad(ec.sum(ec.tan(x)), x), x, values) < 1e-6  # the second derivative too
 
 
 def test_square_and_division() -> None:
@@ -190,3 +202,59 @@ def test_many_variables_come_from_one_reverse_pass_in_order() -> None:
     upstream, = ec.tensors("g[m]")
     z = W2 @ ec.tanh(W1 @ x)
     assert ec.vjp(z, (x, W1), upstream) == [ec.vjp(z, x, upstream), ec.vjp(z, W1, upstream)]
+
+
+# -- powers whose exponent is an expression -----------------------------------------------------------
+
+X, T, t, u = ec.tensors("X[m,n] T[m,n] t[n] u[n]")
+TENSOR_POWERS = {
+    "x ** t": u**t, "matrix ** vector (broadcast)": X**t, "vector ** matrix (broadcast)": u**T,
+    "x[i] ** t[j] (outer)": u["i"] ** t["j"], "2 ** t": 2**t, "(W @ a) ** t": (X.T @ ec.sigmoid(X @ u)) ** t,
+    "x ** (t u)": u ** (t * u + 1), "a tower": u ** (u**t),
+}
+
+
+@pytest.mark.parametrize("name", TENSOR_POWERS)
+def test_tensor_exponent_rules_match_finite_differences(name: str) -> None:
+    """∂(xᵗ)/∂x = t x^(t−1) and ∂(xᵗ)/∂t = log(x) xᵗ, through broadcasting, and their second derivatives."""
+    power = TENSOR_POWERS[name]
+    values = random_values(power, {"m": 2, "n": 3}, seed=3, positive=("u", "X"))
+    scalar = ec.sum(ec.sin(power))
+    for wrt in (X, T, t, u):
+        if wrt.spec.name in values:
+            assert check_jacobian(power, wrt, values) < 1e-6, wrt
+            assert check_grad(scalar, wrt, values) < 1e-6, wrt
+            assert check_jacobian(ec.grad(scalar, wrt), wrt, values) < 1e-5, wrt
+
+
+def test_a_tensor_exponent_prints_as_a_power_and_reads_back() -> None:
+    values = random_values(u**t + X**t, {"m": 2, "n": 3}, seed=4, positive=("u", "X"))
+    assert (str(u**t), (u**t).latex()) == ("u[i]**t[i]", "u_{i}^{t_{i}}")
+    assert str(ec.grad(ec.sum(u**t), t)) == "(log(u[p]) u[p]**t[p])[p]"
+    assert str(ec.grad(ec.sum(u**t), u)) == "(t[p] u[p]**(t[p] - 1))[p]"
+    for expr in TENSOR_POWERS.values():
+        for shown in (expr, ec.grad(ec.sum(expr), t)):
+            back = ec.parse(str(shown), X, T, t, u, *shown.free)
+            assert back == shown, str(shown)
+    form = ec.to_matrix(ec.grad(ec.sum(u**t), u))
+    assert (form.text, form.numpy) == ("t ⊙ u^(t − 1)", "t * np.power(u, t - 1)")
+    np.testing.assert_allclose(form.evaluate(values), values["t"] * values["u"] ** (values["t"] - 1))
+    np.testing.assert_allclose(ec.to_matrix(X ** T).evaluate(values | {"T": values["X"]}), values["X"] ** values["X"])
+    namespace: dict[str, object] = {}
+    exec(ec.codegen(X**t), namespace)  # eincalc's own generated source, run as a user would
+    np.testing.assert_allclose(namespace["compute"](t=values["t"], X=values["X"]),  # type: ignore[operator]
+                               values["X"] ** values["t"])
+
+
+def test_a_tensor_exponent_needs_a_positive_base() -> None:
+    with pytest.raises(ec.DomainError, match=r"\(-2\) \*\* t\[i\]: .* needs a positive base"):
+        (-2) ** t
+    with pytest.raises(ec.DomainError, match="positive base"):
+        0 ** t
+    with np.errstate(invalid="ignore"):  # where the base is negative the value is NumPy's: nan, as log gives
+        value = ec.evaluate(u**t, {"u": np.array([-2.0, 2.0, 0.0]), "t": np.array([0.5, 0.5, 2.0])})
+    np.testing.assert_allclose(value, [np.nan, np.sqrt(2.0), 0.0])
+
+
+def test_an_exponent_that_simplifies_to_a_number_is_the_power_function() -> None:
+    assert str(ec.simplify(u ** (t - t + 3))) == "u[i]**3"

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.diff import jacobian_raw, vjp_raw
 from eincalc.expr import Const, Contract, Expr, Index, One, Tensor, Zero
+from eincalc.matrix_check import run_numpy
 from eincalc.names import canonical
 from eincalc.parse import parse
 from eincalc.printing import to_einsum, to_latex, to_text
@@ -139,6 +140,49 @@ def test_matrix_form_has_the_value_of_the_index_form(problem: Problem, rows: boo
         assert str(reason)
         return
     assert_close(form.evaluate(problem.values), problem.evaluate(), what=f"{problem.expr} = {form.text}")
+
+
+def assert_printed_numpy_computes(expr: Expr, values: dict[str, Any], sizes: Any, rows: bool,
+                                  sizes_from: tuple[Tensor, ...] = ()) -> None:
+    """The printed ``.numpy`` of ``to_matrix(expr)``, run with only ``np`` and the arrays, equals the index form.
+
+    An expression with no matrix form must say why; those are counted (``--hypothesis-show-statistics``).
+    """
+    try:
+        form = ec.to_matrix(expr, rows=rows, sizes_from=sizes_from)
+    except ec.NoMatrixForm as reason:
+        assert str(reason)
+        event("no matrix form (NoMatrixForm)")
+        return
+    event("matrix form")
+    expected = ec.evaluate(expr, values, dims=sizes)
+    assert_close(run_numpy(form.numpy, values), expected, what=f"{expr} = {form.text}\n  numpy: {form.numpy}")
+
+
+@given(problems(named=True), st.booleans())
+def test_printed_numpy_of_the_matrix_form_computes_the_value(problem: Problem, rows: bool) -> None:
+    assert_printed_numpy_computes(problem.expr, dict(problem.values), problem.sizes, rows)
+
+
+@given(problems(named=True), st.booleans(), st.data())
+def test_printed_numpy_of_the_gradient_computes_the_gradient(problem: Problem, rows: bool,
+                                                             data: st.DataObject) -> None:
+    problem, wrt = with_variable(problem, data)
+    loss, values = scalar_loss(problem)
+    assert_printed_numpy_computes(ec.grad(loss, wrt), values, problem.sizes, rows, (wrt,))
+
+
+@given(problems(max_depth=2, max_size=2, named=True), st.booleans(), st.data())
+def test_printed_numpy_of_the_hessian_computes_the_hessian(problem: Problem, rows: bool,
+                                                           data: st.DataObject) -> None:
+    """Hessians by vectors and scalars (of rank 2 at most, so that a matrix form can exist)."""
+    candidates = [t for t in problem.tensors if t.rank <= 1]
+    if candidates:
+        wrt = data.draw(st.sampled_from(candidates), label="wrt")
+    else:
+        problem, wrt = with_variable(problem, data)
+    loss, values = scalar_loss(problem)
+    assert_printed_numpy_computes(ec.hessian(loss, wrt), values, problem.sizes, rows, (wrt,))
 
 
 @given(problems(named=True), st.data())

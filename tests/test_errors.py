@@ -104,7 +104,8 @@ CASES: dict[str, tuple[Callable[[], Any], type[ec.EincalcError], str]] = {
         "  ^"),
     "einsum: an operand that is not an expression": (
         lambda: ec.einsum("ij,j->i", W, "a"), ec.UnsupportedError,
-        "operand 1: cannot use str 'a' in an expression; use declared tensors (ec.tensors) and numbers\n"
+        "operand 1: cannot use str 'a' in an expression; use declared tensors (ec.tensors) and numbers; to read "
+        "text, use ec.parse(text, *tensors)\n"
         "  ij,j->i"),
     "no matrix form": (
         lambda: ec.to_matrix(ec.jacobian(W @ a, W)), ec.NoMatrixForm,
@@ -126,7 +127,62 @@ CASES: dict[str, tuple[Callable[[], Any], type[ec.EincalcError], str]] = {
         "use jacobian, or vjp with an upstream gradient"),
     "an operand that is not an expression": (
         lambda: W + "a", ec.UnsupportedError,
-        "cannot use str 'a' in an expression; use declared tensors (ec.tensors) and numbers"),
+        "cannot use str 'a' in an expression; use declared tensors (ec.tensors) and numbers; to read text, use "
+        "ec.parse(text, *tensors)"),
+    "evaluate: text instead of an expression": (
+        lambda: ec.evaluate("x[i]", {"x": np.ones(3)}), ec.UnsupportedError,
+        "the expression to evaluate must be an expression or a number, not str 'x[i]'; to read text, use "
+        "ec.parse(text, *tensors)"),
+    "evaluate: values that are not a mapping": (
+        lambda: ec.evaluate(x, [1.0, 2.0]), ec.UnsupportedError,
+        "values must be a mapping from tensor names to arrays, like {'W': W_value}, not list [1.0, 2.0]"),
+    "evaluate: a tensor as a key of the values": (
+        lambda: ec.evaluate(x, {x: np.ones(3)}), ec.UnsupportedError,
+        "values maps tensor names to arrays; its key the expression x[i] is not a name; use its name 'x'"),
+    "evaluate: a size that is not a whole number": (
+        lambda: ec.evaluate(x, {"x": np.ones(3)}, dims={"n": 2.5}), ec.ShapeError,
+        "dims['n'] must be a whole number of at least 1, not float 2.5"),
+    "evaluate: a negative size": (
+        lambda: ec.evaluate(x, {"x": np.ones(3)}, dims={"n": -1}), ec.ShapeError,
+        "dims['n'] is -1; a dimension has at least 1 entry (eincalc has no empty axes)"),
+    "evaluate: an empty axis": (
+        lambda: ec.evaluate(ec.softmax(x), {"x": np.ones(0)}), ec.ShapeError,
+        "x: axis 0 (dimension n) is empty; a dimension has at least 1 entry (eincalc has no empty axes)"),
+    "evaluate: complex numbers": (
+        lambda: ec.evaluate(x, {"x": np.array([1j, 2.0, 3.0])}), ec.UnsupportedError,
+        "value for x has dtype complex128 (complex numbers); eincalc computes with real numbers"),
+    "evaluate: strings": (
+        lambda: ec.evaluate(x, {"x": np.array(["a", "b", "c"])}), ec.UnsupportedError,
+        "value for x has dtype <U1 (not numbers); eincalc computes with real numbers"),
+    "evaluate: a size nothing gives": (
+        lambda: ec.evaluate(ec.grad(ec.trace(A), A), {}), ec.ShapeError,
+        "size of dimension 'n' unknown; pass dims={'n': ...}, or the array of a tensor declared with an axis n"),
+    "tensors: no declaration text": (
+        lambda: ec.tensors(None), ec.ParseError,  # type: ignore[arg-type]
+        "the declarations given to ec.tensors must be a string like 'W[m,n] a[n] c', not NoneType None"),
+    "tensors: a list of names": (
+        lambda: ec.tensors(["W[m,n]"]), ec.ParseError,  # type: ignore[arg-type]
+        "the declarations given to ec.tensors must be a string like 'W[m,n] a[n] c', not list ['W[m,n]']"),
+    "tensors: symmetric names that are not strings": (
+        lambda: ec.tensors("S[n,n]", symmetric=[1]), ec.ParseError,  # type: ignore[list-item]
+        "each name in symmetric= must be a string like 'S', not int 1"),
+    "grad: text instead of an expression": (
+        lambda: ec.grad("sum(x)", x), ec.UnsupportedError,
+        "the expression to differentiate must be an expression or a number, not str 'sum(x)'; to read text, use "
+        "ec.parse(text, *tensors)"),
+    "grad: a name instead of the variable": (
+        lambda: ec.grad(ec.sum(x), "x"), ec.UnsupportedError,
+        "can only differentiate with respect to a declared tensor, not str 'x'; declare it with ec.tensors and "
+        "pass the tensor itself"),
+    "softmax: an axis that is not a position or a name": (
+        lambda: ec.softmax(W, axis=0.5), ec.UnsupportedError,
+        "axis must be an integer position or an index name, not float 0.5"),
+    "to_matrix: a flag that is not a bool": (
+        lambda: ec.to_matrix(W @ a, rows="yes"), ec.UnsupportedError,
+        "rows must be True or False, not str 'yes'"),
+    "let: an expression instead of a name": (
+        lambda: ec.let(W @ a, a), ec.ParseError,  # type: ignore[arg-type]
+        "the name of an intermediate must be a string like 'z', not the expression W[i,j] a[j]"),
     "evaluate: a singular matrix": (
         lambda: ec.evaluate(ec.inv(A), {"A": np.zeros((2, 2))}), ec.DomainError,
         "inv(A[i,j]): Singular matrix; the matrix must be invertible"),
@@ -139,7 +195,7 @@ CASES: dict[str, tuple[Callable[[], Any], type[ec.EincalcError], str]] = {
         "no evaluation rule for Opaque nodes; register one with register_evaluator(Opaque) from eincalc.evaluate"),
     "an unknown limit": (
         lambda: ec.set_limits(max_nodez=3), ec.UnsupportedError,
-        "unknown limit 'max_nodez'; the limits are max_nodes, max_elements"),
+        "unknown limit 'max_nodez'; the limits are max_nodes, max_tree_nodes, max_matrix_power, max_elements"),
 }
 
 
@@ -195,7 +251,7 @@ def test_a_sixth_derivative_of_a_deep_network_stops_with_a_message() -> None:
     for weight in weights:
         derivative = ec.tanh(weight @ derivative)
     derivative = ec.sum(derivative)
-    with pytest.raises(ec.ResourceError, match="max_nodes=5,000"):
+    with pytest.raises(ec.ResourceError, match=r"max_nodes=5,000|max_tree_nodes=10,000"):
         for _ in range(6):
             derivative = ec.jacobian(derivative, v)
     assert derivative.rank < 6

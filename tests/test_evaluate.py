@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+import eincalc as ec
 from custom_nodes import opaque_node
 from eincalc import functions
 from eincalc.errors import EincalcError, ShapeError, UnknownNameError, UnsupportedError
@@ -145,6 +146,7 @@ def test_apply_every_function(name: str) -> None:
         "softplus": lambda v: np.log(1 + np.exp(v)),
         "sin": np.sin,
         "cos": np.cos,
+        "tan": np.tan,
     }
     applied = Apply(name, tensor("x", j), 3.0 if name == "pow" else None)
     assert_allclose(evaluate(applied, {"x": x}), oracle[name](x), rtol=1e-12, atol=1e-15)
@@ -221,8 +223,8 @@ def test_compile_binds_shapes_once_per_signature(monkeypatch: pytest.MonkeyPatch
     module = importlib.import_module("eincalc.evaluate")
 
     binds: list[int] = []
-    original = module._bind
-    monkeypatch.setattr(module, "_bind", lambda *args: binds.append(1) or original(*args))
+    original = module.bind_sizes
+    monkeypatch.setattr(module, "bind_sizes", lambda *args: binds.append(1) or original(*args))
     f = compile(Contract((W, a), (i,)))
     for _ in range(3):
         assert_allclose(f(VALUES), VALUES["W"] @ VALUES["a"])
@@ -283,3 +285,118 @@ def test_matmul_chain_matches_numpy(sizes: list[int], seed: int) -> None:
         expected = expected @ values[f"M{n}"]
     result = evaluate(Contract(tuple(mats), (idx[0], idx[-1])), values)
     assert_allclose(result, expected, rtol=1e-10, atol=1e-12)
+
+
+# -- sizes from every array given, and only real numbers in -----------------------------------
+
+# Names of their own: sizes come from declarations by name, and other test modules declare W and a differently.
+Wsize, asize, Xsize = ec.tensors("Wsize[m,n] asize[n] Xsize[n,n]")
+
+
+def test_sizes_come_from_arrays_of_declared_tensors_the_expression_no_longer_reads() -> None:
+    X_value = np.arange(9.0).reshape(3, 3)
+    assert_allclose(ec.evaluate(ec.grad(ec.trace(Xsize), Xsize), {"Xsize": X_value}), np.eye(3))
+    W_value, a_value = np.ones((2, 3)), np.arange(3.0)
+    jacobian = ec.jacobian(Wsize @ asize, Wsize)  # δ[i,p] asize[q]: nothing it reads has dimension m
+    assert "Wsize" not in str(jacobian)
+    expected = np.einsum("ip,q->ipq", np.eye(2), a_value)
+    assert_allclose(ec.evaluate(jacobian, {"Wsize": W_value, "asize": a_value}), expected)
+    f = ec.compile(jacobian)  # the size of W is part of the shape signature: a new W is a new plan
+    assert f({"Wsize": W_value, "asize": a_value}).shape == (2, 2, 3)
+    assert f({"Wsize": np.ones((5, 3)), "asize": a_value}).shape == (5, 5, 3)
+    assert ec.check_grad(ec.trace(Xsize), Xsize, {"Xsize": X_value}) < 1e-8
+
+
+def test_an_array_giving_a_size_must_agree_with_the_others() -> None:
+    jacobian = ec.jacobian(Wsize @ asize, Wsize)
+    with pytest.raises(ShapeError, match=r"^Wsize: axis 1 \(dimension n\) has size 4, but n = 3 from asize axis 0$"):
+        ec.evaluate(jacobian, {"Wsize": np.ones((2, 4)), "asize": np.ones(3)})
+    with pytest.raises(ShapeError, match=r"^asize: axis 0 \(dimension n\) has size 4, but n = 3 from Wsize axis 1$"):
+        ec.check_grad(ec.sum(Wsize @ asize), asize, {"Wsize": np.ones((2, 3)), "asize": np.ones(4)})
+
+
+def test_a_name_declared_two_ways_gives_no_sizes_and_the_error_says_why() -> None:
+    first, twice = ec.tensors("Vtwice[m,n] btwice[n]")
+    ec.tensors("Vtwice[n,m]")
+    jacobian = ec.jacobian(first @ twice, first)
+    with pytest.raises(ShapeError, match=r"Vtwice was declared several ways, Vtwice\[m,n\], Vtwice\[n,m\]"):
+        ec.evaluate(jacobian, {"Vtwice": np.ones((2, 3)), "btwice": np.ones(3)})
+    assert ec.evaluate(jacobian, {"Vtwice": np.ones((2, 3)), "btwice": np.ones(3)}, dims={"m": 2}).shape == (2, 2, 3)
+
+
+def test_arrays_of_tensors_that_give_no_needed_size_are_not_consulted() -> None:
+    """Extra entries never change or break a result whose sizes are all known (a values dict with everything)."""
+    assert_allclose(ec.evaluate(Wsize @ asize, {"Wsize": np.ones((2, 3)), "asize": np.ones(3), "Xsize": "unused"}),
+                    [3.0, 3.0])
+
+
+@pytest.mark.parametrize("size", [2.5, 3.0, "3", True, None, -1, 0])
+def test_a_size_is_a_whole_number_of_at_least_one(size: Any) -> None:
+    with pytest.raises(ShapeError, match=r"dims\['n'\] (must be a whole number of at least 1|is -?\d)"):
+        evaluate(a, {"a": np.ones(3)}, dims={"n": size})
+    with pytest.raises(ShapeError, match=r"dims\['n'\]"):
+        compile(a, dims={"n": size})
+
+
+def test_a_numpy_integer_is_a_size() -> None:
+    assert evaluate(One(j), {}, dims={"n": np.int64(3)}).shape == (3,)
+
+
+def test_integer_and_boolean_inputs_are_computed_in_float64() -> None:
+    x = np.array([100, 100, 100], dtype=np.int8)
+    dot = Contract((a, a), ())
+    assert evaluate(dot, {"a": x}) == 30000.0  # int8 arithmetic would wrap around to 48
+    assert evaluate(dot, {"a": np.array([True, False, True])}) == 2.0
+    assert compile(a)({"a": np.arange(3, dtype=np.uint8)}).dtype == np.float64
+    (v,) = ec.tensors("vint[k]")
+    assert ec.to_matrix(ec.dot(v, v)).evaluate({"vint": x}) == 30000.0  # the printed NumPy text, run the same way
+
+
+def test_a_graph_sends_back_only_real_numbers() -> None:
+    (v,) = ec.tensors("vgraph[k]")
+    drawn = ec.graph(ec.sum(ec.exp(v)), {"vgraph": np.zeros(2)})
+    assert drawn.backward(np.int8(2)).node("vgraph").gradient.tolist() == [2.0, 2.0]
+    with pytest.raises(UnsupportedError, match="value for upstream has dtype <U1"):
+        drawn.backward("x")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (np.array([1j, 2, 3]), r"dtype complex128 \(complex numbers\)"),
+    (np.array([1, "a", None], dtype=object), r"dtype object \(not numbers\)"),
+    (np.array(["a", "b", "c"]), r"dtype <U1 \(not numbers\)"),
+    (np.array([1, 2, 3], dtype="datetime64[s]"), r"dtype datetime64\[s\] \(not numbers\)"),
+    (np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0]), "masked array"),
+])
+def test_values_that_are_not_real_numbers_are_refused(value: Any, message: str) -> None:
+    with pytest.raises(UnsupportedError, match=message):
+        evaluate(a, {"a": value})
+
+
+@pytest.mark.parametrize("values", [[np.ones(3)], "a", 3.0, {("a",): np.ones(3)}])
+def test_values_are_a_mapping_from_names(values: Any) -> None:
+    with pytest.raises(UnsupportedError, match=r"values (must be a mapping|maps tensor names)"):
+        evaluate(a, values)
+    with pytest.raises(UnsupportedError, match=r"values (must be a mapping|maps tensor names)"):
+        compile(a)(values)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "logsumexp", "log_softmax"])
+def test_an_empty_axis_is_refused_before_any_function_sees_it(fn: str) -> None:
+    (v,) = ec.tensors("vempty[k]")
+    with pytest.raises(ShapeError, match="axis 0 \\(dimension k\\) is empty"):
+        ec.evaluate(getattr(ec, fn)(v), {"vempty": np.ones(0)})
+    with pytest.raises(ShapeError, match="dims\\['k'\\] is 0"):
+        ec.evaluate(getattr(ec, fn)(ec.parse("1[i:k]")), {}, dims={"k": 0})
+
+
+class _Native:
+    """A stand-in for an array of another library: a shape and a dtype, no NumPy conversion wanted."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.shape, self.dtype = (3,), dtype
+
+
+@pytest.mark.parametrize("dtype", [np.dtype("int64"), np.dtype("bool"), np.dtype("complex64")])
+def test_arrays_of_other_libraries_must_be_floating_point_already(dtype: Any) -> None:
+    with pytest.raises(UnsupportedError, match=f"value for a has dtype {dtype}; eincalc computes with real floating"):
+        evaluate(a, {"a": _Native(dtype)})

@@ -8,6 +8,7 @@ CI runs a few thousand inputs; the full run (100,000 inputs) is::
 from __future__ import annotations
 
 import ast
+import inspect
 import random
 from pathlib import Path
 
@@ -17,7 +18,21 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.strategies import Problem, problems
-from fuzz_parser import CHARACTERS, INDICES, TENSORS, TOKENS, Report, check, parse_error_problem, run
+from fuzz_parser import (
+    CHARACTERS,
+    INDICES,
+    PUBLIC_CALLS,
+    TENSORS,
+    TOKENS,
+    Report,
+    call_spoiled,
+    check,
+    parse_error_problem,
+    public_functions,
+    run,
+    spoiled,
+    wrong_kinds,
+)
 
 SOURCE = Path(ec.__file__).parent
 
@@ -29,6 +44,30 @@ def test_a_fuzzing_run_lets_only_eincalc_errors_escape() -> None:
     # the run reaches every stage: errors of several kinds, and expressions that parse and differentiate
     assert {"parse: ParseError", "parse: IndexMismatch", "parse: UnknownNameError"} <= set(report.outcomes)
     assert report.outcomes["parsed, differentiated"] > 100, report.summary()
+    assert report.outcomes["parsed, evaluated on integers"] > 100, report.summary()
+    assert {"parsed, not evaluated on odd inputs: UnsupportedError", "parsed, not evaluated on odd inputs: ShapeError",
+            "public function: UnsupportedError", "public function: ParseError", "public function: ShapeError",
+            "public function: answered"} <= set(report.outcomes), report.summary()
+
+
+def test_every_public_function_has_a_valid_call_for_the_fuzzer_to_spoil() -> None:
+    assert set(public_functions()) == set(PUBLIC_CALLS), "add a valid call of each public function to PUBLIC_CALLS"
+    report = Report()
+    for name in public_functions():
+        call_spoiled(name, *PUBLIC_CALLS[name], report)
+    assert not report.failures
+    assert report.outcomes["public function: answered"] >= len(PUBLIC_CALLS) - 1  # plot_jacobian needs matplotlib
+
+
+@pytest.mark.parametrize("name", public_functions())
+def test_every_argument_of_a_wrong_kind_raises_an_eincalc_error(name: str) -> None:
+    """Each parameter of each public function, given each value of a wrong kind (text where an expression
+    belongs, None, 2.5 where a size belongs, a list where a mapping belongs, …): an answer or an EincalcError."""
+    report = Report()
+    for parameter in inspect.signature(getattr(ec, name)).parameters.values():
+        for bad in wrong_kinds(random.Random(0), "x[i] +"):
+            call_spoiled(name, *spoiled(name, parameter, bad), report)
+    assert not report.failures, "\n".join(report.failures)
 
 
 @given(st.text(alphabet=st.sampled_from(CHARACTERS) | st.characters(), max_size=50))

@@ -151,6 +151,7 @@ def test_bad_operands_are_reported() -> None:
         (ec.sum(ec.diag(x) @ A), x, lambda v: v["A"].sum(axis=1)),
         (ec.diagonal(A @ X) @ g, X, lambda v: v["A"].T * v["g"]),
         (ec.trace(ec.matrix_power(X, 3)), X, lambda v: 3 * np.linalg.matrix_power(v["X"], 2).T),
+        (ec.trace(ec.matrix_power(X, 4)), X, lambda v: 4 * np.linalg.matrix_power(v["X"], 3).T),  # X² X², squared
         (ec.trace(ec.matrix_power(X, -1)), X, lambda v: -np.linalg.matrix_power(np.linalg.inv(v["X"]), 2).T),
         (ec.sum(x / g), g, lambda v: -v["x"] / v["g"] ** 2),
         (ec.exp(ec.norm(x)), x, lambda v: np.exp(np.linalg.norm(v["x"])) * v["x"] / np.linalg.norm(v["x"])),

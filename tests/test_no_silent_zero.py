@@ -25,6 +25,7 @@ from eincalc.functions import FUNCTIONS
 from eincalc.linalg import MatrixFunction
 from eincalc.nn import LogSumExp, Softmax
 from eincalc.parse import CALLS
+from eincalc.powers import Power
 from eincalc.testing import check_jacobian, check_vjp, numeric_jacobian
 
 for _module in pkgutil.iter_modules(ec.__path__):  # every module registers its node kinds and functions
@@ -69,6 +70,7 @@ NODE_SAMPLES: dict[type, Callable[[], Expr]] = {
     MatrixFunction: lambda: ec.inv(X) @ x + ec.det(X) * ec.logdet(X) * x + ec.diagonal(ec.inv(X)),
     Softmax: lambda: ec.softmax(X @ x) + ec.log_softmax(X @ x),
     LogSumExp: lambda: ec.logsumexp(X @ x) * x,
+    Power: lambda: (X @ x) ** x + x ** (X @ x),
 }
 
 
@@ -157,12 +159,14 @@ def test_an_unregistered_function_raises_naming_it(derive: Callable[[Expr, Tenso
 
 PARSE_SAMPLES = {
     **{name: f"{name}(X @ x)" for name in ("sigmoid", "σ", "tanh", "exp", "log", "relu", "sqrt", "abs",
-                                           "softplus", "sin", "cos", "step", "sign", "square", "norm",
+                                           "softplus", "sin", "cos", "tan", "step", "sign", "square", "norm",
                                            "softmax", "log_softmax", "logsumexp")},
     "trace": "trace(X @ X)", "outer": "outer(X @ x, x)", "dot": "dot(X @ x, x)", "sum": "sum(X * X)",
     "Σ": "Σ(X[i,j] x[j])", "size": "size(n) * (X @ x)", "inv": "inv(X) @ x", "det": "det(X)",
     "logdet": "logdet(X)", "frobenius": "frobenius(X)", "diag": "diag(x) @ X", "diagonal": "diagonal(X @ X)",
     "kron": "kron(X, X @ X)", "matrix_power": "matrix_power(X, 3)",
+    "cross_entropy": "cross_entropy(X @ x, x)", "mse": "mse(X @ x, x)",
+    "binary_cross_entropy": "binary_cross_entropy(X @ x, x)",
 }
 
 

@@ -8,6 +8,10 @@
 g[p] a[q] = g aᵀ
 """
 
+import types
+from collections.abc import Iterable
+
+from . import powers  # noqa: F401 - the rules of x ** t (derivative, value, printing) register on import
 from .build import (
     absolute,
     cos,
@@ -23,6 +27,7 @@ from .build import (
     softplus,
     sqrt,
     square,
+    tan,
     tanh,
     tensors,
     trace,
@@ -47,7 +52,7 @@ from .explain import Derivation, explain
 from .expr import Expr, Index, TensorSpec
 from .graph import Graph, graph
 from .hessian import hessian, hvp
-from .limits import Limits, get_limits, resource_limits, set_limits
+from .limits import Limits, bounded, get_limits, resource_limits, set_limits
 from .linalg import det, inv, logdet
 from .linalg_build import diag, diagonal, frobenius, kron, matrix_power, norm
 from .losses import binary_cross_entropy, cross_entropy, mean, mse
@@ -126,6 +131,7 @@ __all__ = [
     "sqrt",
     "square",
     "sum",
+    "tan",
     "tanh",
     "tensors",
     "to_matrix",
@@ -135,3 +141,42 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_EXPR_METHODS = (
+    "__str__", "__repr__", "_repr_latex_", "_repr_markdown_", "latex", "to_einsum", "to_matrix", "__getitem__",
+    "__add__", "__radd__", "__sub__", "__rsub__", "__neg__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+    "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "T",
+)
+"""What a user calls on an expression (its structural methods are iterative, and hot, so left alone)."""
+
+
+def _public_methods(cls: type) -> list[str]:
+    """The methods and properties of ``cls`` a user calls: public ones, printing and Jupyter's ``_repr_*_``."""
+    return [name for name, value in vars(cls).items() if isinstance(value, property | types.FunctionType)
+            and (not name.startswith("_") or name in ("__str__", "__repr__", "_repr_latex_", "_repr_markdown_"))]
+
+
+def _guard(cls: type, names: Iterable[str]) -> None:
+    for name in names:
+        value = vars(cls)[name]
+        if isinstance(value, property):
+            assert value.fget is not None  # the guarded properties are read-only views
+            setattr(cls, name, property(bounded(value.fget), doc=value.__doc__))
+        else:
+            setattr(cls, name, bounded(value))
+
+
+def _guard_public_api() -> None:
+    """Every public function, and what a user calls on the objects they return, reports an expression too
+    deep for Python's recursion as a :class:`ResourceError` saying what to do (see :func:`eincalc.limits.bounded`)."""
+    namespace = globals()
+    for name in __all__:
+        value = namespace[name]
+        if isinstance(value, types.FunctionType):
+            namespace[name] = bounded(value)
+    _guard(Expr, _EXPR_METHODS)
+    for cls in (MatrixForm, Derivation, Graph):
+        _guard(cls, _public_methods(cls))
+
+
+_guard_public_api()

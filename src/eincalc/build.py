@@ -2,10 +2,11 @@
 
 Two styles lower to the same IR:
 
-* **index style** (``W[i, j] * a[j]``): axes are the names you wrote; in a
-  product an index written twice is summed (Einstein), once is free, three
-  times is an error; ``+`` matches terms by index name and lets a term omit
-  indices (it broadcasts); ``/`` and ``**`` are element-wise.
+* **index style** (``W[i, j] * a[j]``): axes are the names you wrote (a name
+  written twice in one subscript takes the diagonal); in a product an index on
+  two factors is summed (Einstein), on one is free, on three is an error; ``+``
+  matches terms by index name and lets a term omit indices (it broadcasts);
+  ``/`` and ``**`` are element-wise.
 * **matrix style** (``W @ a``, ``W.T``, ``x * y``): bare tensors and the results
   of matrix operations are *positional*: ``*`` and ``+`` are element-wise with
   NumPy broadcasting (trailing axes aligned), ``@`` is the matrix product.
@@ -23,12 +24,16 @@ Mixing styles in one operation (other than with a scalar) is an error.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .errors import IndexMismatch, ParseError, ShapeError, UnsupportedError
+import numpy as np
+
+from .arguments import describe, is_whole, require_axes, require_axis, require_text
+from .errors import DomainError, IndexMismatch, ParseError, ShapeError, UnsupportedError
 from .expr import (
     Add,
     Apply,
@@ -41,7 +46,7 @@ from .expr import (
     Tensor,
     TensorSpec,
     check_consistent,
-    occurrences,
+    real_number,
     split_coefficient,
 )
 from .names import CANONICAL_POOL, fresh_indices, rename, with_positional
@@ -67,7 +72,8 @@ def tensors(
     >>> W.shape, c.shape
     (('m', 'n'), ())
     """
-    symmetric_names, simplex_names = set(_words(symmetric)), set(_words(simplex))
+    declarations = require_text(declarations, "the declarations given to ec.tensors", "'W[m,n] a[n] c'")
+    symmetric_names, simplex_names = set(_words(symmetric, "symmetric")), set(_words(simplex, "simplex"))
     specs: list[TensorSpec] = []
     position = 0
     while position < len(declarations):
@@ -96,11 +102,32 @@ def tensors(
     duplicated = [n for n, c in Counter(names).items() if c > 1]
     if duplicated:
         raise ParseError(f"tensor {duplicated[0]} is declared twice in {declarations!r}")
+    for spec in specs:
+        _DECLARED.setdefault(spec.name, set()).add(spec.dims)
     return tuple(bare(spec) for spec in specs)
 
 
-def _words(names: str | Iterable[str]) -> list[str]:
-    return names.replace(",", " ").split() if isinstance(names, str) else list(names)
+_DECLARED: dict[str, set[tuple[str, ...]]] = {}
+"""The dimensions each name was declared with by :func:`tensors` (every distinct declaration)."""
+
+
+def declarations(name: str) -> list[TensorSpec]:
+    """Every distinct declaration of tensor ``name`` made with :func:`tensors` (by dimensions), in a fixed order.
+
+    >>> _ = tensors("Ω[m,n]")
+    >>> declarations("Ω")
+    [TensorSpec(name='Ω', dims=('m', 'n'), symmetric=False, simplex=False)]
+    """
+    return [TensorSpec(name, dims) for dims in sorted(_DECLARED.get(name, ()))]
+
+
+def _words(names: str | Iterable[str], what: str) -> list[str]:
+    """Tensor names given as ``"S T"``, ``"S, T"`` or ``["S", "T"]``."""
+    if isinstance(names, str):
+        return names.replace(",", " ").split()
+    if isinstance(names, bytes) or not isinstance(names, Iterable):
+        raise ParseError(f"{what}= takes tensor names like 'S T' or ['S', 'T'], not {describe(names)}")
+    return [require_text(name, f"each name in {what}=", "'S'") for name in names]
 
 
 def bare(spec: TensorSpec) -> Tensor:
@@ -111,7 +138,7 @@ def bare(spec: TensorSpec) -> Tensor:
 
 def indices(names: str) -> tuple[str, ...]:
     """Index names for index-style building: ``i, j = indices("i j")``."""
-    parts = tuple(names.replace(",", " ").split())
+    parts = tuple(require_text(names, "the index names given to ec.indices", "'i j'").replace(",", " ").split())
     for part in parts:
         if not _NAME.match(part):
             raise ParseError(f"{part!r} is not a valid index name")
@@ -121,14 +148,38 @@ def indices(names: str) -> tuple[str, ...]:
 # -- coercion and style --------------------------------------------------------------------
 
 
-def as_expr(value: Operand) -> Expr:
-    """``value`` as an expression (numbers become constants)."""
+def as_expr(value: Operand, what: str = "") -> Expr:
+    """``value`` as an expression (numbers become constants); ``what`` names the argument in errors.
+
+    Every public function that takes an expression passes it through here.
+
+    >>> as_expr("x[i]", "the expression to evaluate")
+    Traceback (most recent call last):
+      ...
+    eincalc.errors.UnsupportedError: the expression to evaluate must be an expression or a number, \
+not str 'x[i]'; to read text, use ec.parse(text, *tensors)
+    """
     if isinstance(value, Expr):
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UnsupportedError(f"cannot use {type(value).__name__} {value!r} in an expression; "
-                               "use declared tensors (ec.tensors) and numbers")
-    return Const(float(value), positional=True)
+    if not (is_whole(value) or isinstance(value, float | np.floating)):
+        hint = "; to read text, use ec.parse(text, *tensors)" if isinstance(value, str) else ""
+        if what:
+            raise UnsupportedError(f"{what} must be an expression or a number, not {describe(value)}{hint}")
+        raise UnsupportedError(f"cannot use {describe(value)} in an expression; "
+                               f"use declared tensors (ec.tensors) and numbers{hint}")
+    return Const(real_number(value), positional=True)
+
+
+def as_exprs(value: Expr | Iterable[Expr], what: str) -> tuple[tuple[Expr, ...], bool]:
+    """One expression or several (a list sharing intermediates), and whether it was one.
+
+    >>> x, = tensors("x[n]")
+    >>> as_exprs([x, 2], "the expression to compile")
+    ((<Tensor x[i]>, <Const 2>), False)
+    """
+    if isinstance(value, Expr | str) or not isinstance(value, Iterable):
+        return (as_expr(value, what),), True
+    return tuple(as_expr(e, f"{what} (item {n})") for n, e in enumerate(value)), False
 
 
 def _style(*operands: Expr) -> bool:
@@ -251,15 +302,17 @@ def multiply(left: Operand, right: Operand) -> Expr:
 
 
 def einstein_product(factors: Sequence[Expr]) -> Expr:
-    """Product summing every index written twice; an index written three times is an error.
+    """Einstein's product: an index carried by two factors is summed, by one factor is free, and by
+    three is an error.  A factor carries each of its free indices once: the diagonal ``A[i,i]`` carries ``i``
+    once, like any vector (see :func:`index_expr`).
 
-    >>> x, y = tensors("x[n] y[n]")
+    >>> x, y, A = tensors("x[n] y[n] A[n,n]")
     >>> str(einstein_product([x["i"], y["i"]]))
     'x[i] y[i]'
-    >>> einstein_product([x["i"], y["i"]]).free
-    ()
+    >>> einstein_product([x["i"], y["i"]]).free, einstein_product([A["i", "i"], y["i"]]).free
+    ((), ())
     """
-    counts = Counter(k for f in factors for k in occurrences(f))
+    counts = Counter(k for f in factors for k in f.free)
     for k, count in counts.items():
         if count > 2:
             raise IndexMismatch(
@@ -292,17 +345,39 @@ def elementwise_product(factors: Sequence[Expr]) -> Expr:
 
 
 def power(base: Operand, exponent: Any) -> Expr:
-    """Element-wise ``base ** exponent`` for a real number ``exponent``."""
+    """Element-wise ``base ** exponent``: for a number ``exponent`` the power function, for an expression
+    ``exponent`` a :class:`~eincalc.powers.Power` (defined for a positive base).
+
+    >>> x, t = tensors("x[n] t[n]")
+    >>> str(power(x, 3)), str(power(x, t)), str(power(2, t))
+    ('x[i]**3', 'x[i]**t[i]', '2**t[i]')
+    """
     expr = as_expr(base)
+    if isinstance(exponent, Expr) and not isinstance(exponent, Const):
+        return _tensor_power(expr, exponent)
     if isinstance(exponent, Const):
         exponent = exponent.value
-    if isinstance(exponent, bool) or not isinstance(exponent, int | float):
-        raise UnsupportedError(f"exponent of {expr} must be a number, not {exponent!r}")
-    if exponent == 1:
+    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
+        raise UnsupportedError(f"exponent of {expr} must be a number or an expression, not {exponent!r}")
+    k = real_number(exponent)
+    if k == 1:
         return expr
     if isinstance(expr, Const):
-        return Const(constant_power(expr.value, float(exponent)), positional=expr.positional)
-    return Apply("pow", expr, float(exponent), positional=expr.positional)
+        return Const(constant_power(expr.value, k), positional=expr.positional)
+    return Apply("pow", expr, k, positional=expr.positional)
+
+
+def _tensor_power(base: Expr, exponent: Expr) -> Expr:
+    from .powers import Power  # the node lives with its rules (derivative, value, printing)
+
+    if isinstance(base, Const) and base.value <= 0:
+        raise DomainError(f"({base.value:g}) ** {exponent}: a power with an expression as exponent needs "
+                          "a positive base (it is exp(t log x)); for a whole exponent write a number, like x ** 3")
+    if not _style(base, exponent):
+        return Power(base, exponent)
+    left, right, out = _broadcast(base, exponent, "raise")
+    result = Power(left, right, positional=True)
+    return tidy(result if result.free == out else Contract((result,), out))
 
 
 def constant_power(base: float, exponent: float) -> float:
@@ -401,22 +476,49 @@ def trace(value: Operand) -> Expr:
 
 
 def total(value: Operand, axis: int | str | Sequence[int | str] | None = None) -> Expr:
-    """Sum over all axes, or over ``axis`` (positions, or index names for index-style input)."""
+    """Sum over all axes, or over ``axis``: a position (negative counts from the end), an index name, or
+    several of them.  A matrix-style expression's axes are named ``i, j, …`` by position.
+
+    >>> X, = tensors("X[m,n]")
+    >>> total(X, axis=0).shape, total(X["a", "b"], axis="a").shape, total(X).shape
+    (('n',), ('n',), ())
+    """
     expr = as_expr(value)
-    if not expr.free:
-        return expr
+    return reduce_over(expr, axis_indices(expr, axis))
+
+
+def axis_indices(expr: Expr, axis: int | str | Sequence[int | str] | None) -> tuple[Index, ...]:
+    """The free indices of ``expr`` that ``axis`` chooses, in the order of ``expr``'s axes: all of them for
+    ``None``.  Every reduction (sum, mean, …) reduces exactly these, so what it sums and what it counts
+    are one lookup.  A matrix-style expression's axes are named ``i, j, …`` by position.
+
+    >>> X, = tensors("X[m,n]")
+    >>> [(k.name, k.dim) for k in axis_indices(X, 0)], [k.dim for k in axis_indices(X["a", "b"], ["b", -2])]
+    ([('i', 'm')], ['m', 'n'])
+    """
     if axis is None:
-        summed = set(expr.free)
-    else:
-        chosen = [axis] if isinstance(axis, int | str) else list(axis)
-        summed = {axis_index(expr, a) for a in chosen}
+        return expr.free
+    chosen = [axis_index(expr, a) for a in require_axes(axis)]
+    twice = [k for k, count in Counter(chosen).items() if count > 1]
+    if twice:
+        raise IndexMismatch(f"axis={axis!r} names axis {expr.free.index(twice[0])} ({twice[0]}) of {expr} twice; "
+                            "name each axis once")
+    return tuple(k for k in expr.free if k in chosen)
+
+
+def reduce_over(expr: Expr, summed: Sequence[Index], weights: Sequence[Expr] = ()) -> Expr:
+    """``Σ`` over the free indices ``summed`` of ``expr`` times the scalar ``weights`` (a mean's 1/size);
+    a matrix-style result has its remaining axes renamed ``i, j, …`` by position."""
+    if not summed and not weights:
+        return expr
     out = tuple(k for k in expr.free if k not in summed)
-    result = Contract((expr,), out, positional=expr.positional)
+    result = Contract((*weights, expr), out, positional=expr.positional)
     return tidy(result) if expr.positional else result
 
 
 def axis_index(expr: Expr, axis: int | str) -> Index:
     """The free index of ``expr`` at position ``axis``, or named ``axis``."""
+    axis = require_axis(axis)
     if isinstance(axis, str):
         for k in expr.free:
             if k.name == axis:
@@ -428,7 +530,26 @@ def axis_index(expr: Expr, axis: int | str) -> Index:
 
 
 def index_expr(expr: Expr, names: Any) -> Expr:
-    """``expr[i, j]``: name the axes of ``expr`` (making it index style)."""
+    """``expr[i, j]``: name the axes of ``expr``, in order, making it index style.
+
+    One rule for every kind of expression: indexing names axes and never sums.  A name
+    written twice takes the diagonal, so ``X[j,j]`` is the vector of ``X``'s diagonal
+    along ``j``; in a product it is one factor carrying ``j`` once (see
+    :func:`einstein_product`), whether ``X`` is a declared tensor or anything else.
+
+    >>> A, = tensors("A[n,n]")
+    >>> str(A["j", "j"]), [k.name for k in A["j", "j"].free], [k.name for k in (A @ A)["j", "j"].free]
+    ('A[j,j]', ['j'], ['j'])
+    """
+    labels = _axis_labels(expr, names)
+    if isinstance(expr, Tensor):  # a tensor holds its diagonal itself: A[j,j]
+        relabel = dict(zip(expr.free, labels, strict=True))
+        return Tensor(expr.spec, tuple(relabel[k] for k in expr.indices))
+    return with_positional(diagonal_labels(expr, labels), False)
+
+
+def _axis_labels(expr: Expr, names: Any) -> tuple[Index, ...]:
+    """The indices ``names`` gives ``expr``'s axes; a repeated name must label axes of one dimension."""
     raw = names if isinstance(names, tuple) else (names,)
     wanted = [k.name if isinstance(k, Index) else k for k in raw]
     for name in wanted:
@@ -439,30 +560,38 @@ def index_expr(expr: Expr, names: Any) -> Expr:
             f"{expr} has {expr.rank} axes ({', '.join(expr.shape) or 'a scalar'}) "
             f"but {len(wanted)} indices were given: [{', '.join(wanted)}]"
         )
-    if isinstance(expr, Tensor) and len(set(expr.indices)) == len(expr.indices):
-        new = tuple(Index(n, d) for n, d in zip(wanted, expr.spec.dims, strict=True))
-        return Tensor(expr.spec, new)
-    named = rename_apart(expr, wanted)
-    return _merge_repeats(with_positional(named, False))
+    labels = tuple(Index(name, dim) for name, dim in zip(wanted, expr.shape, strict=True))
+    first: dict[str, Index] = {}
+    for position, label in enumerate(labels):
+        earlier = first.setdefault(label.name, label)
+        if earlier.dim != label.dim:
+            raise IndexMismatch(
+                f"index {label.name} names axis {wanted.index(label.name)} (dimension {earlier.dim}) and axis "
+                f"{position} (dimension {label.dim}) of {expr}; a repeated index takes a diagonal, which needs "
+                "axes of one dimension"
+            )
+    return labels
 
 
-def rename_apart(expr: Expr, wanted: Sequence[str]) -> Expr:
-    """Rename ``expr``'s free indices to ``wanted`` (distinct temporary names where repeated)."""
-    seen: set[str] = set()
+def diagonal_labels(expr: Expr, labels: Sequence[Index]) -> Expr:
+    """``expr`` with its free indices renamed to ``labels``; where a label repeats, the diagonal.
+
+    A repeated label is given a temporary name tied to its first occurrence by a Kronecker delta
+    that is summed: ``(A @ B)[j,j]`` is ``Σ_k (A @ B)[j,k] δ[j,k]``.
+    """
+    temporaries = iter(fresh_indices(labels, {k.name for k in expr.free} | {k.name for k in labels}))
+    first: dict[str, Index] = {}
     targets: list[Index] = []
-    for name, k in zip(wanted, expr.free, strict=True):
-        targets.append(Index(name if name not in seen else f"{name}′", k.dim))
-        seen.add(name)
-    return rename(expr, dict(zip(expr.free, targets, strict=True)))
-
-
-def _merge_repeats(expr: Expr) -> Expr:
-    primed = [k for k in expr.free if k.name.endswith("′")]
-    if not primed:
-        return expr
-    deltas = tuple(Delta(Index(k.name[:-1], k.dim), k) for k in primed)
-    out = tuple(k for k in expr.free if k not in primed)
-    return Contract((expr, *deltas), out)
+    deltas: list[Expr] = []
+    for label, temporary in zip(labels, temporaries, strict=True):
+        if label.name in first:
+            deltas.append(Delta(first[label.name], temporary))
+            targets.append(temporary)
+        else:
+            first[label.name] = label
+            targets.append(label)
+    renamed = rename(expr, dict(zip(expr.free, targets, strict=True)))
+    return Contract((renamed, *deltas), tuple(first.values())) if deltas else renamed
 
 
 def let(name: str, value: Operand, *, adjoint: str | None = None) -> Expr:
@@ -474,8 +603,10 @@ def let(name: str, value: Operand, *, adjoint: str | None = None) -> Expr:
     >>> str(z), str(sigmoid(z))
     ('z[i]', 'σ(z[i])')
     """
-    if not _NAME.match(name):
+    if not _NAME.match(require_text(name, "the name of an intermediate", "'z'")):
         raise ParseError(f"{name!r} is not a valid name for an intermediate")
+    if adjoint is not None:
+        require_text(adjoint, "the name of its adjoint", "'dz'")
     expr = as_expr(value)
     return Named(name, expr, expr.free, adjoint or f"d{name}", positional=expr.positional)
 
@@ -498,6 +629,7 @@ sqrt = _elementwise("sqrt")
 softplus = _elementwise("softplus")
 sin = _elementwise("sin")
 cos = _elementwise("cos")
+tan = _elementwise("tan")
 absolute = _elementwise("abs")
 
 

@@ -29,6 +29,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .arguments import require_sizes, require_text
+from .build import as_exprs
 from .errors import UnsupportedError
 from .expr import Expr
 from .functions import lookup
@@ -297,7 +299,8 @@ def codegen(exprs: Expr | Sequence[Expr], *, name: str = "compute", dims: Mappin
     appearance, followed by the sizes of dimensions no input carries (unless
     fixed by ``dims``).
     """
+    name = require_text(name, "name", "'compute'")
     if not name.isidentifier() or keyword.iskeyword(name):
         raise UnsupportedError(f"{name!r} is not a valid Python function name")
-    outputs = [exprs] if isinstance(exprs, Expr) else list(exprs)
-    return _Writer(lower(outputs), dims or {}).source(name, outputs)
+    outputs = list(as_exprs(exprs, "the expression to generate code for")[0])
+    return _Writer(lower(outputs), require_sizes(dims)).source(name, outputs)

@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from .arguments import require_variable
+from .build import as_expr
 from .errors import IndexMismatch, ShapeError, UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
 from .functions import assert_known, derivative
@@ -85,12 +87,7 @@ def _rule(table: Mapping[type, R], node: Expr) -> R:
 
 
 def _variable(wrt: Expr) -> TensorSpec:
-    if not isinstance(wrt, Tensor):
-        raise UnsupportedError(
-            f"can only differentiate with respect to a declared tensor, not {wrt}; "
-            "declare it with ec.tensors and pass the tensor itself"
-        )
-    return wrt.spec
+    return require_variable(wrt).spec
 
 
 def dependents(expr: Expr, spec: TensorSpec | set[TensorSpec]) -> set[Expr]:
@@ -142,6 +139,7 @@ def jacobian_raw(expr: Expr, wrt: Expr) -> Expr:
 
 def jacobian(expr: Expr, wrt: Expr) -> Expr:
     """``∂expr/∂wrt``: free indices are ``expr``'s, then fresh ones for ``wrt``'s axes."""
+    expr = as_expr(expr, "the expression to differentiate")
     return _tidy(simplify(check_expression_size(jacobian_raw(simplify(expr), wrt), "jacobian")), expr.rank)
 
 
@@ -241,8 +239,9 @@ def vjp(expr: Expr, wrt: Expr | Sequence[Expr], upstream: Expr) -> Any:
 
     ``wrt`` may be a list of variables: the list of their results comes from one reverse pass.
     """
-    many = not isinstance(wrt, Expr)
-    wrts: list[Expr] = [wrt] if isinstance(wrt, Expr) else list(wrt)
+    expr, upstream = as_expr(expr, "the expression to differentiate"), as_expr(upstream, "the upstream gradient")
+    many = isinstance(wrt, list | tuple)
+    wrts: list[Expr] = list(wrt) if isinstance(wrt, list | tuple) else [wrt]  # type: ignore[list-item]
     raw = vjp_raw_many(simplify(expr), wrts, upstream)
     results = [_tidy(simplify(check_expression_size(r, "vjp")), 0) for r in raw]
     return results if many else results[0]
@@ -268,6 +267,7 @@ def grad(expr: Expr, wrt: Expr | Sequence[Expr]) -> Any:
     >>> [str(g) for g in grad(x @ A @ x, [x, A])]
     ['A[p,i] x[i] + x[i] A[i,p]', 'x[p] x[q]']
     """
+    expr = as_expr(expr, "the expression to differentiate")
     if expr.free:
         raise IndexMismatch(
             f"grad needs a scalar expression, but {expr} has free indices "

@@ -47,8 +47,10 @@ import numpy as np
 import opt_einsum
 
 from . import fastpath, runtime
+from .arguments import describe, require_mapping, require_sizes
+from .build import as_expr, as_exprs, declarations
 from .errors import ShapeError, UnknownNameError, UnsupportedError
-from .expr import Expr, Index, TensorSpec
+from .expr import Expr, Index, Tensor, TensorSpec
 from .limits import Limits, check_intermediates, get_limits
 from .lowering import lower
 from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs, is_fresh
@@ -93,7 +95,8 @@ class EvalContext:
         try:
             return self.sizes[dim]
         except KeyError:
-            raise ShapeError(f"size of dimension {dim!r} unknown; pass dims={{{dim!r}: ...}}") from None
+            raise ShapeError(f"size of dimension {dim!r} unknown; pass dims={{{dim!r}: ...}}, or the array of a "
+                             f"tensor declared with an axis {dim}") from None
 
     def new(self, make: str, shape: tuple[int, ...]) -> Any:
         """``xp.zeros``, ``xp.ones`` (of ``shape``) or ``xp.eye`` (of size ``shape[0]``) where constants live."""
@@ -114,27 +117,98 @@ class EvalContext:
 # -- binding arrays to declared tensors ---------------------------------------------------
 
 
-def _as_array(name: str, value: Any) -> Any:
-    if hasattr(value, "__array_namespace__") or (hasattr(value, "shape") and hasattr(value, "dtype")):
+def as_array(name: str, value: Any) -> Any:
+    """``value`` as an array of real numbers: NumPy integers and booleans become float64 (so ``int8`` never
+    wraps around), other array types (PyTorch, JAX, …) stay native and must be floating point already."""
+    if np.ma.isMaskedArray(value):
+        raise UnsupportedError(f"value for {name} is a masked array; fill its masked entries first "
+                               "(x.filled(...)), eincalc would otherwise read them")
+    if not isinstance(value, np.ndarray | np.generic) and _is_native(value):
+        kind = _dtype_kind(value.dtype)
+        if kind != "f":
+            raise UnsupportedError(f"value for {name} has dtype {value.dtype}; eincalc computes with real "
+                                   f"floating-point numbers: convert it first (for example to float64)")
         return value
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as err:
         raise ShapeError(f"value for {name} is not a rectangular array of numbers: {err}") from None
-    if array.dtype.kind not in "biufc":
-        raise ShapeError(f"value for {name} has dtype {array.dtype}, not numbers")
-    return array.astype(np.float64) if array.dtype.kind in "biu" else array
+    kind = array.dtype.kind
+    if kind not in "biuf":
+        what = "complex numbers" if kind == "c" else "not numbers"
+        raise UnsupportedError(f"value for {name} has dtype {array.dtype} ({what}); eincalc computes with real "
+                               "numbers")
+    return array.astype(np.float64) if kind in "biu" else array
 
 
-def _bind(specs: Sequence[TensorSpec], arrays: Mapping[str, Any], dims: Mapping[str, int]) -> dict[str, int]:
-    """Dimension sizes implied by ``arrays``; raise :class:`ShapeError` on any disagreement."""
-    sizes = {dim: int(n) for dim, n in dims.items()}
+def _is_native(value: Any) -> bool:
+    """Whether ``value`` is an array of another library (it brings its namespace, or a shape and a dtype)."""
+    return hasattr(value, "__array_namespace__") or (hasattr(value, "shape") and hasattr(value, "dtype"))
+
+
+def _dtype_kind(dtype: Any) -> str:
+    """NumPy's one-letter kind of ``dtype`` (``"f"`` floating, ``"c"`` complex), also for a PyTorch dtype."""
+    kind = getattr(dtype, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    if getattr(dtype, "is_complex", False):
+        return "c"
+    return "f" if getattr(dtype, "is_floating_point", False) else "?"
+
+
+def _given(values: Any, arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """The arrays passed, by tensor name: ``values`` (a mapping, or ``None``) updated by keyword ``arrays``."""
+    given = dict(require_mapping({} if values is None else values, "values",
+                                 "tensor names to arrays, like {'W': W_value}"))
+    for key in given:
+        if not isinstance(key, str):
+            hint = f"; use its name {key.spec.name!r}" if isinstance(key, Tensor) else ""
+            raise UnsupportedError(f"values maps tensor names to arrays; its key {describe(key)} is not a name{hint}")
+    return {**given, **arrays}
+
+
+def _sizing(given: Mapping[str, Any], unsized: frozenset[str], bound: set[str]) -> tuple[TensorSpec, ...]:
+    """The tensors declared with :func:`eincalc.tensors` (once, or always with the same dimensions) whose arrays
+    are ``given`` though not read, and that carry a dimension in ``unsized``: the Jacobian ``δ[i,p] a[q]`` of
+    ``W @ a`` takes ``m`` from ``W``."""
+    if not unsized:
+        return ()
+    found = [declarations(name) for name in given if name not in bound]
+    return tuple(specs[0] for specs in found if len(specs) == 1 and unsized.intersection(specs[0].dims))
+
+
+def _unknown_size(dim: str, given: Mapping[str, Any]) -> ShapeError:
+    """The error for dimension ``dim`` that nothing gives a size, naming arrays whose declarations are ambiguous."""
+    message = f"size of dimension {dim!r} unknown; pass dims={{{dim!r}: ...}}, or the array of a tensor declared " \
+              f"with an axis {dim}"
+    for name in given:
+        specs = declarations(name)
+        if len(specs) > 1 and any(dim in spec.dims for spec in specs):
+            shown = ", ".join(str(spec) for spec in specs)
+            message += f" ({name} was declared several ways, {shown}, so its array gives no sizes)"
+    return ShapeError(message)
+
+
+def bind_sizes(specs: Sequence[TensorSpec], arrays: Mapping[str, Any], dims: Mapping[str, int]) -> dict[str, int]:
+    """Dimension sizes implied by ``dims`` and the ``arrays`` of the tensors ``specs`` declare.
+
+    Raises :class:`ShapeError` naming both sources when two disagree, and for an empty axis.
+
+    >>> bind_sizes([TensorSpec("W", ("m", "n")), TensorSpec("a", ("n",))], {"W": np.ones((2, 3)), "a": np.ones(4)}, {})
+    Traceback (most recent call last):
+      ...
+    eincalc.errors.ShapeError: a: axis 0 (dimension n) has size 4, but n = 3 from W axis 1
+    """
+    sizes = dict(dims)
     origin = dict.fromkeys(sizes, "dims")
     for spec in specs:
         shape = tuple(arrays[spec.name].shape)
         if len(shape) != len(spec.dims):
             raise ShapeError(f"{spec.name} is declared as {spec} but its value has shape {shape}")
         for axis, (dim, n) in enumerate(zip(spec.dims, shape, strict=True)):
+            if n < 1:
+                raise ShapeError(f"{spec.name}: axis {axis} (dimension {dim}) is empty; a dimension has at "
+                                 "least 1 entry (eincalc has no empty axes)")
             known = sizes.setdefault(dim, n)
             origin.setdefault(dim, f"{spec.name} axis {axis}")
             if known != n:
@@ -267,36 +341,50 @@ class CompiledFunction:
     def __init__(self, outputs: Sequence[Expr], *, single: bool, dims: Mapping[str, int] | None = None) -> None:
         self.outputs = tuple(outputs)
         self._single = single
-        self._dims = dict(dims or {})
+        self._dims = require_sizes(dims)
         self.program = lower(self.outputs)
         self._specs = tuple(self.program.specs.values())
+        used = {d for op in self.program.ops for d in op.dims}
+        used |= {op.size_of for op in self.program.ops if isinstance(op, Scalar) and op.size_of is not None}
+        self._unsized = frozenset(used - set(self._dims) - {d for spec in self._specs for d in spec.dims})
+        """Dimensions that neither ``dims`` nor a tensor read gives a size (``m`` of ``δ[i,p] a[q]``)."""
         self._plans: OrderedDict[tuple[Any, ...], tuple[dict[str, int], _Plan | None, _Plan | None]] = OrderedDict()
         self._orders = [
             tuple(ref.labels.index(k) for k in expr.free) for ref, expr in zip(self.program.outputs, self.outputs,
                                                                                 strict=True)
         ]
 
-    def _bound(self, given: Mapping[str, Any]) -> dict[str, Any]:
+    def _bound(self, given: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[TensorSpec, ...]]:
+        """The arrays of the tensors read, and of the other declared tensors given that carry a size nothing
+        else gives (with their specs: they are bound like the others, so they must agree with them)."""
         bound: dict[str, Any] = {}
         for spec in self._specs:
             if spec.name not in given:
                 raise UnknownNameError(f"no value given for tensor {spec.name!r} (declared {spec})")
-            bound[spec.name] = _as_array(spec.name, given[spec.name])
-        return bound
+            bound[spec.name] = as_array(spec.name, given[spec.name])
+        others = _sizing(given, self._unsized, set(bound))
+        bound.update((spec.name, as_array(spec.name, given[spec.name])) for spec in others)
+        return bound, others
 
-    def _plan(self, bound: dict[str, Any], numpy: bool) -> tuple[EvalContext, _Plan]:
-        signature = tuple(tuple(bound[spec.name].shape) for spec in self._specs)
+    def _plan(self, given: Mapping[str, Any], bound: dict[str, Any], others: tuple[TensorSpec, ...], numpy: bool
+              ) -> tuple[EvalContext, _Plan]:
+        specs = self._specs + others
+        signature = tuple((spec.name, tuple(bound[spec.name].shape)) for spec in specs)
         entry = self._plans.get(signature)
         if entry is None:
             # The resource hook: once per shape signature, before any array is built, every slot the
             # program fills (described by the expression that produced it) is checked against the limits.
-            sizes = check_intermediates(_bind(self._specs, bound, self._dims), self.program.nodes.values())
+            sizes = bind_sizes(specs, bound, self._dims)
+            missing = sorted(self._unsized - sizes.keys())
+            if missing:
+                raise _unknown_size(missing[0], given)
+            sizes = check_intermediates(sizes, self.program.nodes.values())
             entry = (sizes, None, None)
             if len(self._plans) >= self.MAX_PLANS:
                 self._plans.popitem(last=False)
         self._plans[signature] = entry
         self._plans.move_to_end(signature)
-        ctx = EvalContext(bound, entry[0], *_namespace(list(bound.values())))
+        ctx = EvalContext(bound, entry[0], *_namespace([bound[spec.name] for spec in self._specs]))
         plan = entry[1] if numpy else entry[2]
         if plan is None:
             plan = _Plan(self.program, ctx, numpy)
@@ -304,10 +392,12 @@ class CompiledFunction:
         return ctx, plan
 
     def __call__(self, values: Mapping[str, Any] | None = None, /, **arrays: Any) -> Any:
-        bound = self._bound({**(values or {}), **arrays})
-        dtypes = {x.dtype if isinstance(x, np.ndarray) else None for x in bound.values()}
+        given = _given(values, arrays)
+        bound, others = self._bound(given)
+        dtypes = {bound[spec.name].dtype if isinstance(bound[spec.name], np.ndarray) else None
+                  for spec in self._specs}
         numpy = len(dtypes) <= 1 and all(d is not None and d.kind == "f" for d in dtypes)  # the fast path
-        ctx, plan = self._plan(bound, numpy)
+        ctx, plan = self._plan(given, bound, others, numpy)
         slots: list[Any] = [None] * len(plan.steps)
         for n, step in enumerate(plan.steps):
             slots[n] = step(slots, ctx)
@@ -338,18 +428,32 @@ def compile(exprs: Expr | Sequence[Expr], *, dims: Mapping[str, int] | None = No
 
     ``dims`` gives sizes of dimensions that no input tensor carries (``Σ_k 1``).
     """
-    if isinstance(exprs, Expr):
-        return CompiledFunction((exprs,), single=True, dims=dims)
-    return CompiledFunction(exprs, single=False, dims=dims)
+    outputs, single = as_exprs(exprs, "the expression to compile")
+    return CompiledFunction(outputs, single=single, dims=dims)
 
 
 def evaluate(expr: Expr, values: Mapping[str, Any], *, dims: Mapping[str, int] | None = None) -> Any:
     """The value of ``expr`` (axes: ``expr.free`` in order) given arrays for its tensors by name.
 
-    The compiled program is kept (a bounded cache of programs, never arrays), so
-    evaluating the same expression again, as finite differences do, skips lowering.
+    Dimension sizes come from ``dims`` and the arrays of the tensors ``expr``
+    reads; a size that none of them gives comes from the array of any other
+    tensor declared with :func:`eincalc.tensors` that is passed (the Jacobian
+    ``δ[i,p] e[q]`` of ``F @ e`` takes ``m`` from ``F``), and every axis of such an
+    array must agree with the other sources.  A name declared twice with different
+    dimensions gives no sizes unless ``expr`` reads it.  The compiled program is
+    kept (a bounded cache of programs, never arrays), so evaluating the same
+    expression again, as finite differences do, skips lowering.
+
+    >>> from eincalc.build import tensors
+    >>> from eincalc.diff import jacobian
+    >>> F, e = tensors("F[m,n] e[n]")
+    >>> str(jacobian(F @ e, F))
+    'δ[i,p] e[q]'
+    >>> evaluate(jacobian(F @ e, F), {"F": np.ones((2, 3)), "e": np.ones(3)}).shape
+    (2, 2, 3)
     """
-    return _compiled(expr, tuple(sorted((dims or {}).items())), get_limits())(values)
+    expr = as_expr(expr, "the expression to evaluate")
+    return _compiled(expr, tuple(sorted(require_sizes(dims).items())), get_limits())(values)
 
 
 @functools.lru_cache(maxsize=128)

@@ -32,6 +32,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from .arguments import (
+    require_choice,
+    require_flag,
+    require_sizes,
+    require_text,
+    require_variable,
+    require_whole,
+)
+from .build import as_expr
 from .errors import IndexMismatch, UnsupportedError
 from .explain_check import Check, numeric_check
 from .explain_reasons import entry, names, shape_text
@@ -125,11 +134,13 @@ def explain(
     vectors as rows in the matrix form; ``sizes`` and ``seed`` choose the random
     values of the numeric check.
     """
-    if not isinstance(wrt, Tensor):
-        raise UnsupportedError(f"can only differentiate with respect to a declared tensor, not {wrt}")
-    chosen = kind or ("vjp" if upstream is not None else "jacobian" if expr.free else "grad")
-    if chosen not in KINDS:
-        raise UnsupportedError(f"unknown kind {chosen!r}; choose one of {', '.join(KINDS)}")
+    expr, wrt = as_expr(expr, "the expression to explain"), require_variable(wrt)
+    upstream = None if upstream is None else as_expr(upstream, "the upstream gradient")
+    name = None if name is None else require_text(name, "name", "'z'")
+    loss, rows = require_text(loss, "loss", "'L'"), require_flag(rows, "rows")
+    sizes, seed = require_sizes(sizes, "sizes"), require_whole(seed, "seed")
+    default: Kind = "vjp" if upstream is not None else "jacobian" if expr.free else "grad"
+    chosen = default if kind is None else require_choice(kind, "kind", KINDS)
     if (chosen == "vjp") != (upstream is not None):
         raise UnsupportedError("an upstream gradient goes with kind='vjp' only, and kind='vjp' needs one")
     if chosen in ("grad", "hessian") and expr.free:

@@ -3,9 +3,10 @@
 Random values are drawn for every tensor (distinct sizes per dimension, so a
 lost transpose cannot pass by accident), the result is evaluated, and the same
 derivative is measured with central finite differences of the original
-expression.  When the result has a matrix form, that form is evaluated too and
-compared with the index form it came from.  A failed check is reported, never
-hidden.
+expression.  When the result has a matrix form, its printed NumPy text is run
+(:func:`~eincalc.matrix_check.run_numpy`: only ``np`` and the arrays in scope)
+and compared with the index form it came from, so a printing error cannot be
+certified.  A failed check is reported, never hidden.
 
 >>> import eincalc as ec
 >>> W, a = ec.tensors("W[m,n] a[n]")
@@ -16,15 +17,18 @@ hidden.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .errors import EincalcError
 from .evaluate import evaluate
 from .expr import Expr, Tensor, walk
 from .matrix import MatrixForm
+from .matrix_check import run_numpy
 from .testing import declared, numeric_jacobian, random_values
 
 TOLERANCE = 1e-6
@@ -38,7 +42,8 @@ class Check:
     ``error`` is the largest difference between the symbolic result and finite
     differences; ``gradient_error`` the same for the gradient a Hessian was
     derived from; ``matrix_error`` the largest difference between the matrix
-    form and the index form.
+    form's printed NumPy text, run, and the index form, and ``matrix_problem``
+    why that text could not be run or compared (then ``matrix_error`` is infinite).
     """
 
     error: float
@@ -47,11 +52,12 @@ class Check:
     seed: int
     gradient_error: float | None = None
     matrix_error: float | None = None
+    matrix_problem: str | None = None
 
     @property
     def passed(self) -> bool:
         measured = [e for e in (self.error, self.gradient_error, self.matrix_error) if e is not None]
-        return all(bool(np.isfinite(e)) and e <= self.tolerance for e in measured)
+        return self.matrix_problem is None and all(_within(e, self.tolerance) for e in measured)
 
     def sentence(self) -> str:
         """One sentence stating what was compared and the measured error."""
@@ -61,10 +67,21 @@ class Check:
                 f"{verdict}: max |error| = {self.error:.1e} (tolerance {self.tolerance:.0e})")
         if self.gradient_error is not None:
             text += f", and the gradient it came from {self.gradient_error:.1e}"
-        if self.matrix_error is not None:
-            text += ("; the matrix form gives the same numbers as the index form "
-                     f"(max |difference| {self.matrix_error:.1e})")
-        return text + "."
+        return text + self._matrix_clause() + "."
+
+    def _matrix_clause(self) -> str:
+        if self.matrix_problem is not None:
+            return f"; the printed NumPy text of the matrix form could NOT be checked: {self.matrix_problem}"
+        if self.matrix_error is None:
+            return ""
+        measured = f"(max |difference| {self.matrix_error:.1e})"
+        if _within(self.matrix_error, self.tolerance):
+            return f"; the matrix form gives the same numbers as the index form {measured}"
+        return f"; the printed NumPy text of the matrix form gives DIFFERENT numbers from the index form {measured}"
+
+
+def _within(error: float, tolerance: float) -> bool:
+    return bool(np.isfinite(error)) and error <= tolerance
 
 
 def default_sizes(*exprs: Expr) -> dict[str, int]:
@@ -121,8 +138,21 @@ def numeric_check(
             g = _value(upstream, values, chosen)
             numeric = np.tensordot(g, numeric, axes=g.ndim)
     scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
-    matrix_error = None if form is None else _distance(form.evaluate(values), symbolic)
-    return Check(_distance(symbolic, numeric), TOLERANCE * scale, chosen, seed, gradient_error, matrix_error)
+    matrix_error, matrix_problem = (None, None) if form is None else _printed_error(form, values, symbolic)
+    return Check(_distance(symbolic, numeric), TOLERANCE * scale, chosen, seed, gradient_error, matrix_error,
+                 matrix_problem)
+
+
+def _printed_error(form: MatrixForm, values: Mapping[str, Any], expected: np.ndarray) -> tuple[float, str | None]:
+    """The largest difference between ``form``'s printed NumPy text, run on ``values``, and ``expected``, and
+    why there is none when the text does not run or gives another shape (the difference is then infinite)."""
+    try:
+        printed = run_numpy(form.numpy, values)
+    except EincalcError as error:
+        return math.inf, f"{type(error).__name__}: {error}"
+    if printed.shape != expected.shape:
+        return math.inf, f"it gives shape {printed.shape}, the index form {expected.shape}"
+    return _distance(printed, expected), None
 
 
 def _value(expr: Expr, values: Mapping[str, Any], sizes: Mapping[str, int]) -> np.ndarray:

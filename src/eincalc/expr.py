@@ -36,13 +36,16 @@ their own modules and implement the same small protocol: ``args``, ``free``,
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
+import math
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
-from .errors import IndexMismatch
+from .errors import IndexMismatch, UnsupportedError
+from .limits import check_tree_size, count, describe
 
 if TYPE_CHECKING:
     from .matrix import MatrixForm
@@ -107,11 +110,10 @@ class _Interning(type):
     """Metaclass of :class:`Expr`: every node built is made canonical and interned (hash-consing)."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        built = super().__call__(*args, **kwargs)
-        if _RAW[0]:
-            object.__setattr__(built, "_rep", None)
-            return built
-        return built._intern()
+        built = cls.__new__(cls)  # type: ignore[call-overload]
+        object.__setattr__(built, "_rep", None)  # raw until interned (a check may print it while it is built)
+        built.__init__(*args, **kwargs)
+        return built if _RAW[0] else built._intern()
 
 
 class Expr(metaclass=_Interning):
@@ -131,12 +133,13 @@ class Expr(metaclass=_Interning):
     twin with the other flag are two objects that share one representative.
     """
 
-    __slots__ = ("__weakref__", "_free", "_hash", "_memo", "_rep")
+    __slots__ = ("__weakref__", "_free", "_hash", "_memo", "_rep", "_tree")
     _rep: Expr | None
 
     positional: bool
     _free: tuple[Index, ...]
     _hash: int
+    _tree: int
     holds_diagonal: ClassVar[bool] = False
     """Whether a repeated label reads this node's diagonal (``A[i,i]``); such nodes absorb deltas."""
     opens_scope: ClassVar[bool] = False
@@ -175,6 +178,16 @@ class Expr(metaclass=_Interning):
     @property
     def rank(self) -> int:
         return len(self.free)
+
+    @property
+    def tree_size(self) -> int:
+        """Nodes of this expression written out: a shared sub-expression counted at each use, a named
+        intermediate below it (:class:`Named`) once.  What renaming, simplifying and printing walk today;
+        bounded by ``max_tree_nodes`` (see :mod:`eincalc.limits`) whenever a node is built."""
+        try:
+            return self._tree
+        except AttributeError:
+            return self._fill_slot("_tree", _written_size)
 
     def __hash__(self) -> int:
         try:
@@ -322,6 +335,11 @@ class Expr(metaclass=_Interning):
 
         return power(self, exponent)
 
+    def __rpow__(self, base: Any) -> Expr:
+        from .build import power
+
+        return power(base, self)
+
     def __matmul__(self, other: Any) -> Expr:
         from .build import matmul
 
@@ -371,6 +389,30 @@ def fill_bottom_up(root: Expr, known: Callable[[Expr], bool], fill: Callable[[Ex
             fill(node)
 
 
+def real_number(value: Any) -> float:
+    """``value``, a Python or NumPy number, as a finite float; :class:`UnsupportedError` when it is too large
+    for one (``10**400``), infinite or not a number.
+
+    >>> real_number(10**400)
+    Traceback (most recent call last):
+      ...
+    eincalc.errors.UnsupportedError: the integer about 10^400 is not a finite float ...
+    """
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        # a huge integer is described, never printed in full (slow, and refused by Python past 4300 digits)
+        shown = f"the integer {count(value)}" if isinstance(value, int) else f"the number {value!r}"
+        raise UnsupportedError(f"{shown} is not a finite float (the largest is about 1.8e308); rescale it")
+    return number
+
+
+def _written_size(node: Expr) -> int:
+    return 1 + sum(1 if isinstance(c, Named) else c.tree_size for c in node.children())
+
+
 def _same_args(left: tuple[Any, ...], right: tuple[Any, ...]) -> bool:
     """Structural equality of two nodes' ``args()``, compared with an explicit stack (no recursion)."""
     pairs: list[tuple[Any, Any]] = [(left, right)]
@@ -396,8 +438,24 @@ _T = TypeVar("_T")
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def node(cls: type[_T]) -> type[_T]:
-    """Make ``cls`` a frozen, slotted dataclass node (equality and hash come from :class:`Expr`)."""
-    return dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
+    """Make ``cls`` a frozen, slotted dataclass node (equality and hash come from :class:`Expr`).
+
+    A node with children counts its :attr:`~Expr.tree_size` when built and refuses to exist above
+    ``max_tree_nodes``, so an expression that doubles when written out stops at once, with a message.
+    """
+    made: Any = dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
+    if made.children is Expr.children:
+        return made  # a leaf: one node
+    build = made.__init__
+
+    @functools.wraps(build)
+    def init(self: Expr, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        if not raw_mode():  # a printer's display tree is as large as the text it prints, and never refused
+            object.__setattr__(self, "_tree", check_tree_size(_written_size(self), lambda: describe(self)))
+
+    made.__init__ = init
+    return made
 
 
 def positional_flag() -> Any:
@@ -487,6 +545,13 @@ class Const(Expr):
 
     value: float
     positional: bool = positional_flag()
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.value):
+            raise UnsupportedError(
+                f"a constant is {self.value}, not a finite number: a product or power of constants overflowed "
+                "the largest float (about 1.8e308), or inf or nan was given; rescale the constants"
+            )
 
     def args(self) -> tuple[Any, ...]:
         return (float(self.value),)
@@ -719,11 +784,6 @@ def postorder(expr: Expr) -> Iterator[Expr]:
         seen.add(id(current))
         stack.append((current, True))
         stack.extend((c, False) for c in reversed(current.children()) if id(c) not in seen)
-
-
-def occurrences(factor: Expr) -> tuple[Index, ...]:
-    """How a factor's indices count in Einstein's convention (``A[i,i]`` counts ``i`` twice)."""
-    return factor.indices if isinstance(factor, Tensor) else factor.free
 
 
 def split_coefficient(expr: Contract) -> tuple[float, list[Expr]]:

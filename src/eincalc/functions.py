@@ -212,6 +212,12 @@ _TABLE = [
         lambda n: _times(Const(-1.0), _apply("sin", n.arg)),
         "cosine; cos' = −sin",
     ),
+    Function(
+        "tan", "tan({x})", r"\tan\left({x}\right)", "np.tan({x})",
+        lambda xp, x, k: xp.tan(x),
+        lambda n: Add((Const(1.0), _apply("pow", n, 2.0)), n.free),
+        "tangent; tan' = 1 + tan² (= 1/cos²), which reuses tan itself",
+    ),
 ]
 for _function in _TABLE:
     register(_function)

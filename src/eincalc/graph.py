@@ -31,9 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import require_mapping, require_text
+from .build import as_expr
 from .diff import VJP_RULES
 from .errors import UnknownNameError, UnsupportedError
-from .evaluate import compile
+from .evaluate import as_array, compile
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Named, One, Size, Tensor, TensorSpec, Zero, postorder
 from .functions import lookup
 from .names import rename
@@ -86,7 +88,7 @@ class Graph:
     def backward(self, upstream: Any = None) -> Graph:
         """Send ∂f/∂f (ones, or ``upstream``) back through every gate; returns the graph itself."""
         root = self.output
-        seed = np.ones(np.shape(root.value)) if upstream is None else np.asarray(upstream, dtype=float)
+        seed = np.ones(np.shape(root.value)) if upstream is None else np.asarray(as_array("upstream", upstream), float)
         if seed.shape != np.shape(root.value):
             raise UnsupportedError(f"upstream gradient has shape {seed.shape}, the output {np.shape(root.value)}")
         for gate in self.nodes:
@@ -193,6 +195,8 @@ class Graph:
 
 def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f") -> Graph:
     """The computational graph of ``expr`` with every gate evaluated at ``values`` (arrays by tensor name)."""
+    expr, name = as_expr(expr, "the expression to draw"), require_text(name, "name", "'f'")
+    values = require_mapping(values, "values", "tensor names to arrays, like {'W': W_value}")
     order: list[Expr] = []
     index: dict[Expr, int] = {}
     for sub in postorder(expr):

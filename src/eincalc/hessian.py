@@ -24,6 +24,7 @@ A[p,q] + (A[q,p])[p,q] = A + Aᵀ
 
 from __future__ import annotations
 
+from .build import as_expr
 from .diff import grad, jacobian
 from .errors import NoMatrixForm, ShapeError
 from .expr import Contract, Expr
@@ -44,7 +45,7 @@ def hvp(f: Expr, x: Expr, v: Expr) -> Expr:
     >>> print(ec.to_matrix(hvp(x @ A @ x, x, v)).text)
     Aᵀ v + A v
     """
-    gradient = grad(f, x)
+    gradient, v = grad(f, x), as_expr(v, "the direction v")
     if v.shape != gradient.shape:
         raise ShapeError(f"direction {v} has shape ({', '.join(v.shape)}) but {x} has shape "
                          f"({', '.join(gradient.shape)}); v must be shaped like the variable")

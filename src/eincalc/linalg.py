@@ -325,10 +325,10 @@ def matrix_call(fn: str, matrix: MatrixExpr) -> Call:
     """The matrix-notation node for ``fn`` of ``matrix`` (``X⁻¹``, ``det(X)``); ``S⁻¹`` is symmetric with ``S``."""
     text, latex, code = _SPELLING[fn]
     if fn != "inv":
-        return Call(fn, (matrix,), "scalar", text, latex, code, lambda value: _value(fn, value, np))
+        return Call(fn, (matrix,), "scalar", text, latex, code)
     symmetric = isinstance(matrix, Symbol) and matrix.symmetric
     transposed = _SPELLING[fn] if symmetric else _TRANSPOSED
-    return Call(fn, (matrix,), "matrix", text, latex, code, np.linalg.inv, postfix=True, transposed=transposed)
+    return Call(fn, (matrix,), "matrix", text, latex, code, postfix=True, transposed=transposed)
 
 
 @register_matrix_rule(MatrixFunction)

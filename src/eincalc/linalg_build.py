@@ -8,7 +8,7 @@ the core rules.
 * ``kron(A, B)[i,k,j,l] = A[i,j] B[k,l]``: the Kronecker product with its axes
   kept apart (rows of A, rows of B, columns of A, columns of B), so that
   reshaping the value to ``(m·p, n·q)`` gives ``np.kron(A, B)``;
-* ``matrix_power(X, k) = X @ … @ X`` (``X⁰ = I``, negative ``k`` powers ``X⁻¹``).
+* ``matrix_power(X, k) = X @ … @ X`` (``X⁰ = I``, negative ``k`` powers ``X⁻¹``), by repeated squaring.
 
 All take matrix-style operands (bare tensors and expressions built with ``@``).
 
@@ -20,11 +20,12 @@ sqrt(x[i] x[i]) | (xᵀ x)^-0.5 x
 
 from __future__ import annotations
 
-import functools
+import numbers
 
 from .build import Operand, as_expr, diagonal_of, matmul, tidy
 from .errors import IndexMismatch, ShapeError, UnsupportedError
-from .expr import Apply, Const, Contract, Delta, Expr
+from .expr import Apply, Const, Contract, Delta, Expr, postorder
+from .limits import check_count, check_tree_size, count, describe
 from .linalg import inv
 from .names import fresh_indices, index_names, rename
 from .parse import Call as ParseCall
@@ -80,17 +81,62 @@ def kron(a: Operand, b: Operand) -> Expr:
 
 
 def matrix_power(x: Operand, k: int) -> Expr:
-    """``X`` multiplied by itself ``k`` times (``k = 0``: the identity; ``k < 0``: powers of ``X⁻¹``)."""
+    """``X`` multiplied by itself ``k`` times (``k = 0``: the identity; ``k < 0``: powers of ``X⁻¹``).
+
+    Built by repeated squaring (``X¹³ = X X⁴ X⁸``, ``X⁸ = X⁴ X⁴``): a balanced product of depth
+    O(log k), built with O(log k) products, whose evaluation computes each square once, O(log k)
+    matrix products (evaluation shares operations that are equal up to index names).  Each square
+    is renamed apart where it is used twice, so written out ``Xᵏ`` is still ``k`` factors, and
+    simplification flattens its derivative ``Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ`` into ``k`` terms of ``k − 1`` factors:
+    so ``|k|`` times the factors of ``X`` is checked against ``max_matrix_power`` and the written-out
+    size against ``max_tree_nodes`` before anything is built (see :mod:`eincalc.limits`).
+
+    >>> import eincalc as ec
+    >>> A, = ec.tensors("A[n,n]")
+    >>> print(ec.to_matrix(matrix_power(A, 3)).text, "|", ec.to_matrix(ec.grad(ec.trace(matrix_power(A, 3)), A)).text)
+    A A A | 3 Aᵀ Aᵀ
+    """
     expr = _matrix_style("matrix_power", as_expr(x), (2,))
     if expr.shape[0] != expr.shape[1]:
         raise ShapeError(f"matrix_power needs a square matrix; {expr} has shape ({', '.join(expr.shape)})")
-    if isinstance(k, bool) or not isinstance(k, int):
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         raise UnsupportedError(f"matrix_power takes an integer power, not {k!r}")
     if k == 0:
         row, column = expr.free
         return tidy(Delta(row, column))
+    factors = _leaves(expr)
+
+    def call() -> str:
+        return f"matrix_power({describe(expr)}, {count(int(k))})"
+
+    why = (f"X^k is k copies of X ({factors} factor(s) each), and its derivative k terms of as many factors, "
+           "that simplifying and printing walk; for a large power of a matrix of numbers use np.linalg.matrix_power.")
+    check_count("max_matrix_power", abs(int(k)) * factors, call, why)
     base = expr if k > 0 else inv(expr)
-    return functools.reduce(matmul, [base] * abs(k))
+    check_tree_size(abs(int(k)) * (base.tree_size + 1), call, why)
+    return _by_squaring(base, abs(int(k)))
+
+
+def _leaves(expr: Expr) -> int:
+    """How many tensors, deltas and other leaves ``expr`` has when written out (``A @ B``: 2)."""
+    leaves: dict[int, int] = {}
+    for node in postorder(expr):
+        leaves[id(node)] = sum(leaves[id(c)] for c in node.children()) if node.children() else 1
+    return leaves[id(expr)]
+
+
+def _by_squaring(base: Expr, k: int) -> Expr:
+    """``base`` to the whole power ``k ≥ 1`` as a product of the squares ``base^(2^j)`` that ``k``'s bits select."""
+    result: Expr | None = None
+    square = base
+    while True:
+        if k & 1:
+            result = square if result is None else matmul(result, square)
+        k >>= 1
+        if not k:
+            assert result is not None
+            return result
+        square = matmul(square, square)
 
 
 def _parse_power(call: ParseCall) -> Expr:

@@ -3,7 +3,8 @@
 Each loss is an ordinary expression built from the core and :mod:`eincalc.nn`
 nodes, so its derivatives are derived, never assumed.  Declaring labels as
 summing to one (``simplex=``) lets the gradient of the softmax cross-entropy
-simplify to the textbook ``ŷ − y``.
+simplify to the textbook ``ŷ − y``.  The three losses can be called in text too
+(``eincalc explain "cross_entropy(θ, y)" …``).
 
 >>> import eincalc as ec
 >>> theta, y = ec.tensors("θ[c] y[c]", simplex="y")
@@ -13,20 +14,28 @@ simplify to the textbook ``ŷ − y``.
 
 from __future__ import annotations
 
-from .build import Operand, as_expr, elementwise_product, power, scale, sum_terms, tidy, total
+from collections.abc import Sequence
+
+from .arguments import require_flag
+from .build import Operand, as_expr, axis_indices, elementwise_product, power, reduce_over, scale, sum_terms, total
 from .errors import IndexMismatch
-from .expr import Apply, Contract, Expr, Size
+from .expr import Apply, Expr, Size
 from .nn import log_softmax
+from .parse import Call, _fixed, register_parse_function
 
 
-def mean(x: Operand, axis: int | str | None = None) -> Expr:
-    """Mean over all entries, or over one axis."""
+def mean(x: Operand, axis: int | str | Sequence[int | str] | None = None) -> Expr:
+    """Mean over all entries, or over ``axis`` (positions, index names, or several, as for ``ec.sum``):
+    the sum over those axes divided by their sizes.
+
+    >>> import eincalc as ec
+    >>> X, = ec.tensors("X[batch,n]")
+    >>> print(mean(X, axis=0))
+    (size(batch)**(-1) X[j,i])[i]
+    """
     expr = as_expr(x)
-    summed = total(expr) if axis is None else total(expr, axis)
-    counted = [k for k in expr.free if k not in set(summed.free)]
-    sizes: list[Expr] = [power(Size(k.dim), -1) for k in counted]
-    result = Contract((*sizes, summed), summed.free, positional=expr.positional)
-    return tidy(result) if expr.positional else result
+    summed = axis_indices(expr, axis)
+    return reduce_over(expr, summed, [power(Size(k.dim), -1) for k in summed])
 
 
 def _same_style(prediction: Expr, target: Expr) -> tuple[Expr, Expr]:
@@ -55,7 +64,7 @@ def cross_entropy(scores: Operand, labels: Operand, *, logits: bool = True, axis
     probabilities.
     """
     prediction, target = _same_style(as_expr(scores), as_expr(labels))
-    log_probabilities = log_softmax(prediction, axis) if logits else Apply(
+    log_probabilities = log_softmax(prediction, axis) if require_flag(logits, "logits") else Apply(
         "log", prediction, positional=prediction.positional
     )
     return scale(_weighted_sum(target, log_probabilities), -1.0)
@@ -75,8 +84,20 @@ def binary_cross_entropy(scores: Operand, labels: Operand, *, logits: bool = Tru
     from probabilities ``p`` it is ``−Σ y log p + (1 − y) log(1 − p)``.
     """
     z, y = _same_style(as_expr(scores), as_expr(labels))
-    if logits:
+    if require_flag(logits, "logits"):
         return total(Apply("softplus", z, positional=z.positional)) - _weighted_sum(y, z)
     positive = _weighted_sum(y, Apply("log", z, positional=z.positional))
     negative = _weighted_sum(1 - y, Apply("log", 1 - z, positional=z.positional))
     return scale(positive + negative, -1.0)
+
+
+def _cross_entropy_call(call: Call) -> Expr:
+    """``cross_entropy(θ, y)``, or ``cross_entropy(Θ[b,c], Y[b,c], c)`` along a named index, in text."""
+    call.arity(3 if call.count == 3 else 2)
+    axis = call.identifier(2) if call.count == 3 else None
+    return cross_entropy(call.expr(0), call.expr(1), axis=axis)
+
+
+for _name, _builder in {"cross_entropy": _cross_entropy_call, "mse": _fixed(mse, 2),
+                        "binary_cross_entropy": _fixed(binary_cross_entropy, 2)}.items():
+    register_parse_function(_name, _builder)

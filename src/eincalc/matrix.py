@@ -29,9 +29,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .arguments import require_flag, require_tensors
+from .build import as_expr
 from .errors import NoMatrixForm
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, walk
 from .matrix_algebra import add, broadcast, oriented, scale, transpose
+from .matrix_check import run_numpy
 from .matrix_product import read_product
 from .matrix_render import to_latex, to_numpy, to_text
 from .matrix_tree import (
@@ -49,7 +52,6 @@ from .matrix_tree import (
     Symbol,
     Term,
     Zeros,
-    evaluate,
 )
 
 
@@ -58,8 +60,13 @@ class MatrixForm:
     """The matrix reading of an index expression.
 
     ``indices`` are the result's free indices in order: its array axes, exactly
-    as in the index form.  ``evaluate`` walks the tree with NumPy (no code is
-    executed); ``numpy`` is the same computation as source text.
+    as in the index form.  ``text`` and ``latex`` are matrix notation; ``numpy``
+    is a NumPy expression in the tensor names that runs after ``import numpy as np``
+    alone: functions NumPy lacks are spelled out (``softmax(θ)`` as
+    ``np.exp(θ - np.logaddexp.reduce(θ))``, the stable log-sum-exp of NumPy's
+    ``logaddexp``), so the text needs no helper definitions.  ``evaluate`` runs
+    that very text (:func:`~eincalc.matrix_check.run_numpy`), so a value checked
+    through it is the value of what is printed.
     """
 
     tree: MatrixExpr
@@ -79,8 +86,15 @@ class MatrixForm:
         return to_numpy(self.tree)
 
     def evaluate(self, values: Mapping[str, Any]) -> np.ndarray:
-        """The value for the tensor arrays ``values`` (by tensor name), axes in ``indices`` order."""
-        return np.asarray(evaluate(self.tree, values))
+        """The value of the printed ``numpy`` text on the arrays ``values`` (by tensor name), axes in ``indices`` order.
+
+        >>> from eincalc.build import tensors
+        >>> x, y, z = tensors("x[n] y[n] z[n]")
+        >>> form = to_matrix(x - (y + z))
+        >>> form.numpy, form.evaluate({"x": np.array([1.0]), "y": np.array([100.0]), "z": np.array([10.0])})
+        ('x - (y + z)', array([-109.]))
+        """
+        return run_numpy(self.numpy, values)
 
     def __str__(self) -> str:
         return self.text
@@ -104,7 +118,8 @@ def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = 
     >>> to_matrix(grad(trace(A), A), sizes_from=[A]).numpy
     'np.eye(A.shape[0])'
     """
-    convert = Converter(expr, rows, sizes_from)
+    expr, rows = as_expr(expr, "the expression to show in matrix form"), require_flag(rows, "rows")
+    convert = Converter(expr, rows, require_tensors(sizes_from, "sizes_from"))
     try:
         term = convert.orient(convert(expr), expr.free)
     except NoMatrixForm as error:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
-import numpy as np
-
 from .matrix_tree import (
     FLIP,
     Add,
@@ -97,11 +95,8 @@ def transpose(node: MatrixExpr) -> MatrixExpr:
         return broadcast(node.child, 1 - node.axis, node.ones)
     if isinstance(node, Call) and node.transposed is not None:
         spelling = (node.text, node.latex, node.numpy)
-        value = node.evaluate
-        return replace(
-            node, kind=FLIP[node.kind], text=node.transposed[0], latex=node.transposed[1],
-            numpy=node.transposed[2], evaluate=lambda *arrays: np.transpose(value(*arrays)), transposed=spelling,
-        )  # fmt: skip
+        text, latex, numpy = node.transposed
+        return replace(node, kind=FLIP[node.kind], text=text, latex=latex, numpy=numpy, transposed=spelling)
     wrapped = Transpose(node)
     if isinstance(node, MatMul):
         pushed = functools.reduce(matmul, [transpose(f) for f in reversed(node.factors)])

@@ -1,33 +1,28 @@
-"""The matrix-notation tree behind :func:`eincalc.to_matrix`, and its NumPy evaluation.
+"""The matrix-notation tree behind :func:`eincalc.to_matrix`.
 
 A :class:`MatrixExpr` is typed by its *kind*: ``scalar``, ``col`` (column
 vector), ``row`` (row vector) or ``matrix``.  Vector orientation lives in the
 tree, so ``aᵀ b`` (row times column) and ``g aᵀ`` (column times row) are
-different nodes, and a transpose can never be dropped by a printer.  Values are
-NumPy arrays: a vector of either orientation is 1-D, a matrix is 2-D with rows
-first.
+different nodes, and a transpose can never be dropped by a printer.  The tree
+has no values of its own: what is checked is its printed NumPy text
+(:mod:`eincalc.matrix_check`), where a vector of either orientation is a 1-D
+array and a matrix is 2-D with rows first.
 
 Sizes (of ``1``, ``I``, ``n``) are read from an axis of a named tensor
-(:class:`Axis`), so evaluation needs nothing but the tensor values.
+(:class:`Axis`), so the NumPy text needs nothing but the tensor values.
 
->>> import numpy as np
 >>> W, g = Symbol("W", "matrix"), Symbol("g", "col")
->>> evaluate(MatMul((Transpose(W), g)), {"W": np.eye(2), "g": np.ones(2)})
-array([1., 1.])
+>>> MatMul((Transpose(W), g)).kind
+'col'
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+import string
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
-from .errors import UnknownNameError
 from .expr import Index
-from .functions import apply_array
 
 Kind = Literal["scalar", "col", "row", "matrix"]
 FLIP: dict[Kind, Kind] = {"col": "row", "row": "col", "scalar": "scalar", "matrix": "matrix"}
@@ -39,9 +34,6 @@ class Axis:
 
     tensor: str
     axis: int
-
-    def size(self, values: Mapping[str, Any]) -> int:
-        return int(np.shape(_value(values, self.tensor))[self.axis])
 
 
 class MatrixExpr:
@@ -251,11 +243,13 @@ class Call(MatrixExpr):
     """A function with its own spelling, for node kinds added by other modules.
 
     ``text``, ``latex`` and ``numpy`` are format strings over the rendered
-    arguments ``{0}``, ``{1}``…; ``postfix`` says they attach to an argument as a
-    suffix (``{0}⁻¹``), so compound arguments need parentheses.  ``evaluate``
-    computes the value from the arguments' arrays.  ``transposed`` optionally
+    arguments ``{0}``, ``{1}``… (write a literal brace as ``{{`` or ``}}``).  An
+    argument inside the template's own brackets (``det({0})``) is written bare;
+    one outside them is parenthesised unless it is an atom, and ``postfix`` says
+    the template attaches to it as a suffix (``{0}⁻¹``).  The NumPy template
+    must run after ``import numpy as np`` alone.  ``transposed`` optionally
     spells the transpose the same way (``{0}⁻ᵀ``); without it a transpose reads
-    ``(X⁻¹)ᵀ``.
+    ``(X⁻¹)ᵀ``.  A template with any other field is refused when the node is made.
     """
 
     name: str
@@ -264,9 +258,20 @@ class Call(MatrixExpr):
     text: str
     latex: str
     numpy: str
-    evaluate: Callable[..., Any]
     postfix: bool = False
     transposed: tuple[str, str, str] | None = None
+
+    def __post_init__(self) -> None:
+        allowed = {str(n) for n in range(len(self.args))}
+        for template in (self.text, self.latex, self.numpy, *(self.transposed or ())):
+            try:
+                fields = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+            except ValueError as error:
+                raise TypeError(f"matrix call {self.name}: template {template!r} is malformed ({error})") from None
+            if not fields <= allowed:
+                extra = ", ".join(sorted(fields - allowed))
+                raise TypeError(f"matrix call {self.name}: template {template!r} has fields {{{extra}}} that are not "
+                                "arguments; write literal braces as {{ and }}")
 
 
 _KIND_RANK = {"scalar": 0, "col": 1, "row": 1, "matrix": 2}
@@ -283,71 +288,3 @@ class Term:
         if len(set(self.labels)) != len(self.labels) or _KIND_RANK[self.matrix.kind] != len(self.labels):
             names = ", ".join(k.name for k in self.labels)
             raise TypeError(f"a {self.matrix.kind} cannot carry indices ({names})")
-
-
-# -- evaluation -----------------------------------------------------------------------------
-
-
-def _value(values: Mapping[str, Any], name: str) -> Any:
-    try:
-        return values[name]
-    except KeyError:
-        raise UnknownNameError(f"no value given for tensor {name!r}") from None
-
-
-def evaluate(node: MatrixExpr, values: Mapping[str, Any]) -> Any:
-    """The value of ``node`` as a NumPy array, from the tensors' ``values``."""
-
-    def ev(child: MatrixExpr) -> Any:
-        return evaluate(child, values)
-
-    return _EVAL[type(node)](node, values, ev)
-
-
-def _eval_broadcast(node: Broadcast, ev: Callable[[MatrixExpr], Any]) -> Any:
-    vector = ev(node.child)
-    return vector[:, None] if node.axis == 0 else vector[None, :]
-
-
-def _eval_matmul(node: MatMul, ev: Callable[[MatrixExpr], Any]) -> Any:
-    """Left to right; a ``diag(v)`` factor scales its neighbour's rows or columns and is never formed."""
-    result: Any = None
-    rows: Any = None  # diagonal factors waiting to scale the rows of the next operand
-    for factor in node.factors:
-        if isinstance(factor, Diag):
-            vector = ev(factor.child)
-            if result is not None:
-                result = result * vector
-            else:
-                rows = vector if rows is None else rows * vector
-            continue
-        value = ev(factor)
-        if rows is not None:
-            value, rows = (rows[:, None] if np.ndim(value) == 2 else rows) * value, None
-        result = value if result is None else result @ value
-    return np.diag(rows) if result is None else result
-
-
-_EVAL: dict[type, Callable[[Any, Mapping[str, Any], Callable[[MatrixExpr], Any]], Any]] = {
-    Symbol: lambda n, values, ev: np.asarray(_value(values, n.name)),
-    Number: lambda n, values, ev: np.asarray(n.value),
-    SizeOf: lambda n, values, ev: np.asarray(n.source.size(values)),
-    Ones: lambda n, values, ev: np.ones(n.source.size(values)),
-    Identity: lambda n, values, ev: np.eye(n.source.size(values)),
-    Zeros: lambda n, values, ev: np.zeros(tuple(s.size(values) for s in n.sources)),
-    Transpose: lambda n, values, ev: np.transpose(ev(n.child)),
-    MatMul: lambda n, values, ev: _eval_matmul(n, ev),
-    Outer: lambda n, values, ev: np.outer(ev(n.left), ev(n.right)),
-    Hadamard: lambda n, values, ev: functools.reduce(np.multiply, map(ev, n.factors)),
-    Scale: lambda n, values, ev: ev(n.factor) * ev(n.child),
-    Add: lambda n, values, ev: functools.reduce(np.add, map(ev, n.terms)),
-    Broadcast: lambda n, values, ev: _eval_broadcast(n, ev),
-    Function: lambda n, values, ev: apply_array(n.fn, ev(n.child), n.param),
-    Diag: lambda n, values, ev: np.diag(ev(n.child)),
-    DiagPart: lambda n, values, ev: np.diagonal(ev(n.child)),
-    Trace: lambda n, values, ev: np.trace(ev(n.child)),
-    Sum: lambda n, values, ev: np.sum(ev(n.child), axis=n.axis),
-    Inner: lambda n, values, ev: np.sum(ev(n.left) * ev(n.right)),
-    Intermediate: lambda n, values, ev: ev(n.body),
-    Call: lambda n, values, ev: n.evaluate(*map(ev, n.args)),
-}

@@ -278,25 +278,45 @@ def _evaluate_logsumexp(node: LogSumExp, children: Sequence[Any], ctx: EvalConte
     return kernels.logsumexp(children[0], node.arg.free.index(node.axis))
 
 
+_ALONG: dict[int | None, tuple[str, str]] = {None: ("", ""), 0: ("_cols", r"_{\text{cols}}"),
+                                             1: ("_rows", r"_{\text{rows}}")}
+"""How text and LaTeX mark the matrix axis a softmax or logsumexp runs along (``None``: a vector's only axis)."""
+
+
+def _braces(literal: str) -> str:
+    """``literal`` as part of a format string: its braces doubled."""
+    return literal.replace("{", "{{").replace("}", "}}")
+
+
+def _spelling(name: str, axis: int | None) -> tuple[str, str, str]:
+    """Text, LaTeX and NumPy templates of ``name`` applied to ``{0}``, along matrix axis ``axis``.
+
+    The NumPy template runs with NumPy alone: log-sum-exp is ``np.logaddexp.reduce``, which is stable,
+    and softmax and log-softmax are written out with it.
+
+    >>> _spelling("softmax", 1)[::2]
+    ('softmax_rows({0})', 'np.exp({0} - np.logaddexp.reduce({0}, axis=1, keepdims=True))')
+    """
+    text_mark, latex_mark = _ALONG[axis]
+    text = _braces(f"{name}{text_mark}(") + "{0})"
+    operator = name.replace("_", r"\_")
+    latex = _braces(rf"\operatorname{{{operator}}}{latex_mark}\left(") + "{0}" + _braces(r"\right)")
+    along = "" if axis is None else f", axis={axis}"
+    if name == "logsumexp":
+        return text, latex, "np.logaddexp.reduce({0}" + along + ")"
+    total = "np.logaddexp.reduce({0}" + along + (", keepdims=True" if axis is not None else "") + ")"
+    return text, latex, ("np.exp({0} - " + total + ")") if name == "softmax" else "{0} - " + total
+
+
 def _matrix_call(node: Softmax | LogSumExp, convert: Converter) -> Term:
     name = node.fn if isinstance(node, Softmax) else "logsumexp"
     arg = convert(node.arg)
     labels = node.arg.free if len(arg.labels) == 2 else arg.labels
     arg = convert.orient(arg, labels)
-    axis = labels.index(node.axis)
-    if len(labels) == 1:
-        text, code = f"{name}({{0}})", f"{name}({{0}}, axis=0)"
-        latex = rf"\operatorname{{{{{name}}}}}\left({{0}}\right)"
-    else:
-        along = ("cols", "rows")[axis]
-        text = f"{name}_{along}({{0}})"
-        latex = rf"\operatorname{{{{{name}}}}}_{{{{\text{{{along}}}}}}}\left({{0}}\right)"
-        code = f"{name}({{0}}, axis={axis})"
-    kernel = _KERNELS.get(name, kernels.logsumexp)
+    axis = labels.index(node.axis) if len(labels) == 2 else None
     rest = tuple(k for k in labels if k != node.axis) if isinstance(node, LogSumExp) else labels
     kind: Kind = "matrix" if len(rest) == 2 else (convert.vector if rest else "scalar")
-    call = Call(name, (arg.matrix,), kind, text, latex, code, lambda value: kernel(value, axis))
-    return Term(call, rest)
+    return Term(Call(name, (arg.matrix,), kind, *_spelling(name, axis)), rest)
 
 
 register_matrix_rule(Softmax)(_matrix_call)

@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from . import build
+from .arguments import describe, require_text
 from .errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
 from .expr import (
     Add,
@@ -60,7 +61,6 @@ from .expr import (
     TensorSpec,
     Zero,
     check_consistent,
-    occurrences,
 )
 
 MAX_LENGTH = 10_000  # characters
@@ -109,8 +109,7 @@ def parse(text: str, *declared: Tensor | Index, **named: Tensor) -> Expr:
     >>> str(parse("(x[i] y[i])[i] − 2 Σ(x[j])", x, y))
     '(x[i] y[i])[i] - 2 Σ(x[j])'
     """
-    if not isinstance(text, str):
-        raise ParseError(f"parse reads a string, not {type(text).__name__}")
+    require_text(text, "the text given to ec.parse", "'W[i,j] x[j]'")
     tensors: dict[str, TensorSpec] = {}
     indices: dict[str, str] = {}
     for name, item in itertools.chain(((None, d) for d in declared), named.items()):
@@ -120,7 +119,8 @@ def parse(text: str, *declared: Tensor | Index, **named: Tensor) -> Expr:
             if indices.setdefault(item.name, item.dim) != item.dim:
                 raise IndexMismatch(f"index {item.name} is declared as {indices[item.name]} and as {item.dim}")
         else:
-            raise UnsupportedError(f"parse takes declared tensors (ec.tensors) and indices, not {item!r}")
+            hint = "; unpack a list with *: ec.parse(text, *tensors)" if isinstance(item, list | tuple) else ""
+            raise UnsupportedError(f"parse takes declared tensors (ec.tensors) and indices, not {describe(item)}{hint}")
     return _parse_cached(text, tuple(sorted(tensors.items(), key=lambda p: p[0])), tuple(indices.items()))
 
 
@@ -316,10 +316,10 @@ class _Parser:
         else at the first part."""
         seen: dict[str, list[Index]] = {}
         for expr, node in parts:
-            written = _elements(node.slice) if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else []
-            counted = occurrences(expr)
-            places = written if len(written) == len(counted) else [node] * len(counted)
-            for k, place in zip(counted, places, strict=True):
+            written = ({_index_name(e): e for e in reversed(_elements(node.slice))}  # each name's first place
+                       if isinstance(node, ast.Subscript) and isinstance(expr, Tensor) else {})
+            for k in expr.free:  # each factor carries its free indices once (A[i,i] carries i once)
+                place = written.get(k.name, node)
                 same = seen.setdefault(k.name, [])
                 same.append(k)
                 if (summed and len(same) == 3) or same[0].dim != k.dim:
@@ -383,7 +383,10 @@ class _Parser:
         return sign * number
 
     def power(self, node: ast.BinOp) -> Expr:
-        base, k = self.visit(node.left), self.number(node.right, "the exponent")
+        base = self.visit(node.left)
+        if not _is_number(node.right):  # an expression as exponent: x[i]**t[i]
+            return build.power(base, self.visit(node.right))
+        k = self.number(node.right, "the exponent")
         if not isinstance(base, Const):
             return build.power(base, k)
         value = float(base.value) ** k
@@ -476,9 +479,7 @@ class _Parser:
                 problem = "is repeated" if name in available else "occurs in no factor"
                 raise self.fail(IndexMismatch(f"output index {name} {problem}"), node)
         out, exprs = tuple(available[getattr(n, "id", "")] for n in names), [e for e, _ in parts]
-        if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out and (
-            not exprs or occurrences(exprs[0]) == out  # (B[w,w,w])[w] scopes its w: keep it a factor
-        ):
+        if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out:
             return self.multiply(product)  # nothing to sum or reorder
         if not is_sum:
             return Contract((*([Const(coefficient)] if coefficient != 1.0 else []), *exprs), out)
@@ -576,7 +577,8 @@ def _size(call: Call) -> Expr:
     return Size(dim)
 
 
-for _name in ("sigmoid", "σ", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos", "step", "sign"):
+for _name in ("sigmoid", "σ", "tanh", "exp", "log", "relu", "sqrt", "abs", "softplus", "sin", "cos", "tan", "step",
+              "sign"):
     register_parse_function(_name, _fixed(functools.partial(build.apply, _name), 1))
 for _name, _builder in {
     "square": _fixed(lambda e: build.power(e, 2), 1), "trace": _fixed(build.trace, 1),
@@ -596,6 +598,13 @@ def _is_product(node: ast.expr) -> bool:
 
 
 _SIGNS: dict[type, float] = {ast.USub: -1.0, ast.UAdd: 1.0}
+
+
+def _is_number(node: ast.expr) -> bool:
+    """Whether ``node`` is a number literal, possibly signed (``2``, ``-0.5``)."""
+    while _sign(node):
+        node = getattr(node, "operand", node)
+    return isinstance(node, ast.Constant) and not isinstance(node.value, bool) and isinstance(node.value, int | float)
 
 
 def _sign(node: ast.expr) -> float:

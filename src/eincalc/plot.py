@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import require_mapping, require_sizes, require_text
 from .errors import ShapeError, UnsupportedError
-from .evaluate import evaluate
+from .evaluate import as_array, evaluate
 from .expr import Expr
 from .printing import to_text
 from .testing import sizes_of
@@ -40,7 +41,10 @@ def plot_jacobian(
     rank 4 a grid over the first two.  ``dims`` gives sizes that no tensor in
     the expression carries (``δ[i,p]`` alone does not say how large ``i`` is).
     """
-    array, labels, heading = _array(jacobian, values or {}, dims)
+    if title is not None:
+        require_text(title, "title", "'∂z/∂W'")
+    given = {} if values is None else require_mapping(values, "values", "tensor names to arrays, like {'W': W_value}")
+    array, labels, heading = _array(jacobian, given, dims)
     if array.ndim > 4:
         raise ShapeError(f"cannot draw a rank-{array.ndim} tensor; plot_jacobian draws rank 4 at most")
     grid = array.shape[: max(array.ndim - 2, 0)]
@@ -73,10 +77,10 @@ def _array(
     jacobian: Any, values: Mapping[str, Any], dims: Mapping[str, int] | None
 ) -> tuple[np.ndarray, list[str], str]:
     if isinstance(jacobian, Expr):
-        sizes = {**sizes_of(jacobian, values), **(dims or {})}
+        sizes = {**sizes_of(jacobian, values), **require_sizes(dims)}
         array = np.asarray(evaluate(jacobian, values, dims=sizes), dtype=float)
         return array, [k.name for k in jacobian.free], to_text(jacobian)
-    array = np.asarray(jacobian, dtype=float)
+    array = np.asarray(as_array("the Jacobian", jacobian), dtype=float)
     return array, [f"axis {k}" for k in range(array.ndim)], f"array of shape {array.shape}"
 
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from .build import as_expr
 from .expr import (
     Add,
     Apply,
@@ -38,7 +39,6 @@ from .expr import (
     Size,
     Tensor,
     Zero,
-    occurrences,
     postorder,
     split_coefficient,
     walk,
@@ -158,7 +158,7 @@ def _is_atom(expr: Expr) -> bool:
 
 def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
     """Whether Einstein's rule applied to ``factors`` gives exactly the output ``out``."""
-    counts = Counter(k for f in factors for k in occurrences(f))
+    counts = Counter(k for f in factors for k in f.free)  # a factor carries each free index once
     if any(c > 2 for c in counts.values()):
         return False
     return tuple(k for k in counts if counts[k] == 1) == out
@@ -182,12 +182,11 @@ def _contract_text(expr: Contract, printer: _Printer) -> str:
 def _explicit_output(expr: Contract) -> bool:
     """Whether a product prints as ``(…)[out]`` / ``Σ(…)``: Einstein's rule would misread it.
 
-    A lone ``A[i,i]`` reads as the diagonal, so its trace is explicit too.
+    ``A[i,i]`` reads as the diagonal (one factor carrying ``i`` once), so its trace is explicit too: ``Σ(A[i,i])``.
     """
     _, rest = split_coefficient(expr)
     counted = [f for f in rest if not _reads_as_number(f)]  # the parser folds numbers into the coefficient
-    lone = len(counted) == 1 and counted[0].free != expr.out
-    return bool(counted) and (lone or not einstein_reads_back(counted, expr.out))
+    return bool(counted) and not einstein_reads_back(counted, expr.out)
 
 
 def _reads_as_number(expr: Expr) -> bool:
@@ -244,6 +243,7 @@ def with_definitions(expr: Expr) -> str:
     σ(z[i])
       where z[i] = W[i,j] x[j]
     """
+    expr = as_expr(expr, "the expression to print")
     lines = [to_text(expr)]
     for named in definitions(expr):
         head = f"{named.name}[{_index_list(named.body.free)}]" if named.body.free else named.name
@@ -340,12 +340,17 @@ def to_einsum(expr: Expr) -> tuple[str, list[Expr]]:
     ('ij,j->i', ['W[i,j]', 'a[j]'])
     """
     operands = list(expr.factors) if isinstance(expr, Contract) else [expr]
-    used = [k for f in operands for k in occurrences(f)]
+    used = [k for f in operands for k in _array_axes(f)]
     names = dict.fromkeys(used)
     if all(len(k.name) == 1 and k.name in string.ascii_letters for k in names):
         letters = {k: k.name for k in names}
     else:
         letters = dict(zip(names, string.ascii_letters, strict=False))
-    inputs = ["".join(letters[k] for k in occurrences(f)) for f in operands]
+    inputs = ["".join(letters[k] for k in _array_axes(f)) for f in operands]
     output = "".join(letters[k] for k in expr.free)
     return f"{','.join(inputs)}->{output}", operands
+
+
+def _array_axes(operand: Expr) -> tuple[Index, ...]:
+    """The letters of an einsum operand: a tensor's array has an axis per index (``A[i,i]`` is ``ii``)."""
+    return operand.indices if isinstance(operand, Tensor) else operand.free

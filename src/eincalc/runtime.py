@@ -69,6 +69,7 @@ IN_PLACE: dict[str, InPlace] = {
     "softplus": _softplus,
     "sin": lambda x, out: np.sin(x, out=out),
     "cos": lambda x, out: np.cos(x, out=out),
+    "tan": lambda x, out: np.tan(x, out=out),
 }
 """NumPy spellings that can write into a buffer; the formulas match :mod:`eincalc.functions`."""
 

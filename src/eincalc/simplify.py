@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .build import constant_power
+from .build import as_expr, constant_power
 from .errors import UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero, split_coefficient
 from .names import canonical, fresh_indices, rename
@@ -77,7 +77,7 @@ _ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("einca
 
 def simplify(expr: Expr) -> Expr:
     """Apply every rule until none applies; the value never changes."""
-    return _Simplifier().run(expr)
+    return _Simplifier().run(as_expr(expr, "the expression to simplify"))
 
 
 class _Simplifier:

@@ -8,9 +8,10 @@ to test your own derivations, rules and node kinds the way eincalc tests itself.
 expression over declared tensors and the arrays to evaluate it on.  Expressions
 are random einsum graphs: contractions with random index structure (inner,
 outer and Hadamard products, transposes, sums over one factor), diagonals
-(``A[i,i]``) and traces, broadcasting sums, Kronecker deltas, constants,
-element-wise functions, the structured functions ``softmax``,
-``log_softmax`` and ``logsumexp``, and ``inv``, ``det`` and ``logdet``.  Every
+(``A[i,i]``) and traces, broadcasting sums, negations and differences
+(``x - (y + z)``), Kronecker deltas, constants, element-wise functions, the
+structured functions ``softmax``, ``log_softmax`` and ``logsumexp``, and
+``inv``, ``det`` and ``logdet``.  Every
 drawn expression is kept in a safe range: each sub-expression carries an
 interval that bounds its values, so ``log``, ``sqrt`` and negative powers only
 see arguments bounded away from zero, ``exp`` never overflows, matrix functions
@@ -216,7 +217,8 @@ class _Builder:
 
     def build(self, depth: int, top: bool = False) -> _Bounded:
         """An expression nested at most ``depth`` operations deep (an operation, not a leaf, at the ``top``)."""
-        kinds = ["leaf", "contract", "add", "apply", "structured", "linalg", "share"][top:] if depth > 0 else ["leaf"]
+        kinds = ["leaf", "contract", "add", "apply", "structured", "linalg", "share", "negate"][top:]
+        kinds = kinds if depth > 0 else ["leaf"]
         kind = self.draw(st.sampled_from(kinds))
         if kind == "contract":
             result = self.contract(depth)
@@ -230,6 +232,8 @@ class _Builder:
             result = self.matrix_function(self.build(depth - 1))
         elif kind == "share" and self.built:
             result = self.draw(st.sampled_from(self.built))
+        elif kind == "negate":
+            result = self.negated(self.build(depth - 1))
         else:
             result = self.leaf()
         if self.options.named and result.expr.children() and self.draw(st.integers(0, 3)) == 0:
@@ -269,10 +273,17 @@ class _Builder:
                             interval[1] * terms, factors[0])
 
     def add(self, depth: int) -> _Bounded:
+        """A sum; a term after the first is sometimes subtracted, as ``x - (y + z)`` builds it."""
         terms = [self.build(depth - 1) for _ in range(self.draw(st.integers(2, 3)))]
+        terms[1:] = [self.negated(t) if self.draw(st.booleans()) else t for t in terms[1:]]
         out = self.draw(st.permutations(list(dict.fromkeys(k for t in terms for k in t.expr.free))))
         return self.bounded(Add(tuple(t.expr for t in terms), tuple(out)), sum(t.lo for t in terms),
                             sum(t.hi for t in terms), terms[0])
+
+    @staticmethod
+    def negated(term: _Bounded) -> _Bounded:
+        """``-term``, as the ``-`` operator builds it."""
+        return _Bounded(Contract((Const(-1.0), term.expr), term.expr.free), -term.hi, -term.lo)
 
     def apply(self, arg: _Bounded) -> _Bounded:
         parameters = [(fn, k) for fn in self.options.functions for k in _PARAMETERS.get(fn, (None,))]

@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import require_mapping, require_sizes, require_step, require_variable
+from .build import as_expr
 from .errors import ShapeError, UnknownNameError
-from .evaluate import evaluate
+from .evaluate import as_array, bind_sizes, evaluate
 from .expr import Expr, Tensor, walk
 
 
@@ -32,17 +34,23 @@ def declared(expr: Expr) -> dict[str, Tensor]:
     return {sub.spec.name: sub for sub in walk(expr) if isinstance(sub, Tensor)}
 
 
-def sizes_of(expr: Expr, values: Mapping[str, Any]) -> dict[str, int]:
-    """Dimension sizes read off the arrays given for the tensors of ``expr``.
+def sizes_of(expr: Expr, values: Mapping[str, Any], *more: Tensor, dims: Mapping[str, int] | None = None
+             ) -> dict[str, int]:
+    """Dimension sizes read off ``dims`` and the arrays given for the tensors of ``expr`` and ``more``.
 
     A derivative may mention no tensor at all (``δ[i,p]``), so its sizes must come
-    from the expression it was derived from.
+    from the expression it was derived from.  Two sources that disagree raise
+    :class:`ShapeError` naming both.
     """
-    sizes: dict[str, int] = {}
-    for name, tensor in declared(expr).items():
-        if name in values:
-            sizes.update(zip(tensor.spec.dims, np.shape(values[name]), strict=False))
-    return sizes
+    tensors = {**declared(expr), **{t.spec.name: t for t in more}}
+    arrays = _arrays(expr, values, *more)
+    return bind_sizes([tensors[name].spec for name in arrays], arrays, require_sizes(dims))
+
+
+def _arrays(expr: Expr, values: Mapping[str, Any], *more: Tensor) -> dict[str, Any]:
+    """The arrays given for the tensors of ``expr`` and ``more``, checked (numbers, integers as float64)."""
+    names = {*declared(expr), *(t.spec.name for t in more)}
+    return {name: as_array(name, value) for name, value in values.items() if name in names}
 
 
 def random_values(
@@ -57,7 +65,7 @@ def random_values(
     Tensors named in ``positive`` get entries in (0.5, 1.5); a tensor declared
     symmetric gets a symmetric array; a simplex vector gets entries summing to one.
     """
-    rng = np.random.default_rng(seed)
+    rng, sizes = np.random.default_rng(seed), require_sizes(sizes, "sizes")
     values: dict[str, np.ndarray] = {}
     for name, tensor in declared(expr).items():
         missing = [d for d in tensor.spec.dims if d not in sizes]
@@ -82,8 +90,9 @@ def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: fl
     For a tensor declared symmetric the result is symmetrised over its two axes,
     matching eincalc's convention for symmetric arguments (see :mod:`eincalc.linalg`).
     """
+    expr, eps = as_expr(expr, "the expression to check"), require_step(eps, "eps")
     sizes = _sizes(expr, wrt, values, dims)
-    base = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+    base = {name: np.asarray(array, dtype=float) for name, array in _arrays(expr, values, wrt).items()}
     point = base[wrt.spec.name]
     out_shape = np.shape(evaluate(expr, base, dims=sizes))
     result = np.zeros(out_shape + point.shape)
@@ -103,13 +112,13 @@ def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: fl
 
 
 def _sizes(expr: Expr, wrt: Tensor, values: Mapping[str, Any], dims: Mapping[str, int] | None) -> dict[str, int]:
-    """Dimension sizes from the arrays of ``expr``'s tensors and of ``wrt``, then ``dims``."""
+    """Dimension sizes from ``dims`` and the arrays of ``expr``'s tensors and of ``wrt``."""
+    expr, wrt = as_expr(expr, "the expression to check"), require_variable(wrt)
+    values = require_mapping(values, "values", "tensor names to arrays, like {'W': W_value}")
     if wrt.spec.name not in values:
         raise UnknownNameError(f"no value given for the variable {wrt.spec.name!r} (declared {wrt.spec}); "
                                f"add it to the values")
-    sizes = sizes_of(expr, values)
-    sizes.update(zip(wrt.spec.dims, np.shape(values[wrt.spec.name]), strict=False))
-    return {**sizes, **(dims or {})}
+    return sizes_of(expr, values, wrt, dims=dims)
 
 
 def check_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6, *,

@@ -1,0 +1,209 @@
+"""Bounded work: what grows with a number or a repetition in the input is counted before it is done.
+
+Each test pins a finding of ``tests/stress_inputs.py`` (short adversarial inputs, each stage under a
+2 s watchdog): the input now stops with a :class:`~eincalc.errors.ResourceError` that says what, the
+numbers and how to raise the limit, or answers within the limits, and the answer is right.  Counts
+and messages are asserted here, never timings.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import eincalc as ec
+from eincalc.expr import Expr, postorder
+from eincalc.limits import bounded
+from eincalc.lowering import lower
+from eincalc.program import Contraction, Elementwise
+
+x, y, A = ec.tensors("x[n] y[n] A[n,n]")
+
+
+def distinct_nodes(expr: Expr) -> int:
+    return sum(1 for _ in postorder(expr))
+
+
+# -- matrix powers -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [100_000, 10**9, -(10**9), 10**400])
+def test_a_huge_matrix_power_is_refused_before_any_work(k: int) -> None:
+    with pytest.raises(ec.ResourceError, match=r"matrix_power\(A\[i,j\], .*\) needs max_matrix_power ≥ .* \(it is "
+                                               r"32\).*ec.set_limits\(max_matrix_power=\.\.\.\)"):
+        ec.matrix_power(A, k)
+
+
+def test_the_text_of_a_huge_matrix_power_is_refused_with_the_text_shown() -> None:
+    with pytest.raises(ec.ResourceError, match=r"max_matrix_power ≥ 100,000[^\n]*\n  matrix_power\(A, 100000\)"):
+        ec.parse("matrix_power(A, 100000)", A)
+
+
+def test_nested_matrix_powers_count_every_factor() -> None:
+    inner = ec.matrix_power(A, 8)
+    with pytest.raises(ec.ResourceError, match=r"max_matrix_power ≥ 64 .*8 factor\(s\) each"):
+        ec.matrix_power(inner, 8)
+    values = {"A": np.eye(3) * 0.9 + 0.01}
+    with ec.resource_limits(max_matrix_power=64):
+        power = ec.matrix_power(inner, 8)
+    np.testing.assert_allclose(ec.evaluate(power, values), np.linalg.matrix_power(values["A"], 64), rtol=1e-12)
+
+
+def depth(expr: Expr) -> int:
+    below: dict[int, int] = {}
+    for node in postorder(expr):
+        below[id(node)] = 1 + max((below[id(c)] for c in node.children()), default=0)
+    return below[id(expr)]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 13, 32, -1, -3, -6])
+def test_matrix_powers_are_built_by_repeated_squaring(k: int) -> None:
+    power = ec.matrix_power(A, k)
+    assert depth(power) <= 2 * abs(k).bit_length() + 1  # a balanced product of squares, not a chain of k
+    assert power.tree_size == 2 * abs(k) - 1 + (abs(k) if k < 0 else 0)  # written out: |k| factors
+    products = [op for op in lower([power]).ops if isinstance(op, Contraction | Elementwise)]
+    assert len(products) <= abs(k).bit_length() + bin(abs(k)).count("1")  # each square computed once
+    values = {"A": np.array([[1.1, 0.2, 0.0], [0.1, 0.9, 0.3], [0.0, 0.2, 1.0]])}
+    base = values["A"] if k > 0 else np.linalg.inv(values["A"])
+    np.testing.assert_allclose(ec.evaluate(power, values), np.linalg.matrix_power(base, abs(k)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("k", [3, 4, 7, -2])
+def test_the_derivative_of_a_squared_power_is_right(k: int) -> None:
+    values = {"A": np.array([[1.1, 0.2, 0.0], [0.1, 0.9, 0.3], [0.0, 0.2, 1.0]]), "x": np.array([0.3, -0.5, 0.8])}
+    assert ec.check_grad(ec.trace(ec.matrix_power(A, k)), A, values) < 1e-6
+    assert ec.check_grad(x @ ec.matrix_power(A, k) @ x, x, values) < 1e-6
+
+
+# -- expressions that double when written out --------------------------------------------------------------
+
+
+def doubling(steps: int, name: bool = False) -> Expr:
+    h: Expr = x
+    for step in range(steps):
+        h = h * 0.5 + h * 0.5
+        if name:
+            h = ec.let(f"h{step}", h)
+    return h
+
+
+def test_tree_size_counts_each_use_and_a_named_intermediate_once() -> None:
+    assert x.tree_size == 1 and (x @ x).tree_size == 3
+    assert [doubling(steps).tree_size for steps in range(4)] == [1, 7, 19, 43]  # 3 nodes per step, tree doubles
+    assert distinct_nodes(ec.let("h", doubling(3))) < ec.let("h", doubling(3)).tree_size
+    assert ec.tanh(ec.let("h", doubling(3))).tree_size == 2
+
+
+def test_a_doubling_chain_stops_at_the_tree_limit_with_what_to_do() -> None:
+    with ec.resource_limits(max_tree_nodes=100), pytest.raises(ec.ResourceError) as raised:
+        doubling(16)
+    message = str(raised.value)
+    assert "gives an expression of 187 nodes when written out, above max_tree_nodes=100" in message
+    assert "ec.let" in message and "ec.set_limits(max_tree_nodes=...)" in message
+    with ec.resource_limits(max_tree_nodes=187):
+        assert doubling(5).tree_size == 187
+
+
+def test_the_default_tree_limit_stops_the_chain_of_the_issue() -> None:
+    with pytest.raises(ec.ResourceError, match="max_tree_nodes=10,000"):
+        doubling(16)
+
+
+def test_naming_the_shared_sub_expression_keeps_the_chain_small_and_right() -> None:
+    h = doubling(16, name=True)
+    assert h.tree_size == doubling(1, name=True).tree_size == 8  # each step refers to the last by name
+    gradient = ec.grad(ec.sum(h), x)
+    np.testing.assert_allclose(ec.evaluate(gradient, {"x": np.array([0.5, -2.0])}), [1.0, 1.0])
+
+
+def test_a_derivative_written_out_above_the_limit_stops() -> None:
+    (v,) = ec.tensors("v[n]")
+    chain: Expr = v
+    for _ in range(300):
+        chain = ec.tanh(chain)  # unnamed: the gradient repeats the chain at every layer
+    with pytest.raises(ec.ResourceError, match="max_tree_nodes"):
+        ec.grad(ec.sum(chain), v)
+
+
+# -- numbers too large for a float -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [
+    lambda: x * 10**400, lambda: 10**400 - x, lambda: x / 10**400, lambda: x ** 10**400, lambda: ec.sum(x) + 10**5000,
+    lambda: x * float("inf"), lambda: x + float("nan"),
+], ids=["times", "minus", "divide", "power", "a 5000-digit integer", "inf", "nan"])
+def test_a_number_that_is_not_a_finite_float_is_refused(build: Callable[[], Expr]) -> None:
+    with pytest.raises(ec.UnsupportedError, match=r"is not a finite float .*rescale it"):
+        build()
+
+
+@pytest.mark.parametrize("build", [
+    lambda: 1e308 * x * 10, lambda: ec.simplify((x * 1e200) * 1e200), lambda: ec.grad(ec.sum(1e300 * x**1e300), x),
+], ids=["coefficient", "folded by simplify", "in a derivative"])
+def test_constants_that_overflow_while_combined_are_refused(build: Callable[[], Expr]) -> None:
+    with pytest.raises(ec.UnsupportedError, match=r"a constant is -?inf, not a finite number: a product or power"):
+        build()
+
+
+def test_a_large_whole_exponent_is_a_number_not_work() -> None:
+    assert str(x ** 10**9) == "x[i]**1000000000"
+    assert str(x ** np.int64(3)) == "x[i]**3"
+    np.testing.assert_allclose(ec.evaluate(x ** 10**9, {"x": np.array([1.0, -1.0])}), [1.0, 1.0])
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("x[i]**10**400", ec.ParseError), ("2**1e308", ec.ParseError), ("x[i] / 1e-320", ec.UnsupportedError),
+    ("matrix_power(A, 1e300)", ec.ResourceError),
+])
+def test_huge_numbers_in_text_are_refused_with_the_text_shown(text: str, error: type[ec.EincalcError]) -> None:
+    with pytest.raises(error, match=f"\n  {re.escape(text)}"):
+        ec.parse(text, x, A)
+
+
+# -- recursion: a clear ResourceError at the public boundary ---------------------------------------------
+
+
+def unnamed_chain(depth: int) -> Expr:
+    h: Expr = x
+    for _ in range(depth):
+        h = ec.tanh(h)
+    return h
+
+
+def test_printing_an_expression_too_deep_for_recursion_says_what_to_do() -> None:
+    with pytest.raises(ec.ResourceError, match=r"nested too deeply for Python's recursion limit .* Expr.__str__.*"
+                                               r"ec.let"):
+        str(unnamed_chain(2000))
+
+
+def test_differentiating_an_expression_too_deep_for_recursion_says_what_to_do() -> None:
+    # differentiation never recurses (hash-consed DAG, iterative passes): what stops this gradient,
+    # whose written-out form repeats the chain at every layer, is the written-out size
+    with pytest.raises(ec.ResourceError, match="max_tree_nodes"):
+        ec.grad(ec.sum(unnamed_chain(2000)), x)
+
+
+def test_every_public_function_and_expression_method_is_guarded() -> None:
+    functions = [getattr(ec, name) for name in ec.__all__ if type(getattr(ec, name)).__name__ == "function"]
+    assert functions and all(hasattr(f, "__wrapped__") for f in functions)
+    for method in ("__str__", "__add__", "__matmul__", "__pow__", "__rpow__", "latex", "to_matrix"):
+        assert hasattr(getattr(ec.Expr, method), "__wrapped__"), method
+    assert hasattr(ec.Expr.T.fget, "__wrapped__") and hasattr(ec.MatrixForm.numpy.fget, "__wrapped__")
+
+
+def test_the_guard_turns_recursion_and_memory_errors_into_resource_errors() -> None:
+    def deep(n: int) -> int:
+        return deep(n + 1)
+
+    def hungry() -> None:
+        raise MemoryError
+
+    with pytest.raises(ec.ResourceError, match=r"ec\.let"):
+        bounded(deep)(0)
+    with pytest.raises(ec.ResourceError, match=r"out of memory in .*hungry"):
+        bounded(hungry)()
+    assert bounded(functools.partial(int, "7"))() == 7
