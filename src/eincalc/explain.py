@@ -54,7 +54,7 @@ from .diff import dependents, grad, vjp
 from .errors import IndexMismatch, UnsupportedError
 from .evaluate import evaluate
 from .explain_check import Check, numeric_check
-from .explain_layers import backward
+from .explain_layers import backward, opaque
 from .explain_reasons import entry, inline_names, names, reading_notes, shape_text
 from .explain_steps import DETAILS, Builder, Detail, Step, expressions_of
 from .expr import Expr, Named, Tensor, walk
@@ -231,11 +231,11 @@ def _derive(request: _Request, renames: Mapping[str, str]) -> tuple[list[Step], 
     else:
         gradient = grad(request.expr, request.wrt) if request.upstream is None else \
             vjp(request.expr, request.wrt, request.upstream)
-        if start in dependents(start, request.wrt.spec):
-            backward(builder, start, request.wrt, request.upstream)
-        else:
+        if start not in dependents(start, request.wrt.spec):
             builder.add("teaching", "no-dependence", f"{request.name} does not depend on {request.wrt.spec.name}: "
                         "every entry of the derivative is 0.")
+        elif builder.keeps("teaching"):  # detail="result" shows the answer without the layers
+            backward(builder, start, request.wrt, request.upstream)
         result = gradient
         if request.kind == "hessian":
             result = builder.differentiate_again(gradient)  # hessian(expr, wrt): the Jacobian of the gradient
@@ -250,7 +250,7 @@ def _read(builder: Builder, request: _Request, result: Expr, start: Expr) -> Non
     known = {d.name for d in definitions(start)}
     named = [d for d in definitions(shown) if d.name not in known]
     if named:
-        forms = [f"{d.name} = {form.text}" for d in named if (form := builder.matrix_of(d.body)) is not None]
+        forms = [f"{d.name} = {form.text}" for d in named if (form := builder.matrix_of(opaque(d.body))) is not None]
         closed = builder.matrix_of(shown)
         if closed is not None:
             forms.append(f"Substituting them: {label.text.split('[')[0]} = "
