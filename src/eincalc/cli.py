@@ -27,6 +27,7 @@ position) on stderr and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from collections.abc import Sequence
@@ -42,13 +43,14 @@ from .expr import Expr, Tensor
 from .graph import graph_at, show
 from .matrix import to_matrix
 from .parse import parse
+from .parse_matrix import parse_matrix
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eincalc", description="Tensor calculus in index notation.")
     commands = parser.add_subparsers(dest="command", required=True)
     declarations = argparse.ArgumentParser(add_help=False)
-    declarations.add_argument("expression", help='e.g. "W @ a" or "W[i,j] a[j]"')
+    declarations.add_argument("expression", help='e.g. "W @ a", "W[i,j] a[j]", or with --syntax matrix "x\'*A*x"')
     declarations.add_argument("--tensors", required=True, help='declarations, e.g. "W[m,n] a[n] g[m]"')
     declarations.add_argument("--symmetric", default="", metavar="NAMES",
                               help="square matrices equal to their transpose")
@@ -56,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                               help="vectors whose entries sum to one (labels)")
     declarations.add_argument("--upstream", metavar="G", help="the upstream gradient tensor, shaped like the output")
     declarations.add_argument("--rows", action="store_true", help="row-vector convention in the matrix form")
+    declarations.add_argument("--syntax", choices=("index", "matrix"), default="index",
+                              help="matrix: read EXPRESSION as matrix notation (x'*A*x, Wᵀ g), strictly typed")
     declarations.add_argument("--let", action="append", default=[], metavar="NAME=EXPR",
                               help="name an intermediate (repeatable, in order); later text may use NAME")
     declarations.add_argument("--values", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
@@ -113,7 +117,8 @@ def _read(args: argparse.Namespace) -> tuple[Expr, dict[str, Tensor]]:
     except ParseError as error:
         raise error.with_context(args.tensors, _column(str(error), args.tensors)) from None
     declared = {t.spec.name: t for t in found}
-    return read_network(args.expression, args.let, declared, parse), declared
+    reader = functools.partial(parse_matrix, rows=args.rows) if args.syntax == "matrix" else parse
+    return read_network(args.expression, args.let, declared, reader), declared
 
 
 def _column(message: str, text: str) -> int | None:
