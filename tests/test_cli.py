@@ -100,3 +100,148 @@ def test_derive_format_numpy_prints_standalone_source(capsys: pytest.CaptureFixt
     W, a = np.arange(6.0).reshape(2, 3) / 10, np.array([0.5, -1.0, 2.0])
     s = 1 / (1 + np.exp(-(W @ a)))
     np.testing.assert_allclose(namespace["d_W"](W, a), np.outer(s * (1 - s), a))
+
+
+# -- the three questions, typed in as a learner would -------------------------------------------------
+
+
+def joined(text: str) -> str:
+    """The printed text with its wrapped lines joined, so a sentence can be looked for whole."""
+    return re.sub(r"\n +(?![·\d])", " ", text)
+
+
+def test_rubric_p2_backprop_with_w_of_shape_n_in_by_n_out(capsys: pytest.CaptureFixture[str]) -> None:
+    """The first question, both the one layer and the whole two-layer network, from the command line."""
+    status, layer, _ = run(capsys, "explain", "sigmoid(z)", "--tensors", "W[nin,nout] a[nin] g[nout]",
+                           "--let", "z=W[i,j] a[i]", "--wrt", "a", "--upstream", "g")
+    layer = joined(layer)
+    assert status == 0
+    assert "f[i] = σ(z[i])" in layer and "where z[j] = W[i,j] a[i]" in layer  # (a) one entry in index form
+    assert "The Jacobian ∂f/∂z has rank 2 (nout × nout)" in layer and "The Jacobian ∂z/∂a has rank 2 (nout × nin)" \
+        in layer  # (b)
+    assert "∂L/∂a[p] = Σ_j ∂L/∂z[j] ∂z[j]/∂a[p], the upstream gradient dz[j] contracted with the Jacobian over " \
+           "z's index j" in layer  # (c)
+    assert "δ[i,p] meets the sum over i: only the term i = p survives" in layer  # (d)
+    assert "matrix form: W dz\n" in layer and "· Wᵀ: in" not in layer  # (e) no transpose, and none claimed
+    assert "∂L/∂a = Jᵀ dz with the Jacobian J = Wᵀ" in layer and "so it stands on the left" in layer
+    assert "the Hadamard product ⊙" in layer
+    assert "the matrix form gives the same numbers as the index form" in layer and "DISAGREE" not in layer  # (f)
+    status, whole, _ = run(capsys, "explain", "0.5 * sum(square(a2 - y))", "--tensors",
+                           "W1[n0,n1] W2[n1,n2] x[n0] y[n2]", "--let", "z1=W1[i,j] x[i]", "--let", "a1=sigmoid(z1)",
+                           "--let", "z2=W2[j,k] a1[j]", "--let", "a2=sigmoid(z2)", "--wrt", "W1", "--name", "E")
+    whole = joined(whole)
+    assert status == 0 and "E = 0.5 Σ((a2[i] - y[i])**2)" in whole
+    for jacobian in ("∂E/∂a2 has rank 1 (n2)", "∂a2/∂z2 has rank 2 (n2 × n2)", "∂z2/∂a1 has rank 2 (n2 × n1)",
+                     "∂a1/∂z1 has rank 2 (n1 × n1)", "∂z1/∂W1 has rank 3 (n1 × n0 × n1)"):
+        assert f"The Jacobian {jacobian}" in whole, jacobian
+    assert "matrix form: a₂ ⊙ (1 − a₂) ⊙ da₂" in whole and "matrix form: W₂ dz₂" in whole
+    assert "matrix form: x dz₁ᵀ" in whole and "with the factor carrying the row index p on the left" in whole
+    assert "σ(z2[i]) is a2[i], this layer's own output" in whole
+
+
+def test_rubric_p3_softmax_cross_entropy_in_row_form(capsys: pytest.CaptureFixture[str]) -> None:
+    """The second question: explain honours --simplex, agrees with derive, names every layer and says ŷ − y."""
+    network = ("cross_entropy(θ, y)", "--tensors", "x[d] W1[d,k] b1[k] W2[k,c] b2[c] y[c]", "--simplex", "y",
+               "--let", "r=x @ W1 + b1", "--let", "h=sigmoid(r)", "--let", "θ=h @ W2 + b2", "--rows")
+    status, out, _ = run(capsys, "explain", *network, "--wrt", "x", "--name", "J")
+    out = joined(out)
+    assert status == 0 and "J = -Σ((y[i] log_softmax(θ[i], i))[i])" in out  # (a)
+    for jacobian in ("∂J/∂θ has rank 1 (c)", "∂θ/∂h has rank 2 (c × k)", "∂h/∂r has rank 2 (k × k)",
+                     "∂r/∂x has rank 2 (k × d)"):
+        assert f"The Jacobian {jacobian}" in out, jacobian  # (b)
+    assert "∂J/∂h[p] = Σ_i ∂J/∂θ[i] ∂θ[i]/∂h[p]" in out and "∂J/∂r[p] = Σ_i ∂J/∂h[i] ∂h[i]/∂r[p]" in out  # (c)
+    assert "δ[i,p] meets the sum over i: only the term i = p survives" in out  # (d)
+    assert "y is declared to sum to one (labels): Σ_i y[i] = 1." in out and "this is ŷ − y" in out
+    assert "W₂ᵀ: in W2[p,i]" in out and "so it stands on the right" in out and "Hadamard product ⊙" in out  # (e)
+    assert "Substituting them: ∂J/∂x = (h ⊙ (1 − h) ⊙ ((−y + softmax(θ)) W₂ᵀ)) W₁ᵀ" in out
+    assert "the matrix form gives the same numbers as the index form" in out and "DISAGREE" not in out  # (f)
+    status, derived, _ = run(capsys, "derive", *network, "--grad", "x")
+    assert status == 0 and "matrix form   dr W₁ᵀ\n" in derived and "matrix form: dr W₁ᵀ\n" in out
+
+
+def test_explain_honours_simplex_without_intermediates_and_agrees_with_derive(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    network = ("-sum(y[c] log_softmax(sigmoid(x[d] W1[d,k] + b1[k])[k] W2[k,c] + b2[c], c))", "--tensors",
+               "x[d] W1[d,k] b1[k] W2[k,c] b2[c] y[c]", "--simplex", "y", "--rows")
+    explained = run(capsys, "explain", *network, "--wrt", "x")[1]
+    derived = run(capsys, "derive", *network, "--grad", "x")[1]
+    form = re.search(r"matrix form   (.*)\n", derived)
+    assert form is not None and f"matrix form: {form.group(1)}\n" in explained
+    assert form.group(1).endswith("((−y + softmax(σ(x W₁ + b₁) W₂ + b₂)) W₂ᵀ)) W₁ᵀ")
+
+
+def test_rubric_p4_sigmoid_gate_with_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    """The third question: the graph at w = [2, −3, −3], x = [−1, −2], and the bias's 1 explained."""
+    status, out, _ = run(capsys, "explain", "σ(s)", "--tensors", "w0 x0 w1 x1 w2", "--let", "s=w0 x0 + w1 x1 + w2",
+                         "--wrt", "w2", "--values", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3")
+    assert "      f     σ(·)   s           0.731  1         ∂f/∂s = f (1 − f) = 0.197" in out  # (g) the graph
+    assert "      n3    +      n1, n2, w2  1      0.197     ∂n3/∂n1 = 1, ∂n3/∂n2 = 1, ∂n3/∂w2 = 1" in out
+    out = joined(out)
+    assert status == 0 and "f = σ(s)" in out and "where s = w0 x0 + w1 x1 + w2" in out  # (a)
+    assert "The Jacobian ∂f/∂s has rank 0 (a scalar)" in out and "The Jacobian ∂s/∂w2 has rank 0" in out  # (b)
+    assert "∂f/∂w2 = ∂f/∂s ∂s/∂w2, the upstream gradient ds times the Jacobian" in out  # (c)
+    assert "w2 is an addend of w0 x0 + w1 x1 + w2, and the add gate passes the upstream gradient through: local " \
+           "gradient 1." in out  # (g) the bias's 1
+    assert "Here ∂s/∂w2 is 1: the add gate passes the upstream gradient through: local gradient 1." in out
+    assert "Substituting them: ∂f/∂w2 = σ(s) (1 − σ(s))" in out  # (e)
+    assert "the matrix form gives the same numbers as the index form" in out  # (f)
+    assert "The output is f = 0.7311." in out
+    assert "∂f/∂w0 = -0.197, ∂f/∂x0 = 0.393, ∂f/∂w1 = -0.393, ∂f/∂x1 = -0.59, ∂f/∂w2 = 0.197." in out
+    assert "The symbolic result at these values: ∂f/∂w2 = 0.197, the same as the graph's." in out
+
+
+def test_the_bias_without_a_name_still_gets_its_1_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "explain", "σ(w0 x0 + w1 x1 + w2)", "--tensors", "w0 x0 w1 x1 w2", "--wrt", "w2")
+    assert status == 0 and "A sum of one term" not in out
+    assert "Of the addends of w0 x0 + w1 x1 + w2 only w2 depends on the variable, and the add gate passes the " \
+           "upstream gradient through: local gradient 1." in joined(out)
+
+
+# -- --let, --values, --detail and the losses in text ------------------------------------------------
+
+
+def test_let_names_intermediates_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "derive", "sum(a)", "--tensors", "W[m,n] x[n]", "--let", "z=W[i,j] x[j]",
+                         "--let", "a=tanh(z)", "--grad", "x")
+    assert status == 0 and "expression    Σ(a[i])    (scalar)" in out and "matrix form   Wᵀ dz" in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("--let", "z W[i,j] x[j]"), "write NAME=…"),
+    (("--let", "W=x"), "W is already a tensor"),
+    (("--let", "z=x", "--let", "z=x"), "z is already defined"),
+    (("--let", "u=x"), "the expression never uses u"),
+    (("--values", "q=1"), "q is not declared"),
+    (("--values", "x=[1,"), "not a number or a JSON array"),
+    (("--values", 'x=["a"]'), "only numbers and arrays of numbers"),
+    (("--values", "x=[[1],[1,2]]"), "the rows have different lengths"),
+    (("--values", "x=" + "[" * 100_000 + "]" * 100_000), "nested too deeply"),
+    (("--values", "x=[1,2,3]", "W=[[1,2]]"), "ShapeError"),
+])
+def test_bad_lets_and_values(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str) -> None:
+    status, out, err = run(capsys, "derive", "sum(W @ x)", "--tensors", "W[m,n] x[n]", "--grad", "x", *argv)
+    assert status == 2 and out == "" and err.startswith("eincalc: error: ")
+    if message != "ShapeError":
+        assert message in err
+
+
+def test_values_print_the_graph_for_any_expression(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "derive", "sum(W @ x)", "--tensors", "W[m,n] x[n] g[m]", "--grad", "x",
+                         "--values", "W=[[1, 2], [3, 4]]", "x=[1, -1]")
+    assert status == 0 and "graph at the given values" in out
+    assert "derivative    [4., 6.]    (∂/∂x at these values)" in out
+    status, out, _ = run(capsys, "derive", "W @ x", "--tensors", "W[m,n] x[n] g[m]", "--vjp", "x", "--upstream", "g",
+                         "--values", "W=[[1, 2], [3, 4]]", "x=[1, -1]", "g=[1, 0]")
+    assert status == 0 and "derivative    [1., 2.]" in out
+    status, _, err = run(capsys, "derive", "W @ x", "--tensors", "W[m,n] x[n]", "--grad", "x", "--format", "numpy",
+                         "--values", "x=[1, -1]")
+    assert status == 2 and "--values goes with --format text" in err
+
+
+def test_detail_and_losses_in_text(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ("explain", "mse(W @ x, y)", "--tensors", "W[m,n] x[n] y[m]", "--wrt", "W")
+    short, full = run(capsys, *base, "--detail", "result")[1], run(capsys, *base, "--detail", "full")[1]
+    assert " 2. matrix-form:" in short and "flatten-product" in full and len(full) > len(short)
+    for text in ("binary_cross_entropy(W @ x, y)", "cross_entropy(W @ x, y)"):
+        status, out, _ = run(capsys, "derive", text, "--tensors", "W[m,n] x[n] y[m]", "--simplex", "y", "--grad", "W")
+        assert status == 0 and "matrix form" in out, text

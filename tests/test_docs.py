@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = ["getting-started.md", "index-notation.md", "walkthrough-backprop.md", "walkthrough-chain-rule.md",
-         "walkthrough-sigmoid-gate.md", "cookbook.md"]
+         "walkthrough-sigmoid-gate.md", "cookbook.md", "matrix-notation.md"]
 
 
 def test_every_page_has_examples_that_run() -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import eincalc as ec
+from eincalc.graph import graph_at, show
 from eincalc.testing import numeric_jacobian, random_values
 
 P4 = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
@@ -79,7 +80,8 @@ def test_text_and_dot() -> None:
     assert "node  gate" in before and "∂f/∂node" in before and "—" in before
     g.backward()
     text = str(g)
-    assert "0.731" in text and "∂n3/∂w2 = 1" in text and "∂n1/∂w0 = -1 (= x0, the other input)" in text
+    assert "0.731" in text and "∂n3/∂w2 = 1" in text and "∂n1/∂w0 = x₀ = -1" in text
+    assert "∂f/∂n3 = f (1 − f) = 0.197" in text
     dot = g.dot()
     assert dot.startswith("digraph eincalc {") and dot.endswith("}")
     assert '"w2" -> "n3" [label=<<font color="darkgreen">-3</font><br/><font color="firebrick">0.197</font>>];' in dot
@@ -102,6 +104,48 @@ def test_pictures_without_graphviz_say_how_to_install_it(monkeypatch: pytest.Mon
     with pytest.raises(ec.UnsupportedError, match="apt install graphviz"):
         g.svg()
     assert set(g._repr_mimebundle_()) == {"text/plain"}
+
+
+def test_facts_name_the_add_gate_and_the_numbers_of_the_question() -> None:
+    f, _ = sigmoid_neuron()
+    facts = ec.graph(f, P4).backward().facts()
+    assert facts[0] == "The output is f = 0.7311."
+    assert ("The add gate n3 = n1 + n2 + w2: the add gate passes the upstream gradient through: local gradient 1 "
+            "for each input, so n1, n2 and w2 each receive its gradient 0.197 unchanged.") in facts
+    assert "The sigmoid gate f has local gradient ∂f/∂n3 = f (1 − f) = 0.197; every gradient below it carries " \
+           "this factor." in facts
+    assert facts[-1] == ("The gradients of the inputs: ∂f/∂w0 = -0.197, ∂f/∂x0 = 0.393, ∂f/∂w1 = -0.393, "
+                         "∂f/∂x1 = -0.59, ∂f/∂w2 = 0.197.")
+
+
+def test_labels_tell_log_softmax_from_softmax() -> None:
+    theta, = ec.tensors("θ[c]")
+    values = {"θ": np.array([0.5, -1.0, 2.0])}
+    assert ec.graph(ec.sum(ec.log_softmax(theta)), values).nodes[1].gate == "log_softmax(·)"
+    assert ec.graph(ec.sum(ec.softmax(theta)), values).nodes[1].gate == "softmax(·)"
+    assert ec.graph(ec.logsumexp(theta), values).output.gate == "logsumexp(·)"
+
+
+def test_a_vector_gates_local_gradient_is_its_matrix_form() -> None:
+    W, r = ec.tensors("W[m,n] r[n]")
+    h = ec.let("h", ec.sigmoid(r))
+    values = {"W": np.array([[1.0, 2.0], [3.0, 4.0]]), "r": np.array([0.0, 1.0])}
+    g = ec.graph(ec.sum(W @ h), values).backward()
+    text = g.text()
+    sigma = 1 / (1 + np.exp(-np.array([0.0, 1.0])))
+    assert f"∂n1/∂r = diag(n₁ ⊙ (1 − n₁)) = diag({show(sigma * (1 - sigma))})" in text
+    assert "∂h/∂n1 = I" in text and "∂n2/∂h = W" in text and "∂n2/∂W = δ[i,p] h[q]" in text
+    assert "= [[" not in text  # no local gradient as nested arrays
+
+
+def test_graph_at_sends_back_what_arrives() -> None:
+    W, a, g = ec.tensors("W[m,n] a[n] g[m]")
+    values = {"W": np.eye(2), "a": np.array([1.0, 2.0]), "g": np.array([1.0, -1.0])}
+    sent = graph_at(W @ a, values, upstream=g)
+    np.testing.assert_allclose(sent.node("a").gradient, values["W"].T @ values["g"])
+    assert graph_at(W @ a, values).output.gradient is None  # a vector output and nothing arriving: values only
+    with pytest.raises(ec.UnknownNameError, match="upstream gradient g too"):
+        graph_at(W @ a, {"W": np.eye(2), "a": np.ones(2)}, upstream=g)
 
 
 def test_errors() -> None:

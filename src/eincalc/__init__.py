@@ -59,6 +59,7 @@ from .losses import binary_cross_entropy, cross_entropy, mean, mse
 from .matrix import MatrixForm, to_matrix
 from .nn import log_softmax, logsumexp, softmax
 from .parse import parse
+from .parse_matrix import parse_matrix
 from .plot import plot_jacobian
 from .printing import with_definitions
 from .simplify import simplify
@@ -119,6 +120,7 @@ __all__ = [
     "norm",
     "outer",
     "parse",
+    "parse_matrix",
     "plot_jacobian",
     "relu",
     "resource_limits",

@@ -6,17 +6,21 @@ expression belongs, a float where a size belongs or a list where a mapping
 belongs is reported as such, naming the argument and what to pass instead,
 never as a ``TypeError`` or ``AttributeError`` from deep inside.
 
-=====================  ==================================================  =======================
-kind of argument       accepted                                            error otherwise
-=====================  ==================================================  =======================
-text                   ``str``                                             :class:`ParseError`
-flag                   ``True``/``False`` (also NumPy's)                   :class:`UnsupportedError`
-size                   a Python or NumPy integer ``≥ 1``                   :class:`ShapeError`
-sizes (``dims=``)      ``None`` or a mapping of dimension names to sizes   :class:`ShapeError`
-mapping (``values``)   any :class:`~collections.abc.Mapping`               :class:`UnsupportedError`
-variable (``wrt``)     a declared tensor                                   :class:`UnsupportedError`
-axis                   an integer position or an index name                :class:`UnsupportedError`
-=====================  ==================================================  =======================
+========================  ==================================================  =======================
+kind of argument          accepted                                            error otherwise
+========================  ==================================================  =======================
+text                      ``str``                                             :class:`ParseError`
+flag                      ``True``/``False`` (also NumPy's)                   :class:`UnsupportedError`
+size                      a Python or NumPy integer ``≥ 1``                   :class:`ShapeError`
+sizes (``dims=``)         ``None`` or a mapping of dimension names to sizes   :class:`ShapeError`
+mapping (``values``)      any :class:`~collections.abc.Mapping`               :class:`UnsupportedError`
+variable (``wrt``)        a declared tensor                                   :class:`UnsupportedError`
+tensors (``sizes_from``)  an iterable of declared tensors                     :class:`UnsupportedError`
+axis                      an integer position or an index name (or a list)    :class:`UnsupportedError`
+choice (``kind=``)        one of the strings offered                          :class:`UnsupportedError`
+whole number (``seed``)   a Python or NumPy integer, at least a minimum       :class:`UnsupportedError`
+step (``eps``)            a positive finite real number                       :class:`UnsupportedError`
+========================  ==================================================  =======================
 
 Sizes are at least 1: eincalc has no empty axes (a softmax or a mean over an
 empty axis has no value), and an array with an empty axis is refused the same way.
@@ -46,7 +50,8 @@ _Choice = TypeVar("_Choice", bound=str)
 def describe(value: object, limit: int = 40) -> str:
     """The type and the (shortened, one-line) ``repr`` of ``value``, as messages show it: ``str 'x[i]'``."""
     if isinstance(value, Expr):
-        return f"the expression {value}" if len(str(value)) <= limit else f"an expression of shape {value.shape}"
+        text = str(value)
+        return f"the expression {text}" if len(text) <= limit else f"an expression of shape {value.shape}"
     shown = " ".join(repr(value).split())
     if len(shown) > limit:
         shown = shown[: limit - 3] + "..."

@@ -2,15 +2,14 @@
 
 Nothing here is a canned narrative: every sentence is filled from the index
 structure it describes (which indices are summed, which factors carry them,
-which deltas remain), and the notes on a matrix form are written only for the
-constructs that actually occur in its tree (a transpose, an outer product, a
-Hadamard product…).
+which delta collapsed which sum, which sum is an add gate), and the notes on a
+matrix form are written only for the constructs its printed text shows outside
+function arguments (a transpose, an outer product, a Hadamard product…).
 
 >>> from eincalc.build import tensors
 >>> from eincalc.matrix import to_matrix
->>> W, g = tensors("W[m,n] g[m]")
 >>> from eincalc.diff import vjp
->>> a, = tensors("a[n]")
+>>> W, a, g = tensors("W[m,n] a[n] g[m]")
 >>> result = vjp(W @ a, a, g)
 >>> print(reading_notes(result, to_matrix(result))[-1])
 Wᵀ: in W[i,p] the row index i is summed with g[i] and the column index p is the result's index; \
@@ -20,15 +19,31 @@ on its right, with the result's indices at the outer ends, so W is used with its
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import fields
+import dataclasses
+from collections.abc import Collection, Iterator, Sequence
 
 from .expr import Add, Const, Contract, Delta, Expr, Index, Named, One, Tensor, TensorSpec, walk
 from .matrix import MatrixForm
 from .matrix_render import to_text as matrix_text
-from .matrix_tree import Diag, Hadamard, Identity, Intermediate, MatMul, MatrixExpr, Outer, Sum, Symbol, Transpose
-from .names import bound_indices
+from .matrix_tree import (
+    Call,
+    Diag,
+    Function,
+    Hadamard,
+    Identity,
+    Intermediate,
+    MatMul,
+    MatrixExpr,
+    Outer,
+    Scale,
+    Sum,
+    Symbol,
+    Transpose,
+)
 from .printing import to_text
+
+ADD_GATE = "the add gate passes the upstream gradient through: local gradient 1"
+"""How every explanation names the local gradient of a sum with respect to one of its addends."""
 
 
 def names(indices: Sequence[Index]) -> str:
@@ -47,12 +62,18 @@ def shape_text(dims: Sequence[str]) -> str:
     return " × ".join(dims) if dims else "scalar"
 
 
+def factor_text(factor: Expr) -> str:
+    """A factor as text, in parentheses when it is a sum."""
+    return f"({to_text(factor)})" if isinstance(factor, Add) else to_text(factor)
+
+
 # -- the learner's steps ----------------------------------------------------------------------
 
 
 def index_form_reason(expr: Expr) -> str:
     """Why one entry is written the way it is: which indices are free and which are summed."""
-    summed = tuple({k.name: k for k in bound_indices(expr)}.values())
+    own = walk(expr, enter=lambda node: not isinstance(node, Named))  # a definition's sums are its own
+    summed = tuple({k.name: k for node in own for k in getattr(node, "summed", ())}.values())
     if not expr.free:
         if not summed:
             return "The output is a single number."
@@ -64,6 +85,15 @@ def index_form_reason(expr: Expr) -> str:
     verb = "is" if len(summed) == 1 else "are"
     return (f"Write one entry of the output in index notation: {free} the entry, and {names(summed)} "
             f"{verb} summed (an index written twice in a product is summed).")
+
+
+def layer_reason(name: str, body: Expr, upstream: Expr, loss: str, inputs: Sequence[str]) -> str:
+    """What one layer computes, what gradient arrives at it, and which of its inputs it passes one on to."""
+    output = entry(name, body.free)
+    arriving = f"∂{loss}/∂{loss} = 1" if upstream == Const(1.0) else \
+        f"{to_text(upstream)} = ∂{loss}/∂{output}"
+    return (f"Layer {output} = {to_text(body)}. The gradient arriving at it from above is {arriving}; it is sent "
+            f"on to {', '.join(inputs)}.")
 
 
 def differentiate_reason(expr: Expr, spec: TensorSpec, fresh: Sequence[Index]) -> str:
@@ -82,15 +112,18 @@ def differentiate_reason(expr: Expr, spec: TensorSpec, fresh: Sequence[Index]) -
            "the rest."
 
 
-def jacobian_reason(jacobian: Expr, kept: int, of: str, spec: TensorSpec) -> str:
+def jacobian_reason(jacobian: Expr, kept: int, of: str, variable: str) -> str:
     """The Jacobian's rank and shape, and how sparse its remaining deltas make it."""
-    output, variable = jacobian.free[:kept], jacobian.free[kept:]
+    output, own = jacobian.free[:kept], jacobian.free[kept:]
     if not jacobian.free:
-        return f"The derivative of the number {of} with respect to the number {spec.name} is a number."
-    order = f"{of}'s {_index_word(output)} {names(output)} first, then {spec.name}'s {names(variable)}" if output \
-        else f"one entry per entry of {spec.name}"
-    sentence = f"The Jacobian has rank {jacobian.rank} ({shape_text(jacobian.shape)}): {order}"
-    ties = _delta_ties(jacobian, set(output), set(variable))
+        return f"The Jacobian ∂{of}/∂{variable} has rank 0 (a scalar): the derivative of the number {of} with " \
+               f"respect to the number {variable}."
+    if output and own:
+        order = f"{of}'s {_index_word(output)} {names(output)} first, then {variable}'s {names(own)}"
+    else:
+        order = f"one entry per entry of {variable}" if own else f"one entry per entry of {of} ({variable} is a number)"
+    sentence = f"The Jacobian ∂{of}/∂{variable} has rank {jacobian.rank} ({shape_text(jacobian.shape)}): {order}"
+    ties = _delta_ties(jacobian, set(output), set(own))
     if ties:
         fraction = "·".join(k.dim for k, _ in ties)
         fraction = fraction if len(ties) == 1 else f"({fraction})"
@@ -120,7 +153,7 @@ def diagonal_reason(jacobian: Expr, kept: int) -> str | None:
     """For an entry-by-entry function: the Jacobian is diagonal (every output index tied to one input index)."""
     output, variable = jacobian.free[:kept], jacobian.free[kept:]
     ties = _delta_ties(jacobian, set(output), set(variable))
-    if not output or len(ties) != len(output) or len(variable) != len(output) or _is_local_one(jacobian):
+    if not output or len(ties) != len(output) or len(variable) != len(output) or is_local_one(jacobian):
         return None
     assert isinstance(jacobian, Contract)
     others = [f for f in jacobian.factors if not isinstance(f, Delta | Const)]
@@ -133,24 +166,43 @@ def diagonal_reason(jacobian: Expr, kept: int) -> str | None:
             "contracting a vector with a diagonal matrix multiplies entry by entry.")
 
 
-def factor_text(factor: Expr) -> str:
-    """A factor as text, in parentheses when it is a sum."""
-    return f"({to_text(factor)})" if isinstance(factor, Add) else to_text(factor)
-
-
-def _is_local_one(jacobian: Expr) -> bool:
+def is_local_one(jacobian: Expr) -> bool:
+    """Whether a Jacobian is 1, or only deltas and ones: the variable passes through unchanged."""
     factors = jacobian.factors if isinstance(jacobian, Contract) else (jacobian,)
     return all(isinstance(f, Delta | One) or (isinstance(f, Const) and f.value == 1.0) for f in factors)
 
 
-def bias_reason(jacobian: Expr, kept: int, of: str, spec: TensorSpec) -> str | None:
-    """When the variable enters by addition: its local gradient is 1 (and a broadcast sums over the batch)."""
-    if not _is_local_one(jacobian):
+def add_gates(body: Expr, spec: TensorSpec) -> list[Add]:
+    """The sums in ``body`` that have the tensor ``spec`` itself as one of their addends."""
+    return [node for node in walk(body) if isinstance(node, Add)
+            and any(isinstance(t, Tensor) and t.spec == spec for t in node.terms)]
+
+
+def passing_gates(body: Expr, dependent: set[Expr]) -> list[tuple[Add, Expr]]:
+    """The sums in ``body`` with exactly one addend in ``dependent`` (the sub-expressions that depend on the
+    variable), and that addend: their derivative is a sum of one term."""
+    found = []
+    for node in walk(body):
+        if isinstance(node, Add):
+            addends = [t for t in node.terms if t in dependent]
+            if len(addends) == 1:
+                found.append((node, addends[0]))
+    return found
+
+
+def local_one_reason(jacobian: Expr, kept: int, of: str, body: Expr, spec: TensorSpec) -> str | None:
+    """Why the Jacobian is only deltas: an add gate passes its gradient through (and a broadcast sums it)."""
+    if not is_local_one(jacobian):
         return None
+    gates = add_gates(body, spec)
+    deltas = " (the Jacobian is only deltas)" if jacobian.free else ""
+    if gates:
+        sentence = f"{spec.name} is an addend of {to_text(gates[0])}, and {ADD_GATE}{deltas}"
+    else:
+        sentence = f"{spec.name} passes into {of} unchanged: local gradient 1{deltas}"
     output = jacobian.free[:kept]
     tied = {i for i, _ in _delta_ties(jacobian, set(output), set(jacobian.free[kept:]))}
     spread = [k for k in output if k not in tied]
-    sentence = f"{spec.name} enters {of} by addition, so its local gradient is 1 (the Jacobian is only deltas)"
     if spread:
         along = names(spread)
         sentence += (f"; the same {spec.name} is added for every {along} (broadcast), so its gradient sums the "
@@ -158,31 +210,98 @@ def bias_reason(jacobian: Expr, kept: int, of: str, spec: TensorSpec) -> str | N
     return sentence + "."
 
 
-def chain_reason(of: str, output: Sequence[Index], upstream: Expr, loss: str, variable: str) -> str:
+def chain_reason(of: str, output: Sequence[Index], upstream: Expr, loss: str, variable: str, jacobian: Expr) -> str:
     """The chain rule as a contraction over the output's indices (``variable`` is e.g. ``W[p,q]``)."""
+    one = f" Here ∂{of}/∂{variable} is 1: {ADD_GATE}." if is_local_one(jacobian) else ""
+    if upstream == Const(1.0):
+        return (f"Chain rule from the output back (reverse mode): {of} is the output, so the gradient arriving at "
+                f"it is ∂{loss}/∂{loss} = 1, and ∂{loss}/∂{variable} is the Jacobian itself.{one}")
     if not output:
-        return f"Chain rule: ∂{loss}/∂{variable} is the upstream gradient {to_text(upstream)} = ∂{loss}/∂{of} " \
-               f"times ∂{of}/∂{variable}."
-    return (f"Chain rule: ∂{loss}/∂{variable} = Σ_{','.join(k.name for k in output)} ∂{loss}/∂{entry(of, output)} "
-            f"∂{entry(of, output)}/∂{variable}, the upstream gradient {to_text(upstream)} contracted with the "
-            f"Jacobian over {of}'s {_index_word(output)} {names(output)}.")
+        return (f"Chain rule: ∂{loss}/∂{variable} = ∂{loss}/∂{of} ∂{of}/∂{variable}, the upstream gradient "
+                f"{to_text(upstream)} times the Jacobian.{one}")
+    summed = ",".join(k.name for k in output)
+    return (f"Chain rule: ∂{loss}/∂{variable} = Σ_{summed} ∂{loss}/∂{entry(of, output)} ∂{entry(of, output)}/∂"
+            f"{variable}, the upstream gradient {to_text(upstream)} contracted with the Jacobian over {of}'s "
+            f"{_index_word(output)} {names(output)}.{one}")
 
 
-def delta_note(before: Expr, after: Expr) -> str | None:
-    """Which delta collapsed which sum, read off a recorded delta elimination."""
+def jacobian_note(gradient: str, upstream: str, jacobian: MatrixForm) -> str:
+    """The chain rule in matrix notation: the transposed Jacobian times the upstream gradient (or, for rows,
+    the upstream gradient times the Jacobian)."""
+    if jacobian.rows:
+        return (f"In matrix notation: {gradient} = {upstream} J with the Jacobian J = {jacobian.text}: a row vector "
+                "times J, the sum running over J's rows (the output's index).")
+    return (f"In matrix notation: {gradient} = Jᵀ {upstream} with the Jacobian J = {jacobian.text}: the sum runs "
+            "over J's rows (the output's index), so J enters transposed.")
+
+
+def reverse_note(variable: str) -> str:
+    """How reverse mode writes the contraction of the chain rule."""
+    return ("Written as reverse mode builds it: the upstream gradient goes through the local derivatives first, "
+            f"and the deltas of ∂{variable}/∂{variable} that pick the entry come last.")
+
+
+def own_output_note(name: str, body: Expr) -> str:
+    """Why a layer's own name appears in its local gradient (``σ′(z) = a (1 − a)``)."""
+    return (f"{to_text(body)} is {entry(name, body.free)}, this layer's own output, so its local gradient is "
+            f"written with {name}.")
+
+
+def accumulate_reason(name: str, count: int) -> str:
+    """Why the contributions to one gradient are added."""
+    return f"{name} feeds {count} places, so its gradient is the sum of the {count} contributions (chain rule for " \
+           "a sum of paths)."
+
+
+# -- recorded rewrites ------------------------------------------------------------------------
+
+
+def rewrite_reason(rule: str, default: str, before: Expr, after: Expr, gates: Sequence[tuple[Expr, Expr]] = ()
+                   ) -> str:
+    """The reason for one recorded rewrite, read off the sub-expression it changed.
+
+    ``gates`` are the sums being differentiated that have one addend depending on the variable (and that
+    addend): a sum of one term in their derivative is an add gate passing its gradient through.
+    """
+    if rule == "single-term" and isinstance(before, Add) and len(before.terms) == 1 and gates:
+        if len(gates) == 1:
+            gate, addend = gates[0]
+            return f"Of the addends of {to_text(gate)} only {to_text(addend)} depends on the variable, and " \
+                   f"{ADD_GATE}."
+        return f"Only one addend of this sum depends on the variable, and {ADD_GATE}."
+    specific = {"delta-elimination": _delta_reason, "simplex-sum": _simplex_reason}.get(rule)
+    return (specific(before, after) if specific else None) or default
+
+
+def _delta_reason(before: Expr, after: Expr) -> str | None:
+    """Which delta collapsed which sum."""
     if not isinstance(before, Contract):
         return None
     summed = set(before.summed)
-    gone = [f for f in before.factors if isinstance(f, Delta) and (f.i in summed or f.j in summed or f.i == f.j)]
     remaining = [f for f in (after.factors if isinstance(after, Contract) else (after,)) if isinstance(f, Delta)]
-    for delta in gone:
-        if delta in remaining:
+    for delta in before.factors:
+        if not isinstance(delta, Delta) or delta in remaining:
             continue
         if delta.i == delta.j:
-            return f"Here δ[{delta.i},{delta.i}] summed over {delta.i} counts the entries: the size {delta.i.dim}."
+            if delta.i in summed:
+                return f"δ[{delta.i},{delta.i}] summed over {delta.i} counts the entries: the size {delta.i.dim}."
+            return f"δ[{delta.i},{delta.i}] = 1: its two indices agree."
+        if delta.i not in summed and delta.j not in summed:
+            continue
         drop, keep = (delta.j, delta.i) if delta.j in summed else (delta.i, delta.j)
-        return (f"Here δ[{delta.i},{delta.j}] meets the sum over {drop}: only {drop} = {keep} survives, "
-                f"so {drop} becomes {keep} in the other factors.")
+        return (f"δ[{delta.i},{delta.j}] meets the sum over {drop}: only the term {drop} = {keep} survives, so the "
+                f"sum collapses and {drop} becomes {keep} in the other factors.")
+    return None
+
+
+def _simplex_reason(before: Expr, after: Expr) -> str | None:
+    if not isinstance(before, Contract):
+        return None
+    for factor in before.factors:
+        if isinstance(factor, Tensor) and factor.spec.simplex and factor.indices[-1:] and \
+                factor.indices[-1] in set(before.summed):
+            return (f"{factor.spec.name} is declared to sum to one (labels): Σ_{factor.indices[-1]} "
+                    f"{to_text(factor)} = 1.")
     return None
 
 
@@ -190,24 +309,31 @@ def delta_note(before: Expr, after: Expr) -> str | None:
 
 
 def reading_notes(expr: Expr, form: MatrixForm) -> list[str]:
-    """Why the matrix form looks as it does: one note per construct that occurs in it."""
-    tree = list(_tree(form.tree))
-    kinds = {type(node) for node in tree}
+    """Why the matrix form looks as it does: one note per construct its printed text shows.
+
+    Only the *surface* of the printed form counts: what stands outside the
+    arguments of functions (``σ(Wᵀ a)`` uses ``Wᵀ`` inside ``σ``, which says
+    nothing about a product around it).
+    """
+    surface = list(_surface(form.tree))
+    kinds = {type(node) for node in surface}
+    products = _products(expr)
     notes: list[str] = []
-    for product in _products(expr):
+    for product in products:
         reader = _ProductReader(product, expr.free)
         if MatMul in kinds:
             notes += reader.chain()
-        notes += [reader.transposed(node.child) for node in tree if isinstance(node, Transpose)
-                  if isinstance(node.child, Symbol | Intermediate) and node.child.kind == "matrix"]
+            notes.append(reader.order(form))
         if Outer in kinds:
             notes += reader.outer()
         if Hadamard in kinds:
             notes += reader.hadamard()
         if Sum in kinds:
             notes += reader.sums()
+    notes += _transpose_notes(surface, products, expr.free)
     if isinstance(expr, Add):
         notes += _broadcasts(expr)
+        notes.append(_prediction_minus_label(expr))
     if Diag in kinds:
         notes.append("A delta joining two free indices, times a vector on one of them, is a diagonal matrix: diag(·).")
     if Identity in kinds:
@@ -215,16 +341,56 @@ def reading_notes(expr: Expr, form: MatrixForm) -> list[str]:
     return [n for n in dict.fromkeys(notes) if n]
 
 
-def _tree(node: MatrixExpr) -> Iterator[MatrixExpr]:
-    """Every node of a matrix tree that its text shows (a named intermediate's body is not shown)."""
-    yield node
-    if isinstance(node, Intermediate):
-        return
-    for item in fields(node):  # type: ignore[arg-type]
+def inline_names(node: MatrixExpr, names_: Collection[str]) -> MatrixExpr:
+    """The matrix tree with the named intermediates ``names_`` replaced by their definitions."""
+    if isinstance(node, Intermediate) and node.name in names_:
+        return inline_names(node.body, names_)
+    changes: dict[str, object] = {}
+    for item in dataclasses.fields(node):  # type: ignore[arg-type]
+        value = getattr(node, item.name)
+        if not item.init:
+            continue
+        if isinstance(value, MatrixExpr):
+            changes[item.name] = inline_names(value, names_)
+        elif isinstance(value, tuple) and value and all(isinstance(v, MatrixExpr) for v in value):
+            changes[item.name] = tuple(inline_names(v, names_) for v in value)
+    return dataclasses.replace(node, **changes)  # type: ignore[type-var]
+
+
+def _children(node: MatrixExpr) -> Iterator[MatrixExpr]:
+    for item in dataclasses.fields(node):  # type: ignore[arg-type]
         value = getattr(node, item.name)
         for child in value if isinstance(value, tuple) else (value,):
             if isinstance(child, MatrixExpr):
-                yield from _tree(child)
+                yield child
+
+
+def _surface(node: MatrixExpr) -> Iterator[MatrixExpr]:
+    """The nodes of a matrix tree that its text shows outside function arguments and named intermediates."""
+    yield node
+    if isinstance(node, Intermediate | Function | Call):
+        return
+    for child in _children(node):
+        yield from _surface(child)
+
+
+def _symbols(nodes: list[MatrixExpr], name: str) -> list[MatrixExpr]:
+    return [n for n in nodes if isinstance(n, Symbol | Intermediate) and n.name == name]
+
+
+def _transpose_notes(surface: list[MatrixExpr], products: list[Contract], result: tuple[Index, ...]) -> list[str]:
+    """``Wᵀ: …`` for a matrix the printed form shows transposed, once, in the one product that holds it."""
+    notes = []
+    for node in surface:
+        if not isinstance(node, Transpose) or not isinstance(node.child, Symbol | Intermediate):
+            continue
+        child = node.child
+        if child.kind != "matrix" or getattr(child, "symmetric", False) or len(_symbols(surface, child.name)) != 1:
+            continue
+        holders = [p for p in products if len(_ProductReader(p, result).named(child.name)) == 1]
+        if len(holders) == 1:
+            notes.append(_ProductReader(holders[0], result).transposed(child))
+    return notes
 
 
 def _products(expr: Expr) -> list[Contract]:
@@ -242,6 +408,21 @@ def _broadcasts(expr: Add) -> list[str]:
     return notes
 
 
+def _prediction_minus_label(expr: Add) -> str:
+    """``softmax(θ) − y`` is the prediction ŷ minus the label y."""
+    if len(expr.terms) != 2:
+        return ""
+    labels = [t for t in expr.terms if isinstance(t, Contract) and len(t.factors) == 2
+              and t.factors[0] == Const(-1.0) and isinstance(t.factors[1], Tensor) and t.factors[1].spec.simplex]
+    predictions = [t for t in expr.terms if getattr(t, "fn", None) == "softmax"]
+    if len(labels) != 1 or len(predictions) != 1:
+        return ""
+    label = labels[0].factors[1]
+    assert isinstance(label, Tensor)
+    return (f"{to_text(predictions[0])} is the predicted distribution ŷ, so this is ŷ − {label.spec.name}: "
+            "the prediction minus the label.")
+
+
 class _ProductReader:
     """Facts about one product: which factors carry which index, and what each index is for."""
 
@@ -254,6 +435,10 @@ class _ProductReader:
     def carriers(self, index: Index, besides: Expr | None = None) -> list[Expr]:
         return [f for f in self.factors if index in f.free and f is not besides]
 
+    def named(self, name: str) -> list[Expr]:
+        """The rank-2 factors called ``name``."""
+        return [f for f in self.factors if isinstance(f, Tensor | Named) and _name(f) == name and f.rank == 2]
+
     def role(self, index: Index, owner: Expr) -> str:
         if index in self.summed:
             others = self.carriers(index, owner)
@@ -265,11 +450,7 @@ class _ProductReader:
         return "a free index"
 
     def transposed(self, node: Symbol | Intermediate) -> str:
-        name = node.name
-        found = [f for f in self.factors if isinstance(f, Tensor | Named) and _name(f) == name and f.rank == 2]
-        if len(found) != 1:
-            return ""
-        factor = found[0]
+        factor = self.named(node.name)[0]
         row, col = factor.free
         if row in self.summed and len(self.carriers(row)) == 1:
             return ""  # a plain sum over rows, explained by the sum note
@@ -283,7 +464,7 @@ class _ProductReader:
                 f"outer ends, so {shown} is used with its indices swapped: transposed.")
 
     def chain(self) -> list[str]:
-        joined = [k for k in self.summed if len(self.carriers(k)) == 2]
+        joined = [k for k in self.product.summed if len(self.carriers(k)) == 2]
         notes = []
         for k in joined:
             left, right = self.carriers(k)
@@ -296,6 +477,25 @@ class _ProductReader:
                 notes.append(f"{to_text(first[0])} carries the result's row index {row}, so it stands on the left; "
                              f"{to_text(last[0])} carries the column index {col}, so it stands on the right.")
         return notes
+
+    def order(self, form: MatrixForm) -> str:
+        """Why a matrix times a vector stands in its order: the factor carrying the result's index goes outside."""
+        if len(self.result) != 1:
+            return ""
+        (index,) = self.result
+        carriers = [f for f in self.carriers(index) if isinstance(f, Tensor | Named) and f.rank == 2]
+        top = form.tree.child if isinstance(form.tree, Scale) else form.tree
+        if len(carriers) != 1 or not isinstance(top, MatMul):
+            return ""
+        carrier = carriers[0]
+        ends = [_base_name(top.factors[0]), _base_name(top.factors[-1])]
+        side = "right" if form.rows else "left"
+        if ends[1 if form.rows else 0] != _name(carrier):
+            return ""
+        vector = "a row vector times a matrix is a row, indexed by the matrix's column" if form.rows else \
+            "a matrix times a column vector is a column, indexed by the matrix's row"
+        return (f"{to_text(carrier)} carries the result's index {index}, so it stands on the {side}: {vector}, "
+                f"and the summed index sits between the factors.")
 
     def outer(self) -> list[str]:
         if len(self.result) != 2:
@@ -317,11 +517,24 @@ class _ProductReader:
             if len(shared) >= 2:
                 notes.append(f"{k} is on {' and '.join(factor_text(f) for f in shared)} and is not summed, so they "
                              "multiply entry by entry: the Hadamard product ⊙.")
+        for k in self.product.summed:
+            alone = [f for f in self.carriers(k) if f.free == (k,)]
+            others = [f for f in self.carriers(k) if f.free != (k,)]
+            if len(alone) >= 2 and len(others) == 1:
+                notes.append(f"{' and '.join(factor_text(f) for f in alone)} carry only {k}, so they multiply "
+                             f"entry by entry (the Hadamard product ⊙) before {k} is summed against "
+                             f"{to_text(others[0])}.")
         return notes
 
     def sums(self) -> list[str]:
         return [f"{k} is summed on {to_text(self.carriers(k)[0])} alone: a sum along that axis, written with the "
-                "vector of ones 1." for k in self.summed if len(self.carriers(k)) == 1]
+                "vector of ones 1." for k in self.product.summed if len(self.carriers(k)) == 1]
+
+
+def _base_name(node: MatrixExpr) -> str | None:
+    """The symbol a factor of a printed product shows (through a transpose)."""
+    node = node.child if isinstance(node, Transpose) else node
+    return node.name if isinstance(node, Symbol | Intermediate) else None
 
 
 def _name(factor: Tensor | Named) -> str:

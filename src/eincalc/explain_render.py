@@ -4,7 +4,7 @@ All three document renderers walk the same steps and show the same things:
 the reason, the expression (``lhs = after``, or ``before = after`` for a
 rewrite; only the rewritten part when the change sits inside a named
 intermediate), the definitions of named intermediates whenever they change,
-the matrix form and the notes on it.
+the matrix form, a table (the computational graph) and the notes.
 
 >>> import eincalc as ec
 >>> W, a, g = ec.tensors("W[m,n] a[n] g[m]")
@@ -106,6 +106,8 @@ def render_text(derivation: Derivation) -> str:
             lines.append(f"      matrix form: {step.matrix.text}")
             if _shows_numpy(step, derivation):
                 lines.append(f"      numpy:       {step.matrix.numpy}")
+        if step.table is not None:
+            lines += [f"      {row}" for row in step.table.splitlines()]
         lines += [_wrap(f"      · {note}", "        ") for note in step.notes]
     return "\n".join(lines)
 
@@ -134,6 +136,8 @@ def render_markdown(derivation: Derivation) -> str:
         if step.matrix is not None:
             code = f" (`{step.matrix.numpy}`)" if _shows_numpy(step, derivation) else ""
             lines += [f"   Matrix form: ${step.matrix.latex}${code}", ""]
+        if step.table is not None:
+            lines += ["   ```text", *(f"   {row}" for row in step.table.splitlines()), "   ```", ""]
         if step.notes:
             lines += [f"   - {note}" for note in step.notes] + [""]
     return "\n".join(lines).rstrip() + "\n"
@@ -167,7 +171,8 @@ def _math_text(label: str) -> str:
 _LATEX_TEXT = {
     "δ": r"$\delta$", "Σ": r"$\Sigma$", "∂": r"$\partial$", "⊙": r"$\odot$", "ᵀ": r"$^\top$", "×": r"$\times$",
     "²": r"$^2$", "σ": r"$\sigma$", "θ": r"$\theta$", "·": r"$\cdot$", "−": "-", "—": "---", "ŷ": r"$\hat{y}$",
-    "→": r"$\to$", "′": "'", "|": r"$|$", "≤": r"$\le$", "₁": r"$_1$", "₂": r"$_2$", "₀": r"$_0$", "∘": r"$\circ$",
+    "→": r"$\to$", "′": "'", "|": r"$|$", "≤": r"$\le$", "∘": r"$\circ$",
+    **{chr(0x2080 + digit): f"$_{digit}$" for digit in range(10)},  # ₀ … ₉
 }
 _ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "{": r"\{", "}": r"\}",
             "^": r"\^{}", "~": r"\~{}", "$": r"\$"}
@@ -188,6 +193,9 @@ def render_latex(derivation: Derivation) -> str:
         lines += [rf"\[ {formula} \]" for formula in _latex_formulas(step, derivation, shown)]
         if step.matrix is not None:
             lines.append(rf"Matrix form: ${step.matrix.latex}$.")
+        if step.table is not None:
+            rows = [escape(row).replace(" ", "~") for row in step.table.splitlines()]
+            lines += [r"\par{\ttfamily\small", " \\\\\n".join(rows), "}"]
         if step.notes:
             lines += [r"\begin{itemize}", *(rf"\item {escape(n)}" for n in step.notes), r"\end{itemize}"]
     lines.append(r"\end{enumerate}")

@@ -7,39 +7,57 @@
 values.  A recorded rewrite applies to one sub-expression; the builder replays
 it on the whole expression, so every step shows the whole expression before
 and after (or, when the rewrite sits inside a named intermediate, that part).
-Rewrites that print identically before and after are left out.
+A rewrite that prints the same before and after, in text or in LaTeX, is never
+a step.
+
+How much is kept is the ``detail``: ``"full"`` keeps every rewrite,
+``"teaching"`` leaves out bookkeeping (flattening nested products, renaming
+indices) unless it changes the matrix form or has a reason of its own to give,
+and ``"result"`` keeps only the entry, the result and the checks.
+
+Every expression is shown through :meth:`Builder.show`, which renames any
+index that has the name of a tensor (or of a named intermediate) in the
+derivation, the same way in every step, so ``r[i]`` never meets an index ``r``.
 
 >>> import eincalc as ec
 >>> W, a = ec.tensors("W[m,n] a[n]")
->>> built = Builder(W @ a, W, "z", "L", rows=False)
->>> jacobian = built.forward(built.start())
->>> [(step.rule, step.lhs) for step in built.steps][-2:]
-[('delta-elimination', '∂z[i]/∂W[p,q]'), ('jacobian', '∂z[i]/∂W[p,q]')]
+>>> built = Builder(W, name="z", loss="L", rows=False, detail="teaching", renames={})
+>>> jacobian = built.forward(W @ a, W, "z")
+>>> [(step.rule, step.lhs) for step in built.steps]
+[('differentiate', '∂z[i]/∂W[p,q]'), ('delta-elimination', '∂z[i]/∂W[p,q]'), ('jacobian', '∂z[i]/∂W[p,q]')]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
-from .diff import jacobian, jacobian_raw, vjp, vjp_raw
-from .errors import NoMatrixForm, ShapeError
+from .diff import dependents, jacobian, jacobian_raw
+from .errors import NoMatrixForm
 from .explain_reasons import (
-    bias_reason,
-    chain_reason,
-    delta_note,
     diagonal_reason,
     differentiate_reason,
     entry,
     index_form_reason,
     jacobian_reason,
-    reading_notes,
+    local_one_reason,
+    passing_gates,
+    rewrite_reason,
 )
 from .expr import Contract, Expr, Index, Named, Tensor, TensorSpec, walk
 from .matrix import MatrixForm, to_matrix
-from .names import canonical, rename
+from .names import index_names, rename
 from .printing import definitions, to_latex, to_text
 from .simplify import Recorder, simplify
+from .simplify import Step as Recorded
+
+Detail = Literal["result", "teaching", "full"]
+DETAILS: tuple[Detail, ...] = ("result", "teaching", "full")
+BOOKKEEPING = frozenset({"flatten-product", "unwrap-product", "flatten-sum", "fold-constants", "single-term",
+                         "absorb-ones", "rename-indices"})
+"""Rewrites that only tidy the notation: shown at ``detail="full"``, or when they change the matrix form."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,8 @@ class Step:
     rewrite that touched only part of the expression keeps that part in
     ``part`` (before, after) and the named intermediate it sits in in
     ``within``.  ``notes`` are further facts (why the matrix form has its shape,
-    which delta collapsed which sum).
+    how reverse mode groups a product); ``table`` is preformatted text (the
+    computational graph at given values).
     """
 
     rule: str
@@ -73,6 +92,7 @@ class Step:
     part: tuple[Expr, Expr] | None = None
     within: str | None = None
     notes: tuple[str, ...] = ()
+    table: str | None = None
 
     @property
     def shows_part(self) -> bool:
@@ -82,97 +102,91 @@ class Step:
             and to_text(self.before) == to_text(self.after)
 
 
-def _step(rule: str, reason: str, label: Label, **fields: object) -> Step:
-    return Step(rule, reason, lhs=label.text, lhs_latex=label.latex, **fields)  # type: ignore[arg-type]
+def differs(before: Expr, after: Expr) -> bool:
+    """Whether a rewrite shows, in text and in LaTeX alike."""
+    return to_text(before) != to_text(after) and to_latex(before) != to_latex(after)
 
 
 class Builder:
-    """Collects the steps of one derivation of ``expr`` with respect to ``wrt``."""
+    """Collects the steps of one derivation with respect to ``wrt``.
 
-    def __init__(self, expr: Expr, wrt: Tensor, name: str, loss: str, rows: bool) -> None:
-        self.expr, self.wrt, self.spec, self.name, self.loss, self.rows = expr, wrt, wrt.spec, name, loss, rows
+    ``renames`` maps index names to the names they are shown with (see :func:`rename_indices`).
+    """
+
+    def __init__(self, wrt: Tensor, *, name: str, loss: str, rows: bool, detail: Detail,
+                 renames: Mapping[str, str]) -> None:
+        self.wrt, self.name, self.loss, self.rows, self.detail = wrt, name, loss, rows, detail
+        self.renames = dict(renames)
         self.steps: list[Step] = []
-        self.named = any(isinstance(node, Named) for node in walk(expr))
+        self.gates: list[tuple[Expr, Expr]] = []  # add gates being differentiated (see rewrite_reason)
+        self._forms: dict[Expr, MatrixForm | None] = {}
+
+    # -- output -------------------------------------------------------------------------------------
+
+    def show(self, expr: Expr) -> Expr:
+        """``expr`` as the derivation shows it (indices renamed away from tensor names)."""
+        return rename_indices(expr, self.renames)
+
+    def keeps(self, level: Detail) -> bool:
+        return DETAILS.index(level) <= DETAILS.index(self.detail)
+
+    def add(self, level: Detail, rule: str, reason: str, label: Label = Label(), **fields: object) -> None:
+        """Add a step when the chosen detail keeps steps of ``level``."""
+        if self.keeps(level):
+            self.steps.append(Step(rule, reason, lhs=label.text, lhs_latex=label.latex, **fields))  # type: ignore[arg-type]
 
     # -- the learner's steps ----------------------------------------------------------------------
 
-    def start(self) -> Expr:
+    def start(self, expr: Expr) -> Expr:
         """One entry in index form, then the input's own simplification."""
-        label = self.entry_label(self.name, self.expr.free)
-        self.steps.append(_step("index-form", index_form_reason(self.expr), label, after=self.expr))
-        return self.simplified(self.expr, lambda e: label)
+        shown = self.show(expr)
+        label = self.entry_label(self.name, shown.free)
+        self.add("result", "index-form", index_form_reason(shown), label, after=shown)
+        return self.simplified(expr, lambda e: label)
 
-    def forward(self, start: Expr) -> Expr:
-        """Differentiate one entry, simplify, and say what the Jacobian is."""
-        raw = jacobian_raw(start, self.wrt)
-        kept = start.rank
-        reason = differentiate_reason(start, self.spec, raw.free[kept:])
-        self.steps.append(_step("differentiate", reason, self.partial(self.name, raw, kept), after=raw))
-        simplified = self.simplified(raw, lambda e: self.partial(self.name, e, kept))
-        result = self.renamed(simplified, jacobian(start, self.wrt), lambda e: self.partial(self.name, e, kept))
-        label = self.partial(self.name, result, kept)
-        self.steps.append(_step("jacobian", jacobian_reason(result, kept, self.name, self.spec), label, after=result,
-                                matrix=self.matrix_of(result)))
-        for rule, fact in (("diagonal-jacobian", diagonal_reason(result, kept)),
-                           ("local-gradient-one", bias_reason(result, kept, self.name, self.spec))):
+    def forward(self, expr: Expr, variable: Tensor, of: str) -> Expr:
+        """Differentiate one entry of ``expr`` (called ``of``), simplify, and say what the Jacobian is.
+
+        Returns :func:`eincalc.jacobian` of ``expr``, whose steps these are.
+        """
+        kept = expr.rank
+
+        def label(e: Expr) -> Label:
+            return self.partial(of, variable.spec.name, e, kept)
+
+        raw = jacobian_raw(expr, variable)
+        shown = self.show(raw)
+        reason = differentiate_reason(self.show(expr), variable.spec, shown.free[kept:])
+        self.add("teaching", "differentiate", reason, label(shown), after=shown)
+        self.gates = [(self.show(gate), self.show(addend)) for gate, addend in
+                      passing_gates(expr, dependents(expr, variable.spec))]
+        try:
+            simplified = self.simplified(raw, label)
+        finally:
+            self.gates = []
+        result = self.renamed(simplified, jacobian(expr, variable), label)
+        shown = self.show(result)
+        self.add("teaching", "jacobian", jacobian_reason(shown, kept, of, variable.spec.name), label(shown),
+                 after=shown, matrix=self.matrix_of(shown))
+        for rule, fact in (("diagonal-jacobian", diagonal_reason(shown, kept)),
+                           ("add-gate", local_one_reason(shown, kept, of, self.show(expr), variable.spec))):
             if fact is not None:
-                self.steps.append(_step(rule, fact, label, after=result))
+                self.add("teaching", rule, fact)
         return result
-
-    def chain(self, start: Expr, jacobian_: Expr, upstream: Expr) -> Expr:
-        """Contract the upstream gradient with the Jacobian over the output's indices."""
-        if upstream.shape != start.shape:
-            raise ShapeError(f"upstream gradient {upstream} has shape ({', '.join(upstream.shape)}) but {start} has "
-                             f"shape ({', '.join(start.shape)}); the upstream gradient must have the output's shape")
-        aligned = rename(upstream, dict(zip(upstream.free, start.free, strict=True)))
-        contraction = Contract((aligned, jacobian_), jacobian_.free[start.rank:])
-        variable = entry(self.spec.name, jacobian_.free[start.rank:])
-        reason = chain_reason(self.name, start.free, aligned, self.loss, variable)
-        self.steps.append(_step("chain-rule", reason, self.partial(self.loss, contraction, 0), after=contraction))
-        simplified = self.simplified(contraction, lambda e: self.partial(self.loss, e, 0))
-        return self.renamed(simplified, canonical(simplified), lambda e: self.partial(self.loss, e, 0))
-
-    def backward(self, start: Expr, upstream: Expr) -> Expr:
-        """Reverse mode through named intermediates, as :func:`eincalc.vjp` does it."""
-        raw = vjp_raw(start, self.wrt, upstream)
-        known = {d.name for d in definitions(start)}
-        adjoints = [d.name for d in definitions(raw) if d.name not in known]
-        reason = ("Chain rule from the output back, one node at a time (reverse mode): the gradient arriving at each "
-                  "named intermediate is named too" + (f" ({', '.join(adjoints)})" if adjoints else "") +
-                  ", and no Jacobian is ever multiplied out.")
-        self.steps.append(_step("backpropagate", reason, self.partial(self.loss, raw, 0), after=raw))
-        simplified = self.simplified(raw, lambda e: self.partial(self.loss, e, 0))
-        return self.renamed(simplified, vjp(start, self.wrt, upstream), lambda e: self.partial(self.loss, e, 0))
 
     def differentiate_again(self, gradient: Expr) -> Expr:
         """The Hessian as the Jacobian of the gradient."""
-        raw = jacobian_raw(gradient, self.wrt)
         half = gradient.rank
-        reason = (f"Differentiate the gradient once more: the Hessian {self.second(raw, half).text} is the Jacobian "
-                  "of the gradient, with the gradient's indices first.")
-        self.steps.append(_step("differentiate-again", reason, self.second(raw, half), after=raw))
-        simplified = self.simplified(raw, lambda e: self.second(e, half))
-        return self.renamed(simplified, jacobian(gradient, self.wrt), lambda e: self.second(e, half))
 
-    def read(self, result: Expr, start: Expr, label: Label) -> None:
-        """The matrix form of every gradient named on the way, then of the result."""
-        known = {d.name for d in definitions(start)}
-        for named in definitions(result):
-            form = self.matrix_of(named.body) if named.name not in known else None
-            if form is not None:
-                self.steps.append(_step("matrix-form", f"Read {named.name} as matrix notation.",
-                                        self.entry_label(named.name, named.body.free), after=named.body, matrix=form,
-                                        notes=tuple(reading_notes(named.body, form))))
-        form = self.matrix_of(result)
-        if form is None:
-            why = "its rank is above 2" if result.rank > 2 else "no matrix operation expresses it"
-            self.steps.append(_step("no-matrix-form", f"The result has no matrix form: {why}; it stays in index "
-                                    "notation (contract it with an upstream gradient to get one).", label,
-                                    after=result))
-            return
-        vectors = "rows" if self.rows else "columns"
-        self.steps.append(_step("matrix-form", f"Read the result as matrix notation, vectors as {vectors}.", label,
-                                after=result, matrix=form, notes=tuple(reading_notes(result, form))))
+        def label(e: Expr) -> Label:
+            return self.second(e, half)
+
+        raw = jacobian_raw(gradient, self.wrt)
+        shown = self.show(raw)
+        reason = (f"Differentiate the gradient once more: the Hessian {label(shown).text} is the Jacobian of the "
+                  "gradient, with the gradient's indices first.")
+        self.add("teaching", "differentiate-again", reason, label(shown), after=shown)
+        return self.renamed(self.simplified(raw, label), jacobian(gradient, self.wrt), label)
 
     # -- recorded rewrites --------------------------------------------------------------------------
 
@@ -182,24 +196,35 @@ class Builder:
             result = simplify(start)
         whole = start
         for recorded in recorder.steps:
-            before, after = recorded.before, recorded.after
-            updated = _replace(whole, before, after)
-            if to_text(before) != to_text(after) or to_text(whole) != to_text(updated):
-                note = delta_note(before, after) if recorded.rule.name == "delta-elimination" else None
-                step = _step(recorded.rule.name, recorded.rule.reason, label(updated), after=updated, before=whole,
-                             part=None if before == whole else (before, after), within=_within(updated, after),
-                             notes=(note,) if note else ())
-                self.steps.append(replace(step, matrix=self.matrix_of(after if step.shows_part else updated)))
+            updated = _replace(whole, recorded.before, recorded.after)
+            self.rewrite(recorded, whole, updated, label)
             whole = updated
         return result
 
+    def rewrite(self, recorded: Recorded, whole: Expr, updated: Expr, label: Callable[[Expr], Label]) -> None:
+        """One recorded rewrite as a step, if it shows at all."""
+        before, after = self.show(whole), self.show(updated)
+        old, new = self.show(recorded.before), self.show(recorded.after)
+        in_part = to_text(before) == to_text(after)
+        if not differs(old, new) if in_part else not differs(before, after):
+            return
+        rule = recorded.rule
+        reason = rewrite_reason(rule.name, rule.reason, old, new, self.gates)
+        matrix = self.matrix_of(new if in_part else after)
+        bookkeeping = rule.name in BOOKKEEPING and reason == rule.reason and \
+            _form_text(self.matrix_of(old if in_part else before)) == _form_text(matrix)
+        self.add("full" if bookkeeping else "teaching", rule.name, reason, label(after), after=after, before=before,
+                 part=None if recorded.before == whole else (old, new), within=_within(updated, recorded.after),
+                 matrix=matrix)
+
     def renamed(self, simplified: Expr, final: Expr, label: Callable[[Expr], Label]) -> Expr:
         """The result as the public function returns it; a step when index names changed."""
-        if to_text(simplified) != to_text(final) or _shown_definitions(simplified) != _shown_definitions(final):
-            reason = ("Rename the indices: summed ones i, j, k, … and the variable's own axes p, q, …; the names of "
-                      "summed indices do not change the value.")
-            self.steps.append(_step("rename-indices", reason, label(final), after=final, before=simplified,
-                                    before_lhs=label(simplified)))
+        before, after = self.show(simplified), self.show(final)
+        if differs(before, after) or _shown_definitions(before) != _shown_definitions(after):
+            reason = ("Rename the indices: summed ones i, j, k, … in order of appearance and the variable's own axes "
+                      "p, q, …; the names of summed indices do not change the value.")
+            self.add("full", "rename-indices", reason, label(after), after=after, before=before,
+                     before_lhs=label(before))
         return final
 
     # -- naming -------------------------------------------------------------------------------------
@@ -207,41 +232,89 @@ class Builder:
     def result_label(self, kind: str, result: Expr, kept: int) -> Label:
         """What the final result is: the Jacobian, the Hessian, or the gradient of the loss."""
         if kind == "jacobian":
-            return self.partial(self.name, result, kept)
+            return self.partial(self.name, self.wrt.spec.name, result, kept)
         if kind == "hessian":
             return self.second(result, result.rank // 2)
-        return self.partial(self.loss, result, 0)
+        return self.partial(self.loss, self.wrt.spec.name, result, 0)
 
     def entry_label(self, name: str, indices: Sequence[Index]) -> Label:
         return Label(entry(name, indices), entry_latex(name, indices))
 
-    def partial(self, numerator: str, expr: Expr, kept: int) -> Label:
+    def partial(self, numerator: str, variable: str, expr: Expr, kept: int) -> Label:
         """``∂z[i]/∂W[p,q]``: the first ``kept`` free indices of ``expr`` are the numerator's."""
         top, bottom = expr.free[:kept], expr.free[kept:]
-        variable = self.spec.name
         return Label(f"∂{entry(numerator, top)}/∂{entry(variable, bottom)}",
                      rf"\frac{{\partial {entry_latex(numerator, top)}}}{{\partial {entry_latex(variable, bottom)}}}")
 
     def second(self, expr: Expr, half: int) -> Label:
         """``∂²f/∂x[p]∂x[q]``: the first ``half`` free indices of ``expr`` are the gradient's."""
-        variable, first, last = self.spec.name, expr.free[:half], expr.free[half:]
+        variable, first, last = self.wrt.spec.name, expr.free[:half], expr.free[half:]
         return Label(f"∂²{self.name}/∂{entry(variable, first)}∂{entry(variable, last)}",
                      rf"\frac{{\partial^2 {entry_latex(self.name, ())}}}{{\partial {entry_latex(variable, first)}"
                      rf"\,\partial {entry_latex(variable, last)}}}")
 
     def matrix_of(self, expr: Expr) -> MatrixForm | None:
         """The matrix form, or ``None`` when there is none."""
-        if expr.rank > 2:
-            return None
-        try:
-            return to_matrix(expr, rows=self.rows, sizes_from=[self.wrt])
-        except NoMatrixForm:
-            return None
+        if expr not in self._forms:
+            self._forms[expr] = None
+            if expr.rank <= 2:
+                with contextlib.suppress(NoMatrixForm):
+                    self._forms[expr] = to_matrix(expr, rows=self.rows, sizes_from=[self.wrt])
+        return self._forms[expr]
 
 
 def entry_latex(name: str, indices: Sequence[Index]) -> str:
     """``z_{i}``: LaTeX for one entry of a named quantity."""
     return to_latex(Tensor(TensorSpec(name, tuple(k.dim for k in indices)), tuple(indices)))
+
+
+def rename_indices(expr: Expr, renames: Mapping[str, str]) -> Expr:
+    """``expr`` with every index named in ``renames`` (free, summed, in definitions) given its new name.
+
+    The new names must be used nowhere in ``expr``, so nothing is captured.  The
+    arguments of a matrix function are a scope of their own and stay as they are.
+
+    >>> from eincalc.build import tensors
+    >>> x, r = tensors("x[n] r[n]")
+    >>> str(rename_indices(x["r"] * r["r"], {"r": "i"}))
+    'x[i] r[i]'
+    """
+    if not renames or not index_names(expr) & renames.keys():
+        return expr
+
+    def moved(indices: Sequence[Index]) -> dict[Index, Index]:
+        return {k: Index(renames[k.name], k.dim) for k in indices if k.name in renames}
+
+    memo: dict[Expr, Expr] = {}
+
+    def visit(node: Expr) -> Expr:
+        if node not in memo:
+            current = node
+            bound = moved(getattr(node, "summed", ()))
+            if isinstance(current, Contract) and bound:
+                current = Contract(tuple(rename(f, bound) for f in current.factors), current.out,
+                                   positional=current.positional)
+            elif bound and not node.opens_scope:
+                current = current.rebind(bound)  # type: ignore[attr-defined]
+            if isinstance(current, Named):
+                current = replace(current, body=rename(current.body, moved(current.body.free)))
+            memo[node] = current if node.opens_scope else current.map_children(visit)
+        return memo[node]
+
+    return rename(visit(expr), moved(expr.free))
+
+
+def expressions_of(steps: Sequence[Step]) -> list[Expr]:
+    """Every expression the steps show (before, after, the rewritten parts)."""
+    found = []
+    for step in steps:
+        found += [e for e in (step.before, step.after) if e is not None]
+        found += list(step.part or ())
+    return found
+
+
+def _form_text(form: MatrixForm | None) -> str | None:
+    return None if form is None else form.text
 
 
 def _replace(expr: Expr, old: Expr, new: Expr) -> Expr:
@@ -260,13 +333,8 @@ def _replace(expr: Expr, old: Expr, new: Expr) -> Expr:
 
 def _within(whole: Expr, part: Expr) -> str | None:
     """The named intermediate whose definition contains ``part``, if the main expression does not."""
-    stack = [whole]
-    while stack:
-        node = stack.pop()
-        if node == part:
-            return None
-        if not isinstance(node, Named):
-            stack.extend(node.children())
+    if any(node == part for node in walk(whole, enter=lambda node: not isinstance(node, Named))):
+        return None
     for named in definitions(whole):
         if any(node == part for node in walk(named.body)):
             return named.name

@@ -36,7 +36,6 @@ their own modules and implement the same small protocol: ``args``, ``free``,
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import math
 import weakref
@@ -45,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
 from .errors import IndexMismatch, UnsupportedError
-from .limits import check_tree_size, count, describe
+from .limits import check_tree_size, count, describe, get_limits
 
 if TYPE_CHECKING:
     from .matrix import MatrixForm
@@ -184,10 +183,7 @@ class Expr(metaclass=_Interning):
         """Nodes of this expression written out: a shared sub-expression counted at each use, a named
         intermediate below it (:class:`Named`) once.  What renaming, simplifying and printing walk today;
         bounded by ``max_tree_nodes`` (see :mod:`eincalc.limits`) whenever a node is built."""
-        try:
-            return self._tree
-        except AttributeError:
-            return self._fill_slot("_tree", _written_size)
+        return self._tree
 
     def __hash__(self) -> int:
         try:
@@ -409,10 +405,6 @@ def real_number(value: Any) -> float:
     return number
 
 
-def _written_size(node: Expr) -> int:
-    return 1 + sum(1 if isinstance(c, Named) else c.tree_size for c in node.children())
-
-
 def _same_args(left: tuple[Any, ...], right: tuple[Any, ...]) -> bool:
     """Structural equality of two nodes' ``args()``, compared with an explicit stack (no recursion)."""
     pairs: list[tuple[Any, Any]] = [(left, right)]
@@ -443,19 +435,28 @@ def node(cls: type[_T]) -> type[_T]:
     A node with children counts its :attr:`~Expr.tree_size` when built and refuses to exist above
     ``max_tree_nodes``, so an expression that doubles when written out stops at once, with a message.
     """
-    made: Any = dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
-    if made.children is Expr.children:
-        return made  # a leaf: one node
-    build = made.__init__
+    if getattr(cls, "children", None) is Expr.children:  # a leaf: one node
+        made: Any = dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
+        made._tree = 1
+        return made
+    checks = getattr(cls, "__post_init__", lambda self: None)
 
-    @functools.wraps(build)
-    def init(self: Expr, *args: Any, **kwargs: Any) -> None:
-        build(self, *args, **kwargs)
-        if not raw_mode():  # a printer's display tree is as large as the text it prints, and never refused
-            object.__setattr__(self, "_tree", check_tree_size(_written_size(self), lambda: describe(self)))
+    def counted(self: Expr) -> None:
+        checks(self)
+        size = 1
+        for child in self.children():  # a named intermediate counts once: it is written by its name
+            size += 1 if type(child) is Named else child._tree
+        _TREE.__set__(self, size)
+        limit = get_limits().max_tree_nodes
+        if limit is not None and size > limit and not raw_mode():  # a display tree is never refused
+            check_tree_size(size, lambda: describe(self))
 
-    made.__init__ = init
-    return made
+    cls.__post_init__ = counted  # type: ignore[attr-defined]
+    return dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
+
+
+_TREE = Expr.__dict__["_tree"]
+"""The slot holding a node's :attr:`~Expr.tree_size`, set once when the node is built."""
 
 
 def positional_flag() -> Any:

@@ -19,6 +19,14 @@ The sigmoid neuron of CS231n's backpropagation notes:
 >>> g = graph(ec.sigmoid(w0 * x0 + w1 * x1 + w2), dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)).backward()
 >>> print(show(g.node("f").value), show(g.node("w2").gradient), show(g.node("x0").gradient))
 0.731 0.197 0.393
+>>> print(g.facts()[3])
+The add gate n3 = n1 + n2 + w2: the add gate passes the upstream gradient through: local gradient 1 for each \
+input, so n1, n2 and w2 each receive its gradient 0.197 unchanged.
+
+A local gradient is shown in matrix notation, in the names of the gates, with
+its numbers where they are few: ``∂f/∂n3 = f (1 − f) = 0.197`` for a scalar
+gate, ``∂h/∂r = diag(h ⊙ (1 − h)) = diag([0.25, 0.105])`` for a sigmoid of a
+vector (the gate's own output stands for σ(r), as in the reverse rule).
 """
 
 from __future__ import annotations
@@ -33,13 +41,31 @@ import numpy as np
 
 from .arguments import require_mapping, require_text
 from .build import as_expr
-from .diff import VJP_RULES
-from .errors import UnknownNameError, UnsupportedError
+from .diff import VJP_RULES, jacobian
+from .errors import EincalcError, UnknownNameError, UnsupportedError
 from .evaluate import as_array, compile
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Named, One, Size, Tensor, TensorSpec, Zero, postorder
+from .explain_reasons import ADD_GATE
+from .expr import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Named,
+    One,
+    Size,
+    Tensor,
+    TensorSpec,
+    Zero,
+    postorder,
+    walk,
+)
 from .functions import lookup
-from .names import rename
-from .printing import number, to_einsum
+from .matrix import to_matrix
+from .matrix_tree import Diag
+from .names import rename, substitute
+from .printing import number, to_einsum, to_text
 from .testing import sizes_of
 
 LOCAL_LIMIT = 64
@@ -143,15 +169,34 @@ class Graph:
     def _local_text(self, gate: Node) -> str:
         parts = []
         for slot, local in enumerate(gate.local):
-            if local is None:
-                continue
-            child = self.nodes[gate.inputs[slot]]
-            part = f"∂{gate.name}/∂{child.name} = {show(local)}"
-            others = [self.nodes[k] for n, k in enumerate(gate.inputs) if n != slot]
-            if gate.gate == "×" and len(others) == 1 and _same(local, others[0].value):
-                part += f" (= {others[0].name}, the other input)"
-            parts.append(part)
+            if local is not None:
+                child = self.nodes[gate.inputs[slot]]
+                parts.append(f"∂{gate.name}/∂{child.name} = {self.local_gradient(gate, child, local)}")
         return ", ".join(parts)
+
+    def local_gradient(self, gate: Node, child: Node, local: Any) -> str:
+        """``f (1 − f) = 0.197``: the local gradient in matrix notation over the gates' names, and its numbers."""
+        form, diagonal = _local_form(gate, child, {n.expr: n.name for n in self.nodes})
+        if np.ndim(local) == 0:
+            numbers = show(local)
+        elif diagonal:
+            numbers = f"diag({show(np.diagonal(local))})"
+        else:
+            numbers = "" if form else show(local)
+        return " = ".join(dict.fromkeys(text for text in (form, numbers) if text))
+
+    def facts(self) -> list[str]:
+        """Sentences read off the evaluated graph: the output, what each add, multiply and function gate does,
+        and the gradient of every input."""
+        facts = [f"The output is {self.name} = {_precise(self.output.value)}."]
+        for gate in self.nodes:
+            if gate.gradient is not None and gate.inputs:
+                facts += _gate_facts(self, gate)
+        inputs = [n for n in self.nodes if not n.inputs and n.gate == "input" and n.gradient is not None]
+        if inputs:
+            facts.append("The gradients of the inputs: " +
+                         ", ".join(f"∂{self.name}/∂{n.name} = {show(n.gradient)}" for n in inputs) + ".")
+        return facts
 
     def __str__(self) -> str:
         return self.text()
@@ -222,6 +267,19 @@ def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f") -> Graph:
     return Graph(nodes, dict(values), sizes, name)
 
 
+def graph_at(expr: Expr, values: Mapping[str, Any], *, name: str = "f", upstream: Expr | None = None) -> Graph:
+    """The graph of ``expr`` at ``values``, with gradients sent back from the output when there is one to send:
+    1 for a scalar, else the value of the tensor ``upstream`` (forward values only without it)."""
+    drawn = graph(expr, values, name=name)
+    if upstream is None:
+        return drawn.backward() if not expr.free else drawn
+    if not isinstance(upstream, Tensor) or upstream.spec.name not in values:
+        name = upstream.spec.name if isinstance(upstream, Tensor) else str(upstream)
+        raise UnknownNameError(f"give a value for the upstream gradient {name} too: the graph sends it back "
+                               "from the output")
+    return drawn.backward(values[upstream.spec.name])
+
+
 def _gate(expr: Expr) -> str:
     if isinstance(expr, Tensor):
         return "input"
@@ -239,7 +297,58 @@ def _gate(expr: Expr) -> str:
         if not expr.summed and all(set(f.free) == set(expr.free) for f in expr.factors):
             return "×"
         return f"einsum {to_einsum(expr)[0]}"
-    return type(expr).__name__.lower()
+    function = getattr(expr, "fn", None)  # softmax and log_softmax are one node kind: its fn tells them apart
+    return f"{function if isinstance(function, str) else type(expr).__name__.lower()}(·)"
+
+
+def _local_form(gate: Node, child: Node, named: Mapping[Expr, str]) -> tuple[str, bool]:
+    """The local gradient ∂gate/∂child in matrix notation over the gates' names (index notation for rank 3 and
+    up), and whether it is a diagonal matrix; ``("", False)`` where no rule gives one."""
+    def by_name(node: Expr) -> Expr:
+        if isinstance(node, Tensor | Const | Size | Delta | One | Zero):
+            return node
+        return Tensor(TensorSpec(named[node], node.shape), node.free)
+
+    try:
+        local = gate.expr.map_children(by_name)
+        variable = by_name(child.expr)
+        if not isinstance(variable, Tensor):
+            return "", False
+        own = Tensor(TensorSpec(gate.name, local.shape), local.free)
+        derivative = substitute(jacobian(local, variable), local, lambda labels: rename(own, dict(
+            zip(own.free, labels, strict=True))))
+        sizes = [t for t in walk(local) if isinstance(t, Tensor)]
+        form = to_matrix(derivative, sizes_from=sizes) if derivative.rank <= 2 else None
+    except EincalcError:
+        return "", False
+    return (form.text, isinstance(form.tree, Diag)) if form is not None else (to_text(derivative), False)
+
+
+def _gate_facts(drawn: Graph, gate: Node) -> list[str]:
+    """What one gate does with the gradient arriving at it."""
+    inputs = [drawn.nodes[k] for k in gate.inputs]
+    names = [n.name for n in inputs]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if gate.gate == "+":
+        return [f"The add gate {gate.name} = {' + '.join(names)}: {ADD_GATE} for each input, so {listed} each "
+                f"receive its gradient {show(gate.gradient)} unchanged."]
+    scalars = all(np.ndim(n.value) == 0 for n in (gate, *inputs))
+    if gate.gate == "×" and len(inputs) == 2 and scalars:
+        (a, b), (da, db) = inputs, gate.local
+        return [f"The multiply gate {gate.name} = {a.name} × {b.name} swaps its inputs: ∂{gate.name}/∂{a.name} = "
+                f"{show(da)} is the value of {b.name}, and ∂{gate.name}/∂{b.name} = {show(db)} the value of "
+                f"{a.name}."]
+    if isinstance(gate.expr, Apply) and scalars and gate.local[0] is not None:
+        local = drawn.local_gradient(gate, inputs[0], gate.local[0])
+        return [f"The {gate.expr.fn} gate {gate.name} has local gradient ∂{gate.name}/∂{inputs[0].name} = {local}; "
+                f"every gradient below it carries this factor."]
+    return []
+
+
+def _precise(value: Any) -> str:
+    """A value with four significant digits."""
+    array = np.asarray(value, dtype=float)
+    return f"{float(array):.4g}" if array.ndim == 0 else show(array)
 
 
 def _reverse_rule(expr: Expr) -> list[tuple[Expr, Expr]]:
@@ -262,10 +371,6 @@ def show(value: Any) -> str:
     if array.ndim == 0:
         return f"{float(array):.3g}"
     return np.array2string(array, precision=3, suppress_small=True, separator=", ").replace("\n", "")
-
-
-def _same(a: Any, b: Any) -> bool:
-    return bool(np.shape(a) == np.shape(b) and np.allclose(a, b))
 
 
 def _dot_id(gate: Node) -> str:

@@ -177,7 +177,8 @@ def describe(expr: Expr, budget: int = 40) -> str:
         if len(text) <= 120:
             return text
     indices = ",".join(k.name for k in expr.free)
-    return f"a {type(expr).__name__} over [{indices}]"
+    kind = type(expr).__name__
+    return f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind} over [{indices}]"
 
 
 def check_tree_size(size: int, building: Callable[[], str], why: str = "") -> int:
