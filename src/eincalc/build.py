@@ -49,7 +49,7 @@ from .expr import (
     real_number,
     split_coefficient,
 )
-from .names import CANONICAL_POOL, canonical, fresh_indices, index_names, rename, with_positional
+from .names import CANONICAL_POOL, canonical, fresh_indices, index_names, positional_names, rename, with_positional
 
 Operand = Expr | int | float
 
@@ -132,7 +132,7 @@ def _words(names: str | Iterable[str], what: str) -> list[str]:
 
 def bare(spec: TensorSpec) -> Tensor:
     """The positional tensor for ``spec``, indexed ``i, j, …`` by axis."""
-    names = list(CANONICAL_POOL[: len(spec.dims)])
+    names = positional_names(len(spec.dims))
     return Tensor(spec, tuple(Index(n, d) for n, d in zip(names, spec.dims, strict=True)), positional=True)
 
 
@@ -204,7 +204,7 @@ def _dims(expr: Expr) -> str:
 def tidy(expr: Expr) -> Expr:
     """Name a matrix-style result's indices ``i, j, …`` by position and its summed ones after."""
     temporary = fresh_indices(expr.free, index_names(expr) | set(CANONICAL_POOL), pool="ABCDEFGHIJKLMNOP")
-    final = tuple(Index(CANONICAL_POOL[n], k.dim) for n, k in enumerate(expr.free))
+    final = tuple(Index(name, k.dim) for name, k in zip(positional_names(expr.rank), expr.free, strict=True))
     staged = rename(rename(expr, dict(zip(expr.free, temporary, strict=True))),
                     dict(zip(temporary, final, strict=True)))
     return with_positional(canonical(staged), True)
