@@ -48,7 +48,7 @@ def false_notes(derivation: Derivation) -> list[str]:
                 problems.append(f"{step.rule}: {note!r} but the matrix form is {printed!r}")
             if "diag(·)" in note and "diag(" not in printed:
                 problems.append(f"{step.rule}: {note!r} but the matrix form is {printed!r}")
-        shown = step.part if step.shows_part else (step.before, step.after)
+        shown = step.part if step.part is not None and step.shows_part else (step.before, step.after)
         if step.before_lhs is None and shown[0] is not None and shown[1] is not None and (
                 to_text(shown[0]) == to_text(shown[1]) or to_latex(shown[0]) == to_latex(shown[1])):
             problems.append(f"{step.rule}: before and after print the same: {to_text(shown[1])}")

@@ -117,8 +117,13 @@ def power_tower() -> ec.Expr:
     return ec.sum(h)
 
 
+def many_axes() -> ec.Expr:
+    (tensor,) = ec.tensors("T[" + ",".join(["n"] * 60) + "]")
+    return ec.sum(ec.exp(tensor) * tensor)
+
+
 PROGRAMS: dict[Callable[[], ec.Expr], float] = {
-    doubling_chain: LIMIT, unnamed_tanh_chain: LIMIT, power_tower: LIMIT,
+    doubling_chain: LIMIT, unnamed_tanh_chain: LIMIT, power_tower: LIMIT, many_axes: LIMIT,
     unnamed_network: 60.0,  # each layer renames the whole chain (quadratic) until the core redesign; a hang guard here
 }
 """Each program and the seconds its stages may take."""

@@ -324,6 +324,17 @@ def test_a_name_declared_two_ways_gives_no_sizes_and_the_error_says_why() -> Non
     assert ec.evaluate(jacobian, {"Vtwice": np.ones((2, 3)), "btwice": np.ones(3)}, dims={"m": 2}).shape == (2, 2, 3)
 
 
+def test_a_tensor_the_expression_reads_is_bound_by_its_own_declaration_however_else_its_name_was_declared() -> None:
+    (read,) = ec.tensors("xread[n]")
+    ec.tensors("xread[m]")
+    total = ec.sum(ec.parse("xread[i] 1[j]", read, ec.Index("j", "m")))
+    with pytest.raises(ShapeError) as error:
+        ec.evaluate(total, {"xread": np.ones(3)})
+    assert str(error.value) == ("size of dimension 'm' unknown; pass dims={'m': ...}, or the array of a tensor "
+                                "declared with an axis m")
+    assert ec.evaluate(total, {"xread": np.ones(3)}, dims={"m": 2}) == 6.0
+
+
 def test_arrays_of_tensors_that_give_no_needed_size_are_not_consulted() -> None:
     """Extra entries never change or break a result whose sizes are all known (a values dict with everything)."""
     assert_allclose(ec.evaluate(Wsize @ asize, {"Wsize": np.ones((2, 3)), "asize": np.ones(3), "Xsize": "unused"}),

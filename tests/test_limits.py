@@ -207,3 +207,15 @@ def test_the_guard_turns_recursion_and_memory_errors_into_resource_errors() -> N
     with pytest.raises(ec.ResourceError, match=r"out of memory in .*hungry"):
         bounded(hungry)()
     assert bounded(functools.partial(int, "7"))() == 7
+
+
+# -- many indices ----------------------------------------------------------------------------------------
+
+
+def test_a_tensor_of_any_rank_has_positional_names() -> None:
+    (T,) = ec.tensors("T[" + ",".join(["n"] * 30) + "]")  # more axes than letters i … h
+    assert [k.name for k in T.free][-5:] == ["h", "i1", "j1", "k1", "l1"]
+    assert str(2 * T).endswith("h,i1,j1,k1,l1]") and (T * T).rank == 30
+    assert ec.jacobian(ec.exp(T), T).rank == 60
+    with pytest.raises(ec.ResourceError, match="max_elements"):
+        ec.evaluate(ec.jacobian(ec.exp(T), T), {"T": np.ones([2] * 30)})

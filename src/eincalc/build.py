@@ -49,7 +49,7 @@ from .expr import (
     real_number,
     split_coefficient,
 )
-from .names import CANONICAL_POOL, fresh_indices, rename, with_positional
+from .names import fresh_indices, positional_names, rename, with_positional
 
 Operand = Expr | int | float
 
@@ -132,7 +132,7 @@ def _words(names: str | Iterable[str], what: str) -> list[str]:
 
 def bare(spec: TensorSpec) -> Tensor:
     """The positional tensor for ``spec``, indexed ``i, j, …`` by axis."""
-    names = list(CANONICAL_POOL[: len(spec.dims)])
+    names = positional_names(len(spec.dims))
     return Tensor(spec, tuple(Index(n, d) for n, d in zip(names, spec.dims, strict=True)), positional=True)
 
 
@@ -206,7 +206,7 @@ def tidy(expr: Expr) -> Expr:
 
     One renaming of the free indices: the operands are never re-canonicalised, nodes are canonical already.
     """
-    final = tuple(Index(CANONICAL_POOL[n], k.dim) for n, k in enumerate(expr.free))
+    final = tuple(Index(name, k.dim) for name, k in zip(positional_names(expr.rank), expr.free, strict=True))
     return with_positional(rename(expr, dict(zip(expr.free, final, strict=True))), True)
 
 

@@ -177,11 +177,12 @@ def _sizing(given: Mapping[str, Any], unsized: frozenset[str], bound: set[str]) 
     return tuple(specs[0] for specs in found if len(specs) == 1 and unsized.intersection(specs[0].dims))
 
 
-def _unknown_size(dim: str, given: Mapping[str, Any]) -> ShapeError:
-    """The error for dimension ``dim`` that nothing gives a size, naming arrays whose declarations are ambiguous."""
+def _unknown_size(dim: str, given: Mapping[str, Any], bound: Mapping[str, Any]) -> ShapeError:
+    """The error for dimension ``dim`` that nothing gives a size, naming the arrays given but not ``bound`` whose
+    declarations are ambiguous."""
     message = f"size of dimension {dim!r} unknown; pass dims={{{dim!r}: ...}}, or the array of a tensor declared " \
               f"with an axis {dim}"
-    for name in given:
+    for name in (name for name in given if name not in bound):
         specs = declarations(name)
         if len(specs) > 1 and any(dim in spec.dims for spec in specs):
             shown = ", ".join(str(spec) for spec in specs)
@@ -377,7 +378,7 @@ class CompiledFunction:
             sizes = bind_sizes(specs, bound, self._dims)
             missing = sorted(self._unsized - sizes.keys())
             if missing:
-                raise _unknown_size(missing[0], given)
+                raise _unknown_size(missing[0], given, bound)
             sizes = check_intermediates(sizes, self.program.nodes.values())
             entry = (sizes, None, None)
             if len(self._plans) >= self.MAX_PLANS:

@@ -29,6 +29,7 @@ W[i,p] δ[i]
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,7 +48,6 @@ from .explain_reasons import (
 )
 from .explain_steps import Builder, Label
 from .expr import Add, Const, Delta, Expr, Named, Tensor, TensorSpec, postorder, walk
-from .matrix_render import to_text as matrix_text
 from .names import canonical, rename
 from .simplify import simplify
 
@@ -129,6 +129,7 @@ def backward(builder: Builder, start: Expr, wrt: Tensor, upstream: Expr | None) 
     arriving = Const(1.0) if upstream is None else _aligned(upstream, start)
     contributions: dict[str, list[Expr]] = {}
     found = layers(start, wrt, arriving, builder.name)
+    feeds = Counter(variable.spec.name for layer in found for variable in layer.inputs)
     for layer in found:
         if layer.name in contributions:  # (a named output has nothing arriving but its upstream gradient)
             _accumulate(builder, layer.name, contributions[layer.name], builder.loss)
@@ -140,7 +141,8 @@ def backward(builder: Builder, start: Expr, wrt: Tensor, upstream: Expr | None) 
         for variable in layer.inputs:
             contribution = _send(builder, layer, variable)
             if len(found) > 1:
-                _read(builder, variable, contribution, entry(layer.name, builder.show(layer.body).free))
+                _read(builder, variable, contribution, entry(layer.name, builder.show(layer.body).free),
+                      feeds[variable.spec.name])
             contributions.setdefault(variable.spec.name, []).append(contribution)
     return _accumulate(builder, wrt.spec.name, contributions.get(wrt.spec.name, []), builder.loss)
 
@@ -198,14 +200,14 @@ def _same(raw: Expr, final: Expr) -> bool:
     return canonical(rename(simplified, dict(zip(simplified.free, final.free, strict=True)))) == canonical(final)
 
 
-def _read(builder: Builder, variable: Tensor, result: Expr, numerator: str) -> None:
-    """The matrix form of what one layer sends to one input."""
+def _read(builder: Builder, variable: Tensor, result: Expr, numerator: str, feeds: int) -> None:
+    """The matrix form of what one layer sends to one input (which feeds ``feeds`` layers)."""
     shown = builder.show(result)
     label = builder.partial(builder.loss, variable.spec.name, shown, 0)
     form = builder.matrix_of(shown)
-    what = f"∂{builder.loss}/∂{variable.spec.name}"
-    reason = f"What {numerator} sends back to {variable.spec.name}: its part of {what}" + \
-        (f", read as matrix notation ({matrix_text(form.tree)})." if form is not None else
+    what = f"{'its part of ' if feeds > 1 else ''}∂{builder.loss}/∂{variable.spec.name}"
+    reason = f"What {numerator} sends back to {variable.spec.name}: {what}" + \
+        (f", read as matrix notation ({form.text})." if form is not None else
          "; it has no matrix form and stays in index notation.")
     builder.add("teaching", "layer-gradient", reason, label, after=shown, matrix=form,
                 notes=tuple(reading_notes(shown, form)) if form is not None else ())
@@ -213,8 +215,7 @@ def _read(builder: Builder, variable: Tensor, result: Expr, numerator: str) -> N
 
 def _accumulate(builder: Builder, name: str, parts: Sequence[Expr], loss: str) -> Expr:
     """The gradient of ``name`` from its contributions: added when there are several."""
-    if not parts:
-        raise UnsupportedError(f"nothing reaches {name}")
+    assert parts, f"the backward pass reached no use of {name}"  # backward runs only where the output depends on it
     if len(parts) == 1:
         return parts[0]
     free = parts[0].free

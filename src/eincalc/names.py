@@ -59,6 +59,15 @@ def index_names(expr: Expr) -> set[str]:
 
 FRESH_POOL = "pqrstuvwxyzabcdefgh"
 
+def positional_names(count: int) -> list[str]:
+    """The names of ``count`` axes by position: ``i, j, …, h``, then ``i1, j1, …`` (any rank has names).
+
+    >>> positional_names(3), positional_names(28)[-3:]
+    (['i', 'j', 'k'], ['h', 'i1', 'j1'])
+    """
+    return list(itertools.islice(name_pool(CANONICAL_POOL), count))
+
+
 def fresh_names(used: set[str], count: int, pool: str = FRESH_POOL) -> list[str]:
     """``count`` index names not in ``used``, taken deterministically from ``pool``.
 
