@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.diff import jacobian_raw, vjp_raw
-from eincalc.expr import Const, Contract, Expr, Index, One, Tensor, Zero
+from eincalc.expr import Add, Const, Contract, Expr, Index, One, Tensor, Zero
 from eincalc.matrix_check import run_numpy
 from eincalc.names import canonical
 from eincalc.parse import parse
@@ -112,6 +112,17 @@ def test_a_factor_that_prints_as_a_number_reads_back_as_a_factor(number: Expr) -
     values = {"A": np.arange(12.0).reshape(2, 2, 3)}
     assert back.free == expr.free
     assert_close(ec.evaluate(back, values), ec.evaluate(expr, values), what=to_text(expr))
+
+
+def test_a_subtracted_zero_reads_back_as_the_same_zero() -> None:
+    """``a - 0`` subtracts the structural Zero (a lone ``0`` is Zero), so its text is read and printed alike."""
+    (tensor,) = ec.tensors("A[m]")
+    i = Index("i", "m")
+    expr = Add((Tensor(tensor.spec, (i,)), Contract((Const(-1.0), Contract((Zero(()),), ())), ())), (i,))
+    back = parse(to_text(expr), tensor, i)
+    assert to_text(expr) == "A[i] - (0)"
+    assert to_text(back) == to_text(parse(to_text(back), tensor, i)) == "A[i] - 0"
+    assert canonical(parse(to_text(back), tensor, i)) == canonical(back)
 
 
 def test_sibling_sums_over_different_dimensions_print_with_different_names() -> None:

@@ -236,7 +236,7 @@ class _Parser:
             self.depth -= 1
 
     def _dispatch(self, node: ast.expr) -> Expr:
-        if isinstance(node, ast.Constant) and type(node.value) is int and node.value == 0:
+        if _is_zero(node):
             return Zero(())
         if _is_product(node):
             return self.multiply(self.factors(node))
@@ -331,7 +331,7 @@ class _Parser:
         for item, parent, op in self.chain(node, (ast.Add, ast.Sub)):
             if not isinstance(op, ast.Sub):
                 parts.append((self.visit(item), item))
-            elif _wrapped(item, parent):
+            elif _wrapped(item, parent) or _is_zero(item):  # ``a - 0`` subtracts Zero, as a lone 0 is Zero
                 parts.append((_scale_group(self.visit(item), -1.0), item))
             else:  # ``a - 2 b`` negates the coefficient of ``2 b``, as the printer writes it
                 parts.append((self.multiply(self.factors(item, -1.0)), item))
@@ -617,6 +617,11 @@ def _scale_group(expr: Expr, coefficient: float) -> Expr:
     if isinstance(expr, Contract) and not expr.positional and coefficient != 1.0:
         return Contract((Const(coefficient), expr), expr.free)
     return build.scale(expr, coefficient)
+
+
+def _is_zero(node: ast.expr) -> bool:
+    """Whether ``node`` is the literal ``0``, which reads as :class:`~eincalc.expr.Zero` (``0.0`` is a number)."""
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value == 0
 
 
 def _wrapped(child: ast.expr, parent: ast.AST | None) -> bool:
