@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
+import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from eincalc.cli import main
+import eincalc
+from eincalc.cli import _parser, main
 from eincalc.walkthroughs import WALKTHROUGHS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -68,13 +73,13 @@ def test_walkthrough(capsys: pytest.CaptureFixture[str], name: str) -> None:
     (("explain", "W @ b", "--tensors", "W[m,n] a[n]", "--wrt", "a"), "unknown name 'b'", "b"),
     (("explain", "W @ a", "--tensors", "W[m,n] a[n 3]", "--wrt", "a"), "is not a name", "n 3"),
     (("explain", "W @ a", "--tensors", "W[m,n] 3a[n]", "--wrt", "a"), "cannot read a tensor declaration", "3a"),
-    (("derive", "W[i,j] a[k", "--tensors", "W[m,m] a[n]", "--grad", "a"), "'[' was never closed", "[k"),
-    (("derive", "W @ a", "--tensors", "W[m,m] a[n]", "--grad", "a"), "do not chain", "W @ a"),
+    (("derive", "W[i,j] a[k", "--tensors", "W[m,m] a[n]", "--wrt", "a"), "'[' was never closed", "[k"),
+    (("derive", "W @ a", "--tensors", "W[m,m] a[n]", "--wrt", "a"), "do not chain", "W @ a"),
 ])
-def test_bad_input_shows_a_caret_and_exits_2(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
+def test_bad_input_shows_a_caret_and_exits_1(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
                                              message: str, caret_under: str) -> None:
     status, out, err = run(capsys, *argv)
-    assert status == 2 and out == ""
+    assert status == 1 and out == ""
     lines = err.rstrip("\n").splitlines()
     assert lines[0].startswith("eincalc: error: ") and message in lines[0]
     text, caret = lines[-2], lines[-1]
@@ -83,16 +88,56 @@ def test_bad_input_shows_a_caret_and_exits_2(capsys: pytest.CaptureFixture[str],
 
 def test_errors_without_a_position(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "explain", "W @ a", "--tensors", "W[m,n] a[n]", "--wrt", "Q")
-    assert status == 2 and err == "eincalc: error: variable 'Q' is not declared; declared tensors: W, a\n"
+    assert status == 1 and err == "eincalc: error: variable 'Q' is not declared; declared tensors: W, a\n"
     status, _, err = run(capsys, "explain", "W @ a", "--tensors", "W[m,n] a[n]", "--wrt", "W", "--kind", "grad")
-    assert status == 2 and "a grad needs a scalar expression" in err
+    assert status == 1 and "a grad needs a scalar expression" in err
     with pytest.raises(SystemExit) as exit_info:
         main(["walkthrough", "nope"])
     assert exit_info.value.code == 2
 
 
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["derive", "W @ a", "--tensors", "W[m,n] a[n]"], ["explain", "W @ a", "--wrt", "a"],
+                 ["derive", "W @ a", "--tensors", "W[m,n] a[n]", "--wrt", "a", "--kind", "hvp"], ["frobnicate"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2, argv
+        assert capsys.readouterr().err.startswith("usage: eincalc"), argv
+
+
+def test_version_and_python_dash_m() -> None:
+    found = subprocess.run([sys.executable, "-m", "eincalc", "--version"], capture_output=True, text=True, check=False)
+    assert found.returncode == 0 and found.stdout == f"eincalc {eincalc.__version__}\n"
+    assert eincalc.__version__ == metadata.version("eincalc")
+    refused = subprocess.run([sys.executable, "-m", "eincalc", "derive", "W @ b", "--tensors", "W[m,n] a[n]", "--wrt",
+                              "a"], capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and refused.stderr.startswith("eincalc: error: unknown name 'b'")
+
+
+def test_derive_and_explain_take_the_same_flags() -> None:
+    def flags(command: str) -> set[str]:
+        parser = _parser()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+        return {option for action in sub._actions for option in action.option_strings}
+
+    assert flags("explain") - flags("derive") == {"--detail"}  # explain's own: how much to show
+    assert {"--wrt", "--upstream", "--kind", "--let", "--values", "--rows", "--name", "--format"} <= flags("derive")
+
+
+@pytest.mark.parametrize(("kind", "lines"), [
+    ("jacobian", ["Jacobian      A[p,i] x[i] + x[i] A[i,p]    (rank 1: n)", "matrix form   A x + Aᵀ x"]),
+    ("grad", ["gradient      A[p,i] x[i] + x[i] A[i,p]    (n)"]),
+    ("hessian", ["Hessian       A[p,q] + (A[q,p])[p,q]    (n × n)", "matrix form   A + Aᵀ"]),
+])
+def test_derive_every_kind(capsys: pytest.CaptureFixture[str], kind: str, lines: list[str]) -> None:
+    status, out, _ = run(capsys, "derive", "x @ A @ x", "--tensors", "x[n] A[n,n]", "--wrt", "x", "--kind", kind)
+    assert status == 0
+    for line in lines:
+        assert line in out.splitlines(), line
+
+
 def test_derive_format_numpy_prints_standalone_source(capsys: pytest.CaptureFixture[str]) -> None:
-    code, source, _ = run(capsys, "derive", "sum(sigmoid(W @ a))", "--tensors", "W[m,n] a[n]", "--grad", "W",
+    code, source, _ = run(capsys, "derive", "sum(sigmoid(W @ a))", "--tensors", "W[m,n] a[n]", "--wrt", "W",
                           "--format", "numpy")
     assert code == 0
     namespace: dict[str, Any] = {}
@@ -155,7 +200,7 @@ def test_rubric_p3_softmax_cross_entropy_in_row_form(capsys: pytest.CaptureFixtu
     assert "W₂ᵀ: in W2[p,i]" in out and "so it stands on the right" in out and "Hadamard product ⊙" in out  # (e)
     assert "Substituting them: ∂J/∂x = (h ⊙ (1 − h) ⊙ ((−y + softmax(θ)) W₂ᵀ)) W₁ᵀ" in out
     assert "the matrix form gives the same numbers as the index form" in out and "DISAGREE" not in out  # (f)
-    status, derived, _ = run(capsys, "derive", *network, "--grad", "x")
+    status, derived, _ = run(capsys, "derive", *network, "--wrt", "x")
     assert status == 0 and "matrix form   dr W₁ᵀ\n" in derived and "matrix form: dr W₁ᵀ\n" in out
 
 
@@ -164,7 +209,7 @@ def test_explain_honours_simplex_without_intermediates_and_agrees_with_derive(
     network = ("-sum(y[c] log_softmax(sigmoid(x[d] W1[d,k] + b1[k])[k] W2[k,c] + b2[c], c))", "--tensors",
                "x[d] W1[d,k] b1[k] W2[k,c] b2[c] y[c]", "--simplex", "y", "--rows")
     explained = run(capsys, "explain", *network, "--wrt", "x")[1]
-    derived = run(capsys, "derive", *network, "--grad", "x")[1]
+    derived = run(capsys, "derive", *network, "--wrt", "x")[1]
     form = re.search(r"matrix form   (.*)\n", derived)
     assert form is not None and f"matrix form: {form.group(1)}\n" in explained
     assert form.group(1).endswith("((−y + softmax(σ(x W₁ + b₁) W₂ + b₂)) W₂ᵀ)) W₁ᵀ")
@@ -202,7 +247,7 @@ def test_the_bias_without_a_name_still_gets_its_1_explained(capsys: pytest.Captu
 
 def test_let_names_intermediates_in_order(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "derive", "sum(a)", "--tensors", "W[m,n] x[n]", "--let", "z=W[i,j] x[j]",
-                         "--let", "a=tanh(z)", "--grad", "x")
+                         "--let", "a=tanh(z)", "--wrt", "x")
     assert status == 0 and "expression    Σ(a[i])    (scalar)" in out and "matrix form   Wᵀ dz" in out
 
 
@@ -219,23 +264,24 @@ def test_let_names_intermediates_in_order(capsys: pytest.CaptureFixture[str]) ->
     (("--values", "x=[1,2,3]", "W=[[1,2]]"), "ShapeError"),
 ])
 def test_bad_lets_and_values(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str) -> None:
-    status, out, err = run(capsys, "derive", "sum(W @ x)", "--tensors", "W[m,n] x[n]", "--grad", "x", *argv)
-    assert status == 2 and out == "" and err.startswith("eincalc: error: ")
+    status, out, err = run(capsys, "derive", "sum(W @ x)", "--tensors", "W[m,n] x[n]", "--wrt", "x", *argv)
+    assert status == 1 and out == "" and err.startswith("eincalc: error: ")
     if message != "ShapeError":
         assert message in err
 
 
 def test_values_print_the_graph_for_any_expression(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "derive", "sum(W @ x)", "--tensors", "W[m,n] x[n] g[m]", "--grad", "x",
+    status, out, _ = run(capsys, "derive", "sum(W @ x)", "--tensors", "W[m,n] x[n] g[m]", "--wrt", "x",
                          "--values", "W=[[1, 2], [3, 4]]", "x=[1, -1]")
     assert status == 0 and "graph at the given values" in out
     assert "derivative    [4., 6.]    (∂/∂x at these values)" in out
-    status, out, _ = run(capsys, "derive", "W @ x", "--tensors", "W[m,n] x[n] g[m]", "--vjp", "x", "--upstream", "g",
+    status, out, _ = run(capsys, "derive", "W @ x", "--tensors", "W[m,n] x[n] g[m]", "--wrt", "x", "--upstream", "g",
                          "--values", "W=[[1, 2], [3, 4]]", "x=[1, -1]", "g=[1, 0]")
     assert status == 0 and "derivative    [1., 2.]" in out
-    status, _, err = run(capsys, "derive", "W @ x", "--tensors", "W[m,n] x[n]", "--grad", "x", "--format", "numpy",
-                         "--values", "x=[1, -1]")
-    assert status == 2 and "--values goes with --format text" in err
+    with pytest.raises(SystemExit) as exit_info:  # flags that do not go together: a usage error
+        main(["derive", "W @ x", "--tensors", "W[m,n] x[n]", "--wrt", "x", "--format", "numpy",
+              "--values", "x=[1, -1]"])
+    assert exit_info.value.code == 2 and "--values goes with --format text" in capsys.readouterr().err
 
 
 def test_detail_and_losses_in_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -243,5 +289,5 @@ def test_detail_and_losses_in_text(capsys: pytest.CaptureFixture[str]) -> None:
     short, full = run(capsys, *base, "--detail", "result")[1], run(capsys, *base, "--detail", "full")[1]
     assert " 2. matrix-form:" in short and "flatten-product" in full and len(full) > len(short)
     for text in ("binary_cross_entropy(W @ x, y)", "cross_entropy(W @ x, y)"):
-        status, out, _ = run(capsys, "derive", text, "--tensors", "W[m,n] x[n] y[m]", "--simplex", "y", "--grad", "W")
+        status, out, _ = run(capsys, "derive", text, "--tensors", "W[m,n] x[n] y[m]", "--simplex", "y", "--wrt", "W")
         assert status == 0 and "matrix form" in out, text

@@ -394,7 +394,7 @@ def test_long_input_is_read_by_loops_and_deep_nesting_is_refused() -> None:
 
 
 def test_command_line_reads_matrix_syntax(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["derive", "--syntax", "matrix", "x'*A*x", "--tensors", "x[n] A[n,n]", "--grad", "x"]) == 0
+    assert main(["derive", "--syntax", "matrix", "x'*A*x", "--tensors", "x[n] A[n,n]", "--wrt", "x"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "expression    (x[j] A[j,i]) x[i]    (scalar)"
     assert lines[-2].startswith("matrix form   ")
@@ -403,7 +403,7 @@ def test_command_line_reads_matrix_syntax(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_command_line_reports_a_typing_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["derive", "--syntax", "matrix", "A - x", "--tensors", "x[n] A[n,n]", "--grad", "x"]) == 2
+    assert main(["derive", "--syntax", "matrix", "A - x", "--tensors", "x[n] A[n,n]", "--wrt", "x"]) == 1
     assert capsys.readouterr().err.startswith("eincalc: error: an n×n matrix minus an n-vector")
 
 

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from eincalc.walkthroughs import (
-    P2_COMMAND,
-    P3_COMMAND,
-    P4_COMMAND,
-    WALKTHROUGHS,
-    backprop,
-    chain_rule,
-    command,
-    sigmoid_gate,
-)
+from eincalc import walkthroughs
+from eincalc.walkthroughs import CHECKOUT, WALKTHROUGHS, commands
+
+backprop, chain_rule, sigmoid_gate = WALKTHROUGHS["backprop"], WALKTHROUGHS["chain-rule"], WALKTHROUGHS["sigmoid-gate"]
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 MEASURED = re.compile(r"\d\.\de[-+]\d\d")
@@ -71,8 +69,40 @@ def test_sigmoid_gate_answers_the_question() -> None:
 
 
 def test_the_pages_run_the_commands_they_show() -> None:
-    for name, arguments in (("backprop", P2_COMMAND), ("chain-rule", P3_COMMAND), ("sigmoid-gate", P4_COMMAND)):
-        assert f"$ {command(arguments)}" in WALKTHROUGHS[name]("text"), name
+    for name in WALKTHROUGHS:
+        shown = commands(name)
+        assert shown and shown[-1][shown[-1].index("--wrt") + 1] in {"W1", "x", "w2"}, name
+        for arguments in shown:
+            assert f"$ {shlex.join(('eincalc', 'explain', *arguments))}" in WALKTHROUGHS[name]("text"), name
+
+
+def test_the_words_live_with_the_docs() -> None:
+    """Every page is a file under docs/walkthroughs; the library module holds no sentence of them."""
+    assert sorted(path.stem for path in CHECKOUT.glob("*.md")) == sorted(WALKTHROUGHS)
+    module = (Path(walkthroughs.__file__)).read_text(encoding="utf-8")
+    for name in WALKTHROUGHS:
+        for heading in re.findall(r"^## (.+)$", (CHECKOUT / f"{name}.md").read_text(encoding="utf-8"), re.M):
+            assert heading not in module, heading
+
+
+def test_an_installed_wheel_prints_the_walkthroughs(tmp_path: Path) -> None:
+    """The wheel carries the pages as package data, so `eincalc walkthrough` works away from the checkout."""
+    root = CHECKOUT.parent.parent
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)], cwd=root,
+                   check=True, capture_output=True)
+    wheel, = tmp_path.glob("eincalc-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packed = {n for n in archive.namelist() if n.startswith("eincalc/walkthrough_texts/")}
+        assert packed == {f"eincalc/walkthrough_texts/{name}.md" for name in WALKTHROUGHS}
+        archive.extractall(tmp_path / "site")
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    found = subprocess.run([sys.executable, "-c", "import eincalc, sys; print(eincalc.__file__); "
+                            "from eincalc.cli import main; sys.exit(main(['walkthrough', 'sigmoid-gate']))"],
+                           cwd=tmp_path, env=environment, capture_output=True, text=True, check=False)
+    assert found.returncode == 0, found.stderr
+    where, text = found.stdout.split("\n", 1)
+    assert where.startswith(str(tmp_path / "site"))
+    assert masked(text) == masked(sigmoid_gate("text"))
 
 
 def test_markdown_versions() -> None:

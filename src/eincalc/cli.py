@@ -1,17 +1,20 @@
 """The ``eincalc`` command line.
 
-``eincalc derive "W @ a" --tensors "W[m,n] a[n] g[m]" --vjp W --upstream g``
+``eincalc derive "W @ a" --tensors "W[m,n] a[n] g[m]" --wrt W --upstream g``
 prints the expression in index form, its Jacobian with Kronecker deltas, the
 contraction with the upstream gradient after the deltas are eliminated, and the
-matrix form.
+matrix form.  ``python -m eincalc`` is the same program.
 
 ``eincalc explain "W @ a" --tensors "W[m,n] a[n] g[m]" --wrt W --upstream g``
 prints the whole derivation step by step (``--format text|markdown|latex|numpy``,
 ``--detail teaching|full|result``), and ``eincalc walkthrough
 backprop|chain-rule|sigmoid-gate`` prints a worked answer.
 
-Both ``derive`` and ``explain`` take ``--let NAME=EXPR`` (repeatable) to name
-intermediates, so a network is explained layer by layer::
+``derive`` and ``explain`` take the same flags for what to differentiate:
+``--wrt X``, ``--upstream G`` and ``--kind vjp|grad|jacobian|hessian`` (by
+default ``vjp`` with ``--upstream``, else ``grad`` for a scalar and ``jacobian``
+otherwise).  Both take ``--let NAME=EXPR`` (repeatable) to name intermediates,
+so a network is explained layer by layer::
 
     eincalc explain "0.5 * sum(square(a2 - y))" --tensors "W1[n0,n1] W2[n1,n2] x[n0] y[n2]" \
         --let "z1=W1[i,j] x[i]" --let "a1=sigmoid(z1)" --let "z2=W2[j,k] a1[j]" --let "a2=sigmoid(z2)" \
@@ -20,8 +23,12 @@ intermediates, so a network is explained layer by layer::
 and ``--values NAME=VALUE`` (numbers or JSON arrays) to print the computational
 graph at that point: forward values, local gradients and gradients, gate by
 gate.  The losses ``cross_entropy``, ``mse`` and ``binary_cross_entropy`` can be
-used in the text.  Bad input prints one error (with a caret under the offending
-position) on stderr and exits with status 2.
+used in the text.
+
+The exit status is 0 on success, 1 when eincalc refuses the input (an
+``EincalcError``: one error on stderr, with a caret under the offending
+position), and 2 for a usage error (an unknown flag, a missing argument, flags
+that do not go together), as argparse reports them.
 """
 
 from __future__ import annotations
@@ -32,15 +39,17 @@ import re
 import sys
 from collections.abc import Sequence
 
+from . import __version__
 from .build import tensors as declare
 from .cli_input import read_network, read_values
 from .codegen import codegen
 from .diff import grad, jacobian, vjp
-from .errors import EincalcError, NoMatrixForm, ParseError, UnknownNameError, UnsupportedError
+from .errors import EincalcError, NoMatrixForm, ParseError, UnknownNameError
 from .evaluate import evaluate
-from .explain import DETAILS, KINDS, Derivation, explain
+from .explain import DETAILS, KINDS, Derivation, explain, resolve_kind
 from .expr import Expr, Tensor
 from .graph import graph_at, show
+from .hessian import hessian
 from .matrix import to_matrix
 from .parse import parse
 from .parse_matrix import parse_matrix
@@ -48,6 +57,7 @@ from .parse_matrix import parse_matrix
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eincalc", description="Tensor calculus in index notation.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     declarations = argparse.ArgumentParser(add_help=False)
     declarations.add_argument("expression", help='e.g. "W @ a", "W[i,j] a[j]", or with --syntax matrix "x\'*A*x"')
@@ -56,7 +66,10 @@ def _parser() -> argparse.ArgumentParser:
                               help="square matrices equal to their transpose")
     declarations.add_argument("--simplex", default="", metavar="NAMES",
                               help="vectors whose entries sum to one (labels)")
+    declarations.add_argument("--wrt", required=True, metavar="X", help="the tensor to differentiate with respect to")
     declarations.add_argument("--upstream", metavar="G", help="the upstream gradient tensor, shaped like the output")
+    declarations.add_argument("--kind", choices=KINDS,
+                              help="default: vjp with --upstream, grad for a scalar, else jacobian")
     declarations.add_argument("--rows", action="store_true", help="row-vector convention in the matrix form")
     declarations.add_argument("--syntax", choices=("index", "matrix"), default="index",
                               help="matrix: read EXPRESSION as matrix notation (x'*A*x, Wᵀ g), strictly typed")
@@ -67,16 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     declarations.add_argument("--name", help="what the output is called (default f)")
 
     derive = commands.add_parser("derive", parents=[declarations], help="differentiate and show each form")
-    target = derive.add_mutually_exclusive_group(required=True)
-    target.add_argument("--vjp", metavar="X", help="contract an upstream gradient with d(expr)/dX")
-    target.add_argument("--grad", metavar="X", help="gradient of a scalar expression with respect to X")
-    target.add_argument("--jacobian", metavar="X", help="the Jacobian d(expr)/dX only")
     derive.add_argument("--format", choices=("text", "numpy"), default="text",
                         help="numpy: standalone NumPy source computing the result (runs without eincalc)")
 
     steps = commands.add_parser("explain", parents=[declarations], help="derive step by step, with reasons")
-    steps.add_argument("--wrt", required=True, metavar="X", help="the tensor to differentiate with respect to")
-    steps.add_argument("--kind", choices=KINDS, help="default: vjp with --upstream, grad for a scalar, else jacobian")
     steps.add_argument("--detail", choices=DETAILS, default="teaching",
                        help="teaching: the steps a learner needs; full: every rewrite; result: the answer and checks")
     steps.add_argument("--format", choices=("text", "markdown", "latex", "numpy"), default="text")
@@ -135,31 +142,34 @@ def _column(message: str, text: str) -> int | None:
 def derive(args: argparse.Namespace) -> list[str]:
     """The lines ``eincalc derive`` prints."""
     expr, declared = _read(args)
-    if args.values and args.format != "text":
-        raise UnsupportedError("--values goes with --format text: the graph at that point is a table")
-    lines = [f"expression    {expr}    ({_shape(expr)})"]
-    variable = args.vjp or args.grad or args.jacobian
-    wrt = _tensor(variable, declared, "variable")
+    wrt = _tensor(args.wrt, declared, "variable")
+    upstream = None if args.upstream is None else _tensor(args.upstream, declared, "upstream gradient")
+    kind = resolve_kind(expr, upstream, args.kind)
     jac = jacobian(expr, wrt)
-    lines.append(f"Jacobian      {jac}    (rank {jac.rank}: {_shape(jac)})")
-    upstream = None
-    if args.jacobian:
-        if args.format == "numpy":
-            return [codegen(jac, name=f"jacobian_{variable}")]
-        return lines + _matrix_line(jac, args.rows, wrt) + _graph_lines(args, expr, declared, None, None)
-    if args.grad:
-        result = grad(expr, wrt)
-        lines.append(f"gradient      {result}    ({_shape(result)})")
-    else:
-        if args.upstream is None:
-            raise UnknownNameError("--vjp needs --upstream G: the gradient arriving from above, shaped like the output")
-        upstream = _tensor(args.upstream, declared, "upstream gradient")
-        result = vjp(expr, wrt, upstream)
-        lines.append(f"contracted    {result}    ({_shape(result)})")
+    shown = [("Jacobian", jac)]
+    if kind == "vjp":
+        assert upstream is not None  # resolve_kind: a vjp has an upstream gradient
+        shown.append(("contracted", vjp(expr, wrt, upstream)))
+    elif kind != "jacobian":
+        shown.append(("gradient", grad(expr, wrt)))
+    if kind == "hessian":
+        shown.append(("Hessian", hessian(expr, wrt)))
+    result = shown[-1][1]
     if args.format == "numpy":
-        return [codegen(result, name=f"d_{variable}")]
-    graph_lines = _graph_lines(args, expr, declared, upstream, (wrt, result))
-    return lines + _matrix_line(result, args.rows, wrt) + graph_lines
+        return [codegen(result, name=f"{_CODE_NAMES[kind]}_{args.wrt}")]
+    lines = [f"expression    {expr}    ({_shape(expr)})"]
+    lines += [f"{label:<13} {form}    ({_rank(form) if label == 'Jacobian' else _shape(form)})"
+              for label, form in shown]
+    derivative = None if kind == "jacobian" else (wrt, result)
+    return lines + _matrix_line(result, args.rows, wrt) + _graph_lines(args, expr, declared, upstream, derivative)
+
+
+_CODE_NAMES = {"jacobian": "jacobian", "vjp": "d", "grad": "d", "hessian": "hessian"}
+"""The generated function's name, before the variable's: ``d_W`` for a gradient."""
+
+
+def _rank(expr: Expr) -> str:
+    return f"rank {expr.rank}: {_shape(expr)}"
 
 
 def _graph_lines(args: argparse.Namespace, expr: Expr, declared: dict[str, Tensor], upstream: Tensor | None,
@@ -201,8 +211,11 @@ def _derivation(args: argparse.Namespace) -> Derivation:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    """Run the command line; return the exit status: 0 done, 1 input eincalc refuses, 2 a usage error."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "derive" and args.values and args.format != "text":
+        parser.error("--values goes with --format text: the graph at that point is a table")
     try:
         if args.command == "walkthrough":
             from .walkthroughs import WALKTHROUGHS
@@ -212,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines = explained(args) if args.command == "explain" else derive(args)
     except EincalcError as error:
         print(f"eincalc: error: {error}", file=sys.stderr)
-        return 2
+        return 1
     print("\n".join(lines))
     return 0
 

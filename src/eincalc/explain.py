@@ -67,7 +67,7 @@ from .printing import definitions
 Kind = Literal["vjp", "grad", "jacobian", "hessian"]
 KINDS: tuple[Kind, ...] = ("vjp", "grad", "jacobian", "hessian")
 
-__all__ = ["DETAILS", "KINDS", "Derivation", "Detail", "Kind", "Step", "explain"]
+__all__ = ["DETAILS", "KINDS", "Derivation", "Detail", "Kind", "Step", "explain", "resolve_kind"]
 
 
 @dataclass(frozen=True)
@@ -195,17 +195,24 @@ def _request(expr: Expr, wrt: Expr, upstream: Expr | None, kind: Kind | None, na
     upstream = None if upstream is None else as_expr(upstream, "the upstream gradient")
     name = None if name is None else require_text(name, "name", "'z'")
     loss, rows = require_text(loss, "loss", "'L'"), require_flag(rows, "rows")
+    chosen = resolve_kind(expr, upstream, kind)
+    shown = require_choice(detail, "detail", DETAILS)
+    output = name or (expr.name if isinstance(expr, Named) else "f")
+    return _Request(expr, wrt, upstream, chosen, output, output if chosen in ("grad", "hessian") else loss, rows,
+                    shown)
+
+
+def resolve_kind(expr: Expr, upstream: Expr | None, kind: str | None) -> Kind:
+    """``kind``, checked against ``expr`` and ``upstream``; by default ``vjp`` with an upstream gradient, else
+    ``grad`` for a scalar and ``jacobian`` otherwise."""
     default: Kind = "vjp" if upstream is not None else "jacobian" if expr.free else "grad"
     chosen = default if kind is None else require_choice(kind, "kind", KINDS)
-    shown = require_choice(detail, "detail", DETAILS)
     if (chosen == "vjp") != (upstream is not None):
         raise UnsupportedError("an upstream gradient goes with kind='vjp' only, and kind='vjp' needs one")
     if chosen in ("grad", "hessian") and expr.free:
         raise IndexMismatch(f"a {chosen} needs a scalar expression, but {expr} has free indices "
                             f"({names(expr.free)}); use kind='jacobian', or an upstream gradient")
-    output = name or (expr.name if isinstance(expr, Named) else "f")
-    return _Request(expr, wrt, upstream, chosen, output, output if chosen in ("grad", "hessian") else loss, rows,
-                    shown)
+    return chosen
 
 
 def _reserved(request: _Request) -> set[str]:
