@@ -126,3 +126,24 @@ class Frameworks:
             return lambda: [np.asarray(g) for g in jax.block_until_ready(step(*arrays))]
 
         return self._both(torch_variant, jax_variant)
+
+    # -- least squares ------------------------------------------------------------------------------
+
+    def least_squares(self, values: dict[str, np.ndarray]) -> dict[str, Variant]:
+        def torch_variant() -> Variant:
+            torch, t = self.torch, self._tensors(values, ("W",))
+
+            def run() -> Any:
+                loss = ((t["X"] @ t["W"] - t["Y"]) ** 2).sum()
+                (gradient,) = torch.autograd.grad(loss, [t["W"]])
+                return [loss.detach().numpy(), gradient.numpy()]
+
+            return run
+
+        def jax_variant() -> Variant:
+            jax, jnp = self.jax, self.jax.numpy
+            step = jax.jit(jax.value_and_grad(lambda W, X, Y: ((X @ W - Y) ** 2).sum()))
+            W, X, Y = (jnp.asarray(values[n]) for n in "WXY")
+            return lambda: [np.asarray(r) for r in jax.block_until_ready(step(W, X, Y))]
+
+        return self._both(torch_variant, jax_variant)

@@ -1,11 +1,14 @@
-"""Run benchmarks B1–B6 and print one table of times and ratios: ``python benchmarks/run.py [--quick]``.
+"""Run benchmarks B1–B6 and LS and print one table of times and ratios: ``python benchmarks/run.py [--quick]``.
 
 Every row is measured side by side in one run: each contender is called once
-in turn per round, and the table shows the median over ``--repeats`` rounds
-(at least 7), in float64.  BLAS (and PyTorch) run on ``--threads`` threads, one
-by default, so ratios compare code rather than thread scheduling.  Frameworks
-are optional: a missing one shows as "not installed".  Before timing, every
-contender's result is checked against the NumPy reference.
+in turn per round, and the table shows the median, fastest and slowest of
+``--repeats`` rounds (at least 7), in float64; a ratio compares medians.  BLAS
+(and PyTorch) run on ``--threads`` threads, one by default (through
+threadpoolctl too, where installed, which also names the BLAS and its kernel),
+so ratios compare code rather than thread scheduling.  Frameworks are optional:
+a missing one shows as "not installed".  Before timing, every contender's result
+is checked against the NumPy reference.  The CP rows time ``ec.compile`` plus
+the first call's planning against one evaluation.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes and depths: a smoke run in seconds")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per row (at least 7)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
-    parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B5")
+    parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B5,LS,CP")
     options = parser.parse_args()
     if options.repeats < 7:
         parser.error("--repeats must be at least 7 (the table reports medians of at least 7 runs)")
@@ -67,15 +70,44 @@ def numeric_rows(quick: bool, repeats: int, threads: int, wanted: set[str]) -> l
                   note=f"MISMATCH: {', '.join(wrong)}" if wrong else "")
         rows.append(row)
         if case.benchmark == "B2":
-            memory = {"eincalc": float(peak_bytes(case.eincalc)), "NumPy": float(peak_bytes(case.numpy))}
-            rows.append(Row("B2", "  peak memory (tracemalloc)", dict(memory), target=1.20, unit="B"))
+            memory: dict[str, Any] = {name: float(peak_bytes(fn)) for name, fn in (("eincalc", case.eincalc),
+                                                                                   ("NumPy", case.numpy))}
+            rows.append(Row("B2", "  peak memory (tracemalloc)", memory, target=1.20, unit="B"))
         print(f"  measured {case.benchmark} {case.name}", file=sys.stderr)
+    return rows
+
+
+def compile_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
+    """Compiling (lowering, then planning on the first call) against one evaluation, for B1 and P9 at L = 50."""
+    import numeric
+    from timing import Row, Sample, interleaved, median
+
+    import eincalc as ec
+
+    if wanted and "CP" not in wanted:
+        return []
+    sizes = (64, (196, 128, 128, 10)) if quick else (256, (784, 512, 512, 10))
+    programs = {"∇ MLP of B1": numeric.mlp_program(*sizes), "∇ all W of P9, L=50": numeric.deep_net_program(50, 64)}
+    rows = []
+    for name, (outputs, values) in programs.items():
+        compile_times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            compiled = ec.compile(outputs)
+            compiled(values)
+            compile_times.append(time.perf_counter() - start)
+        evaluation = interleaved({"eincalc": lambda c=compiled, v=values: c(v)}, repeats)["eincalc"]
+        compiling = Sample(min(compile_times), sorted(compile_times)[len(compile_times) // 2], max(compile_times))
+        ratio = compiling.median / (median(evaluation) or float("nan"))
+        rows.append(Row("CP", f"compile {name}", {"eincalc": compiling}, baseline="", given_ratio=ratio,
+                        note=f"one call {evaluation}"))
+    print("  measured CP", file=sys.stderr)
     return rows
 
 
 def symbolic_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
     import symbolic
-    from timing import Row, interleaved
+    from timing import Row, interleaved, median
 
     rows = []
     if not wanted or "B5" in wanted:
@@ -88,8 +120,8 @@ def symbolic_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
         if not quick:
             unnamed = interleaved({"eincalc": symbolic.deep_mlp_derivation(100, named=False)}, 3)
             rows.append(Row("B5", "derive P9 unnamed, L=100", unnamed, baseline=""))
-        t10, t100 = times[10], times[100]
-        if isinstance(t10, float) and isinstance(t100, float):
+        t10, t100 = median(times[10]), median(times[100])
+        if t10 is not None and t100 is not None:
             rows.append(Row("B5", "  time(L=100) / time(L=10)", baseline="", target=12.0, given_ratio=t100 / t10))
         print("  measured B5", file=sys.stderr)
     if not wanted or "B6" in wanted:
@@ -98,6 +130,20 @@ def symbolic_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
             rows.append(Row("B6", f"derive {name}", seconds, baseline="", limit=0.020))
         print("  measured B6", file=sys.stderr)
     return rows
+
+
+def blas() -> str:
+    """The BLAS libraries loaded, their version, kernel and threads (threadpoolctl), or NumPy's build record."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        import numpy as np
+
+        build = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})  # type: ignore[func-returns-value]
+        return f"BLAS {build.get('name', '?')} {build.get('version', '')} (install threadpoolctl to see its kernel)"
+    found = [f"{info.get('internal_api')} {info.get('version')} kernel {info.get('architecture', '?')}, "
+             f"{info.get('num_threads')} thread(s)" for info in threadpool_info() if info.get("user_api") == "blas"]
+    return "BLAS " + ("; ".join(found) or "none found")
 
 
 def machine() -> str:
@@ -109,9 +155,9 @@ def machine() -> str:
         names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
                  if line.startswith("model name")]
         cpu = f"{names[0]} ({len(names)} logical CPUs)" if names else cpu
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})  # type: ignore[func-returns-value]
-    return (f"{cpu}; Python {platform.python_version()}, NumPy {np.__version__} "
-            f"({blas.get('name', '?')} {blas.get('version', '')})")
+    variables = ", ".join(f"{v}={os.environ[v]}" for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ)
+    return (f"{cpu}; Python {platform.python_version()}, NumPy {np.__version__}; {blas()}"
+            f"{'; ' + variables if variables else ''}")
 
 
 def main() -> int:
@@ -125,16 +171,28 @@ def main() -> int:
         sys.path.insert(0, str(here.parent / "src"))
     from timing import render
 
+    limits = _limit_blas(options.threads)
     wanted = {b.strip().upper() for b in options.only.split(",") if b.strip()}
     started = time.strftime("%Y-%m-%d %H:%M")
     rows = numeric_rows(options.quick, options.repeats, options.threads, wanted)
+    rows += compile_rows(options.quick, options.repeats, wanted)
     rows += symbolic_rows(options.quick, options.repeats, wanted)
     print(f"eincalc benchmarks, {started}, {'--quick, ' if options.quick else ''}median of {options.repeats}, "
           f"float64, {options.threads} thread(s)")
     print(machine())
     print()
     print(render(rows, CONTENDERS))
+    del limits
     return 0
+
+
+def _limit_blas(threads: int) -> object:
+    """Pin BLAS threads through threadpoolctl too, where installed (the environment variables may come too late)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 if __name__ == "__main__":

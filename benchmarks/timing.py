@@ -1,4 +1,4 @@
-"""Timing and memory helpers shared by the benchmarks: interleaved medians, peak memory, the table."""
+"""Timing and memory helpers shared by the benchmarks: interleaved samples, peak memory, the table."""
 
 from __future__ import annotations
 
@@ -16,13 +16,36 @@ SAMPLE_SECONDS = 0.02
 """A fast candidate is called several times per sample, so that one sample lasts about this long."""
 
 
+@dataclass(frozen=True)
+class Sample:
+    """Seconds per call over the timed rounds: the fastest, the median and the slowest round."""
+
+    low: float
+    median: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{_seconds(self.median)} [{_seconds(self.low)}–{_seconds(self.high)}]"
+
+
+Measured = Sample | float | str
+"""A cell: timed seconds, a single number (bytes, or seconds timed once), or a note."""
+
+
+def median(value: Measured | None) -> float | None:
+    """The number a ratio compares: a sample's median, or the number itself."""
+    if isinstance(value, Sample):
+        return value.median
+    return value if isinstance(value, float) else None
+
+
 @dataclass
 class Row:
     """One line of the table: a case, the seconds (or a note) per contender, and a target."""
 
     benchmark: str
     case: str
-    seconds: dict[str, float | str] = field(default_factory=dict)
+    seconds: dict[str, Measured] = field(default_factory=dict)
     baseline: str = "NumPy"
     target: float | None = None
     """Largest acceptable ratio of eincalc to the baseline."""
@@ -36,16 +59,16 @@ class Row:
     def ratio(self) -> float | None:
         if self.given_ratio is not None:
             return self.given_ratio
-        mine, base = self.seconds.get("eincalc"), self.seconds.get(self.baseline)
-        if isinstance(mine, float) and isinstance(base, float) and base > 0:
+        mine, base = median(self.seconds.get("eincalc")), median(self.seconds.get(self.baseline))
+        if mine is not None and base is not None and base > 0:
             return mine / base
         return None
 
     def verdict(self) -> str:
-        ratio, mine = self.ratio(), self.seconds.get("eincalc")
+        ratio, mine = self.ratio(), median(self.seconds.get("eincalc"))
         if self.target is not None and ratio is not None:
             return "ok" if ratio <= self.target else "MISSED"
-        if self.limit is not None and isinstance(mine, float):
+        if self.limit is not None and mine is not None:
             return "ok" if mine < self.limit else "MISSED"
         return ""
 
@@ -55,15 +78,15 @@ class Row:
         return f"< {_seconds(self.limit)}" if self.limit is not None else ""
 
 
-def interleaved(candidates: dict[str, Candidate | str], repeats: int) -> dict[str, float | str]:
-    """Median seconds per call for each candidate over ``repeats`` rounds.
+def interleaved(candidates: dict[str, Candidate | str], repeats: int) -> dict[str, Measured]:
+    """Seconds per call for each candidate over ``repeats`` rounds (fastest, median, slowest round).
 
     Each round takes one sample of every candidate in turn (in alternating
     order), so drift in machine speed hits all alike; a sample of a fast
     candidate times several calls.  A candidate given as a string
     (``"not installed"``) is reported as it is.
     """
-    results: dict[str, float | str] = {}
+    results: dict[str, Measured] = {}
     runs: dict[str, list[float]] = {}
     calls: dict[str, int] = {}
     for name, fn in candidates.items():
@@ -88,7 +111,7 @@ def interleaved(candidates: dict[str, Candidate | str], repeats: int) -> dict[st
                 fn()
             runs[name].append((time.perf_counter() - start) / calls[name])
     for name in calls:
-        results[name] = statistics.median(runs[name])
+        results[name] = Sample(min(runs[name]), statistics.median(runs[name]), max(runs[name]))
     return {name: results[name] for name in candidates}
 
 
@@ -116,7 +139,8 @@ def _seconds(value: float) -> str:
 
 
 def render(rows: Sequence[Row], contenders: Sequence[str]) -> str:
-    """A plain-text table: seconds per contender, eincalc's ratio to the baseline, and the target."""
+    """A plain-text table: seconds per contender (median [min–max]), eincalc's ratio of medians to the baseline's,
+    and the target."""
     header = ["bench", "case", *contenders, "ratio", "target", ""]
     lines = [header]
     for row in rows:
@@ -124,7 +148,7 @@ def render(rows: Sequence[Row], contenders: Sequence[str]) -> str:
         show = _bytes if row.unit == "B" else _seconds
         for name in contenders:
             value = row.seconds.get(name, "")
-            cells.append(show(value) if isinstance(value, float) else value)
+            cells.append(show(value) if isinstance(value, float) else str(value))
         ratio = row.ratio()
         cells += [f"{ratio:.2f}×" if ratio is not None else "", row.goal()]
         cells.append(" ".join(x for x in (row.verdict(), row.note) if x))
