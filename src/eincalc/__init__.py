@@ -152,10 +152,15 @@ _EXPR_METHODS = (
 """What a user calls on an expression (its structural methods are iterative, and hot, so left alone)."""
 
 
+_DISPLAY_METHODS = ("__str__", "__repr__", "_repr_latex_", "_repr_markdown_", "_repr_html_", "_repr_svg_",
+                    "_repr_mimebundle_")
+"""How a REPL or Jupyter shows an object: guarded like the public methods."""
+
+
 def _public_methods(cls: type) -> list[str]:
     """The methods and properties of ``cls`` a user calls: public ones, printing and Jupyter's ``_repr_*_``."""
     return [name for name, value in vars(cls).items() if isinstance(value, property | types.FunctionType)
-            and (not name.startswith("_") or name in ("__str__", "__repr__", "_repr_latex_", "_repr_markdown_"))]
+            and (not name.startswith("_") or name in _DISPLAY_METHODS)]
 
 
 def _guard(cls: type, names: Iterable[str]) -> None:

@@ -34,8 +34,10 @@ True
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -114,8 +116,39 @@ class Derivation:
 
         return render_numpy(self)
 
+    def html(self, path: str | os.PathLike[str] | None = None, *, katex: str | None = None) -> str:
+        """A standalone HTML page; written to ``path`` too when one is given.
+
+        Formulas show as Unicode text, and KaTeX typesets them when it loads
+        (from a CDN by default; ``katex`` names another folder, such as
+        ``file:///usr/share/javascript/katex`` from Debian's ``libjs-katex``), so
+        the page reads well offline too.
+
+        >>> import eincalc as ec
+        >>> W, a, g = ec.tensors("W[m,n] a[n] g[m]")
+        >>> page = ec.explain(W @ a, W, upstream=g, name="z").html()
+        >>> page.startswith("<!DOCTYPE html>"), "g aᵀ" in page, r"\\[\\frac{\\partial z_{i}}" in page
+        (True, True, True)
+        """
+        from .explain_render import KATEX, render_page
+
+        page = render_page(self, KATEX if katex is None else require_text(katex, "katex", "'file:///usr/share/javascript/katex'"))
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
+
     def __str__(self) -> str:
         return self.text()
+
+    def __repr__(self) -> str:
+        answer = self.matrix.text if self.matrix is not None else str(self.result)
+        verdict = "check passed" if self.check.passed else "check FAILED"
+        return f"<Derivation {self.title}: {answer} ({len(self.steps)} steps, {verdict})>"
+
+    def _repr_html_(self) -> str:
+        from .explain_render import render_html
+
+        return render_html(self)
 
     def _repr_markdown_(self) -> str:
         return self.markdown()

@@ -15,6 +15,7 @@ W.T @ g
 
 from __future__ import annotations
 
+import html
 import textwrap
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from .printing import definitions, to_einsum, to_latex, to_text
 
 if TYPE_CHECKING:
     from .explain import Derivation, Step
+    from .matrix import MatrixForm
 
 WIDTH = 100
 """Text lines are wrapped at this many characters."""
@@ -95,13 +97,7 @@ def render_text(derivation: Derivation) -> str:
     shown = _Shown()
     for number, step in enumerate(derivation.steps, 1):
         lines.append(_wrap(f"{number:>2}. {step.rule}: {step.reason}", "    "))
-        pairs = _expression_lines(step, to_text)
-        labels = [_text_label(left) for left, _ in pairs]
-        width = max(map(len, labels), default=0)
-        for label, (_, right) in zip(labels, pairs, strict=True):
-            lines.append(f"      {label:>{width}} {right}")
-        for line in shown.new(_definitions_of(step, derivation, to_text, _text_head)):
-            lines.append(f"        where {line}")
+        lines += [f"      {line}" for line in text_formula(step, derivation, shown)]
         if step.matrix is not None:
             lines.append(f"      matrix form: {step.matrix.text}")
             if _shows_numpy(step, derivation):
@@ -110,6 +106,15 @@ def render_text(derivation: Derivation) -> str:
             lines += [f"      {row}" for row in step.table.splitlines()]
         lines += [_wrap(f"      · {note}", "        ") for note in step.notes]
     return "\n".join(lines)
+
+
+def text_formula(step: Step, derivation: Derivation, shown: _Shown) -> list[str]:
+    """The step's formula as Unicode lines (``lhs = after``, aligned at ``=``), then the new definitions."""
+    pairs = _expression_lines(step, to_text)
+    labels = [_text_label(left) for left, _ in pairs]
+    width = max(map(len, labels), default=0)
+    lines = [f"{label:>{width}} {right}" for label, (_, right) in zip(labels, pairs, strict=True)]
+    return lines + [f"  where {line}" for line in shown.new(_definitions_of(step, derivation, to_text, _text_head))]
 
 
 def _text_label(left: str) -> str:
@@ -200,6 +205,87 @@ def render_latex(derivation: Derivation) -> str:
             lines += [r"\begin{itemize}", *(rf"\item {escape(n)}" for n in step.notes), r"\end{itemize}"]
     lines.append(r"\end{enumerate}")
     return "\n".join(lines)
+
+
+# -- HTML -----------------------------------------------------------------------------------------
+
+KATEX = "https://cdn.jsdelivr.net/npm/katex@0.16.11/dist"
+"""Where a standalone page loads KaTeX from by default (a folder with ``katex.min.js``, ``katex.min.css`` and
+``contrib/auto-render.js``; Debian's ``libjs-katex`` installs one at ``/usr/share/javascript/katex``)."""
+
+_FRAGMENT_STYLE = ".eincalc-derivation .unicode { display: none; }"
+"""In a notebook the frontend typesets the LaTeX (``\\[ … \\]``), so the Unicode copy stays hidden."""
+
+_PAGE_STYLE = """\
+body { font-family: system-ui, sans-serif; line-height: 1.5; max-width: 64rem; margin: 2rem auto; padding: 0 1rem; }
+pre { background: #f5f6f8; padding: 0.4rem 0.6rem; overflow-x: auto; }
+pre.unicode { background: none; padding: 0 0 0 1rem; font-size: 1.05rem; }
+.eincalc-derivation .tex { display: none; }
+.katex-ready .eincalc-derivation .tex { display: block; }
+.katex-ready .eincalc-derivation span.tex { display: inline; }
+.katex-ready .eincalc-derivation .unicode { display: none; }
+footer { color: #666; font-size: 0.85rem; margin-top: 2rem; }"""
+
+_PAGE_SCRIPT = """\
+document.addEventListener("DOMContentLoaded", function () {
+  if (!window.renderMathInElement) return;  // KaTeX did not load (offline): the Unicode text stays
+  renderMathInElement(document.body, {throwOnError: false, delimiters: [
+    {left: "\\\\[", right: "\\\\]", display: true}, {left: "\\\\(", right: "\\\\)", display: false}]});
+  document.body.classList.add("katex-ready");
+});"""
+
+
+def render_html(derivation: Derivation) -> str:
+    """An HTML fragment: every formula twice, as LaTeX between ``\\[ \\]`` (KaTeX or MathJax typesets it) and
+    as the Unicode text of ``Derivation.text()``, so it reads well with or without a typesetter."""
+    return f"<style>{_FRAGMENT_STYLE}</style>\n{_html_body(derivation)}"
+
+
+def render_page(derivation: Derivation, katex: str = KATEX) -> str:
+    """A standalone HTML page: the Unicode text by default, typeset by KaTeX (loaded from ``katex``) when it loads."""
+    title = html.escape(_sentence(derivation.title))
+    return "\n".join([
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">', f"<title>{title}</title>",
+        f'<link rel="stylesheet" href="{html.escape(katex)}/katex.min.css">', f"<style>\n{_PAGE_STYLE}\n</style>",
+        f'<script defer src="{html.escape(katex)}/katex.min.js"></script>',
+        f'<script defer src="{html.escape(katex)}/contrib/auto-render.js"></script>',
+        f"<script>\n{_PAGE_SCRIPT}\n</script>", "</head>", "<body>", _html_body(derivation),
+        "<footer>Written by eincalc. Formulas are typeset by KaTeX when it loads; without it they show as text."
+        "</footer>", "</body>", "</html>", ""])
+
+
+def _html_body(derivation: Derivation) -> str:
+    lines = ['<div class="eincalc-derivation">',
+             f"<p><strong>{html.escape(_sentence(derivation.title))}.</strong> "
+             f"Layout: {html.escape(derivation.layout)}</p>", "<ol>"]
+    shown_text, shown_latex = _Shown(), _Shown()
+    for step in derivation.steps:
+        lines.append(f"<li><p><strong>{html.escape(step.rule)}.</strong> {html.escape(step.reason)}</p>")
+        text = text_formula(step, derivation, shown_text)
+        formulas = list(_latex_formulas(step, derivation, shown_latex))
+        if text or formulas:
+            unicode = html.escape("\n".join(text))
+            lines.append(f'<pre class="unicode">{unicode}</pre>')
+            lines += [f'<div class="tex">\\[{html.escape(formula)}\\]</div>' for formula in formulas]
+        if step.matrix is not None:
+            lines.append(_html_matrix(step.matrix, _shows_numpy(step, derivation)))
+        if step.table is not None:
+            lines.append(f'<pre class="table">{html.escape(step.table)}</pre>')
+        if step.notes:
+            lines += ["<ul>", *(f"<li>{html.escape(note)}</li>" for note in step.notes), "</ul>"]
+        lines.append("</li>")
+    return "\n".join([*lines, "</ol>", "</div>"])
+
+
+def _html_matrix(form: MatrixForm, with_numpy: bool) -> str:
+    code = f" (<code>{html.escape(form.numpy)}</code>)" if with_numpy else ""
+    return (f'<p>Matrix form: <span class="unicode">{html.escape(form.text)}</span>'
+            f'<span class="tex">\\({html.escape(form.latex)}\\)</span>{code}</p>')
+
+
+def _sentence(title: str) -> str:
+    return title[0].upper() + title[1:]
 
 
 # -- NumPy ----------------------------------------------------------------------------------------

@@ -73,6 +73,10 @@ LOCAL_LIMIT = 64
 
 _UPSTREAM = "upstream gradient"
 
+NO_DOT = ("the Graphviz program 'dot', which is not installed: install it with 'apt install graphviz', "
+          "'brew install graphviz' or 'conda install graphviz' (Graph.dot() gives the DOT text without it)")
+"""What drawing needs when ``dot`` is missing, and how to get it."""
+
 
 @dataclass
 class Node:
@@ -231,11 +235,22 @@ class Graph:
         """The picture as PNG (needs the Graphviz ``dot`` program)."""
         return _run_dot(self.dot(), "png")
 
+    def __repr__(self) -> str:
+        inputs = ", ".join(n.name for n in self.nodes if not n.inputs) or "none"
+        state = "gradients sent back" if self.output.gradient is not None else "forward values only"
+        return (f"<Graph {self.name} = {to_text(self.output.expr)}: {len(self.nodes)} nodes, inputs {inputs}; "
+                f"{state}>")
+
+    def _repr_svg_(self) -> str | None:
+        """The picture for Jupyter, or ``None`` (no picture) without Graphviz's ``dot``."""
+        return self.svg() if shutil.which("dot") else None
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        bundle = {"text/plain": self.text()}
-        if shutil.which("dot"):
-            bundle["image/svg+xml"] = self.svg()
-        return bundle
+        """The picture as SVG with Graphviz's ``dot``; always the table as text, saying how to get the picture."""
+        picture = self._repr_svg_()
+        if picture is not None:
+            return {"image/svg+xml": picture, "text/plain": self.text()}
+        return {"text/plain": f"{self.text()}\n(no picture: drawing the graph needs {NO_DOT})"}
 
 
 def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f") -> Graph:
@@ -384,9 +399,7 @@ def _dot_escape(text: str) -> str:
 def _run_dot(source: str, fmt: Sequence[str] | str) -> bytes:
     program = shutil.which("dot")
     if program is None:
-        raise UnsupportedError(
-            "drawing the graph needs the Graphviz program 'dot': install it with 'apt install graphviz', "
-            "'brew install graphviz' or 'conda install graphviz' (Graph.dot() gives the DOT text without it)")
+        raise UnsupportedError(f"drawing the graph needs {NO_DOT}")
     done = subprocess.run([program, f"-T{fmt}"], input=source.encode(), capture_output=True, check=False)
     if done.returncode != 0:
         raise UnsupportedError(f"Graphviz failed: {done.stderr.decode(errors='replace').strip()}")

@@ -99,6 +99,9 @@ class MatrixForm:
     def __str__(self) -> str:
         return self.text
 
+    def __repr__(self) -> str:
+        return f"<MatrixForm {self.text}>"
+
     def _repr_latex_(self) -> str:
         return f"${self.latex}$"
 
