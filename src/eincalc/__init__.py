@@ -175,7 +175,7 @@ def _guard(cls: type, names: Iterable[str]) -> None:
 
 def _guard_public_api() -> None:
     """Every public function, and what a user calls on the objects they return, reports an expression too
-    deep for Python's recursion as a :class:`ResourceError` saying what to do (see :func:`eincalc.limits.bounded`)."""
+    deep for Python's recursion as a `ResourceError` saying what to do (see `eincalc.limits.bounded()`)."""
     namespace = globals()
     for name in __all__:
         value = namespace[name]

@@ -1,7 +1,7 @@
 """What the public functions accept: one check per kind of argument, each raising a specific error.
 
 Every entry point passes its arguments through these checks (and expressions
-through :func:`eincalc.build.as_expr`) before doing any work, so text where an
+through `eincalc.build.as_expr()`) before doing any work, so text where an
 expression belongs, a float where a size belongs or a list where a mapping
 belongs is reported as such, naming the argument and what to pass instead,
 never as a ``TypeError`` or ``AttributeError`` from deep inside.
@@ -9,17 +9,17 @@ never as a ``TypeError`` or ``AttributeError`` from deep inside.
 ========================  ==================================================  =======================
 kind of argument          accepted                                            error otherwise
 ========================  ==================================================  =======================
-text                      ``str``                                             :class:`ParseError`
-flag                      ``True``/``False`` (also NumPy's)                   :class:`UnsupportedError`
-size                      a Python or NumPy integer ``≥ 1``                   :class:`ShapeError`
-sizes (``dims=``)         ``None`` or a mapping of dimension names to sizes   :class:`ShapeError`
-mapping (``values``)      any :class:`~collections.abc.Mapping`               :class:`UnsupportedError`
-variable (``wrt``)        a declared tensor                                   :class:`UnsupportedError`
-tensors (``sizes_from``)  an iterable of declared tensors                     :class:`UnsupportedError`
-axis                      an integer position or an index name (or a list)    :class:`UnsupportedError`
-choice (``kind=``)        one of the strings offered                          :class:`UnsupportedError`
-whole number (``seed``)   a Python or NumPy integer, at least a minimum       :class:`UnsupportedError`
-step (``eps``)            a positive finite real number                       :class:`UnsupportedError`
+text                      ``str``                                             `ParseError`
+flag                      ``True``/``False`` (also NumPy's)                   `UnsupportedError`
+size                      a Python or NumPy integer ``≥ 1``                   `ShapeError`
+sizes (``dims=``)         ``None`` or a mapping of dimension names to sizes   `ShapeError`
+mapping (``values``)      any `Mapping`               `UnsupportedError`
+variable (``wrt``)        a declared tensor                                   `UnsupportedError`
+tensors (``sizes_from``)  an iterable of declared tensors                     `UnsupportedError`
+axis                      an integer position or an index name (or a list)    `UnsupportedError`
+choice (``kind=``)        one of the strings offered                          `UnsupportedError`
+whole number (``seed``)   a Python or NumPy integer, at least a minimum       `UnsupportedError`
+step (``eps``)            a positive finite real number                       `UnsupportedError`
 ========================  ==================================================  =======================
 
 Sizes are at least 1: eincalc has no empty axes (a softmax or a mean over an
@@ -59,7 +59,7 @@ def describe(value: object, limit: int = 40) -> str:
 
 
 def require_text(value: object, what: str, example: str) -> str:
-    """``value`` if it is a string; :class:`ParseError` naming ``what`` and an ``example`` otherwise."""
+    """``value`` if it is a string; `ParseError` naming ``what`` and an ``example`` otherwise."""
     if not isinstance(value, str):
         raise ParseError(f"{what} must be a string like {example}, not {describe(value)}")
     return value
@@ -111,7 +111,7 @@ def require_mapping(value: object, what: str, of: str) -> Mapping[Any, Any]:
 
 
 def require_sizes(value: object, what: str = "dims") -> dict[str, int]:
-    """Dimension sizes given as ``dims={'n': 3}`` (``None``: none), each checked by :func:`require_size`."""
+    """Dimension sizes given as ``dims={'n': 3}`` (``None``: none), each checked by `require_size()`."""
     if value is None:
         return {}
     sizes = require_mapping(value, what, "dimension names to sizes, like {'n': 3}")
@@ -153,7 +153,7 @@ def require_axis(value: object) -> int | str:
 
 
 def require_axes(value: object) -> list[int | str]:
-    """One axis or several (a list or tuple of them), each checked by :func:`require_axis`."""
+    """One axis or several (a list or tuple of them), each checked by `require_axis()`."""
     if isinstance(value, list | tuple):
         return [require_axis(axis) for axis in value]
     return [require_axis(value)]

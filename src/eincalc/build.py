@@ -108,11 +108,11 @@ def tensors(
 
 
 _DECLARED: dict[str, set[tuple[str, ...]]] = {}
-"""The dimensions each name was declared with by :func:`tensors` (every distinct declaration)."""
+"""The dimensions each name was declared with by `tensors()` (every distinct declaration)."""
 
 
 def declarations(name: str) -> list[TensorSpec]:
-    """Every distinct declaration of tensor ``name`` made with :func:`tensors` (by dimensions), in a fixed order.
+    """Every distinct declaration of tensor ``name`` made with `tensors()` (by dimensions), in a fixed order.
 
     >>> _ = tensors("Ω[m,n]")
     >>> declarations("Ω")
@@ -304,7 +304,7 @@ def multiply(left: Operand, right: Operand) -> Expr:
 def einstein_product(factors: Sequence[Expr]) -> Expr:
     """Einstein's product: an index carried by two factors is summed, by one factor is free, and by
     three is an error.  A factor carries each of its free indices once: the diagonal ``A[i,i]`` carries ``i``
-    once, like any vector (see :func:`index_expr`).
+    once, like any vector (see `index_expr()`).
 
     >>> x, y, A = tensors("x[n] y[n] A[n,n]")
     >>> str(einstein_product([x["i"], y["i"]]))
@@ -346,7 +346,7 @@ def elementwise_product(factors: Sequence[Expr]) -> Expr:
 
 def power(base: Operand, exponent: Any) -> Expr:
     """Element-wise ``base ** exponent``: for a number ``exponent`` the power function, for an expression
-    ``exponent`` a :class:`~eincalc.powers.Power` (defined for a positive base).
+    ``exponent`` a `Power` (defined for a positive base).
 
     >>> x, t = tensors("x[n] t[n]")
     >>> str(power(x, 3)), str(power(x, t)), str(power(2, t))
@@ -381,7 +381,7 @@ def _tensor_power(base: Expr, exponent: Expr) -> Expr:
 
 
 def constant_power(base: float, exponent: float) -> float:
-    """``base ** exponent`` for constants, or :class:`UnsupportedError` when it is not a finite real."""
+    """``base ** exponent`` for constants, or `UnsupportedError` when it is not a finite real."""
     try:
         value = base**exponent
     except (ZeroDivisionError, OverflowError):
@@ -392,7 +392,7 @@ def constant_power(base: float, exponent: float) -> float:
 
 
 def apply(name: str, arg: Operand) -> Expr:
-    """Element-wise function ``name`` of ``arg`` (see :mod:`eincalc.functions`)."""
+    """Element-wise function ``name`` of ``arg`` (see `eincalc.functions`)."""
     from .functions import lookup
 
     function = lookup(name)
@@ -535,7 +535,7 @@ def index_expr(expr: Expr, names: Any) -> Expr:
     One rule for every kind of expression: indexing names axes and never sums.  A name
     written twice takes the diagonal, so ``X[j,j]`` is the vector of ``X``'s diagonal
     along ``j``; in a product it is one factor carrying ``j`` once (see
-    :func:`einstein_product`), whether ``X`` is a declared tensor or anything else.
+    `einstein_product()`), whether ``X`` is a declared tensor or anything else.
 
     >>> A, = tensors("A[n,n]")
     >>> str(A["j", "j"]), [k.name for k in A["j", "j"].free], [k.name for k in (A @ A)["j", "j"].free]
@@ -616,7 +616,7 @@ def _elementwise(name: str) -> Callable[[Operand], Expr]:
         return apply(name, x)
 
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"Element-wise ``{name}`` (see :mod:`eincalc.functions`)."
+    function.__doc__ = f"Element-wise ``{name}`` (see `eincalc.functions`)."
     return function
 
 

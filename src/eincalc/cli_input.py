@@ -1,13 +1,13 @@
 """What the command line reads besides the expression: named intermediates (``--let``) and values (``--values``).
 
-``--let NAME=EXPR`` names an intermediate, as :func:`eincalc.let` does: each
+``--let NAME=EXPR`` names an intermediate, as `eincalc.let()` does: each
 definition is read in order, may use the tensors and the intermediates defined
 before it (by name, like a tensor of the definition's shape), and the
 expression may use them all.  The gradient flowing back into ``NAME`` is
 called ``dNAME``.
 
 ``--values NAME=VALUE`` gives a tensor a value: a number, or a JSON array of
-numbers (``[2, -3]``, ``[[1, 0], [0, 1]]``), read with :mod:`json`, never
+numbers (``[2, -3]``, ``[[1, 0], [0, 1]]``), read with `json`, never
 evaluated.
 
 >>> from eincalc.build import tensors
@@ -36,7 +36,7 @@ from .errors import ParseError, UnknownNameError
 from .expr import Expr, Named, Tensor, TensorSpec, walk
 
 Reader = Callable[..., Expr]
-"""Reads text over declared tensors: :func:`eincalc.parse`, or the matrix-notation reader."""
+"""Reads text over declared tensors: `eincalc.parse()`, or the matrix-notation reader."""
 
 _ASSIGNMENT = re.compile(r"^\s*([^\W\d]\w*)\s*=(.*)$", re.DOTALL)
 

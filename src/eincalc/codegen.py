@@ -1,6 +1,6 @@
 """Readable NumPy source for a compiled program: the "take it home" output.
 
-:func:`codegen` prints the straight-line program :func:`eincalc.compile` runs as a
+`codegen()` prints the straight-line program `eincalc.compile()` runs as a
 standalone Python module that needs only NumPy: one function whose parameters
 are the input tensors, one line per shared or named intermediate (``h1``,
 ``dh1``), matrix products written with ``@`` and ``.T``, other contractions

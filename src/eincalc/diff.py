@@ -3,19 +3,19 @@
 Conventions: the Jacobian ``∂y/∂X`` has ``y``'s free indices first, then fresh
 indices for ``X``'s axes (``p, q, …``); the gradient of a scalar with respect
 to ``X`` has ``X``'s shape.  Differentiating adds Kronecker deltas
-(``∂W[i,j]/∂W[p,q] = δ[i,p] δ[j,q]``); :func:`~eincalc.simplify.simplify`
-removes them.  A node kind with no rule raises :class:`UnsupportedError`;
+(``∂W[i,j]/∂W[p,q] = δ[i,p] δ[j,q]``); `simplify()`
+removes them.  A node kind with no rule raises `UnsupportedError`;
 nothing silently becomes zero.
 
 For a tensor declared symmetric, ``∂S[i,j]/∂S[p,q] = ½(δ[i,p] δ[j,q] + δ[i,q] δ[j,p])``:
 the gradient is ``sym(G) = (G + Gᵀ)/2``, the gradient in the Frobenius inner
-product on symmetric matrices (see :mod:`eincalc.linalg` for why).
+product on symmetric matrices (see `eincalc.linalg` for why).
 
 Two routes, checked against each other in the tests:
 
-* :func:`jacobian_raw` differentiates one entry forwards (product rule over the
+* `jacobian_raw()` differentiates one entry forwards (product rule over the
   factors of a contraction, chain rule through functions);
-* :func:`vjp_raw` sends an upstream gradient backwards through the expression
+* `vjp_raw()` sends an upstream gradient backwards through the expression
   once (reverse mode), accumulating per shared sub-expression, so its cost is
   linear in the size of the expression DAG.
 
@@ -180,7 +180,7 @@ def _sum_rule(node: Expr, d: Forward) -> Expr:
 
 
 def _local_derivative(node: Apply) -> Expr:
-    """``f'(u)`` for ``f(u)``; a function with no derivative rule raises :class:`UnsupportedError`."""
+    """``f'(u)`` for ``f(u)``; a function with no derivative rule raises `UnsupportedError`."""
     assert_known(node.fn)
     return derivative(node)
 
@@ -200,7 +200,7 @@ def vjp_raw(expr: Expr, wrt: Expr, upstream: Expr) -> Expr:
 
 
 def vjp_raw_many(expr: Expr, wrts: Sequence[Expr], upstream: Expr) -> list[Expr]:
-    """:func:`vjp_raw` for several variables from one reverse pass over the DAG.
+    """`vjp_raw()` for several variables from one reverse pass over the DAG.
 
     Every node's cotangent is the sum of what its parents send it, formed once, after all
     of its parents (reverse topological order), and sent on once: the pass is linear in the

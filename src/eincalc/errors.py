@@ -1,9 +1,9 @@
 """One exception family for everything eincalc reports to users.
 
-Every public entry point raises only subclasses of :class:`EincalcError` on bad
+Every public entry point raises only subclasses of `EincalcError` on bad
 input.  Internal code raises them with short facts; the public boundary adds
 context (the expression text and a caret under the offending position) with
-:meth:`EincalcError.with_context`.
+`EincalcError.with_context()`.
 
 >>> try:
 ...     raise IndexMismatch("free indices differ: (i) vs (j)")

@@ -1,24 +1,24 @@
-"""Evaluate index-form expressions on arrays: :func:`evaluate` and :func:`compile`.
+"""Evaluate index-form expressions on arrays: `evaluate()` and `compile()`.
 
 An expression, or a list of them (a loss and all its gradients), is lowered
-once to a straight-line program (:mod:`eincalc.lowering`): values shared by
+once to a straight-line program (`eincalc.lowering`): values shared by
 several outputs are computed once, element-wise work is fused into few array
 passes, and a transpose is a relabelling, never a copy.  Per shape signature of
 the inputs, the program is planned once (dimension sizes bound and checked,
 every contraction path chosen by opt_einsum) and the plan is kept in a small
-bounded cache: plans only, never arrays.  :mod:`eincalc.runtime` runs the plan:
+bounded cache: plans only, never arrays.  `eincalc.runtime` runs the plan:
 with NumPy, matrix products are single GEMMs in the BLAS-friendly orientation
 and kernels reuse dead buffers.
 
 Node kinds other than the core ones evaluate through rules added with
-:func:`register_evaluator`.
+`register_evaluator()`.
 
 Arrays that bring their own namespace (or at least ``shape`` and ``dtype``) stay
 native: PyTorch, JAX, CuPy and Dask inputs give results of the same kind,
 contractions dispatch through opt_einsum's backends, and the constants a rule
 needs (``δ``, ``1``, zeros) are made in the namespace, dtype and device of the
 first such input.  eincalc imports no framework itself.  Other values go
-through :func:`numpy.asarray` (integers become float64).
+through `numpy.asarray()` (integers become float64).
 
 >>> import numpy as np
 >>> from eincalc.expr import Index, TensorSpec, Tensor, Contract, Apply
@@ -168,7 +168,7 @@ def _given(values: Any, arrays: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _sizing(given: Mapping[str, Any], unsized: frozenset[str], bound: set[str]) -> tuple[TensorSpec, ...]:
-    """The tensors declared with :func:`eincalc.tensors` (once, or always with the same dimensions) whose arrays
+    """The tensors declared with `eincalc.tensors()` (once, or always with the same dimensions) whose arrays
     are ``given`` though not read, and that carry a dimension in ``unsized``: the Jacobian ``δ[i,p] a[q]`` of
     ``W @ a`` takes ``m`` from ``W``."""
     if not unsized:
@@ -193,7 +193,7 @@ def _unknown_size(dim: str, given: Mapping[str, Any], bound: Mapping[str, Any]) 
 def bind_sizes(specs: Sequence[TensorSpec], arrays: Mapping[str, Any], dims: Mapping[str, int]) -> dict[str, int]:
     """Dimension sizes implied by ``dims`` and the ``arrays`` of the tensors ``specs`` declare.
 
-    Raises :class:`ShapeError` naming both sources when two disagree, and for an empty axis.
+    Raises `ShapeError` naming both sources when two disagree, and for an empty axis.
 
     >>> bind_sizes([TensorSpec("W", ("m", "n")), TensorSpec("a", ("n",))], {"W": np.ones((2, 3)), "a": np.ones(4)}, {})
     Traceback (most recent call last):
@@ -425,7 +425,7 @@ class CompiledFunction:
 
 
 def compile(exprs: Expr | Sequence[Expr], *, dims: Mapping[str, int] | None = None) -> CompiledFunction:
-    """Lower one expression, or a list sharing intermediates, to a :class:`CompiledFunction`.
+    """Lower one expression, or a list sharing intermediates, to a `CompiledFunction`.
 
     ``dims`` gives sizes of dimensions that no input tensor carries (``Σ_k 1``).
     """
@@ -438,7 +438,7 @@ def evaluate(expr: Expr, values: Mapping[str, Any], *, dims: Mapping[str, int] |
 
     Dimension sizes come from ``dims`` and the arrays of the tensors ``expr``
     reads; a size that none of them gives comes from the array of any other
-    tensor declared with :func:`eincalc.tensors` that is passed (the Jacobian
+    tensor declared with `eincalc.tensors()` that is passed (the Jacobian
     ``δ[i,p] e[q]`` of ``F @ e`` takes ``m`` from ``F``), and every axis of such an
     array must agree with the other sources.  A name declared twice with different
     dimensions gives no sizes unless ``expr`` reads it.  The compiled program is

@@ -1,17 +1,17 @@
-"""Explained derivations: :func:`explain` returns a :class:`Derivation`, an ordered list of :class:`Step`.
+"""Explained derivations: `explain()` returns a `Derivation`, an ordered list of `Step`.
 
 The derivation is computed, not narrated, and its answer is the library's:
-the result is exactly what :func:`eincalc.vjp`, :func:`eincalc.grad`,
-:func:`eincalc.jacobian` or :func:`eincalc.hessian` return, read as matrix
-notation by :func:`eincalc.to_matrix` with the same options, so ``explain``,
+the result is exactly what `eincalc.vjp()`, `eincalc.grad()`,
+`eincalc.jacobian()` or `eincalc.hessian()` return, read as matrix
+notation by `eincalc.to_matrix()` with the same options, so ``explain``,
 ``eincalc derive`` and the functions never disagree.  The steps show how that
 answer comes about: one entry in index form; then, from the output back, one
 layer at a time (the output and each intermediate named with
-:func:`eincalc.let`), the local Jacobian with its rank and shape, the chain
+`eincalc.let()`), the local Jacobian with its rank and shape, the chain
 rule as a contraction over named indices, the simplifier's rewrites (delta
 elimination with the actual indices), and the matrix form of what the layer
 sends back, with notes on why it has its transposes, Hadamard products and
-order (see :mod:`eincalc.explain_layers`); then the assembled result, its
+order (see `eincalc.explain_layers`); then the assembled result, its
 matrix form, and a numeric check of the printed result against central finite
 differences.  Given ``values``, the computational graph at that point ends the
 derivation: forward values, local gradients and gradients, gate by gate.
@@ -76,9 +76,9 @@ __all__ = ["DETAILS", "KINDS", "Derivation", "Detail", "Kind", "Step", "explain"
 class Derivation:
     """An explained derivative: the steps, the result, its matrix form, its layout convention and a numeric check.
 
-    Render with :meth:`text` (Unicode), :meth:`markdown` (Markdown with LaTeX) or
-    :meth:`latex`; Jupyter shows the Markdown.  ``graph`` is the computational
-    graph at the values given to :func:`explain`, if any.
+    Render with `text()` (Unicode), `markdown()` (Markdown with LaTeX) or
+    `latex()`; Jupyter shows the Markdown.  ``graph`` is the computational
+    graph at the values given to `explain()`, if any.
     """
 
     kind: Kind

@@ -4,7 +4,7 @@ Random values are drawn for every tensor (distinct sizes per dimension, so a
 lost transpose cannot pass by accident), the result is evaluated, and the same
 derivative is measured with central finite differences of the original
 expression.  When the result has a matrix form, its printed NumPy text is run
-(:func:`~eincalc.matrix_check.run_numpy`: only ``np`` and the arrays in scope)
+(`run_numpy()`: only ``np`` and the arrays in scope)
 and compared with the index form it came from, so a printing error cannot be
 certified.  A failed check is reported, never hidden.
 

@@ -1,8 +1,8 @@
 """The backward pass of an explanation, one layer at a time.
 
-A *layer* is the output or a named intermediate (:func:`eincalc.let`); inside
+A *layer* is the output or a named intermediate (`eincalc.let()`); inside
 it, the intermediates it reads are opaque inputs, shown by their names.  From
-the output back (reverse mode, the order :func:`eincalc.vjp` visits them),
+the output back (reverse mode, the order `eincalc.vjp()` visits them),
 each layer sends the gradient arriving at it on to each input that leads to
 the variable, in four steps: the local Jacobian (its rank, shape and
 sparsity), the chain rule as a contraction of the arriving gradient with that
@@ -12,8 +12,8 @@ the input, with notes on why it has its transposes, Hadamard products and
 order.  An input used in several places adds its contributions.
 
 The contraction is built by the library's own reverse rules
-(:func:`~eincalc.diff.vjp_raw`), applied to the layer alone, and simplified by
-the same simplifier, so every gradient shown is the one :func:`eincalc.vjp`
+(`vjp_raw()`), applied to the layer alone, and simplified by
+the same simplifier, so every gradient shown is the one `eincalc.vjp()`
 names in its result.
 
 >>> import eincalc as ec

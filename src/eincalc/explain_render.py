@@ -1,4 +1,4 @@
-"""Render a :class:`~eincalc.explain.Derivation` as Unicode text, Markdown with LaTeX, LaTeX, or NumPy code.
+"""Render a `Derivation` as Unicode text, Markdown with LaTeX, LaTeX, or NumPy code.
 
 All three document renderers walk the same steps and show the same things:
 the reason, the expression (``lhs = after``, or ``before = after`` for a

@@ -1,9 +1,9 @@
 """Building a derivation: the learner's steps, interleaved with the rewrites the simplifier recorded.
 
-:class:`Builder` runs the same functions the library's answer comes from
-(:func:`~eincalc.diff.jacobian_raw`, :func:`~eincalc.diff.vjp_raw`,
-:func:`~eincalc.simplify.simplify` under a :class:`~eincalc.simplify.Recorder`,
-:func:`~eincalc.matrix.to_matrix`) and turns what they did into :class:`Step`
+`Builder` runs the same functions the library's answer comes from
+(`jacobian_raw()`, `vjp_raw()`,
+`simplify()` under a `Recorder`,
+`to_matrix()`) and turns what they did into `Step`
 values.  A recorded rewrite applies to one sub-expression; the builder replays
 it on the whole expression, so every step shows the whole expression before
 and after (or, when the rewrite sits inside a named intermediate, that part).
@@ -15,7 +15,7 @@ How much is kept is the ``detail``: ``"full"`` keeps every rewrite,
 indices) unless it changes the matrix form or has a reason of its own to give,
 and ``"result"`` keeps only the entry, the result and the checks.
 
-Every expression is shown through :meth:`Builder.show`, which renames any
+Every expression is shown through `Builder.show()`, which renames any
 index that has the name of a tensor (or of a named intermediate) in the
 derivation, the same way in every step, so ``r[i]`` never meets an index ``r``.
 
@@ -110,7 +110,7 @@ def differs(before: Expr, after: Expr) -> bool:
 class Builder:
     """Collects the steps of one derivation with respect to ``wrt``.
 
-    ``renames`` maps index names to the names they are shown with (see :func:`rename_indices`).
+    ``renames`` maps index names to the names they are shown with (see `rename_indices()`).
     """
 
     def __init__(self, wrt: Tensor, *, name: str, loss: str, rows: bool, detail: Detail,
@@ -147,7 +147,7 @@ class Builder:
     def forward(self, expr: Expr, variable: Tensor, of: str) -> Expr:
         """Differentiate one entry of ``expr`` (called ``of``), simplify, and say what the Jacobian is.
 
-        Returns :func:`eincalc.jacobian` of ``expr``, whose steps these are.
+        Returns `eincalc.jacobian()` of ``expr``, whose steps these are.
         """
         kept = expr.rank
 

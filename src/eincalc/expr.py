@@ -1,7 +1,7 @@
 """The index-form IR: frozen expression nodes whose axes are named indices.
 
 Every expression is an einsum with functions.  Nodes are immutable, compare
-structurally and cache their hash and free indices.  Axes are :class:`Index`
+structurally and cache their hash and free indices.  Axes are `Index`
 objects (a name plus a dimension name), never positions, so a transpose can
 never be lost.
 
@@ -20,7 +20,7 @@ Node kinds:
 ``Apply``       an element-wise function of one argument (``σ(z)[i]``)
 ==============  ===========================================================
 
-Further node kinds (structured and matrix functions) subclass :class:`Expr` in
+Further node kinds (structured and matrix functions) subclass `Expr` in
 their own modules and implement the same small protocol: ``args``, ``free``,
 ``map_children``.
 
@@ -76,7 +76,7 @@ class TensorSpec:
     simplex: bool = False
 
     def __str__(self) -> str:
-        """The declaration, as :func:`eincalc.tensors` reads it: ``W[m,n]``, or ``c (a scalar)``."""
+        """The declaration, as `eincalc.tensors()` reads it: ``W[m,n]``, or ``c (a scalar)``."""
         return f"{self.name}[{','.join(self.dims)}]" if self.dims else f"{self.name} (a scalar)"
 
 
@@ -101,12 +101,12 @@ def raw_nodes() -> Iterator[None]:
 
 
 def raw_mode() -> bool:
-    """Whether nodes are being built as written (inside :func:`raw_nodes`)."""
+    """Whether nodes are being built as written (inside `raw_nodes()`)."""
     return _RAW[0] > 0
 
 
 class _Interning(type):
-    """Metaclass of :class:`Expr`: every node built is made canonical and interned (hash-consing)."""
+    """Metaclass of `Expr`: every node built is made canonical and interned (hash-consing)."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         built = cls.__new__(cls)  # type: ignore[call-overload]
@@ -120,9 +120,9 @@ class Expr(metaclass=_Interning):
 
     Nodes are hash-consed: building a node equal to a live one returns that one, so
     equal sub-expressions are one object wherever they occur and every per-node cache
-    (:meth:`memo`, :meth:`cached`) is shared by all their uses.  Equality is identity
+    (`memo()`, `cached()`) is shared by all their uses.  Equality is identity
     of the interned representative.  A binding node names its bound (summed) indices
-    from the node alone (:meth:`_canonical`), never from the scope it is used in, so
+    from the node alone (`_canonical()`), never from the scope it is used in, so
     equality modulo renaming of bound indices is equality.
 
     ``positional`` marks expressions built in matrix style (``W @ a``, a bare
@@ -181,8 +181,8 @@ class Expr(metaclass=_Interning):
     @property
     def tree_size(self) -> int:
         """Nodes of this expression written out: a shared sub-expression counted at each use, a named
-        intermediate below it (:class:`Named`) once.  What renaming, simplifying and printing walk today;
-        bounded by ``max_tree_nodes`` (see :mod:`eincalc.limits`) whenever a node is built."""
+        intermediate below it (`Named`) once.  What renaming, simplifying and printing walk today;
+        bounded by ``max_tree_nodes`` (see `eincalc.limits`) whenever a node is built."""
         return self._tree
 
     def __hash__(self) -> int:
@@ -230,7 +230,7 @@ class Expr(metaclass=_Interning):
             return self._memo
 
     def cached(self, key: str, compute: Callable[[Expr], Any]) -> Any:
-        """``compute(self)``, kept in :meth:`memo` under ``key``.
+        """``compute(self)``, kept in `memo()` under ``key``.
 
         Uncached descendants are computed first, children before parents and
         without recursion, so ``compute`` may read its children's cached values.
@@ -270,7 +270,7 @@ class Expr(metaclass=_Interning):
         return to_einsum(self)
 
     def to_matrix(self, *, rows: bool = False, sizes_from: Iterable[Tensor] = ()) -> MatrixForm:
-        """The matrix view (see :func:`eincalc.to_matrix`)."""
+        """The matrix view (see `eincalc.to_matrix()`)."""
         from .matrix import to_matrix
 
         return to_matrix(self, rows=rows, sizes_from=sizes_from)
@@ -386,7 +386,7 @@ def fill_bottom_up(root: Expr, known: Callable[[Expr], bool], fill: Callable[[Ex
 
 
 def real_number(value: Any) -> float:
-    """``value``, a Python or NumPy number, as a finite float; :class:`UnsupportedError` when it is too large
+    """``value``, a Python or NumPy number, as a finite float; `UnsupportedError` when it is too large
     for one (``10**400``), infinite or not a number.
 
     >>> real_number(10**400)
@@ -430,9 +430,9 @@ _T = TypeVar("_T")
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def node(cls: type[_T]) -> type[_T]:
-    """Make ``cls`` a frozen, slotted dataclass node (equality and hash come from :class:`Expr`).
+    """Make ``cls`` a frozen, slotted dataclass node (equality and hash come from `Expr`).
 
-    A node with children counts its :attr:`~Expr.tree_size` when built and refuses to exist above
+    A node with children counts its `tree_size` when built and refuses to exist above
     ``max_tree_nodes``, so an expression that doubles when written out stops at once, with a message.
     """
     if getattr(cls, "children", None) is Expr.children:  # a leaf: one node
@@ -456,7 +456,7 @@ def node(cls: type[_T]) -> type[_T]:
 
 
 _TREE = Expr.__dict__["_tree"]
-"""The slot holding a node's :attr:`~Expr.tree_size`, set once when the node is built."""
+"""The slot holding a node's `tree_size`, set once when the node is built."""
 
 
 def positional_flag() -> Any:
@@ -579,7 +579,7 @@ class Size(Expr):
 class Contract(Expr):
     """Einsum: the product of ``factors`` summed over every index not in ``out``.
 
-    Every index of ``out`` must occur in some factor (use :class:`One` to
+    Every index of ``out`` must occur in some factor (use `One` to
     broadcast); indices of the factors that are not in ``out`` are summed.
     """
 
@@ -662,7 +662,7 @@ class Add(Expr):
 
 @node
 class Apply(Expr):
-    """An element-wise function (see :mod:`eincalc.functions`); ``param`` is e.g. a power."""
+    """An element-wise function (see `eincalc.functions`); ``param`` is e.g. a power."""
 
     fn: str
     arg: Expr
@@ -745,7 +745,7 @@ def bound_names(count: int, taken: set[str]) -> list[str]:
 
 
 def check_consistent(parts: Iterable[Expr]) -> None:
-    """Raise :class:`IndexMismatch` if one index name is used with two dimensions."""
+    """Raise `IndexMismatch` if one index name is used with two dimensions."""
     seen: dict[str, tuple[Index, Expr]] = {}
     for part in parts:
         for k in part.free:

@@ -8,7 +8,7 @@ call does little more than the NumPy operations themselves:
   allocate, so ``σ(X W + b)`` reuses the buffer of ``X W``;
 * a contraction follows the pairwise path opt_einsum plans, and each pairwise
   step that is a matrix product is one GEMM through ``@`` on views, in the
-  orientation :func:`~eincalc.runtime.gemm_swaps` picks from the operands'
+  orientation `gemm_swaps()` picks from the operands'
   memory layout.
 
 The fast path runs when every input is a NumPy array of one floating dtype,
@@ -44,7 +44,7 @@ Shape = tuple[int, ...]
 
 
 def numpy_kernel(tree: tuple[Any, ...], shapes: Sequence[Shape], donate: frozenset[int]) -> Fn:
-    """A function of the argument arrays computing ``tree`` (see :data:`eincalc.lowering.Tree`)."""
+    """A function of the argument arrays computing ``tree`` (see `eincalc.lowering.Tree`)."""
     return _build(tree, shapes, donate)[0]
 
 

@@ -1,10 +1,10 @@
 """One table of element-wise functions: value, derivative, and how each is written.
 
-Each :class:`Function` knows how to evaluate itself on an array (through the
+Each `Function` knows how to evaluate itself on an array (through the
 array's own namespace, so NumPy, PyTorch or JAX arrays stay native), its
-derivative as an :class:`~eincalc.expr.Expr` built from the node itself, and its
+derivative as an `Expr` built from the node itself, and its
 spelling in text, LaTeX and NumPy.  Adding a function means adding one entry
-with :func:`register`.
+with `register()`.
 
 Conventions: ``relu'(0) = 0`` (the derivative is ``step(x) = 1 if x > 0 else 0``)
 and ``abs'(0) = sign(0) = 0``.  ``step`` and ``sign`` are piecewise constant, so
@@ -230,6 +230,6 @@ def apply_array(name: str, x: Any, param: float | None = None) -> Any:
 
 
 def assert_known(name: str) -> None:
-    """Raise :class:`UnsupportedError` unless ``name`` has a derivative rule."""
+    """Raise `UnsupportedError` unless ``name`` has a derivative rule."""
     if ALIASES.get(name, name) not in FUNCTIONS:
         raise UnsupportedError(f"no derivative rule for function {name!r}")

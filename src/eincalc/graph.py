@@ -1,13 +1,13 @@
 """The gate-level computational graph of an expression, with forward values and backward gradients.
 
-:func:`graph` turns an expression into its gates (one per distinct
+`graph()` turns an expression into its gates (one per distinct
 sub-expression: inputs, ``×``, ``+``, ``σ``, …) and evaluates each one.
-:meth:`Graph.backward` then sends the gradient of the output back through the
-gates with the same reverse rules :func:`eincalc.vjp` uses, recording at every
+`Graph.backward()` then sends the gradient of the output back through the
+gates with the same reverse rules `eincalc.vjp()` uses, recording at every
 gate its *upstream* gradient (∂f/∂gate) and the *local* gradient of the gate
 with respect to each of its inputs (∂gate/∂input).  Printing shows a table;
-:meth:`Graph.dot` gives Graphviz DOT (forward value in green above each wire,
-gradient in red below), and :meth:`Graph.svg` / :meth:`Graph.png` draw it when
+`Graph.dot()` gives Graphviz DOT (forward value in green above each wire,
+gradient in red below), and `Graph.svg()` / `Graph.png()` draw it when
 the Graphviz ``dot`` program is installed (``apt install graphviz``,
 ``brew install graphviz`` or ``conda install graphviz``; the DOT text needs
 nothing).

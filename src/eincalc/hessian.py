@@ -8,7 +8,7 @@ no matrix form: it stays in index form, where evaluation contracts its factors
 directly (``2 δ[p,r] δ[q,s]`` costs one pass over the result, never more).
 Applying ``jacobian`` again gives third derivatives.
 
-:func:`hvp` multiplies the Hessian by a direction ``v`` without forming it:
+`hvp()` multiplies the Hessian by a direction ``v`` without forming it:
 it differentiates the scalar ``⟨∇f, v⟩`` once more, so every intermediate
 keeps the size of ``x``.
 

@@ -2,7 +2,7 @@
 
 Softmax and its relatives shift by the maximum along the axis before
 exponentiating, so no entry overflows and ``log_softmax`` never takes ``log(0)``.
-The generated NumPy code (matrix views, :mod:`eincalc.codegen`) calls these by
+The generated NumPy code (matrix views, `eincalc.codegen`) calls these by
 name.  PyTorch tensors are recognised by their methods (``amax``/``dim=``), so
 gradients keep flowing and torch is never imported here.
 

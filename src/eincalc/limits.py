@@ -1,7 +1,7 @@
 """Resource bounds: how large an expression may grow and how large an array evaluation may build.
 
 Work that grows with a number or a repetition in the input is counted before
-it is done, and stops with a :class:`~eincalc.errors.ResourceError` (what,
+it is done, and stops with a `ResourceError` (what,
 the numbers, and how to raise the limit) instead of an out-of-memory kill or
 an hour of silence:
 
@@ -10,12 +10,12 @@ an hour of silence:
   expression, so an accidental sixth-order derivative of a deep network stops
   here, with a message, before simplification starts on it.
 * ``max_tree_nodes`` bounds an expression *written out*: every use of a shared
-  sub-expression counted again, a named intermediate (:func:`eincalc.let`)
+  sub-expression counted again, a named intermediate (`eincalc.let()`)
   once.  Renaming, simplifying, printing and the matrix view walk that tree, so
   ``h = h*0.5 + h*0.5`` repeated 16 times (a few nodes per step, but a tree
   that doubles with each) would take minutes; it stops when a node is built
   whose tree is above the limit, in time linear in the nodes built.
-* ``max_matrix_power`` bounds the factors of :func:`eincalc.matrix_power`: ``Xᵏ``
+* ``max_matrix_power`` bounds the factors of `eincalc.matrix_power()`: ``Xᵏ``
   is ``k`` copies of ``X``, and its derivative ``k`` terms of as many factors once
   simplified, whose canonical index names cost about ``k³`` today.
 * ``max_elements`` bounds every intermediate array that evaluation
@@ -24,11 +24,11 @@ an hour of silence:
   shape and its size.
 
 An expression nested deeper than Python's recursion allows (an unnamed chain
-of a few hundred layers) is reported as a :class:`~eincalc.errors.ResourceError`
-too, by :func:`bounded` at the public functions.
+of a few hundred layers) is reported as a `ResourceError`
+too, by `bounded()` at the public functions.
 
-Change them for a block with :func:`resource_limits`, or for the whole program
-with :func:`set_limits`; ``None`` lifts a limit.
+Change them for a block with `resource_limits()`, or for the whole program
+with `set_limits()`; ``None`` lifts a limit.
 
 >>> import numpy as np
 >>> import eincalc as ec
@@ -81,7 +81,7 @@ _SCOPED: contextvars.ContextVar[Limits | None] = contextvars.ContextVar("eincalc
 
 
 def get_limits() -> Limits:
-    """The limits in force here: those of the innermost :func:`resource_limits` block, else the global ones."""
+    """The limits in force here: those of the innermost `resource_limits()` block, else the global ones."""
     return _SCOPED.get() or _DEFAULT[0]
 
 
@@ -122,7 +122,7 @@ _HOW = "Raise it with ec.set_limits({0}=...) or for one block with `with ec.reso
 
 
 def check_expression_size(expr: Expr, operation: str) -> Expr:
-    """Return ``expr`` unchanged, or raise :class:`ResourceError` if it has more than ``max_nodes`` nodes."""
+    """Return ``expr`` unchanged, or raise `ResourceError` if it has more than ``max_nodes`` nodes."""
     from .expr import postorder
 
     limit = get_limits().max_nodes
@@ -140,7 +140,7 @@ def check_expression_size(expr: Expr, operation: str) -> Expr:
 
 
 def check_intermediates(sizes: _Sizes, nodes: Iterable[Expr]) -> _Sizes:
-    """Return ``sizes``, or raise :class:`ResourceError` if evaluation would build an array above ``max_elements``.
+    """Return ``sizes``, or raise `ResourceError` if evaluation would build an array above ``max_elements``.
 
     ``nodes`` are the sub-expressions evaluation materialises and ``sizes`` the
     bound dimension sizes; a dimension without a size is left to evaluation to report.
@@ -182,7 +182,7 @@ def describe(expr: Expr, budget: int = 40) -> str:
 
 
 def check_tree_size(size: int, building: Callable[[], str], why: str = "") -> int:
-    """Return ``size``, the nodes of an expression written out, or raise :class:`ResourceError` above
+    """Return ``size``, the nodes of an expression written out, or raise `ResourceError` above
     ``max_tree_nodes``; ``building()`` says what was being built (called only to write the message) and
     ``why`` replaces the general explanation of how a tree grows.
 
@@ -218,8 +218,8 @@ def count(number: int) -> str:
 
 
 def check_count(name: str, value: int, building: Callable[[], str], why: str) -> int:
-    """Return ``value``, or raise :class:`ResourceError` when ``abs(value)`` is above the limit ``name``
-    (a field of :class:`Limits`); ``building()`` says what was being built, ``why`` why the work grows.
+    """Return ``value``, or raise `ResourceError` when ``abs(value)`` is above the limit ``name``
+    (a field of `Limits`); ``building()`` says what was being built, ``why`` why the work grows.
 
     >>> check_count("max_matrix_power", 40, lambda: "matrix_power(A, 40)", "it is 40 factors.")
     Traceback (most recent call last):
@@ -239,7 +239,7 @@ _R = TypeVar("_R")
 
 def bounded(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """``function`` reporting an expression too deep for Python's recursion, or memory running out,
-    as :class:`ResourceError` (with what to do) instead of a raw ``RecursionError`` or ``MemoryError``.
+    as `ResourceError` (with what to do) instead of a raw ``RecursionError`` or ``MemoryError``.
 
     Applied once, where the public API is assembled (``eincalc/__init__.py``), to every public
     function and to the methods of the public classes; the errors it replaces come from the

@@ -1,6 +1,6 @@
 """Matrix functions: inverse, determinant and log-determinant, with every rule they need.
 
-One node kind, :class:`MatrixFunction`, covers the three.  Its ``body`` is a
+One node kind, `MatrixFunction`, covers the three.  Its ``body`` is a
 square matrix expression whose two free indices are always named ``i, j``
 (a scope of its own, like a named intermediate); ``indices`` label the axes of
 the result at this reference, so renaming never reaches into the body.  A
@@ -16,7 +16,7 @@ Derivative rules, in index form (``Y = X⁻¹``):
 defined (SPD matrices, say) and has the gradient ``X⁻ᵀ`` at every invertible X.
 
 Symmetric arguments (``ec.tensors("S[n,n]", symmetric="S")``) follow the
-convention of :mod:`eincalc.diff`: the gradient with respect to ``S`` is the
+convention of `eincalc.diff`: the gradient with respect to ``S`` is the
 symmetric matrix ``sym(G) = (G + Gᵀ)/2``, where ``G`` is the gradient that
 treats all n² entries as independent.  It is the gradient in the Frobenius
 inner product restricted to symmetric matrices (``f(S + V) ≈ f(S) + ⟨∇f, V⟩``

@@ -47,7 +47,7 @@ def _sum_of_squares(op: str, value: Operand, rank: int, hint: str = "") -> Expr:
 
 
 def norm(x: Operand) -> Expr:
-    """The Euclidean (2-)norm ``‖x‖ = sqrt(xᵀx)`` of a vector; for a matrix use :func:`frobenius`."""
+    """The Euclidean (2-)norm ``‖x‖ = sqrt(xᵀx)`` of a vector; for a matrix use `frobenius()`."""
     return _sum_of_squares("norm", x, 1, "; for a matrix use ec.frobenius (the spectral norm has no rule)")
 
 
@@ -89,7 +89,7 @@ def matrix_power(x: Operand, k: int) -> Expr:
     is renamed apart where it is used twice, so written out ``Xᵏ`` is still ``k`` factors, and
     simplification flattens its derivative ``Σⱼ Xʲ dX Xᵏ⁻¹⁻ʲ`` into ``k`` terms of ``k − 1`` factors:
     so ``|k|`` times the factors of ``X`` is checked against ``max_matrix_power`` and the written-out
-    size against ``max_tree_nodes`` before anything is built (see :mod:`eincalc.limits`).
+    size against ``max_tree_nodes`` before anything is built (see `eincalc.limits`).
 
     >>> import eincalc as ec
     >>> A, = ec.tensors("A[n,n]")

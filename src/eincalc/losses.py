@@ -1,6 +1,6 @@
 """Losses and reductions for training: cross-entropy, mean squared error, logistic loss, mean.
 
-Each loss is an ordinary expression built from the core and :mod:`eincalc.nn`
+Each loss is an ordinary expression built from the core and `eincalc.nn`
 nodes, so its derivatives are derived, never assumed.  Declaring labels as
 summing to one (``simplex=``) lets the gradient of the softmax cross-entropy
 simplify to the textbook ``ŷ − y``.  The three losses can be called in text too

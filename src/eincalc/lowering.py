@@ -1,7 +1,7 @@
 """Lowering: index-form expressions to one straight-line program of array operations.
 
 Every distinct value gets a slot; a slot's axes have a fixed order, and each
-expression node is lowered to a :class:`~eincalc.program.Ref` (a slot plus the index labelling
+expression node is lowered to a `Ref` (a slot plus the index labelling
 each of its axes), so a transpose costs nothing: it only relabels.  Operations
 are frozen values written with canonical einsum letters, which makes common
 sub-expressions meet in one slot even when their index names differ
@@ -14,7 +14,7 @@ that never costs more and lets gradients share the product (``h (1 − h) δ`` i
 both ``Xᵀ(h (1 − h) δ)`` and its column sums).  A Kronecker delta with a
 summed index renames instead of materialising, and element-wise
 work (functions, sums, Hadamard products, broadcasts) becomes
-:class:`~eincalc.program.Elementwise` kernels, which :func:`~eincalc.fusion.fuse` merges into as few array
+`Elementwise` kernels, which `fuse()` merges into as few array
 passes as possible.
 
 >>> from eincalc.build import tensors, sigmoid

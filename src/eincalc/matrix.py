@@ -1,16 +1,16 @@
-"""Read an index-form expression as matrix notation: :func:`to_matrix`.
+"""Read an index-form expression as matrix notation: `to_matrix()`.
 
-Every node is read into a :class:`Term`: a matrix-notation tree plus the
+Every node is read into a `Term`: a matrix-notation tree plus the
 indices its axes stand for (rows first), by one rule per node type.  Products
 (``Contract``) are read factor pair by factor pair in
-:mod:`eincalc.matrix_product`; sums line their terms up in the output order and
+`eincalc.matrix_product`; sums line their terms up in the output order and
 broadcast a term that lacks an index (``X W + b``, ``1 − σ(z)``).  What cannot
-be read with certainty raises :class:`~eincalc.errors.NoMatrixForm` with the
+be read with certainty raises `NoMatrixForm` with the
 reason: nothing is guessed and einsum is never the answer.
 
 Column vectors are the default; ``rows=True`` reads free vectors as rows
 (``x W₁ + b₁``).  Node kinds added by other modules plug in with
-:func:`register_matrix_rule`.
+`register_matrix_rule()`.
 
 >>> from eincalc.expr import Index, TensorSpec, Tensor, Contract
 >>> i, q = Index("i", "m"), Index("q", "n")
@@ -65,7 +65,7 @@ class MatrixForm:
     alone: functions NumPy lacks are spelled out (``softmax(θ)`` as
     ``np.exp(θ - np.logaddexp.reduce(θ))``, the stable log-sum-exp of NumPy's
     ``logaddexp``), so the text needs no helper definitions.  ``evaluate`` runs
-    that very text (:func:`~eincalc.matrix_check.run_numpy`), so a value checked
+    that very text (`run_numpy()`), so a value checked
     through it is the value of what is printed.
     """
 
@@ -110,7 +110,7 @@ class MatrixForm:
 
 
 def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = ()) -> MatrixForm:
-    """The matrix form of ``expr``; :class:`NoMatrixForm` says why there is none, under the expression.
+    """The matrix form of ``expr``; `NoMatrixForm` says why there is none, under the expression.
 
     An identity or a vector of ones takes its size from a tensor axis of the same
     dimension: one in ``expr``, else one of ``sizes_from`` (the variable of a gradient).
@@ -151,7 +151,7 @@ def register_matrix_rule(node_type: type) -> Callable[[_R], _R]:
 
     ``convert(child)`` reads a sub-expression; ``convert.axis(dim)`` locates a
     dimension's size.  The returned term must carry exactly the node's free
-    indices.  Raise :class:`NoMatrixForm` for instances with no reading.
+    indices.  Raise `NoMatrixForm` for instances with no reading.
     """
 
     def decorate(rule: _R) -> _R:
@@ -162,7 +162,7 @@ def register_matrix_rule(node_type: type) -> Callable[[_R], _R]:
 
 
 class Converter:
-    """Reads nodes of one expression into :class:`Term` objects (see :func:`register_matrix_rule`)."""
+    """Reads nodes of one expression into `Term` objects (see `register_matrix_rule()`)."""
 
     def __init__(self, root: Expr, rows: bool, sizes_from: Iterable[Tensor] = ()) -> None:
         self.root = root

@@ -1,16 +1,16 @@
 """Run the printed NumPy text of a matrix form: what is printed is what is checked.
 
-:func:`run_numpy` reads NumPy source such as ``W.T @ g`` with Python's :mod:`ast`
+`run_numpy()` reads NumPy source such as ``W.T @ g`` with Python's `ast`
 and computes it by walking that tree, in a namespace that holds only ``np`` and
 the given arrays: no builtins, and nothing is handed to ``eval``.  It reads only
 what the matrix view prints: names, numbers, ``+ - * / @ **``, unary minus,
 comparisons, tuples, slices, calls, public attributes of NumPy and its ufuncs,
 and ``.T``, ``.shape`` and ``.sum`` of arrays.  Anything else is refused with
-:class:`~eincalc.errors.UnsupportedError`, so a renderer that prints something
+`UnsupportedError`, so a renderer that prints something
 else fails loudly instead of being checked through another route.
 
 Every comparison of a matrix form with its index form goes through here:
-:meth:`eincalc.MatrixForm.evaluate`, the numeric check of :func:`eincalc.explain`
+`eincalc.MatrixForm.evaluate()`, the numeric check of `eincalc.explain()`
 and the tests.
 
 >>> import numpy as np

@@ -1,12 +1,12 @@
-"""The typing pass of :func:`eincalc.parse_matrix`: the strict matrix type of every node of a syntax tree.
+"""The typing pass of `eincalc.parse_matrix()`: the strict matrix type of every node of a syntax tree.
 
-:class:`Checker` walks the tree of :mod:`eincalc.matrix_syntax` (a ``where``
+`Checker` walks the tree of `eincalc.matrix_syntax` (a ``where``
 definition before the text that uses it) and gives every node a
-:class:`~eincalc.matrix_typing.Shape`, with the rules and messages of
-:mod:`eincalc.matrix_typing`; a literal ``0`` or ``1`` keeps a
-:class:`~eincalc.matrix_typing.Flexible` type until a sum, a product or the
+`Shape`, with the rules and messages of
+`eincalc.matrix_typing`; a literal ``0`` or ``1`` keeps a
+`Flexible` type until a sum, a product or the
 end settles it.  It records what the building pass needs: each node's type and
-how each product multiplies.  Names are looked up in a :class:`Scope`: the
+how each product multiplies.  Names are looked up in a `Scope`: the
 declared tensors and intermediates, ``I``, and the dimension names (sizes).
 
 >>> import eincalc as ec
@@ -79,7 +79,7 @@ def elementwise_functions() -> dict[str, str]:
 
 
 MATRIX_CALLS = frozenset({*ARITY, *AXIS_CALLS})
-"""The calls with a rule here (the element-wise functions come from their table, :func:`elementwise_functions`)."""
+"""The calls with a rule here (the element-wise functions come from their table, `elementwise_functions()`)."""
 
 
 # -- names in scope ---------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def _declaration(expr: Expr) -> str:
 
 
 class Checker:
-    """Types every node of one text; :attr:`types` and :attr:`steps` are what the building pass reads."""
+    """Types every node of one text; `types` and `steps` are what the building pass reads."""
 
     def __init__(self, tree: Text, scope: Scope, source: str, orientation: Kind) -> None:
         self.tree, self.scope, self.source, self.vector = tree, scope, source, orientation

@@ -16,7 +16,7 @@ Each step is an exact identity, tried in this order of preference:
 6. two vectors over different free indices make an outer product (``g aᵀ``).
 
 When no step applies, some index is shared by three or more factors in a way
-no matrix product expresses, and :class:`~eincalc.errors.NoMatrixForm` says so.
+no matrix product expresses, and `NoMatrixForm` says so.
 
 >>> from eincalc.expr import Index, TensorSpec, Tensor, Contract
 >>> from eincalc.matrix import Converter

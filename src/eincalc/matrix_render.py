@@ -1,6 +1,6 @@
-"""Spell a :class:`~eincalc.matrix_tree.MatrixExpr` as Unicode text, LaTeX or NumPy code.
+"""Spell a `MatrixExpr` as Unicode text, LaTeX or NumPy code.
 
-Text and LaTeX share one renderer table driven by a :class:`Style` (the two
+Text and LaTeX share one renderer table driven by a `Style` (the two
 differ only in tokens); NumPy has its own table.  Every renderer returns the
 code with its *category* (atom, product, Hadamard, sum…), and a parent puts
 parentheses around a child whose category it does not accept, so precedence is

@@ -1,4 +1,4 @@
-"""Matrix-notation text → a syntax tree, for :func:`eincalc.parse_matrix` to type and build.
+"""Matrix-notation text → a syntax tree, for `eincalc.parse_matrix()` to type and build.
 
 Two spellings of one language are read:
 
@@ -10,8 +10,8 @@ Two spellings of one language are read:
 The reader is hand-written and recursive descent of bounded depth: a sum and a
 product are read by loops into one node each, signs and postfix marks by loops,
 and only a parenthesis, a call or a norm bar descends, at most
-:data:`~eincalc.parse.MAX_DEPTH` levels; no node may be deeper than that
-either.  Nothing is evaluated.  An error is a :class:`Located` carrying
+`MAX_DEPTH` levels; no node may be deeper than that
+either.  Nothing is evaluated.  An error is a `Located` carrying
 the column it belongs to.
 
 >>> tree = read("x'*A*x", functions={"tr"})

@@ -1,15 +1,15 @@
-"""The matrix-notation tree behind :func:`eincalc.to_matrix`.
+"""The matrix-notation tree behind `eincalc.to_matrix()`.
 
-A :class:`MatrixExpr` is typed by its *kind*: ``scalar``, ``col`` (column
+A `MatrixExpr` is typed by its *kind*: ``scalar``, ``col`` (column
 vector), ``row`` (row vector) or ``matrix``.  Vector orientation lives in the
 tree, so ``aᵀ b`` (row times column) and ``g aᵀ`` (column times row) are
 different nodes, and a transpose can never be dropped by a printer.  The tree
 has no values of its own: what is checked is its printed NumPy text
-(:mod:`eincalc.matrix_check`), where a vector of either orientation is a 1-D
+(`eincalc.matrix_check`), where a vector of either orientation is a 1-D
 array and a matrix is 2-D with rows first.
 
 Sizes (of ``1``, ``I``, ``n``) are read from an axis of a named tensor
-(:class:`Axis`), so the NumPy text needs nothing but the tensor values.
+(`Axis`), so the NumPy text needs nothing but the tensor values.
 
 >>> W, g = Symbol("W", "matrix"), Symbol("g", "col")
 >>> MatMul((Transpose(W), g)).kind
@@ -149,7 +149,7 @@ class Scale(MatrixExpr):
 
 @dataclass(frozen=True, slots=True)
 class Add(MatrixExpr):
-    """A sum; scalar and :class:`Broadcast` terms broadcast as in NumPy."""
+    """A sum; scalar and `Broadcast` terms broadcast as in NumPy."""
 
     terms: tuple[MatrixExpr, ...]
     kind: Kind
@@ -173,7 +173,7 @@ class Broadcast(MatrixExpr):
 
 @dataclass(frozen=True, slots=True)
 class Function(MatrixExpr):
-    """An element-wise function from :mod:`eincalc.functions`."""
+    """An element-wise function from `eincalc.functions`."""
 
     fn: str
     param: float | None

@@ -1,9 +1,9 @@
-"""Strict matrix types for :func:`eincalc.parse_matrix`: scalars, column and row vectors, matrices.
+"""Strict matrix types for `eincalc.parse_matrix()`: scalars, column and row vectors, matrices.
 
-A :class:`Shape` is a kind and one dimension per axis (rows first).  A
-dimension is a declared name (``n``) or a :class:`Var`, the yet unknown size of
-an ``I``, a ``1`` or a ``vector(…)``, which :func:`unify` fixes from what stands
-beside it.  The literals ``0`` and ``1`` are :class:`Flexible`: the zero or
+A `Shape` is a kind and one dimension per axis (rows first).  A
+dimension is a declared name (``n``) or a `Var`, the yet unknown size of
+an ``I``, a ``1`` or a ``vector(…)``, which `unify()` fixes from what stands
+beside it.  The literals ``0`` and ``1`` are `Flexible`: the zero or
 ones of whatever shape a sum or product gives them (``1 − σ(z)``, ``1ᵀ y``),
 a plain number where nothing does.
 

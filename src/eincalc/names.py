@@ -1,6 +1,6 @@
 """Index names: fresh names, capture-avoiding renaming, canonical forms modulo renaming.
 
-Bound (summed) indices are local to the :class:`~eincalc.expr.Contract` that
+Bound (summed) indices are local to the `Contract` that
 sums them, so renaming must never capture them, and two expressions that differ
 only in the names of bound indices are the same expression.
 
@@ -178,7 +178,7 @@ def _plan(node: Expr, mapping: dict[Index, Index]) -> Plan:
 
 
 def _rename_raw(expr: Expr, mapping: Mapping[Index, Index]) -> Expr:
-    """:func:`rename` for display trees: bound names stay unless a target would capture them."""
+    """`rename()` for display trees: bound names stay unless a target would capture them."""
     free = set(expr.free)
     mapping = {k: v for k, v in mapping.items() if k != v and k in free}
     if not mapping:
@@ -243,7 +243,7 @@ def canonical(expr: Expr) -> Expr:
     """Name bound indices ``i, j, k, …`` by position (skipping the names in scope).
 
     Built nodes are canonical already (a node names its bound indices from itself
-    alone), so this only changes display trees (:func:`separate_bound`).
+    alone), so this only changes display trees (`separate_bound()`).
     Two expressions that differ only in the names of summed indices have the same
     canonical form, so ``canonical(a) == canonical(b)`` is equality modulo renaming.
 
@@ -265,7 +265,7 @@ def separate_bound(expr: Expr) -> Expr:
     names; here every bound index takes the first name not used by an enclosing scope
     (nor by a product juxtaposed beside it), and no name stands for two dimensions:
     what the printer needs for text that reads back unambiguously.  The tree is built
-    with :func:`~eincalc.expr.raw_nodes` (its names are not canonical).
+    with `raw_nodes()` (its names are not canonical).
     """
     with raw_nodes():
         return _one_dimension_per_name(_relabel(expr, frozenset(k.name for k in expr.free), False)[0])

@@ -1,27 +1,27 @@
 """Text → Expr: index notation read with Python's own parser, never evaluated.
 
-The language is the Python subset that :func:`eincalc.printing.to_text` writes:
+The language is the Python subset that `eincalc.printing.to_text()` writes:
 ``W[i,j] a[j]`` (juxtaposition multiplies; an index written twice is summed),
 ``σ(W @ x + b)`` (matrix style), ``(x[i] y[i])[i]`` (explicit output indices,
 every other index summed), ``Σ(x[i])`` (sum of everything), ``δ[i,j]``,
 ``1[i]``, ``0[i,j]`` and ``size(n)``.  The text is tokenised once to turn
-juxtaposition into ``*`` (columns unchanged), handed to :func:`ast.parse`, and
+juxtaposition into ``*`` (columns unchanged), handed to `ast.parse()`, and
 the tree is walked over a whitelist of node types.  Every failure is an
-:class:`~eincalc.errors.EincalcError` showing the text with a caret under the
+`EincalcError` showing the text with a caret under the
 offending column.
 
-Readings follow :mod:`eincalc.build`: numbers in a product are its coefficient
+Readings follow `eincalc.build`: numbers in a product are its coefficient
 (``-2 x[i]`` is ``scale(x[i], -2)``, and ``2 Σ(A[i,i])`` is ``Σ(2 A[i,i])``), a
-lone ``A[i,i]`` is the diagonal, a lone ``0`` is :class:`~eincalc.expr.Zero`.
+lone ``A[i,i]`` is the diagonal, a lone ``0`` is `Zero`.
 Parentheses scope Einstein sums and keep nesting: ``(x[i] y[i]) z[i]`` is ``z[i]``
 times an inner product (one factor of the outer product), while ``x[i] y[i] z[i]``
 is a single product and an error; ``2 (Σ(A[i,i]))`` is 2 times the product ``Σ(A[i,i])``.
-So the text :func:`~eincalc.printing.to_text` writes reads back to the same tree.
+So the text `to_text()` writes reads back to the same tree.
 Doubled parentheses make a subscripted body one factor: ``((A[i,j] + B[i,j]))[j,i]``
 transposes a sum.  An index that sits only on deltas, ones or zeros takes its
 dimension from a δ beside an index that has one, else from the dimension written
 with it (``1[j:n]``, as the printer writes it where nothing else tells it), else
-from an :class:`~eincalc.expr.Index` passed along with the tensors.  The arguments
+from an `Index` passed along with the tensors.  The arguments
 of ``inv``, ``det`` and ``logdet`` are a scope of their own for this reading.
 
 >>> from eincalc.build import tensors
@@ -85,7 +85,7 @@ _DELTAS = ("δ", "delta")
 
 
 def register_parse_function(name: str, builder: ParseFunction, *, scoped: bool = False) -> None:
-    """Make ``name(…)`` readable; ``builder`` turns the :class:`Call` into an expression.
+    """Make ``name(…)`` readable; ``builder`` turns the `Call` into an expression.
 
     A ``scoped`` function's arguments are a scope of their own (``det(A[i,j])`` binds its
     ``i, j``): an index name there takes its dimension from the tensors inside the call only.
@@ -207,7 +207,7 @@ def _operand(token: tokenize.TokenInfo, brackets: str) -> bool:
 
 
 class _Parser:
-    """Walks one syntax tree; :meth:`visit` is the whitelist of node types."""
+    """Walks one syntax tree; `visit()` is the whitelist of node types."""
 
     def __init__(self, tree: ast.Expression, source: bytes, lead: int, tensors: dict[str, TensorSpec],
                  dims: dict[str, str]) -> None:
@@ -505,7 +505,7 @@ class _Parser:
 
 
 class Call:
-    """One call in the text, as a registered builder sees it (see :func:`register_parse_function`).
+    """One call in the text, as a registered builder sees it (see `register_parse_function()`).
 
     ``name`` is the function's name, ``count`` the number of positional arguments and
     ``declared`` the tensors in scope.
@@ -620,7 +620,7 @@ def _scale_group(expr: Expr, coefficient: float) -> Expr:
 
 
 def _is_zero(node: ast.expr) -> bool:
-    """Whether ``node`` is the literal ``0``, which reads as :class:`~eincalc.expr.Zero` (``0.0`` is a number)."""
+    """Whether ``node`` is the literal ``0``, which reads as `Zero` (``0.0`` is a number)."""
     return isinstance(node, ast.Constant) and type(node.value) is int and node.value == 0
 
 

@@ -1,4 +1,4 @@
-"""Matrix notation → an index-form expression, with strict matrix typing: :func:`parse_matrix`.
+"""Matrix notation → an index-form expression, with strict matrix typing: `parse_matrix()`.
 
 It reads what the matrix view prints (``g aᵀ``, ``Wᵀ g``, ``diag(s) − s sᵀ``,
 ``X⁻ᵀ``, ``A ⊙ B``, ``tr(A X B)``, ``‖X‖_F``, ``1ᵀ y``, ``… where z = W x``)
@@ -11,10 +11,10 @@ needs equal inner dimensions; ``⊙``/``.*`` and ``+``/``−`` need equal shapes
 nothing broadcasts, so a matrix minus a vector is an error that says how to
 write it (``x 1ᵀ``).  ``I``, ``1`` and ``0`` take their size from what stands
 beside them, and a dimension name is its size (``0.5 n W``).  The result is
-an ordinary expression built with :mod:`eincalc.build`, so :func:`eincalc.evaluate`,
-:func:`eincalc.grad` and the views take it as they take any other.
+an ordinary expression built with `eincalc.build`, so `eincalc.evaluate()`,
+`eincalc.grad()` and the views take it as they take any other.
 
-:func:`reads_back` is the check that a printed matrix form means what it was
+`reads_back()` is the check that a printed matrix form means what it was
 printed from: its text, read back here, evaluates to the index form's numbers.
 
 >>> import eincalc as ec
@@ -50,9 +50,9 @@ from .matrix_typing import Kind, Shape, Var, find, product_rule
 
 
 def parse_matrix(text: str, *declared: Expr, rows: bool = False, shape: Sequence[str] | None = None) -> Expr:
-    """Read matrix notation over the ``declared`` tensors (and named intermediates, :func:`eincalc.let`).
+    """Read matrix notation over the ``declared`` tensors (and named intermediates, `eincalc.let()`).
 
-    Vectors are columns, or rows with ``rows=True`` (as :func:`eincalc.to_matrix` prints them).
+    Vectors are columns, or rows with ``rows=True`` (as `eincalc.to_matrix()` prints them).
     ``shape`` (dimension names) is the shape the result must have; it fixes the size of a lone
     ``I``, ``1`` or ``0`` that nothing else in the text does.
 
@@ -81,7 +81,7 @@ def parse_matrix(text: str, *declared: Expr, rows: bool = False, shape: Sequence
 
 
 class _Builder:
-    """Builds the expression of a typed text with the builders of :mod:`eincalc.build` (and the modules of
+    """Builds the expression of a typed text with the builders of `eincalc.build` (and the modules of
     matrix functions and softmax), reading each node's type and each product's steps from the ``checker``."""
 
     def __init__(self, checker: Checker) -> None:
@@ -250,7 +250,7 @@ class ReadBack:
 
 def reads_back(form: Any, expr: Expr, tensors: Iterable[Expr], values: Mapping[str, Any], *,
                tolerance: float = 1e-9) -> ReadBack:
-    """Whether ``form.text`` (a :class:`~eincalc.matrix.MatrixForm` of ``expr``), read by :func:`parse_matrix`
+    """Whether ``form.text`` (a `MatrixForm` of ``expr``), read by `parse_matrix()`
     with strict typing, evaluates on ``values`` to ``expr``'s numbers.
 
     The text may name the ``tensors`` and every tensor and named intermediate of ``expr``.

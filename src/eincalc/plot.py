@@ -1,4 +1,4 @@
-"""Pictures of Jacobians: :func:`plot_jacobian` draws a tensor's slices as heat maps.
+"""Pictures of Jacobians: `plot_jacobian()` draws a tensor's slices as heat maps.
 
 A Jacobian such as ``∂z[i]/∂W[p,q] = δ[i,p] a[q]`` has rank 3; drawing one
 ``p × q`` slice per value of ``i`` shows at a glance that it is mostly zeros
@@ -6,7 +6,7 @@ A Jacobian such as ``∂z[i]/∂W[p,q] = δ[i,p] a[q]`` has rank 3; drawing one
 on one colour scale for all slices.
 
 Needs matplotlib (``pip install "eincalc[plot]"``), imported only when called;
-the function returns a :class:`matplotlib.figure.Figure` and touches no global
+the function returns a `matplotlib.figure.Figure` and touches no global
 pyplot state, so ``figure.savefig("jacobian.png")`` works anywhere.
 """
 

@@ -1,8 +1,8 @@
 """Powers whose exponent is an expression: ``x ** t``, element-wise, with every rule they need.
 
 A number exponent stays an element-wise function (``x ** 2`` is ``pow`` in
-:mod:`eincalc.functions`).  An exponent that is itself an expression (a tensor,
-``t[i]``, ``W @ a``) makes a :class:`Power` node, which prints as a power
+`eincalc.functions`).  An exponent that is itself an expression (a tensor,
+``t[i]``, ``W @ a``) makes a `Power` node, which prints as a power
 (``x[i]**t[i]``; ``x^t``, ``x^{t}`` and ``np.power(x, t)`` in the matrix view) and is read back by
 the parser.  It is element-wise: its free indices are the base's, then the
 exponent's others (``x[i]**t[j]`` has indices ``i, j``; matrix style
@@ -14,7 +14,7 @@ for a negative base with a non-whole exponent, ``inf`` for ``0`` to a negative
 power) and the derivative with respect to ``t``, ``log(x) xᵗ``, is ``nan``, as
 ``log`` is there; nothing is raised, so a check that draws random values sees
 the ``nan`` and draws again.  A constant base must be positive
-(:class:`~eincalc.errors.DomainError` when built: ``(-2) ** t``).
+(`DomainError` when built: ``(-2) ** t``).
 Derivative rules:
 
 * ``∂(xᵗ)/∂x = t x^(t−1)``;

@@ -100,7 +100,7 @@ class _Printer:
 
 
 def _reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[str]]:
-    """The dimensions :func:`eincalc.parse` infers for each index name in the scope of ``root``: from the
+    """The dimensions `eincalc.parse()` infers for each index name in the scope of ``root``: from the
     tensors there, through deltas, else from the ``given`` indices (named intermediates and the bodies of
     matrix functions are scopes of their own)."""
     dims: dict[str, set[str]] = {}

@@ -3,8 +3,8 @@
 Each operation reads earlier slots (``args``) and fills one slot; its result's
 axes have dimension names ``dims``.  Operations are frozen values written with
 canonical einsum letters, so two that compute the same thing are equal and
-:mod:`eincalc.lowering` keeps one.  :mod:`eincalc.evaluate` runs a program,
-:mod:`eincalc.codegen` prints it as NumPy source.
+`eincalc.lowering` keeps one.  `eincalc.evaluate` runs a program,
+`eincalc.codegen` prints it as NumPy source.
 
 >>> op = Contraction(("ab", "bc"), "ac", ("m", "k"), (0, 1))
 >>> op.equation, inputs(op), is_fresh(op)
@@ -55,7 +55,7 @@ class Fill:
 
 @dataclass(frozen=True, slots=True)
 class Elementwise:
-    """An element-wise kernel over ``args`` (see :data:`Tree`); ``donate``: args it may overwrite."""
+    """An element-wise kernel over ``args`` (see `Tree`); ``donate``: args it may overwrite."""
 
     tree: Tree
     dims: tuple[str, ...]

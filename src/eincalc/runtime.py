@@ -1,8 +1,8 @@
 """Shared pieces of compiled evaluation: in-place NumPy functions, views, GEMM orientation, any-backend kernels.
 
-:mod:`eincalc.fastpath` specialises kernels and contractions for NumPy arrays;
+`eincalc.fastpath` specialises kernels and contractions for NumPy arrays;
 the functions here serve it and the general path.  Other array types (PyTorch,
-JAX, CuPy, Dask) run kernels through :func:`run_kernel` with plain,
+JAX, CuPy, Dask) run kernels through `run_kernel()` with plain,
 non-mutating operators and their own namespace, and contractions through
 opt_einsum's backend dispatch, so they stay native and keep their autodiff
 graphs.
@@ -71,11 +71,11 @@ IN_PLACE: dict[str, InPlace] = {
     "cos": lambda x, out: np.cos(x, out=out),
     "tan": lambda x, out: np.tan(x, out=out),
 }
-"""NumPy spellings that can write into a buffer; the formulas match :mod:`eincalc.functions`."""
+"""NumPy spellings that can write into a buffer; the formulas match `eincalc.functions`."""
 
 
 def in_place_rule(fn: str, param: float | None) -> InPlace | None:
-    """How to compute ``fn`` into a buffer, or ``None`` when only :mod:`eincalc.functions` knows it."""
+    """How to compute ``fn`` into a buffer, or ``None`` when only `eincalc.functions` knows it."""
     if fn == "pow":
         return _power(float(param if param is not None else 1.0))
     return IN_PLACE.get(fn)

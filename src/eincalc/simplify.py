@@ -1,10 +1,10 @@
 """Simplification: named rules applied bottom-up to a fixed point, every step recorded.
 
-A :class:`Rule` is a value: a name, a one-sentence reason a learner can read,
+A `Rule` is a value: a name, a one-sentence reason a learner can read,
 the node type it looks at, and a function that returns the rewritten node or
-``None``.  :func:`simplify` applies the rules to every node, children first,
+``None``.  `simplify()` applies the rules to every node, children first,
 until none applies, and reports each application to the active
-:class:`Recorder` (``with Recorder() as steps: ...``), which is what
+`Recorder` (``with Recorder() as steps: ...``), which is what
 derivations are built from.
 
 Rules: flatten nested products and sums, fold constants, drop zeros, eliminate
@@ -55,7 +55,7 @@ class Step:
 
 @dataclass
 class Recorder:
-    """Collects the steps of every :func:`simplify` call made while it is active."""
+    """Collects the steps of every `simplify()` call made while it is active."""
 
     steps: list[Step] = field(default_factory=list)
     _token: contextvars.Token[Recorder | None] | None = None
@@ -90,7 +90,7 @@ class _Simplifier:
         """Simplify children before parents, left to right, with an explicit stack (deep chains
         never hit the recursion limit).
 
-        Without an active :class:`Recorder` the simplified form is kept on each node, so every
+        Without an active `Recorder` the simplified form is kept on each node, so every
         node of a DAG is simplified once, across calls too (a gradient's shared backward pass,
         a second gradient of the same loss).
         """
@@ -172,7 +172,7 @@ def _flatten_product(node: Expr) -> Expr | None:
 def _merges(inner: Contract, outer: Contract) -> bool:
     """Whether ``inner`` joins the product ``outer``: always when it sums nothing of its own or holds a
     factor a rule can remove (a delta, all-ones or zero), else while the product stays small (a
-    constant factor of a large one moves out instead: :func:`_hoist_coefficient`)."""
+    constant factor of a large one moves out instead: `_hoist_coefficient()`)."""
     if not inner.summed or any(isinstance(f, Delta | One | Zero | Size) for f in inner.factors):
         return True
     return len(outer.factors) + len(inner.factors) - 1 <= FLAT_PRODUCT_LIMIT
@@ -365,7 +365,7 @@ def _coefficient_and_body(term: Expr) -> tuple[float, Expr]:
 
 
 def _fingerprint(body: Expr) -> tuple[str, frozenset[Index], frozenset[str]]:
-    """Equal for terms that :func:`_like_key` may find alike (cheap: no renaming)."""
+    """Equal for terms that `_like_key()` may find alike (cheap: no renaming)."""
     return type(body).__name__, frozenset(body.free), body.cached("tensors and functions", _names_inside)
 
 

@@ -4,7 +4,7 @@ This module needs `hypothesis <https://hypothesis.readthedocs.io>`_
 (``pip install "eincalc[test]"``); ``import eincalc`` never imports it.  Use it
 to test your own derivations, rules and node kinds the way eincalc tests itself.
 
-:func:`problems` draws a :class:`Problem`: dimension sizes, an index-form
+`problems()` draws a `Problem`: dimension sizes, an index-form
 expression over declared tensors and the arrays to evaluate it on.  Expressions
 are random einsum graphs: contractions with random index structure (inner,
 outer and Hadamard products, transposes, sums over one factor), diagonals
@@ -19,9 +19,9 @@ see strictly diagonally dominant matrices, and kinked functions (``relu``,
 ``abs``) are kept away from their kinks, where finite differences are meaningless.
 
 Oracles that share no code with the evaluator or the differentiator:
-:func:`reference_value` (a walk over the IR calling :func:`numpy.einsum`),
-:func:`finite_difference_jacobian`, and :func:`jax_jacobian` and
-:func:`torch_jacobian` where those frameworks are installed.
+`reference_value()` (a walk over the IR calling `numpy.einsum()`),
+`finite_difference_jacobian()`, and `jax_jacobian()` and
+`torch_jacobian()` where those frameworks are installed.
 
 >>> import numpy as np
 >>> from hypothesis import given, settings
@@ -57,11 +57,11 @@ from .nn import LogSumExp, Softmax
 DIMENSIONS: Mapping[str, str] = {"m": "ijkl", "n": "abce", "r": "uvwz"}
 """The dimension names problems use, each with the index names that stand for it."""
 ELEMENTWISE = ("sigmoid", "tanh", "exp", "log", "sqrt", "softplus", "sin", "cos", "pow", "relu", "abs")
-"""Element-wise functions :func:`problems` applies (``pow`` with exponents 2, 3, -1, 0.5, -0.5)."""
+"""Element-wise functions `problems()` applies (``pow`` with exponents 2, 3, -1, 0.5, -0.5)."""
 STRUCTURED = ("softmax", "log_softmax", "logsumexp")
-"""Structured functions :func:`problems` applies along one index."""
+"""Structured functions `problems()` applies along one index."""
 LINALG = ("inv", "det", "logdet")
-"""Matrix functions :func:`problems` applies, to matrices kept well away from singular."""
+"""Matrix functions `problems()` applies, to matrices kept well away from singular."""
 KINKED = ("relu", "abs", "step", "sign")
 """Functions with a point where the derivative jumps; drawn arguments stay away from it."""
 
@@ -79,7 +79,7 @@ class Problem:
 
     ``values`` has one float64 array per tensor of ``expr``; tensors named in
     ``positive`` have entries in (0.5, 1.5), the others in (-1, 1).  ``seed``
-    makes every further random array (:meth:`upstream`) reproducible.
+    makes every further random array (`upstream()`) reproducible.
     """
 
     expr: Expr
@@ -91,12 +91,12 @@ class Problem:
 
     @property
     def tensors(self) -> tuple[Tensor, ...]:
-        """The declared tensors of ``expr`` (matrix style, as :func:`eincalc.tensors` returns them)."""
+        """The declared tensors of ``expr`` (matrix style, as `eincalc.tensors()` returns them)."""
         specs = {sub.spec: None for sub in walk(self.expr) if isinstance(sub, Tensor)}
         return tuple(bare(spec) for spec in sorted(specs, key=lambda s: s.name))
 
     def declarations(self) -> tuple[Tensor | Index, ...]:
-        """What :func:`eincalc.parse` needs to read ``str(expr)`` back: the tensors and the free indices (and
+        """What `eincalc.parse()` needs to read ``str(expr)`` back: the tensors and the free indices (and
         an index ``_m`` of each dimension ``m``, so that ``size(m)`` reads back where no tensor has ``m``)."""
         indices = {f"_{dim}": Index(f"_{dim}", dim) for dim in self.sizes}
         return (*self.tensors, *indices.values(), *self.expr.free)
@@ -137,13 +137,13 @@ def problems(
     linalg: Sequence[str] = LINALG,
     named: bool = False,
 ) -> st.SearchStrategy[Problem]:
-    """Random :class:`Problem` s: dimension sizes in ``1..max_size``, up to ``max_tensors`` declared
+    """Random `Problem` s: dimension sizes in ``1..max_size``, up to ``max_tensors`` declared
     tensors of rank 0 to 3, and an expression nested at most ``max_depth`` operations deep using
     the element-wise ``functions``, the ``structured`` ones and the matrix functions ``linalg``
     (applied to ``c I + S``, with ``c`` large enough that the matrix is strictly diagonally dominant:
     invertible, with a positive determinant and an inverse of entries at most 1).  Sub-expressions are sometimes
     shared (the expression is a graph, not only a tree); with ``named`` some are named
-    intermediates (:func:`eincalc.let`), which text cannot spell back."""
+    intermediates (`eincalc.let()`), which text cannot spell back."""
     known = ELEMENTWISE + STRUCTURED + LINALG
     for name in (*functions, *structured, *linalg):
         if name not in known + KINKED:
@@ -153,7 +153,7 @@ def problems(
 
 
 def expressions(**options: Any) -> st.SearchStrategy[Expr]:
-    """The expressions of :func:`problems` (same options) without their arrays."""
+    """The expressions of `problems()` (same options) without their arrays."""
     return problems(**options).map(lambda problem: problem.expr)
 
 
@@ -383,9 +383,9 @@ _REFERENCE_FUNCTIONS: dict[str, Callable[[Any, float | None], Any]] = {
 
 
 def reference_value(expr: Expr, values: Mapping[str, Any], sizes: Mapping[str, int]) -> np.ndarray:
-    """The value of ``expr`` computed by a plain walk over the IR with :func:`numpy.einsum`.
+    """The value of ``expr`` computed by a plain walk over the IR with `numpy.einsum()`.
 
-    It shares no code with :mod:`eincalc.evaluate` (no opt_einsum, no function
+    It shares no code with `eincalc.evaluate` (no opt_einsum, no function
     table), so it is an independent oracle for values.  Axes follow ``expr.free``.
     """
     letters: dict[Index, str] = {}

@@ -2,7 +2,7 @@
 
 These are the oracles the test suite trusts, and they are public so that users
 can check their own derivations the same way.  The hypothesis strategies and
-independent oracles of :mod:`eincalc.strategies` (``problems``, ``expressions``,
+independent oracles of `eincalc.strategies` (``problems``, ``expressions``,
 ``reference_value``, ``finite_difference_jacobian``, ``jax_jacobian``,
 ``torch_jacobian``) are reachable from here too; they need ``hypothesis``.
 
@@ -40,7 +40,7 @@ def sizes_of(expr: Expr, values: Mapping[str, Any], *more: Tensor, dims: Mapping
 
     A derivative may mention no tensor at all (``δ[i,p]``), so its sizes must come
     from the expression it was derived from.  Two sources that disagree raise
-    :class:`ShapeError` naming both.
+    `ShapeError` naming both.
     """
     tensors = {**declared(expr), **{t.spec.name: t for t in more}}
     arrays = _arrays(expr, values, *more)
@@ -88,7 +88,7 @@ def numeric_jacobian(expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: fl
 
     ``dims`` gives the size of a dimension no array has (an index on ``1[i]`` only).
     For a tensor declared symmetric the result is symmetrised over its two axes,
-    matching eincalc's convention for symmetric arguments (see :mod:`eincalc.linalg`).
+    matching eincalc's convention for symmetric arguments (see `eincalc.linalg`).
     """
     expr, eps = as_expr(expr, "the expression to check"), require_step(eps, "eps")
     sizes = _sizes(expr, wrt, values, dims)
@@ -157,7 +157,7 @@ _FROM_STRATEGIES = ("Problem", "problems", "expressions", "reference_value", "ce
 
 
 def __getattr__(name: str) -> Any:
-    """The names of :mod:`eincalc.strategies`, imported on first use (``import eincalc`` never needs hypothesis)."""
+    """The names of `eincalc.strategies`, imported on first use (``import eincalc`` never needs hypothesis)."""
     if name not in _FROM_STRATEGIES:
         raise AttributeError(f"module 'eincalc.testing' has no attribute {name!r}")
     try:
