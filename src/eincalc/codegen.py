@@ -270,6 +270,9 @@ def _matmul(inputs: Sequence[str], output: str, operands: list[tuple[str, bool]]
             return total
         order = [kept.index(c) for c in output]
         return f"{total}.T" if len(order) == 2 else f"{total}.transpose({', '.join(map(str, order))})"
+    if len(inputs) == 2 and inputs[0] == inputs[1]:  # a sum of a product (Σ r², Σ_j P[i,j] dP[i,j])
+        product = " * ".join(code if atomic else f"({code})" for code, atomic in operands)
+        return _matmul(inputs[:1], output, [(product, False)])
     if len(inputs) != 2 or any(len(set(x)) != len(x) or len(x) > 2 for x in inputs):
         return None
     (la, lb), ((a, a_atomic), (b, b_atomic)) = inputs, operands

@@ -6,9 +6,12 @@ several outputs are computed once, element-wise work is fused into few array
 passes, and a transpose is a relabelling, never a copy.  Per shape signature of
 the inputs, the program is planned once (dimension sizes bound and checked,
 every contraction path chosen by opt_einsum) and the plan is kept in a small
-bounded cache: plans only, never arrays.  `eincalc.runtime` runs the plan:
-with NumPy, matrix products are single GEMMs in the BLAS-friendly orientation
-and kernels reuse dead buffers.
+bounded cache.  With NumPy, the plan (`eincalc.fastplan`) also places every
+result in a buffer (`eincalc.memory`): matrix products are single GEMMs in the
+BLAS-friendly orientation writing with ``out=``, kernels write into buffers of
+values that died, and a compiled function keeps those buffers for its next call
+(one shape signature's worth; outputs are always new arrays).  `evaluate()`
+keeps plans only, never arrays.
 
 Node kinds other than the core ones evaluate through rules added with
 `register_evaluator()`.
@@ -51,9 +54,10 @@ from .arguments import describe, require_mapping, require_sizes
 from .build import as_expr, as_exprs, declarations
 from .errors import ShapeError, UnknownNameError, UnsupportedError
 from .expr import Expr, Index, Tensor, TensorSpec
+from .fastplan import NumpyPlan
 from .limits import Limits, check_intermediates, get_limits
 from .lowering import lower
-from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs, is_fresh
+from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs
 
 Evaluator = Callable[[Any, tuple[Any, ...], "EvalContext"], Any]
 """A rule ``(node, child_values, ctx) -> value``; the value's axes are ``node.free`` in order."""
@@ -263,7 +267,7 @@ def _step(op: Op, program: Program, ctx: EvalContext, numpy: bool) -> Step:
         kind, shape = op.kind, _shape(op, ctx)
         return lambda slots, c: c.new(kind, shape[:1] if kind == "eye" else shape)
     if isinstance(op, Elementwise):
-        return _kernel_step(op, [_shape(program.ops[a], ctx) for a in op.args], _shape(op, ctx), numpy)
+        return _kernel_step(op, _shape(op, ctx), numpy)
     if isinstance(op, Contraction):
         return _contraction_step(op, [_shape(program.ops[a], ctx) for a in op.args], numpy)
     rule, node, views = _rule_for(type(op.node)), op.node, op.views
@@ -271,13 +275,11 @@ def _step(op: Op, program: Program, ctx: EvalContext, numpy: bool) -> Step:
                                              for a, v in zip(op.args, views, strict=True)), c)
 
 
-def _kernel_step(op: Elementwise, shapes: list[tuple[int, ...]], shape: tuple[int, ...], numpy: bool) -> Step:
+def _kernel_step(op: Elementwise, shape: tuple[int, ...], numpy: bool) -> Step:
     tree, args = op.tree, op.args
-    fast = fastpath.numpy_kernel(tree, shapes, op.donate) if numpy else None
 
     def step(slots: list[Any], ctx: EvalContext) -> Any:
-        values = [slots[a] for a in args]
-        value = fast(values) if fast is not None else runtime.run_kernel(tree, values, ctx.xp)
+        value = runtime.run_kernel(tree, [slots[a] for a in args], ctx.xp, numpy)
         if tuple(getattr(value, "shape", ())) != shape:  # only constants or broadcasts: spread to full size
             value = value + ctx.new("zeros", shape)
         return value
@@ -286,13 +288,13 @@ def _kernel_step(op: Elementwise, shapes: list[tuple[int, ...]], shape: tuple[in
 
 
 def _contraction_step(op: Contraction, shapes: list[tuple[int, ...]], numpy: bool) -> Step:
-    inputs, output, args, scale, coefficient = op.inputs, op.output, op.args, op.scale, op.coefficient
-    fresh = is_fresh(op)
+    """The general path's contraction (the NumPy plan writes into buffers instead, see `eincalc.fastplan`)."""
+    args, scale, coefficient = op.args, op.scale, op.coefficient
     if numpy:
-        contract = fastpath.numpy_contraction(inputs, output, shapes)
+        contract = fastpath.numpy_contraction(op.inputs, op.output, shapes)
 
         def product(slots: list[Any]) -> Any:
-            return contract([slots[a] for a in args])
+            return contract([slots[a] for a in args], None)
     else:
         expression = opt_einsum.contract_expression(op.equation, *shapes)
 
@@ -302,27 +304,35 @@ def _contraction_step(op: Contraction, shapes: list[tuple[int, ...]], numpy: boo
     def step(slots: list[Any], ctx: EvalContext) -> Any:
         value = product(slots)
         factor = coefficient * math.prod(slots[s] for s in scale)
-        if not (isinstance(factor, float) and factor == 1.0):
-            if numpy and fresh and isinstance(value, np.ndarray) and value.ndim:
-                value *= factor
-            else:
-                value = value * factor
-        return value
+        return value if isinstance(factor, float) and factor == 1.0 else value * factor
 
     return step
 
 
 class _Plan:
-    """The steps of a program for one shape signature, and the slots each step frees."""
+    """The steps of a program for one shape signature, and the slots each step frees (any array type)."""
 
-    def __init__(self, program: Program, ctx: EvalContext, numpy: bool) -> None:
-        self.steps = [_step(op, program, ctx, numpy) for op in program.ops]
+    def __init__(self, program: Program, ctx: EvalContext) -> None:
+        self.steps = [_step(op, program, ctx, False) for op in program.ops]
         keep = {r.slot for r in program.outputs}
         last_use = {s: n for n, op in enumerate(program.ops) for s in inputs(op)}
         self.release: list[list[int]] = [[] for _ in program.ops]
         for slot, step in last_use.items():
             if slot not in keep:
                 self.release[step].append(slot)
+
+    def run(self, ctx: EvalContext) -> list[Any]:
+        slots: list[Any] = [None] * len(self.steps)
+        for n, step in enumerate(self.steps):
+            slots[n] = step(slots, ctx)
+            for s in self.release[n]:
+                slots[s] = None
+        return slots
+
+
+def _numpy_plan(program: Program, ctx: EvalContext) -> NumpyPlan:
+    shapes = [_shape(op, ctx) for op in program.ops]
+    return NumpyPlan(program, shapes, lambda op: _step(op, program, ctx, True))
 
 
 # -- the compiled program ----------------------------------------------------------------
@@ -339,7 +349,8 @@ class CompiledFunction:
     MAX_PLANS = 16
     """Shape signatures whose plans are kept (least recently used ones are dropped)."""
 
-    def __init__(self, outputs: Sequence[Expr], *, single: bool, dims: Mapping[str, int] | None = None) -> None:
+    def __init__(self, outputs: Sequence[Expr], *, single: bool, dims: Mapping[str, int] | None = None,
+                 keep_buffers: bool = True) -> None:
         self.outputs = tuple(outputs)
         self._single = single
         self._dims = require_sizes(dims)
@@ -349,7 +360,10 @@ class CompiledFunction:
         used |= {op.size_of for op in self.program.ops if isinstance(op, Scalar) and op.size_of is not None}
         self._unsized = frozenset(used - set(self._dims) - {d for spec in self._specs for d in spec.dims})
         """Dimensions that neither ``dims`` nor a tensor read gives a size (``m`` of ``δ[i,p] a[q]``)."""
-        self._plans: OrderedDict[tuple[Any, ...], tuple[dict[str, int], _Plan | None, _Plan | None]] = OrderedDict()
+        self._plans: OrderedDict[tuple[Any, ...], tuple[dict[str, int], NumpyPlan | None, _Plan | None]] = OrderedDict()
+        self._keep_buffers = keep_buffers
+        self._warm: NumpyPlan | None = None
+        """The NumPy plan whose buffers are kept for the next call (only one plan's, to bound memory)."""
         self._orders = [
             tuple(ref.labels.index(k) for k in expr.free) for ref, expr in zip(self.program.outputs, self.outputs,
                                                                                 strict=True)
@@ -368,7 +382,7 @@ class CompiledFunction:
         return bound, others
 
     def _plan(self, given: Mapping[str, Any], bound: dict[str, Any], others: tuple[TensorSpec, ...], numpy: bool
-              ) -> tuple[EvalContext, _Plan]:
+              ) -> tuple[EvalContext, NumpyPlan | _Plan]:
         specs = self._specs + others
         signature = tuple((spec.name, tuple(bound[spec.name].shape)) for spec in specs)
         entry = self._plans.get(signature)
@@ -386,11 +400,13 @@ class CompiledFunction:
         self._plans[signature] = entry
         self._plans.move_to_end(signature)
         ctx = EvalContext(bound, entry[0], *_namespace([bound[spec.name] for spec in self._specs]))
-        plan = entry[1] if numpy else entry[2]
-        if plan is None:
-            plan = _Plan(self.program, ctx, numpy)
-            self._plans[signature] = (entry[0], plan, entry[2]) if numpy else (entry[0], entry[1], plan)
-        return ctx, plan
+        if numpy:
+            fast = entry[1] or _numpy_plan(self.program, ctx)
+            self._plans[signature] = (entry[0], fast, entry[2])
+            return ctx, fast
+        general = entry[2] or _Plan(self.program, ctx)
+        self._plans[signature] = (entry[0], entry[1], general)
+        return ctx, general
 
     def __call__(self, values: Mapping[str, Any] | None = None, /, **arrays: Any) -> Any:
         given = _given(values, arrays)
@@ -399,11 +415,13 @@ class CompiledFunction:
                   for spec in self._specs}
         numpy = len(dtypes) <= 1 and all(d is not None and d.kind == "f" for d in dtypes)  # the fast path
         ctx, plan = self._plan(given, bound, others, numpy)
-        slots: list[Any] = [None] * len(plan.steps)
-        for n, step in enumerate(plan.steps):
-            slots[n] = step(slots, ctx)
-            for s in plan.release[n]:
-                slots[s] = None
+        if isinstance(plan, NumpyPlan):
+            if self._warm is not plan and self._warm is not None:
+                self._warm.forget_buffers()
+            self._warm = plan if self._keep_buffers else None
+            slots = plan.run(ctx, dtypes.pop() if dtypes else np.dtype(np.float64), keep=self._keep_buffers)
+        else:
+            slots = plan.run(ctx)
         results = tuple(
             self._finish(slots[ref.slot], order, numpy, ctx) for ref, order in zip(self.program.outputs, self._orders,
                                                                                    strict=True)
@@ -459,5 +477,6 @@ def evaluate(expr: Expr, values: Mapping[str, Any], *, dims: Mapping[str, int] |
 
 @functools.lru_cache(maxsize=128)
 def _compiled(expr: Expr, dims: tuple[tuple[str, int], ...], limits: Limits) -> CompiledFunction:
-    """One program per expression, extra sizes and resource limits (checked when a shape is first planned)."""
-    return compile(expr, dims=dict(dims))
+    """One program per expression, extra sizes and resource limits (checked when a shape is first planned); its
+    buffers are not kept between calls (the cache holds plans, never arrays)."""
+    return CompiledFunction((expr,), single=True, dims=dict(dims), keep_buffers=False)

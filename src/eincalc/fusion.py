@@ -1,9 +1,11 @@
-"""Fusion: merge element-wise kernels into their consumers and let kernels overwrite dead buffers.
+"""Fusion: merge element-wise kernels into their consumers, and sums of products into contractions.
 
 A kernel used by exactly one other kernel, at full size, is inlined into it,
 so ``h (1 − h) δ`` is one pass-chain over one buffer instead of three arrays.
-A kernel may then overwrite an argument that is used only there, is a new
-array (a contraction's or kernel's result), and is not an output.
+A sum over the product of two arrays, where nothing else reads the product,
+becomes one contraction of the two (``Σ_j P[i,j] dP[i,j]``, ``Σ r²``): dot
+products, with no temporary the size of the product.  Which buffer each
+kernel writes into is decided later, per shape, by `eincalc.memory`.
 
 >>> from eincalc.build import tensors, sigmoid
 >>> from eincalc.lowering import lower
@@ -18,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 
-from .program import Contraction, Elementwise, Op, Program, Ref, Tree, View, arg_views, inputs, is_fresh
+from .program import Contraction, Elementwise, Op, Program, Ref, Tree, View, arg_views, inputs
 
 MAX_KERNEL_DEPTH = 32
 """Fusion stops before a kernel's expression tree grows deeper than this (kernels are walked recursively)."""
@@ -59,9 +61,46 @@ def _depth(tree: Tree) -> int:
     return 1 + max(_depth(t) for t in tree[1])
 
 
+def _factors(tree: Tree) -> tuple[list[tuple[int, View]], float] | None:
+    """The two full-size argument leaves and the constant of a product ``c · a · b`` (or ``a²``), else ``None``."""
+    if tree[0] == "apply" and tree[1] == "pow" and tree[2] == 2.0 and tree[3][0] == "arg":
+        return [tree[3][1:], tree[3][1:]], 1.0
+    if tree[0] != "mul":
+        return None
+    leaves = [t[1:] for t in tree[1] if t[0] == "arg"]
+    numbers = [t[1] for t in tree[1] if t[0] == "num"]
+    if len(leaves) != 2 or len(leaves) + len(numbers) != len(tree[1]):
+        return None
+    coefficient = 1.0
+    for x in numbers:
+        coefficient *= x
+    return leaves, coefficient
+
+
+def _summed_product(op: Op, ops: list[Op], uses: Counter[int], outputs: set[int]) -> Op:
+    """``op``, or the contraction of the factors when ``op`` sums a product that nothing else reads."""
+    if not (isinstance(op, Contraction) and len(op.args) == 1):
+        return op
+    slot, letters = op.args[0], op.inputs[0]
+    producer = ops[slot]
+    found = _factors(producer.tree) if isinstance(producer, Elementwise) else None
+    if found is None or uses[slot] != 1 or slot in outputs or len(set(letters)) < len(letters):
+        return op
+    assert isinstance(producer, Elementwise)
+    leaves, coefficient = found
+    if any(None in view or len(view) != len(letters) for _, view in leaves):
+        return op
+    inputs = tuple("".join(letters[view.index(axis)] for axis in range(len(view))) for _, view in leaves)
+    return replace(op, inputs=inputs, args=tuple(producer.args[k] for k, _ in leaves),
+                   coefficient=op.coefficient * coefficient)
+
+
 def fuse(program: Program) -> Program:
-    """Merge each element-wise kernel used once into its element-wise consumer, then mark buffers
-    a kernel may overwrite (used once, fresh, not an output), and drop what nobody uses."""
+    """Turn sums of products into contractions, merge each element-wise kernel used once into its element-wise
+    consumer, and drop what nobody uses."""
+    outputs = {r.slot for r in program.outputs}
+    uses = Counter(s for op in program.ops for s in inputs(op))
+    program = _compact(program, [_summed_product(op, program.ops, uses, outputs) for op in program.ops])
     ops = list(program.ops)
     outputs = {r.slot for r in program.outputs}
     uses = Counter(s for op in ops for s in inputs(op))
@@ -83,14 +122,6 @@ def fuse(program: Program) -> Program:
                     changed = True
                     break
         ops[n] = op
-    for n, op in enumerate(ops):
-        if isinstance(op, Elementwise):
-            ops[n] = replace(op, donate=frozenset(
-                position for position, view in arg_views(op.tree)
-                if uses[op.args[position]] == 1 and op.args[position] not in outputs
-                and is_fresh(ops[op.args[position]])
-                and _full(view, len(ops[op.args[position]].dims)) and view == tuple(range(len(view)))
-            ))
     return _compact(program, ops)
 
 

@@ -57,3 +57,20 @@ def softmax(x: Any, axis: int) -> Any:
     e = shifted.exp() if _is_torch(shifted) else array_namespace(shifted).exp(shifted)
     total = e.sum(dim=axis, keepdim=True) if _is_torch(e) else array_namespace(e).sum(e, axis=axis, keepdims=True)
     return e / total
+
+
+def softmax_into(x: Any, axis: int, out: Any) -> Any:
+    """NumPy's ``softmax(x)`` along ``axis`` written into ``out`` (which may be ``x``): no temporaries of its size.
+
+    >>> import numpy as np
+    >>> x = np.array([[1000.0, 1000.0], [0.0, np.log(3.0)]])
+    >>> softmax_into(x, 1, x)
+    array([[0.5 , 0.5 ],
+           [0.25, 0.75]])
+    """
+    import numpy as np
+
+    peak = x.max(axis=axis, keepdims=True)
+    np.subtract(x, peak, out=out)
+    np.exp(out, out=out)
+    return np.divide(out, out.sum(axis=axis, keepdims=True), out=out)

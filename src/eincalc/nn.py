@@ -30,6 +30,7 @@ from .diff import Forward, register_jacobian, register_vjp
 from .errors import IndexMismatch, UnsupportedError
 from .evaluate import EvalContext, register_evaluator
 from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, bound_names, node, positional_flag
+from .fastplan import register_in_place
 from .matrix import Converter, Term, register_matrix_rule
 from .matrix_tree import Call, Kind
 from .names import fresh_indices, index_names, rename
@@ -271,6 +272,13 @@ _KERNELS = {"softmax": kernels.softmax, "log_softmax": kernels.log_softmax}
 @register_evaluator(Softmax)
 def _evaluate_softmax(node: Softmax, children: Sequence[Any], ctx: EvalContext) -> Any:
     return _KERNELS[node.fn](children[0], node.arg.free.index(node.axis))
+
+
+@register_in_place(Softmax)
+def _softmax_into(node: Softmax) -> Callable[[Any, Any], Any] | None:
+    """NumPy's softmax written into a buffer (log_softmax keeps its general rule)."""
+    axis = node.arg.free.index(node.axis)
+    return (lambda x, out: kernels.softmax_into(x, axis, out)) if node.fn == "softmax" else None
 
 
 @register_evaluator(LogSumExp)

@@ -7,8 +7,8 @@ canonical einsum letters, so two that compute the same thing are equal and
 `eincalc.codegen` prints it as NumPy source.
 
 >>> op = Contraction(("ab", "bc"), "ac", ("m", "k"), (0, 1))
->>> op.equation, inputs(op), is_fresh(op)
-('ab,bc->ac', (0, 1), True)
+>>> op.equation, inputs(op)
+('ab,bc->ac', (0, 1))
 """
 
 from __future__ import annotations
@@ -55,12 +55,11 @@ class Fill:
 
 @dataclass(frozen=True, slots=True)
 class Elementwise:
-    """An element-wise kernel over ``args`` (see `Tree`); ``donate``: args it may overwrite."""
+    """An element-wise kernel over ``args`` (see `Tree`)."""
 
     tree: Tree
     dims: tuple[str, ...]
     args: tuple[int, ...]
-    donate: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +98,6 @@ def inputs(op: Op) -> tuple[int, ...]:
     if isinstance(op, Elementwise):
         return tuple(op.args[position] for position, _ in arg_views(op.tree))
     return op.args
-
-
-def is_fresh(op: Op) -> bool:
-    """Whether ``op`` always returns a new array that nothing else holds (so a consumer may overwrite it)."""
-    if isinstance(op, Elementwise):
-        return bool(op.args) and op.tree[0] != "arg"
-    if isinstance(op, Contraction):
-        return len(op.args) >= 2 or len(set(op.inputs[0])) == len(op.inputs[0])
-    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Shared pieces of compiled evaluation: in-place NumPy functions, views, GEMM orientation, any-backend kernels.
 
-`eincalc.fastpath` specialises kernels and contractions for NumPy arrays;
-the functions here serve it and the general path.  Other array types (PyTorch,
+`eincalc.fastpath` and `eincalc.elementwise` specialise contractions and
+kernels for NumPy arrays; the functions here serve them and the general path.  Other array types (PyTorch,
 JAX, CuPy, Dask) run kernels through `run_kernel()` with plain,
 non-mutating operators and their own namespace, and contractions through
 opt_einsum's backend dispatch, so they stay native and keep their autodiff
@@ -107,16 +107,17 @@ def aligned(x: Any, view: tuple[int | None, ...], numpy: bool) -> Any:
 # -- element-wise kernels ---------------------------------------------------------------------
 
 
-def run_kernel(tree: tuple[Any, ...], args: Sequence[Any], xp: Any) -> Any:
-    """Evaluate an element-wise kernel with non-mutating operators in namespace ``xp`` (any array type)."""
+def run_kernel(tree: tuple[Any, ...], args: Sequence[Any], xp: Any, numpy: bool = False) -> Any:
+    """Evaluate an element-wise kernel with non-mutating operators in namespace ``xp`` (any array type;
+    ``numpy``: NumPy arrays, whose axes are permuted as views)."""
     kind = tree[0]
     if kind == "num":
         return tree[1]
     if kind == "arg":
-        return aligned(args[tree[1]], tree[2], False)
+        return aligned(args[tree[1]], tree[2], numpy)
     if kind == "apply":
-        return functions.apply_array(tree[1], run_kernel(tree[3], args, xp), tree[2])
-    values = [run_kernel(t, args, xp) for t in tree[1]]
+        return functions.apply_array(tree[1], run_kernel(tree[3], args, xp, numpy), tree[2])
+    values = [run_kernel(t, args, xp, numpy) for t in tree[1]]
     total = values[0]
     for value in values[1:]:
         total = total + value if kind == "add" else total * value

@@ -1,0 +1,189 @@
+"""Element-wise kernels for NumPy arrays, compiled once per shape into ufunc calls that write into buffers.
+
+A kernel (`Tree`) becomes a list of ufunc calls, each
+with ``out=``: the result buffer, or a scratch buffer for a second full-size
+sub-expression.  So ``h (1 − h) g`` is three passes and no new array
+(``out = 1 − h; out *= h; out *= g``), ``x − y`` is one ``np.subtract``, and a
+kernel given one of its arguments' buffers as ``out`` (donation, see
+`eincalc.memory`) reads that argument in its first call, before anything
+is written.  Sub-expressions smaller than the result (a bias ``b[None, :]``)
+are computed at their own size and broadcast.
+
+>>> import numpy as np
+>>> h, g = ("arg", 0, (0, 1)), ("arg", 1, (0, 1))
+>>> tree = ("mul", (h, ("add", (("mul", (h, ("num", -1.0))), ("num", 1.0))), g))
+>>> kernel = compile_kernel(tree, [(2, 2), (2, 2)], (2, 2))
+>>> kernel.scratch, kernel.calls
+(0, 3)
+>>> kernel.run([np.full((2, 2), 0.5), np.ones((2, 2))], np.empty((2, 2)), [])
+array([[0.25, 0.25],
+       [0.25, 0.25]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import functions
+from .program import Tree, View, arg_views
+from .runtime import aligned, in_place_rule, run_kernel
+
+Shape = tuple[int, ...]
+Operand = Callable[[Sequence[Any], list[Any]], Any]
+"""The value of an operand, from the kernel's arguments and its registers (``registers[0]`` is the result)."""
+Call = Callable[[Sequence[Any], list[Any]], Any]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A compiled kernel: ``run(args, out, scratch)`` fills ``out``; it needs ``scratch`` buffers of its shape."""
+
+    calls: int
+    scratch: int
+    code: tuple[Call, ...]
+
+    def run(self, args: Sequence[Any], out: Any, scratch: Sequence[Any]) -> Any:
+        registers = [out, *scratch]
+        for call in self.code:
+            call(args, registers)
+        return out
+
+
+def donors(tree: Tree) -> tuple[int, ...]:
+    """Arguments a kernel may overwrite: read once, whole, in their own axis order."""
+    leaves = arg_views(tree)
+    return tuple(k for k, view in leaves if [a for a, _ in leaves].count(k) == 1
+                 and view == tuple(range(len(view))))
+
+
+def compile_kernel(tree: Tree, shapes: Sequence[Shape], shape: Shape, donor: int | None = None) -> Kernel:
+    """Calls computing ``tree`` over arguments of ``shapes`` into a result of ``shape``; ``out`` is argument
+    ``donor``'s own array when that is given."""
+    compiler = _Compiler(shapes, shape, donor)
+    compiler.into(tree, 0)
+    return Kernel(len(compiler.code), compiler.registers - 1, tuple(compiler.code))
+
+
+def _leaf_shape(view: View, shape: Shape) -> Shape:
+    return tuple(1 if a is None else shape[a] for a in view)
+
+
+def _negated(tree: Tree) -> Tree | None:
+    """``x`` when ``tree`` is ``−1 · x``."""
+    if tree[0] == "mul" and len(tree[1]) == 2 and ("num", -1.0) in tree[1]:
+        return next(t for t in tree[1] if t != ("num", -1.0))
+    return None
+
+
+class _Compiler:
+    def __init__(self, shapes: Sequence[Shape], shape: Shape, donor: int | None) -> None:
+        self.shapes, self.shape, self.donor = shapes, shape, donor
+        self.code: list[Call] = []
+        self.registers = 1
+        """Registers needed: the result and the scratch buffers."""
+        self.registers_used = 1
+
+    def shape_of(self, tree: Tree) -> Shape:
+        kind = tree[0]
+        if kind == "num":
+            return ()
+        if kind == "arg":
+            return _leaf_shape(tree[2], self.shapes[tree[1]])
+        if kind == "apply":
+            return self.shape_of(tree[3])
+        return tuple(np.broadcast_shapes(*(self.shape_of(t) for t in tree[1])))
+
+    def holds_donor(self, tree: Tree) -> bool:
+        return self.donor is not None and any(k == self.donor for k, _ in arg_views(tree))
+
+    def operand(self, tree: Tree) -> Operand | None:
+        """A register-free way to get ``tree``'s value (a view, a number, a small broadcast part), else ``None``."""
+        kind = tree[0]
+        if kind == "num":
+            value = tree[1]
+            return lambda args, registers: value
+        if kind == "arg":
+            k, view = tree[1], tree[2]
+            return lambda args, registers: aligned(args[k], view, True)
+        if self.shape_of(tree) != self.shape:
+            return lambda args, registers: run_kernel(tree, args, np, numpy=True)
+        return None
+
+    def into(self, tree: Tree, target: int) -> None:
+        """Append the calls that leave ``tree``'s value in register ``target``."""
+        kind = tree[0]
+        if kind in ("num", "arg") or self.shape_of(tree) != self.shape:
+            value = self.operand(tree)
+            assert value is not None
+            self.code.append(lambda args, registers: np.copyto(registers[target], value(args, registers)))
+        elif kind == "apply":
+            self.apply(tree, target)
+        else:
+            self.fold(tree, target)
+
+    def apply(self, tree: Tree, target: int) -> None:
+        name, param, inner = tree[1], tree[2], tree[3]
+        rule = in_place_rule(name, param)
+        source = self.operand(inner)
+        if source is None:
+            self.into(inner, target)
+            source = _register(target)
+        if rule is None:
+            self.code.append(lambda args, registers: np.copyto(
+                registers[target], functions.apply_array(name, source(args, registers), param)))
+        else:
+            self.code.append(lambda args, registers: rule(source(args, registers), registers[target]))
+
+    def fold(self, tree: Tree, target: int) -> None:
+        """An add or mul: the part holding the donor first, else a full-size sub-kernel, then the rest in place."""
+        ufunc, inverse = (np.add, np.subtract) if tree[0] == "add" else (np.multiply, None)
+        parts: list[tuple[Tree, bool]] = []
+        for part in tree[1]:
+            inner = _negated(part) if inverse is not None else None
+            parts.append((inner, True) if inner is not None else (part, False))
+        parts.sort(key=lambda p: (not self.holds_donor(p[0]), self.operand(p[0]) is not None, p[1]))
+        (first, negated), rest = parts[0], parts[1:]
+        source = self.operand(first)
+        if source is None or not rest:
+            self.into(first, target)
+            if negated:
+                self.code.append(lambda args, registers: np.negative(registers[target], out=registers[target]))
+            source, negated = _register(target), False
+        for part, part_negated in rest:
+            value = self.operand(part)
+            register = None
+            if value is None:
+                register = self.registers_used
+                self.registers_used += 1
+                self.registers = max(self.registers, self.registers_used)
+                self.into(part, register)
+                value = _register(register)
+            self.code.append(_combine(ufunc, inverse, source, negated, value, part_negated, target))
+            if register is not None:
+                self.registers_used -= 1
+            source, negated = _register(target), False
+
+
+def _register(n: int) -> Operand:
+    return lambda args, registers: registers[n]
+
+
+def _combine(ufunc: Any, inverse: Any, a: Operand, a_negated: bool, b: Operand, b_negated: bool, target: int
+             ) -> Call:
+    """``registers[target] = a ∘ b``, where a negated operand of an add is subtracted."""
+    if a_negated and b_negated:
+        def both(args: Sequence[Any], registers: list[Any]) -> Any:
+            out = registers[target]
+            ufunc(a(args, registers), b(args, registers), out=out)
+            return np.negative(out, out=out)
+
+        return both
+    if a_negated:
+        return lambda args, registers: inverse(b(args, registers), a(args, registers), out=registers[target])
+    if b_negated:
+        return lambda args, registers: inverse(a(args, registers), b(args, registers), out=registers[target])
+    return lambda args, registers: ufunc(a(args, registers), b(args, registers), out=registers[target])
