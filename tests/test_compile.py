@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
+import importlib.util
 import subprocess
 import sys
 import tracemalloc
@@ -18,7 +20,7 @@ from numpy.testing import assert_allclose
 
 import eincalc as ec
 from eincalc import fastpath, runtime
-from eincalc.evaluate import CompiledFunction
+from eincalc.evaluate import CompiledFunction, bind_sizes
 from eincalc.lowering import lower
 from eincalc.program import Contraction, Custom, Elementwise, Fill
 from eincalc.strategies import Problem, problems, reference_value
@@ -121,6 +123,9 @@ def test_gemm_orientation_puts_the_small_dimension_first_for_long_thin_products(
     assert not runtime.gemm_swaps(64, 64, 64, square, square)
     assert runtime.gemm_swaps(64, 64, 64, square.T, square.T)  # Aᵀ Bᵀ = (B A)ᵀ: both operands as stored
     assert runtime.gemm_swaps(64, 64, 64, square, square, wanted=True)
+    X, R = np.ones((256, 784)), np.ones((256, 512))
+    assert runtime.gemm_swaps(784, 256, 512, X.T, R)  # Xᵀ R as (Rᵀ X)ᵀ: the smaller side leads
+    assert not runtime.gemm_swaps(512, 256, 784, R.T, X)
 
 
 def test_logistic_hessian_never_builds_the_diagonal_matrix() -> None:
@@ -267,3 +272,135 @@ def test_eincalc_imports_no_array_framework() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# -- issue 17: planned buffers, in-place kernels, every backend ---------------------------------------
+
+
+def attention(T: int = 24, d: int = 5) -> tuple[list[ec.Expr], dict[str, np.ndarray]]:
+    """B4's gradients of Σ softmax(Q Kᵀ/√d) V ⊙ G for Q, K and V."""
+    Q, K, V, G = ec.tensors("Q[t,d] K[s,d] V[s,e] G[t,e]")
+    S = ec.let("S", ec.softmax(Q @ K.T * (1 / np.sqrt(d)), axis=1))
+    loss = ec.sum(S @ V * G)
+    rng = np.random.default_rng(17)
+    return list(ec.grad(loss, [Q, K, V])), {name: rng.standard_normal((T, d)) for name in "QKVG"}
+
+
+def least_squares(rows: int = 40, cols: int = 6, outputs: int = 3) -> tuple[list[ec.Expr], dict[str, np.ndarray]]:
+    """‖X W − Y‖² and its gradient, sharing the residual."""
+    X, W, Y = ec.tensors("X[b,n] W[n,m] Y[b,m]")
+    loss = ec.sum((X @ W - Y) ** 2)
+    rng = np.random.default_rng(18)
+    values = {"X": rng.standard_normal((rows, cols)), "W": rng.standard_normal((cols, outputs)),
+              "Y": rng.standard_normal((rows, outputs))}
+    return [loss, ec.grad(loss, W)], values
+
+
+def _programs() -> dict[str, tuple[list[ec.Expr], dict[str, np.ndarray]]]:
+    loss, grads, _ = mlp()
+    return {"mlp": ([loss, *grads], mlp_values(7, batch=9)), "attention": attention(), "least squares": least_squares()}
+
+
+def _backends() -> dict[str, Any]:
+    """Array makers for every backend installed (NumPy always, at two precisions)."""
+    makers: dict[str, Any] = {"numpy float64": lambda x: x, "numpy float32": lambda x: x.astype(np.float32)}
+    if importlib.util.find_spec("dask") is not None:
+        import dask.array as da
+
+        makers["dask"] = lambda x: da.from_array(x, chunks=tuple(max(1, n // 2) for n in x.shape))
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        makers["torch"] = torch.from_numpy
+    if importlib.util.find_spec("jax") is not None:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        makers["jax"] = jax.numpy.asarray
+    return makers
+
+
+@pytest.mark.parametrize("backend", sorted(_backends()))
+@pytest.mark.parametrize("name", ["mlp", "attention", "least squares"])
+def test_compiled_programs_match_the_index_form_on_every_backend(name: str, backend: str) -> None:
+    outputs, values = _programs()[name]
+    make = _backends()[backend]
+    f = ec.compile(outputs)
+    sizes = bind_sizes(list(f.program.specs.values()), values, {})
+    for _ in range(2):  # the second call runs on the buffers the first one left
+        results = f({k: make(v) for k, v in values.items()})
+        for expr, got in zip(outputs, results, strict=True):
+            value = np.asarray(got.compute() if hasattr(got, "compute") else got)
+            tolerance = 1e-4 if "32" in backend else 1e-9
+            assert_allclose(value, reference_value(expr, values, sizes), rtol=tolerance, atol=tolerance)
+
+
+def _plan(f: CompiledFunction) -> Any:
+    return next(iter(f._plans.values()))[1]
+
+
+def _warm_peak(f: CompiledFunction, values: dict[str, np.ndarray]) -> int:
+    """Peak bytes traced during a call after the first (plans and buffers exist already)."""
+    f(values)
+    tracemalloc.start()
+    try:
+        f(values)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_attention_backward_keeps_two_t_by_t_buffers_and_allocates_none() -> None:
+    T, d = 300, 4
+    outputs, values = attention(T, d)
+    program = lower(outputs)
+    rowsums = [op for op in program.ops if isinstance(op, Contraction) and op.inputs == ("ab", "ab")]
+    assert len(rowsums) == 1 and rowsums[0].output == "a"  # Σ_s P ⊙ dP as dot products, no T×T product
+    f = ec.compile(outputs)
+    peak = _warm_peak(f, values)
+    plan = _plan(f)
+    assert sorted(size for size in plan.memory.sizes if size >= T * T) == [T * T, T * T]  # P and dP (then dS)
+    assert peak < T * T * 8 // 2  # a warm call allocates its T×d outputs, nothing T×T
+
+
+def test_least_squares_loss_and_gradient_share_one_residual_buffer() -> None:
+    rows, cols, outputs_ = 5000, 4, 3
+    outputs, values = least_squares(rows, cols, outputs_)
+    program = lower(outputs)
+    assert [op.inputs for op in program.ops if isinstance(op, Contraction) and not op.dims] == [("ab", "ab")]
+    f = ec.compile(outputs)
+    peak = _warm_peak(f, values)
+    assert _plan(f).memory.sizes == [rows * outputs_]  # X W, then X W − Y over it: Σ r² and 2 Xᵀ r read it
+    assert peak < rows * outputs_ * 8 // 2
+
+
+def test_mlp_intermediates_live_in_kept_buffers() -> None:
+    _, grads, _ = mlp()
+    values = mlp_values(8, batch=20_000)
+    f = ec.compile(grads)
+    peak = _warm_peak(f, values)
+    assert peak < 20_000 * 5 * 8  # no batch × feature array is new (the softmax's row maxima and sums are)
+    # h1, h2, ŷ − Y (over z₃), dh2, δ2, dh1, δ1: each is read by a GEMM after the next one is made
+    assert sorted(_plan(f).memory.sizes) == sorted([20_000 * n for n in (5, 4, 3, 4, 4, 5, 5)])
+
+
+def test_a_kept_buffer_never_reaches_the_caller() -> None:
+    outputs, values = attention()
+    f = ec.compile(outputs)
+    first = f(values)
+    kept = [np.array(r, copy=True) for r in first]
+    f({k: v + 1.0 for k, v in values.items()})
+    for a, b in zip(first, kept, strict=True):
+        assert_allclose(a, b, rtol=0, atol=0)
+
+
+def test_concurrent_calls_use_their_own_buffers() -> None:
+    outputs, values = least_squares(400, 5, 3)
+    f = ec.compile(outputs)
+    inputs = [{k: v * (n + 1) for k, v in values.items()} for n in range(4)]
+    expected = [f(v) for v in inputs]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            for got, want in zip(pool.map(f, inputs), expected, strict=True):
+                assert_allclose(got[0], want[0], rtol=1e-12)
+                assert_allclose(got[1], want[1], rtol=1e-12)
