@@ -30,6 +30,7 @@ from .arguments import describe as describe_value
 from .errors import ParseError, ShapeError, UnknownNameError, UnsupportedError
 from .expr import Expr, Named, Tensor
 from .functions import ALIASES, FUNCTIONS
+from .limits import describe as describe_expr
 from .matrix_syntax import (
     DIVIDE,
     ELEMENTWISE,
@@ -68,7 +69,7 @@ from .matrix_typing import (
 )
 
 ARITY = {"tr": 1, "trace": 1, "det": 1, "logdet": 1, "inv": 1, "diag": 1, "sum": 1, "norm1": 1, "norm2": 1,
-          "vector": 1, "matrix": 1, "softmax": 1, "log_softmax": 1, "logsumexp": 1}
+         "vector": 1, "matrix": 1, "softmax": 1, "log_softmax": 1, "logsumexp": 1}
 AXIS_CALLS = {f"{fn}_{way}": (fn, way) for fn in ("softmax", "log_softmax", "logsumexp") for way in ("rows", "cols")}
 
 
@@ -118,14 +119,11 @@ class Scope:
 
 
 def _declaration(expr: Expr) -> str:
-    """A declared tensor as declared (``W[m,n]``), an intermediate with its definition (``h = σ(z[i])``)."""
+    """A declared tensor as declared (``W[m,n]``), an intermediate with the start of its definition."""
     if isinstance(expr, Tensor):
         return str(expr.spec)
     assert isinstance(expr, Named)
-    return f"{expr.name} = {expr.body}"
-
-
-# -- typing, then building -----------------------------------------------------------------------------
+    return f"the intermediate {expr.name} = {describe_expr(expr.body).splitlines()[0]}"
 
 
 # -- the typing pass -------------------------------------------------------------------------------
@@ -195,11 +193,15 @@ class Checker:
         """The settled shape of a typed node (a literal nothing settled is a number)."""
         return final(self.types[id(node)])
 
+    def literal(self, node: Node) -> bool:
+        """Whether a typed node is (a value computed from) a literal ``0`` or ``1``, whatever shape it took."""
+        return isinstance(self.types[id(node)], Flexible)
+
     def operand(self, node: Node) -> Shape:
         """Type ``node`` as an operand that fixes a literal: ``1`` there is a number."""
         return final(self.check(node))
 
-    def square(self, node: Node, shape: Shape, what: str) -> Shape:
+    def require_square(self, node: Node, shape: Shape, what: str) -> Shape:
         if not square(shape):
             raise Located(ShapeError(f"{what} needs a square matrix; {self.text(node)} is {describe(shape)}"),
                           node.start)
@@ -261,12 +263,9 @@ class Checker:
         result = self.check(node.factors[0])
         steps: list[str] = []
         kinds: dict[str, int] = {}
-        numbers = _is_number(node.factors[0])  # the factors so far are written numbers (2 1 xᵀ)
         for k, (op, column, factor) in enumerate(zip(node.ops, node.columns, node.factors[1:], strict=True)):
             left_text = self.source[node.start : node.factors[k].end].strip()
-            left = _Left(result, left_text, node.start, numbers)
-            how, result = self.multiply(op, left, self.check(factor), factor)
-            numbers = numbers and _is_number(factor)
+            how, result = self.multiply(op, _Left(result, left_text, node.start), self.check(factor), factor)
             steps.append(how)
             kinds.setdefault("elementwise" if how in ("hadamard", "quotient") else how, column)  # of two non-scalars
             if "elementwise" in kinds and ("matmul" in kinds or "outer" in kinds):
@@ -275,9 +274,9 @@ class Checker:
         self.steps[id(node)] = tuple(steps)
         return result
 
-    def multiply(self, op: str, written: _Left, right: Type, factor: Node) -> tuple[str, Type]:
+    def multiply(self, op: str, so_far: _Left, right: Type, factor: Node) -> tuple[str, Type]:
         """How ``left op right`` multiplies, and its type."""
-        left, left_text = written.type, written.text
+        left, left_text = so_far.type, so_far.text
         if op in DIVIDE:
             denominator = self.settle(right, SCALAR, factor) if isinstance(right, Flexible) else right
             if denominator.kind != "scalar":
@@ -290,12 +289,12 @@ class Checker:
         if op in ELEMENTWISE or op in ELEMENTWISE_DIVIDE:
             return self.elementwise(op, left, right, left_text, factor)
         if isinstance(left, Flexible):  # 1 xᵀ: a column of ones; σ(1) xᵀ: a number
-            column = written.numbers and isinstance(right, Shape) and right.kind == "row"
-            left = self.settle(left, vector("col", Var("1", written.start)) if column else SCALAR, factor)
+            column = left.written and isinstance(right, Shape) and right.kind == "row"
+            left = self.settle(left, vector("col", Var("1", so_far.start)) if column else SCALAR, factor)
         if isinstance(right, Flexible):  # X 1: a column of ones; 2 1: still a literal; X σ(1): a number
             if left.kind == "scalar":
                 return "scale", right
-            column = _is_number(factor) and left.kind in ("row", "matrix")
+            column = right.written and left.kind in ("row", "matrix")
             right = self.settle(right, vector("col", left.dims[-1]) if column else SCALAR, factor)
         rule = product_rule(left, right)
         if rule is None:
@@ -322,7 +321,7 @@ class Checker:
             return child.flipped()
         if isinstance(child, Flexible) and node.mark == "pow":  # 1^-0.5: still a constant of any shape
             self.constant_powers.add(id(node))
-            return child
+            return child.derived()
         shape = final(child)
         if node.mark == "invT" or (node.mark == "pow" and shape.kind == "matrix" and not node.elementwise):
             power = "⁻ᵀ" if node.mark == "invT" else f"a matrix power ({self.text(node)})"
@@ -330,13 +329,13 @@ class Checker:
                 raise Located(UnsupportedError(f"{power}: a matrix power needs an integer exponent; for the "
                                                f"element-wise power write {grouped(self.text(node.child))}.^"
                                                f"{node.exponent:g}"), node.start)
-            self.square(node.child, shape, power)
+            self.require_square(node.child, shape, power)
         return shape
 
     def bars_type(self, node: Bars) -> Type:
         child = self.check(node.child)
         if not node.norm:
-            return child
+            return child.derived() if isinstance(child, Flexible) else child
         shape = final(child)
         if shape.kind == "matrix" and node.sub != "F":
             written = f"‖{self.text(node.child)}‖{'_' + node.sub if node.sub else ''}"
@@ -350,12 +349,12 @@ class Checker:
         if len(args) != arity:
             raise Located(ParseError(f"{fn} takes {arity} argument{'s' * (arity != 1)}, not {len(args)}"), node.start)
         if fn in ("tr", "trace", "det", "logdet", "inv"):
-            shape = self.square(args[0], self.operand(args[0]), fn)
+            shape = self.require_square(args[0], self.operand(args[0]), fn)
             return shape if fn == "inv" else SCALAR
         argument = self.check(args[0])
         if isinstance(argument, Flexible) and fn in elementwise_functions():
-            return argument  # σ(1): still a constant of any shape
-        if isinstance(argument, Flexible) and fn in ("softmax", "log_softmax", "logsumexp"):
+            return argument.derived()  # σ(1): still a constant of any shape
+        if isinstance(argument, Flexible) and fn in ("softmax", "log_softmax", "logsumexp", "diag"):  # diag(1) is I
             argument = self.settle(argument, vector(self.vector, Var("1", args[0].start)), args[0])
         rule = _CALL_TYPES.get(fn) or (_axis_call_type if fn in AXIS_CALLS else _same_type)
         return rule(self, node, final(argument))
@@ -371,17 +370,11 @@ class Checker:
 
 
 class _Left(NamedTuple):
-    """The left operand of a product so far: its type, its text, where it starts, whether it is written numbers."""
+    """The left operand of a product so far: its type, its text and where it starts."""
 
     type: Type
     text: str
     start: int
-    numbers: bool
-
-
-def _is_number(node: Node) -> bool:
-    """Whether ``node`` is a written number, perhaps signed: what spells a vector of ones or zeros in a product."""
-    return isinstance(node.child if isinstance(node, Negate) else node, Number)
 
 
 def _names(node: Node) -> Iterable[Name]:
@@ -421,7 +414,7 @@ def _vector_or_matrix(reader: Checker, node: Call, shape: Shape) -> Type:
 
 def _diag_type(reader: Checker, node: Call, shape: Shape) -> Type:
     if shape.kind == "matrix":
-        return vector(reader.vector, reader.square(node.args[0], shape, "diag").dims[0])
+        return vector(reader.vector, reader.require_square(node.args[0], shape, "diag").dims[0])
     reader.require(node, shape, ("col", "row", "matrix"))
     return Shape("matrix", (shape.dims[0], shape.dims[0]))
 

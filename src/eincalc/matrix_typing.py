@@ -82,13 +82,25 @@ def vector(kind: Kind, dim: Dim) -> Shape:
 
 
 class Flexible:
-    """The type of a literal ``0`` or ``1`` until a sum or product settles it (union-find over literals)."""
+    """The type of a literal ``0`` or ``1`` until a sum or product settles it (union-find over literals).
 
-    __slots__ = ("parent", "target")
+    ``written`` says the value is the literal itself, perhaps scaled or summed (``2 1``): what spells the
+    ones vector in a product (``1 xᵀ``).  A function of it (``σ(1)``, `derived()`) settles with it but is a
+    number in a product.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("parent", "target", "written")
+
+    def __init__(self, written: bool = True) -> None:
         self.parent: Flexible | None = None
         self.target: Shape | None = None
+        self.written = written
+
+    def derived(self) -> Flexible:
+        """A value computed from this literal: the same shape, but not written as a literal."""
+        value = Flexible(written=False)
+        value.parent = self.root()
+        return value
 
     def root(self) -> Flexible:
         node = self

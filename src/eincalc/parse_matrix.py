@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -136,23 +136,25 @@ class _Builder:
 
     def product_expr(self, node: Product) -> Expr:
         """The factors multiplied pairwise, so that a long product builds a shallow expression: a product is
-        associative once ``x / y`` is read as ``x y⁻¹`` (⊙ and matrix products never share one)."""
+        associative once ``x / y`` is read as ``x y⁻¹`` (⊙ and matrix products never share one).  Literals that
+        multiply each other (``σ(1) 1``) are constants of one shape: they multiply element-wise."""
         steps = self.checker.steps[id(node)]
         elementwise = any(how in ("hadamard", "quotient") for how in steps)
-        factors = [(self.build(f), self.shape(f)) for f in node.factors]
+        factors = [_Factor(self.build(f), self.shape(f), self.checker.literal(f)) for f in node.factors]
         for k, how in enumerate(steps, start=1):
             if how in ("divide", "quotient"):
-                factors[k] = (build.power(factors[k][0], -1), factors[k][1])
+                factors[k] = factors[k]._replace(expr=build.power(factors[k].expr, -1))
 
-        def times(left: tuple[Expr, Shape], right: tuple[Expr, Shape]) -> tuple[Expr, Shape]:
-            (a, left_shape), (b, right_shape) = left, right
-            if elementwise or "scalar" in (left_shape.kind, right_shape.kind):
-                return build.multiply(a, b), right_shape if left_shape.kind == "scalar" else left_shape
-            rule = product_rule(left_shape, right_shape)
+        def times(left: _Factor, right: _Factor) -> _Factor:
+            literal = left.literal and right.literal
+            if elementwise or literal or "scalar" in (left.shape.kind, right.shape.kind):
+                shape = right.shape if left.shape.kind == "scalar" else left.shape
+                return _Factor(build.multiply(left.expr, right.expr), shape, literal)
+            rule = product_rule(left.shape, right.shape)
             assert rule is not None, "checked when typed"
-            return _MULTIPLY[rule[0]](a, b), rule[1]
+            return _Factor(_MULTIPLY[rule[0]](left.expr, right.expr), rule[1], False)
 
-        return _pairwise(factors, times)[0]
+        return _pairwise(factors, times).expr
 
     def postfix_expr(self, node: Postfix) -> Expr:
         child = self.build(node.child)
@@ -185,6 +187,14 @@ class _Builder:
         if node.fn in _CALL_BUILDERS:
             return _CALL_BUILDERS[node.fn](self, node, value, kind)
         return build.apply(elementwise_functions()[node.fn], value)
+
+
+class _Factor(NamedTuple):
+    """A factor of a product being built: its expression, its shape, and whether it is a literal's value."""
+
+    expr: Expr
+    shape: Shape
+    literal: bool
 
 
 _T = TypeVar("_T")
