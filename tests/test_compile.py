@@ -112,7 +112,7 @@ def test_either_gemm_orientation_gives_the_product(order: str, m: int, k: int, n
     b = np.asarray(rng.standard_normal((k, n)), order=order)
     for output in ("ac", "ca"):
         for out in (None, np.full(m * n + 3, np.nan)):  # a new array, or the start of a planned buffer
-            value = fastpath.numpy_contraction(("ab", "bc"), output, [a.shape, b.shape])([a, b], out)
+            value = fastpath.numpy_contraction(("ab", "bc"), output, [a.shape, b.shape]).run([a, b], out)
             assert_allclose(value if output == "ac" else value.T, a @ b, rtol=1e-12)
 
 

@@ -294,7 +294,7 @@ def _contraction_step(op: Contraction, shapes: list[tuple[int, ...]], numpy: boo
         contract = fastpath.numpy_contraction(op.inputs, op.output, shapes)
 
         def product(slots: list[Any]) -> Any:
-            return contract([slots[a] for a in args], None)
+            return contract.run([slots[a] for a in args], None)
     else:
         expression = opt_einsum.contract_expression(op.equation, *shapes)
 

@@ -15,16 +15,19 @@ so every intermediate has that dtype too.
 
 >>> import numpy as np
 >>> contract = numpy_contraction(("ab", "bc"), "ca", [(2, 3), (3, 4)])
->>> contract([np.ones((2, 3)), np.ones((3, 4))], np.empty(8)).shape
+>>> contract.run([np.ones((2, 3)), np.ones((3, 4))], np.empty(8)).shape
 (4, 2)
->>> numpy_contraction(("ab", "ab"), "a", [(2, 3), (2, 3)])([np.ones((2, 3)), np.ones((2, 3))], None)
+>>> numpy_contraction(("ab", "ab"), "a", [(2, 3), (2, 3)]).run([np.ones((2, 3)), np.ones((2, 3))], None)
 array([3., 3.])
+>>> numpy_contraction(("ab", "ac", "a"), "bc", [(5, 2), (5, 3), (5,)]).sizes   # one intermediate: s ⊙ the 5×3
+(15,)
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,16 +35,13 @@ import numpy as np
 from .runtime import gemm_swaps, plan_path
 
 Shape = tuple[int, ...]
-Contract = Callable[[Sequence[Any], Any], Any]
-"""``contract(arrays, out)``: the contraction of ``arrays``, written into the flat buffer ``out`` (``None``: a new
-array); the result may be a transposed view of it."""
 
 
 # -- contractions -------------------------------------------------------------------------------
 
 
 Step = Callable[..., Any]
-"""One step of a path, ``step(a, b, out)`` (or more operands, then ``out``); ``out`` as for `Contract`."""
+"""One step of a path, ``step(a, b, out)`` (or other numbers of operands, then ``out``), writing into ``out``."""
 
 
 def _into(out: Any, shape: Shape) -> Any:
@@ -49,13 +49,35 @@ def _into(out: Any, shape: Shape) -> Any:
     return None if out is None else out[: math.prod(shape)].reshape(shape)
 
 
-def numpy_contraction(inputs: Sequence[str], output: str, shapes: Sequence[Shape]) -> Contract:
-    """A function of the operand arrays computing ``einsum(inputs -> output)`` pairwise along opt_einsum's path."""
+@dataclass(frozen=True)
+class PairwisePlan:
+    """A contraction along a pairwise path: ``run(arrays, out, scratch)``, where the last step writes into the flat
+    buffer ``out`` (``None``: a new array; the result may be a transposed view of it) and each earlier step into a
+    flat buffer of ``scratch`` (element counts ``sizes``; none given: new arrays)."""
+
+    steps: tuple[tuple[tuple[int, ...], Step], ...]
+    final: tuple[int, ...]
+    sizes: tuple[int, ...]
+
+    def run(self, arrays: Sequence[Any], out: Any, scratch: Sequence[Any] = ()) -> Any:
+        values = list(arrays)
+        last = len(self.steps) - 1
+        for n, (positions, step) in enumerate(self.steps):
+            taken = [values[p] for p in positions]
+            for p in sorted(positions, reverse=True):
+                del values[p]
+            values.append(step(*taken, out if n == last else scratch[n] if scratch else None))
+        return values[0] if self.final == tuple(range(len(self.final))) else values[0].transpose(self.final)
+
+
+def numpy_contraction(inputs: Sequence[str], output: str, shapes: Sequence[Shape]) -> PairwisePlan:
+    """How to compute ``einsum(inputs -> output)`` pairwise along opt_einsum's path, GEMMs as GEMMs."""
     sizes = {c: n for letters, shape in zip(inputs, shapes, strict=True) for c, n in zip(letters, shape, strict=True)}
     if len(inputs) == 1:
-        return _single(inputs[0], output, sizes)
+        return PairwisePlan((((0,), _single(inputs[0], output, sizes)),), tuple(range(len(output))), ())
     operands = list(inputs)
     plan: list[tuple[tuple[int, ...], Step]] = []
+    produced: list[str] = []
     path = plan_path(f"{','.join(inputs)}->{output}", shapes)
     for position, step in enumerate(path):
         taken = [operands[p] for p in step]
@@ -70,33 +92,21 @@ def numpy_contraction(inputs: Sequence[str], output: str, shapes: Sequence[Shape
             fn, letters = _einsum(taken, keep, sizes)
         plan.append((tuple(step), fn))
         operands.append(letters)
-    final = [operands[0].index(c) for c in output]
-    identity = final == list(range(len(final)))
-    steps = tuple(plan)
-    count = len(steps)
-
-    def contract(arrays: Sequence[Any], out: Any) -> Any:
-        values = list(arrays)
-        for n, (positions, run) in enumerate(steps, 1):
-            taken = [values[p] for p in positions]
-            for p in sorted(positions, reverse=True):
-                del values[p]
-            values.append(run(*taken, out if n == count else None))
-        return values[0] if identity else values[0].transpose(final)
-
-    return contract
+        produced.append(letters)
+    intermediates = tuple(math.prod(sizes[c] for c in letters) for letters in produced[:-1])
+    return PairwisePlan(tuple(plan), tuple(operands[0].index(c) for c in output), intermediates)
 
 
-def _single(letters: str, output: str, sizes: dict[str, int]) -> Contract:
+def _single(letters: str, output: str, sizes: dict[str, int]) -> Step:
     kept = [c for c in letters if c in output]
     shape = tuple(sizes[c] for c in dict.fromkeys(kept))
     if len(set(letters)) < len(letters):
         equation = f"{letters}->{''.join(dict.fromkeys(kept))}"
         order = [list(dict.fromkeys(kept)).index(c) for c in output]
-        return lambda arrays, out: np.einsum(equation, arrays[0], out=_into(out, shape)).transpose(order)
+        return lambda x, out: np.einsum(equation, x, out=_into(out, shape)).transpose(order)
     summed = tuple(n for n, c in enumerate(letters) if c not in output)
     order = [kept.index(c) for c in output]
-    return lambda arrays, out: arrays[0].sum(axis=summed, out=_into(out, shape)).transpose(order)
+    return lambda x, out: x.sum(axis=summed, out=_into(out, shape)).transpose(order)
 
 
 def _einsum(taken: Sequence[str], keep: str, sizes: dict[str, int]) -> tuple[Step, str]:

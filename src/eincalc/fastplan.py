@@ -38,7 +38,7 @@ import numpy as np
 
 from .elementwise import compile_kernel, donors
 from .expr import Expr
-from .fastpath import numpy_contraction
+from .fastpath import PairwisePlan, numpy_contraction
 from .memory import FRESH, MemoryPlan, Need, Placement, plan_memory
 from .program import Contraction, Custom, Elementwise, Op, Program
 
@@ -110,7 +110,8 @@ class NumpyPlan:
             if not op.dims:
                 return Need("external")
             scaled = self._scaled_operand(n, op)
-            return Need("buffer", size, scratch=() if scaled is None else (math.prod(self.shapes[op.args[scaled]]),))
+            operand = () if scaled is None else (math.prod(self.shapes[op.args[scaled]]),)
+            return Need("buffer", size, scratch=self._contraction(op).sizes + operand)
         if isinstance(op, Custom) and _in_place(op) is not None and op.dims:
             identity = op.views[0] == tuple(range(len(op.views[0])))
             return Need("buffer", size, donors=(0,) if identity else ())
@@ -155,19 +156,23 @@ class NumpyPlan:
 
         return step
 
+    def _contraction(self, op: Contraction) -> PairwisePlan:
+        return numpy_contraction(op.inputs, op.output, [self.shapes[a] for a in op.args])
+
     def _contraction_step(self, n: int, op: Contraction) -> Step:
-        shapes = [self.shapes[a] for a in op.args]
-        contract = numpy_contraction(op.inputs, op.output, shapes)
+        contract = self._contraction(op)
         args, scale, scaled = op.args, op.scale, self._scaled_operand(n, op)
         coefficient = 1.0 if scaled is not None else op.coefficient
-        factor_on_operand, operand_shape = op.coefficient, shapes[scaled] if scaled is not None else ()
+        factor_on_operand = op.coefficient
+        operand_shape = self.shapes[args[scaled]] if scaled is not None else ()
+        steps = len(contract.sizes)
 
         def step(slots: list[Any], ctx: Any, out: Any, scratch: list[Any]) -> Any:
             values = [slots[a] for a in args]
             if scaled is not None:
-                buffer = scratch[0][: math.prod(operand_shape)].reshape(operand_shape)
+                buffer = scratch[steps][: math.prod(operand_shape)].reshape(operand_shape)
                 values[scaled] = np.multiply(values[scaled], factor_on_operand, out=buffer)
-            value = contract(values, out)
+            value = contract.run(values, out, scratch[:steps])
             factor = coefficient * math.prod(slots[s] for s in scale)
             if factor != 1.0:
                 value *= factor
