@@ -30,7 +30,7 @@ import numpy as np
 
 from . import functions
 from .program import Tree, View, arg_views
-from .runtime import aligned, in_place_rule, run_kernel
+from .runtime import in_place_rule, run_kernel
 
 Shape = tuple[int, ...]
 Operand = Callable[[Sequence[Any], list[Any]], Any]
@@ -107,8 +107,7 @@ class _Compiler:
             value = tree[1]
             return lambda args, registers: value
         if kind == "arg":
-            k, view = tree[1], tree[2]
-            return lambda args, registers: aligned(args[k], view, True)
+            return _leaf(tree[1], tree[2], len(self.shapes[tree[1]]))
         if self.shape_of(tree) != self.shape:
             return lambda args, registers: run_kernel(tree, args, np, numpy=True)
         return None
@@ -166,6 +165,17 @@ class _Compiler:
             if register is not None:
                 self.registers_used -= 1
             source, negated = _register(target), False
+
+
+def _leaf(k: int, view: View, rank: int) -> Operand:
+    """Argument ``k`` arranged as ``view`` says (a view of it; decided now, not per call)."""
+    order = [a for a in view if a is not None]
+    if not rank or (order == list(range(rank)) and None not in view):
+        return lambda args, registers: args[k]
+    index = tuple(slice(None) if a is not None else None for a in view)
+    if order == sorted(order):
+        return lambda args, registers: args[k][index]
+    return lambda args, registers: args[k].transpose(order)[index]
 
 
 def _register(n: int) -> Operand:

@@ -432,7 +432,7 @@ class CompiledFunction:
     def _finish(value: Any, order: tuple[int, ...], numpy: bool, ctx: EvalContext) -> Any:
         if not hasattr(value, "shape"):
             return ctx.new("zeros", ()) + value
-        return runtime.permute(value, order, numpy)
+        return value if order == tuple(range(len(order))) else runtime.permute(value, order, numpy)
 
     def __repr__(self) -> str:
         inputs = ", ".join(str(spec) for spec in self._specs) or "no inputs"

@@ -60,6 +60,13 @@ class PairwisePlan:
     sizes: tuple[int, ...]
 
     def run(self, arrays: Sequence[Any], out: Any, scratch: Sequence[Any] = ()) -> Any:
+        if len(self.steps) == 1:  # one GEMM or one sum: its operands in order
+            value = self.steps[0][1](*arrays, out)
+        else:
+            value = self._path(arrays, out, scratch)
+        return value if self.final == tuple(range(len(self.final))) else value.transpose(self.final)
+
+    def _path(self, arrays: Sequence[Any], out: Any, scratch: Sequence[Any]) -> Any:
         values = list(arrays)
         last = len(self.steps) - 1
         for n, (positions, step) in enumerate(self.steps):
@@ -67,7 +74,7 @@ class PairwisePlan:
             for p in sorted(positions, reverse=True):
                 del values[p]
             values.append(step(*taken, out if n == last else scratch[n] if scratch else None))
-        return values[0] if self.final == tuple(range(len(self.final))) else values[0].transpose(self.final)
+        return values[0]
 
 
 def numpy_contraction(inputs: Sequence[str], output: str, shapes: Sequence[Shape]) -> PairwisePlan:
@@ -172,12 +179,24 @@ def _gemm(la: str, lb: str, summed: list[str], left: list[str], right: list[str]
     out_shape = tuple(sizes[c] for c in left + right)
     swapped_shape = tuple(sizes[c] for c in right + left)
     order = list(range(len(right), len(right) + len(left))) + list(range(len(right)))
+    as_a, as_b = _as_matrix(perm_a, (m, k)), _as_matrix(perm_b, (k, n))
+    plain = len(left) == len(right) == 1  # the result is the matrix itself
 
     def gemm(a: Any, b: Any, out: Any) -> Any:
-        a2 = a.transpose(perm_a).reshape(m, k)
-        b2 = b.transpose(perm_b).reshape(k, n)
+        a2, b2 = as_a(a), as_b(b)
         if gemm_swaps(m, k, n, a2, b2, prefer):
-            return np.matmul(b2.T, a2.T, out=_into(out, (n, m))).reshape(swapped_shape).transpose(order)
-        return np.matmul(a2, b2, out=_into(out, (m, n))).reshape(out_shape)
+            product = np.matmul(b2.T, a2.T, out=_into(out, (n, m)))
+            return product.T if plain else product.reshape(swapped_shape).transpose(order)
+        product = np.matmul(a2, b2, out=_into(out, (m, n)))
+        return product if plain else product.reshape(out_shape)
 
     return gemm, letters
+
+
+def _as_matrix(perm: list[int], shape: tuple[int, int]) -> Callable[[Any], Any]:
+    """An operand's axes put in order ``perm`` and grouped into a matrix of ``shape`` (for two axes: a view)."""
+    if perm == [0, 1]:
+        return lambda x: x
+    if perm == [1, 0]:
+        return lambda x: x.T
+    return lambda x: x.transpose(perm).reshape(shape)

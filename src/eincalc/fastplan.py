@@ -162,6 +162,8 @@ class NumpyPlan:
     def _contraction_step(self, n: int, op: Contraction) -> Step:
         contract = self._contraction(op)
         args, scale, scaled = op.args, op.scale, self._scaled_operand(n, op)
+        if scaled is None and not scale and op.coefficient == 1.0:
+            return lambda slots, ctx, out, scratch: contract.run([slots[a] for a in args], out, scratch)
         coefficient = 1.0 if scaled is not None else op.coefficient
         factor_on_operand = op.coefficient
         operand_shape = self.shapes[args[scaled]] if scaled is not None else ()
@@ -206,7 +208,7 @@ class NumpyPlan:
         slots: list[Any] = [None] * len(self.schedule)
         for n, (step, out, fresh, scratch, release) in enumerate(self.schedule):
             target = buffers[out] if out is not None else np.empty(fresh, dtype) if fresh else None
-            slots[n] = step(slots, ctx, target, [buffers[b] for b in scratch])
+            slots[n] = step(slots, ctx, target, [buffers[b] for b in scratch] if scratch else scratch)
             for s in release:
                 slots[s] = None
         return slots
