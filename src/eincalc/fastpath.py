@@ -60,10 +60,9 @@ class PairwisePlan:
     sizes: tuple[int, ...]
 
     def run(self, arrays: Sequence[Any], out: Any, scratch: Sequence[Any] = ()) -> Any:
-        if len(self.steps) == 1:  # one GEMM or one sum: its operands in order
-            value = self.steps[0][1](*arrays, out)
-        else:
-            value = self._path(arrays, out, scratch)
+        first, step = self.steps[0]
+        direct = len(self.steps) == 1 and first == tuple(range(len(arrays)))  # one GEMM or sum of the operands
+        value = step(*arrays, out) if direct else self._path(arrays, out, scratch)
         return value if self.final == tuple(range(len(self.final))) else value.transpose(self.final)
 
     def _path(self, arrays: Sequence[Any], out: Any, scratch: Sequence[Any]) -> Any:

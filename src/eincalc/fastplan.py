@@ -208,7 +208,7 @@ class NumpyPlan:
         slots: list[Any] = [None] * len(self.schedule)
         for n, (step, out, fresh, scratch, release) in enumerate(self.schedule):
             target = buffers[out] if out is not None else np.empty(fresh, dtype) if fresh else None
-            slots[n] = step(slots, ctx, target, [buffers[b] for b in scratch] if scratch else scratch)
+            slots[n] = step(slots, ctx, target, [buffers[b] for b in scratch] if scratch else [])
             for s in release:
                 slots[s] = None
         return slots
