@@ -126,7 +126,7 @@ CASES: dict[str, Case] = {
         ),
         False,
         "2 Xᵀ (X W − Y)",
-        "2 * X.T @ (X @ W - Y)",
+        "2.0 * X.T @ (X @ W - Y)",
         lambda v: 2 * np.einsum("bj,bq->jq", v["X"], v["X"] @ v["W"] - v["Y"]),
     ),
     "quadratic_form": (
@@ -296,17 +296,17 @@ CASES: dict[str, Case] = {
         ),
         True,
         "(((ŷ − y) W₂ᵀ) ⊙ h ⊙ (1 − h)) W₁ᵀ",
-        "(((ŷ - y) @ W2.T) * h * (1 - h)) @ W1.T",
+        "(((ŷ - y) @ W2.T) * h * (1.0 - h)) @ W1.T",
         lambda v: (((v["ŷ"] - v["y"]) @ v["W2"].T) * v["h"] * (1 - v["h"])) @ v["W1"].T,
     ),
     "square": (
         Apply("pow", Contract((declare("X", b, j), declare("W", j, q)), (b, q)), 2.0),
         False,
         "(X W)∘²",
-        "(X @ W) ** 2",
+        "(X @ W) ** 2.0",
         lambda v: (v["X"] @ v["W"]) ** 2,
     ),
-    "vector_square": (Apply("pow", declare("x", i), 2.0), False, "x²", "x ** 2", lambda v: v["x"] ** 2),
+    "vector_square": (Apply("pow", declare("x", i), 2.0), False, "x²", "x ** 2.0", lambda v: v["x"] ** 2),
     "symmetric": (
         Contract((declare("S", i, p, symmetric=True), declare("x", i)), (p,)),
         False,
@@ -360,7 +360,7 @@ CASES: dict[str, Case] = {
         Add((Const(1.0), minus(declare("x", i))), (i,)),
         False,
         "1 − x",
-        "1 - x",
+        "1.0 - x",
         lambda v: 1 - v["x"],
     ),
 }

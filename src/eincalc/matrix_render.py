@@ -323,10 +323,12 @@ def _size(source: Axis) -> str:
 
 
 def _np_number(value: float) -> Code:
+    """A float literal (``2.0``, ``-1.0``, ``np.inf``): the text computes in float64 like the index form, so no
+    NumPy integer can wrap around or refuse a negative power (``np.abs(-1) ** -1``)."""
     if not math.isfinite(value):
         code = "np.nan" if math.isnan(value) else f"{'-' if value < 0 else ''}np.inf"
         return code, NEG if value < 0 else ATOM
-    return number(value), NEG if value < 0 else ATOM
+    return repr(float(value)), NEG if value < 0 else ATOM
 
 
 _PLACEHOLDER = "_field_"
@@ -436,7 +438,8 @@ def _np_broadcast(node: Broadcast) -> Code:
 
 def _np_function(node: Function) -> Code:
     if node.fn == "pow":
-        return f"{_np_operand(node.child, 'base')} ** {_np_number(node.param or 1.0)[0]}", POW
+        exponent = _np_number(1.0 if node.param is None else node.param)[0]
+        return f"{_np_operand(node.child, 'base')} ** {exponent}", POW
     template = lookup(node.fn).numpy
     return _np_fill(template, {"x": node.child}, {"k": _np_number(node.param or 0.0)[0]})
 
