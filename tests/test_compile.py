@@ -418,3 +418,33 @@ def test_memory_plan_donates_only_what_dies_and_never_hands_out_a_kept_buffer() 
     assert outs[3] == (FRESH, 0)  # written over slot 2, and a view of it is an output: so slot 2 is a new array
     assert outs[5] == (FRESH, None) and plan.placements[5].scratch == (1,)
     assert plan.sizes == [4, 4] and plan.release[5] == [1]
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_x_transpose_diag_v_x_runs_as_a_symmetric_update_when_v_is_not_negative(
+        monkeypatch: pytest.MonkeyPatch, sign: float, axis: int) -> None:
+    X, v = ec.tensors("X[b,n] v[b]") if axis == 0 else ec.tensors("X[n,b] v[b]")
+    gram = ec.einsum("bi,bj,b->ij" if axis == 0 else "ib,jb,b->ij", X, X, v)
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((50, 4) if axis == 0 else (4, 50))
+    weights = rng.random(50) * sign
+    weights[3] = 0.0
+    calls: list[tuple[Any, Any]] = []
+    matmul = np.matmul
+    monkeypatch.setattr(fastpath.np, "matmul", lambda a, b, **kw: calls.append((a, b)) or matmul(a, b, **kw))
+    got = ec.compile(gram)(X=x, v=weights)
+    want = np.einsum("bi,bj,b->ij" if axis == 0 else "ib,jb,b->ij", x, x, weights)
+    assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    (a, b), = calls
+    assert (a.base is b.base and a.ctypes.data == b.ctypes.data) == (sign > 0)  # Yᵀ Y: one buffer, BLAS syrk
+
+
+def test_float32_inputs_give_float32_constants_buffers_and_results() -> None:
+    (x,) = ec.tensors("x[n]")
+    jacobian = ec.jacobian(ec.tanh(x) * 2, x)  # 2 (1 − tanh²) δ: a constant identity, made in the inputs' dtype
+    f = ec.compile(jacobian)
+    for _ in range(2):
+        got = f(x=np.linspace(-1, 1, 3, dtype=np.float32))
+        assert got.dtype == np.float32
+        assert_allclose(got, np.diag(2 / np.cosh(np.linspace(-1, 1, 3)) ** 2), rtol=1e-6)

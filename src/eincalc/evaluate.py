@@ -381,8 +381,10 @@ class CompiledFunction:
         bound.update((spec.name, as_array(spec.name, given[spec.name])) for spec in others)
         return bound, others
 
-    def _plan(self, given: Mapping[str, Any], bound: dict[str, Any], others: tuple[TensorSpec, ...], numpy: bool
+    def _plan(self, given: Mapping[str, Any], bound: dict[str, Any], others: tuple[TensorSpec, ...], numpy: Any
               ) -> tuple[EvalContext, NumpyPlan | _Plan]:
+        """The context and plan for these arrays; ``numpy``: the one floating dtype of NumPy inputs (the fast path,
+        whose constants and buffers all take that dtype), else ``None``."""
         specs = self._specs + others
         signature = tuple((spec.name, tuple(bound[spec.name].shape)) for spec in specs)
         entry = self._plans.get(signature)
@@ -400,7 +402,8 @@ class CompiledFunction:
         self._plans[signature] = entry
         self._plans.move_to_end(signature)
         ctx = EvalContext(bound, entry[0], *_namespace([bound[spec.name] for spec in self._specs]))
-        if numpy:
+        if numpy is not None:
+            ctx = EvalContext(bound, entry[0], np, numpy)
             fast = entry[1] or _numpy_plan(self.program, ctx)
             self._plans[signature] = (entry[0], fast, entry[2])
             return ctx, fast
@@ -413,18 +416,19 @@ class CompiledFunction:
         bound, others = self._bound(given)
         dtypes = {bound[spec.name].dtype if isinstance(bound[spec.name], np.ndarray) else None
                   for spec in self._specs}
-        numpy = len(dtypes) <= 1 and all(d is not None and d.kind == "f" for d in dtypes)  # the fast path
+        fast = len(dtypes) <= 1 and all(d is not None and d.kind == "f" for d in dtypes)
+        numpy = (dtypes.pop() if dtypes else np.dtype(np.float64)) if fast else None
         ctx, plan = self._plan(given, bound, others, numpy)
         if isinstance(plan, NumpyPlan):
             if self._warm is not plan and self._warm is not None:
                 self._warm.forget_buffers()
             self._warm = plan if self._keep_buffers else None
-            slots = plan.run(ctx, dtypes.pop() if dtypes else np.dtype(np.float64), keep=self._keep_buffers)
+            slots = plan.run(ctx, numpy, keep=self._keep_buffers)
         else:
             slots = plan.run(ctx)
         results = tuple(
-            self._finish(slots[ref.slot], order, numpy, ctx) for ref, order in zip(self.program.outputs, self._orders,
-                                                                                   strict=True)
+            self._finish(slots[ref.slot], order, numpy is not None, ctx)
+            for ref, order in zip(self.program.outputs, self._orders, strict=True)
         )
         return results[0] if self._single else results
 

@@ -76,6 +76,47 @@ class PairwisePlan:
         return values[0]
 
 
+@dataclass(frozen=True)
+class GramPlan:
+    """``Xᵀ diag(v) X`` (``X`` given twice, ``v`` along the summed axis) as ``Yᵀ Y`` with ``Y = X √v`` when ``v ≥ 0``:
+    one symmetric rank-k update (NumPy calls BLAS ``syrk`` for a matrix times its own transpose), half the
+    multiplications of a GEMM; otherwise ``Xᵀ (X v)``.  ``run`` as for `PairwisePlan`."""
+
+    axis: int
+    """The summed axis of ``X``."""
+    sizes: tuple[int, ...]
+
+    def run(self, arrays: Sequence[Any], out: Any, scratch: Sequence[Any] = ()) -> Any:
+        x, _, v = arrays
+        weights = v[:, None] if self.axis == 0 else v[None, :]
+        scaled = _into(scratch[0] if scratch else np.empty(x.size, x.dtype), x.shape)
+        shape = (x.shape[1 - self.axis],) * 2
+        if v.min() >= 0:  # NaN fails too
+            np.multiply(x, np.sqrt(weights), out=scaled)
+            return np.matmul(*_gram_operands(scaled, self.axis), out=_into(out, shape))
+        np.multiply(x, weights, out=scaled)
+        first, second = _gram_operands(x, self.axis)[0], _gram_operands(scaled, self.axis)[1]
+        return np.matmul(first, second, out=_into(out, shape))
+
+
+def _gram_operands(y: Any, axis: int) -> tuple[Any, Any]:
+    """``(yᵀ, y)`` when the rows are summed, ``(y, yᵀ)`` when the columns are: one array and its transpose."""
+    return (y.T, y) if axis == 0 else (y, y.T)
+
+
+def gram_contraction(inputs: Sequence[str], output: str, shapes: Sequence[Shape]) -> GramPlan | None:
+    """A `GramPlan` for ``einsum(inputs -> output)`` whose first two operands are one matrix, summed along one
+    axis against the third, a vector (``ab,ac,a->bc``); ``None`` for any other form."""
+    if len(inputs) != 3 or shapes[0] != shapes[1] or len(shapes[0]) != 2 or len(inputs[2]) != 1:
+        return None
+    p, q, v = inputs
+    axis = p.find(v)
+    if axis < 0 or q.find(v) != axis or v in output or len(set(p + q)) != 3 or sorted(output) != sorted(
+            p[1 - axis] + q[1 - axis]):
+        return None
+    return GramPlan(axis, (math.prod(shapes[0]),))
+
+
 def numpy_contraction(inputs: Sequence[str], output: str, shapes: Sequence[Shape]) -> PairwisePlan:
     """How to compute ``einsum(inputs -> output)`` pairwise along opt_einsum's path, GEMMs as GEMMs."""
     sizes = {c: n for letters, shape in zip(inputs, shapes, strict=True) for c, n in zip(letters, shape, strict=True)}

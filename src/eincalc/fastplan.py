@@ -8,7 +8,8 @@ with ``out=``, element-wise kernels are ufunc chains into their buffer
 (`eincalc.elementwise`), a softmax with an in-place rule
 (`register_in_place()`) normalises over its argument's buffer.  A
 contraction's constant factor scales whichever array is smallest: an operand
-much smaller than the result, else the result in place.
+much smaller than the result, else the result in place.  ``Xᵀ diag(v) X`` with
+``v ≥ 0`` is ``Yᵀ Y`` for ``Y = X √v``: BLAS ``syrk``, half a GEMM.
 
 The buffers are allocated on the first call and reused by the next ones (per
 dtype); a call that finds them in use (another thread, or a rule that calls the
@@ -38,7 +39,7 @@ import numpy as np
 
 from .elementwise import compile_kernel, donors
 from .expr import Expr
-from .fastpath import PairwisePlan, numpy_contraction
+from .fastpath import GramPlan, PairwisePlan, gram_contraction, numpy_contraction
 from .memory import FRESH, MemoryPlan, Need, Placement, plan_memory
 from .program import Contraction, Custom, Elementwise, Op, Program
 
@@ -156,8 +157,10 @@ class NumpyPlan:
 
         return step
 
-    def _contraction(self, op: Contraction) -> PairwisePlan:
-        return numpy_contraction(op.inputs, op.output, [self.shapes[a] for a in op.args])
+    def _contraction(self, op: Contraction) -> PairwisePlan | GramPlan:
+        shapes = [self.shapes[a] for a in op.args]
+        gram = gram_contraction(op.inputs, op.output, shapes) if op.args[:1] * 2 == op.args[:2] else None
+        return gram or numpy_contraction(op.inputs, op.output, shapes)
 
     def _contraction_step(self, n: int, op: Contraction) -> Step:
         contract = self._contraction(op)
