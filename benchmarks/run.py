@@ -29,6 +29,8 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes and depths: a smoke run in seconds")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per row (at least 7)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: elapsed time; cpu: the process's CPU time, steadier on a shared machine")
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B5,LS,CP")
     options = parser.parse_args()
     if options.repeats < 7:
@@ -80,6 +82,7 @@ def numeric_rows(quick: bool, repeats: int, threads: int, wanted: set[str]) -> l
 def compile_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
     """Compiling (lowering, then planning on the first call) against one evaluation, for B1 and P9 at L = 50."""
     import numeric
+    import timing
     from timing import Row, Sample, interleaved, median
 
     import eincalc as ec
@@ -92,10 +95,10 @@ def compile_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
     for name, (outputs, values) in programs.items():
         compile_times = []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = timing.clock()
             compiled = ec.compile(outputs)
             compiled(values)
-            compile_times.append(time.perf_counter() - start)
+            compile_times.append(timing.clock() - start)
         evaluation = interleaved({"eincalc": lambda c=compiled, v=values: c(v)}, repeats)["eincalc"]
         compiling = Sample(min(compile_times), sorted(compile_times)[len(compile_times) // 2], max(compile_times))
         ratio = compiling.median / (median(evaluation) or float("nan"))
@@ -169,16 +172,19 @@ def main() -> int:
         import eincalc  # noqa: F401 - installed, or run from a checkout:
     except ImportError:
         sys.path.insert(0, str(here.parent / "src"))
+    import timing
     from timing import render
 
+    timing.clock = timing.CLOCKS[options.clock]
     limits = _limit_blas(options.threads)
     wanted = {b.strip().upper() for b in options.only.split(",") if b.strip()}
     started = time.strftime("%Y-%m-%d %H:%M")
     rows = numeric_rows(options.quick, options.repeats, options.threads, wanted)
     rows += compile_rows(options.quick, options.repeats, wanted)
     rows += symbolic_rows(options.quick, options.repeats, wanted)
-    print(f"eincalc benchmarks, {started}, {'--quick, ' if options.quick else ''}median of {options.repeats}, "
-          f"float64, {options.threads} thread(s)")
+    print(f"eincalc benchmarks, {started}, {'--quick, ' if options.quick else ''}median [min–max] of "
+          f"{options.repeats} rounds, {options.clock} clock, float64, {options.threads} thread(s), "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     print(machine())
     print()
     print(render(rows, CONTENDERS))

@@ -124,6 +124,8 @@ class EvalContext:
 def as_array(name: str, value: Any) -> Any:
     """``value`` as an array of real numbers: NumPy integers and booleans become float64 (so ``int8`` never
     wraps around), other array types (PyTorch, JAX, …) stay native and must be floating point already."""
+    if type(value) is np.ndarray and value.dtype.kind == "f":  # the common case, checked first
+        return value
     if np.ma.isMaskedArray(value):
         raise UnsupportedError(f"value for {name} is a masked array; fill its masked entries first "
                                "(x.filled(...)), eincalc would otherwise read them")
@@ -401,12 +403,12 @@ class CompiledFunction:
                 self._plans.popitem(last=False)
         self._plans[signature] = entry
         self._plans.move_to_end(signature)
-        ctx = EvalContext(bound, entry[0], *_namespace([bound[spec.name] for spec in self._specs]))
         if numpy is not None:
             ctx = EvalContext(bound, entry[0], np, numpy)
             fast = entry[1] or _numpy_plan(self.program, ctx)
             self._plans[signature] = (entry[0], fast, entry[2])
             return ctx, fast
+        ctx = EvalContext(bound, entry[0], *_namespace([bound[spec.name] for spec in self._specs]))
         general = entry[2] or _Plan(self.program, ctx)
         self._plans[signature] = (entry[0], entry[1], general)
         return ctx, general

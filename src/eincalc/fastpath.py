@@ -53,17 +53,18 @@ def _into(out: Any, shape: Shape) -> Any:
 class PairwisePlan:
     """A contraction along a pairwise path: ``run(arrays, out, scratch)``, where the last step writes into the flat
     buffer ``out`` (``None``: a new array; the result may be a transposed view of it) and each earlier step into a
-    flat buffer of ``scratch`` (element counts ``sizes``; none given: new arrays)."""
+    flat buffer of ``scratch`` (element counts ``sizes``; none given: new arrays); ``final`` puts the result's axes
+    in the output's order (``()``: they are)."""
 
     steps: tuple[tuple[tuple[int, ...], Step], ...]
     final: tuple[int, ...]
     sizes: tuple[int, ...]
+    direct: bool = False
+    """One step over the operands in order (one GEMM or one sum): run it without bookkeeping."""
 
     def run(self, arrays: Sequence[Any], out: Any, scratch: Sequence[Any] = ()) -> Any:
-        first, step = self.steps[0]
-        direct = len(self.steps) == 1 and first == tuple(range(len(arrays)))  # one GEMM or sum of the operands
-        value = step(*arrays, out) if direct else self._path(arrays, out, scratch)
-        return value if self.final == tuple(range(len(self.final))) else value.transpose(self.final)
+        value = self.steps[0][1](*arrays, out) if self.direct else self._path(arrays, out, scratch)
+        return value.transpose(self.final) if self.final else value
 
     def _path(self, arrays: Sequence[Any], out: Any, scratch: Sequence[Any]) -> Any:
         values = list(arrays)
@@ -121,7 +122,7 @@ def numpy_contraction(inputs: Sequence[str], output: str, shapes: Sequence[Shape
     """How to compute ``einsum(inputs -> output)`` pairwise along opt_einsum's path, GEMMs as GEMMs."""
     sizes = {c: n for letters, shape in zip(inputs, shapes, strict=True) for c, n in zip(letters, shape, strict=True)}
     if len(inputs) == 1:
-        return PairwisePlan((((0,), _single(inputs[0], output, sizes)),), tuple(range(len(output))), ())
+        return PairwisePlan((((0,), _single(inputs[0], output, sizes)),), (), (), direct=True)
     operands = list(inputs)
     plan: list[tuple[tuple[int, ...], Step]] = []
     produced: list[str] = []
@@ -141,7 +142,9 @@ def numpy_contraction(inputs: Sequence[str], output: str, shapes: Sequence[Shape
         operands.append(letters)
         produced.append(letters)
     intermediates = tuple(math.prod(sizes[c] for c in letters) for letters in produced[:-1])
-    return PairwisePlan(tuple(plan), tuple(operands[0].index(c) for c in output), intermediates)
+    final = tuple(operands[0].index(c) for c in output)
+    direct = len(plan) == 1 and plan[0][0] == tuple(range(len(inputs)))
+    return PairwisePlan(tuple(plan), () if final == tuple(range(len(final))) else final, intermediates, direct)
 
 
 def _single(letters: str, output: str, sizes: dict[str, int]) -> Step:
