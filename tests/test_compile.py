@@ -448,3 +448,14 @@ def test_float32_inputs_give_float32_constants_buffers_and_results() -> None:
         got = f(x=np.linspace(-1, 1, 3, dtype=np.float32))
         assert got.dtype == np.float32
         assert_allclose(got, np.diag(2 / np.cosh(np.linspace(-1, 1, 3)) ** 2), rtol=1e-6)
+
+
+def test_keep_buffers_false_lets_every_call_take_its_own_buffers() -> None:
+    outputs, values = least_squares()
+    f = ec.compile(outputs, keep_buffers=False)
+    g = ec.compile(outputs)
+    for got, want in zip(f(values), g(values), strict=True):
+        assert_allclose(got, want, rtol=0, atol=0)
+    assert not _plan(f)._kept and _plan(g)._kept
+    with pytest.raises(ec.EincalcError, match=r"keep_buffers of ec\.compile must be True or False"):
+        ec.compile(outputs, keep_buffers="yes")  # type: ignore[arg-type]

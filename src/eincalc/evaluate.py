@@ -50,7 +50,7 @@ import numpy as np
 import opt_einsum
 
 from . import fastpath, runtime
-from .arguments import describe, require_mapping, require_sizes
+from .arguments import describe, require_flag, require_mapping, require_sizes
 from .build import as_expr, as_exprs, declarations
 from .errors import ShapeError, UnknownNameError, UnsupportedError
 from .expr import Expr, Index, Tensor, TensorSpec
@@ -448,13 +448,19 @@ class CompiledFunction:
         return f"<CompiledFunction ({inputs}) -> {outputs}: {len(ops)} steps, {einsums} contractions>"
 
 
-def compile(exprs: Expr | Sequence[Expr], *, dims: Mapping[str, int] | None = None) -> CompiledFunction:
+def compile(exprs: Expr | Sequence[Expr], *, dims: Mapping[str, int] | None = None,
+            keep_buffers: bool = True) -> CompiledFunction:
     """Lower one expression, or a list sharing intermediates, to a `CompiledFunction`.
 
     ``dims`` gives sizes of dimensions that no input tensor carries (``Σ_k 1``).
+    With NumPy arrays, the intermediates live in buffers planned once per shape
+    signature; ``keep_buffers`` keeps them between calls (a warm call then
+    allocates only its outputs), at the cost of holding that memory while the
+    compiled function lives.  Results are always new arrays.
     """
     outputs, single = as_exprs(exprs, "the expression to compile")
-    return CompiledFunction(outputs, single=single, dims=dims)
+    return CompiledFunction(outputs, single=single, dims=dims,
+                            keep_buffers=require_flag(keep_buffers, "keep_buffers of ec.compile"))
 
 
 def evaluate(expr: Expr, values: Mapping[str, Any], *, dims: Mapping[str, int] | None = None) -> Any:
