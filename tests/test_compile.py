@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import eincalc as ec
-from eincalc import fastpath, runtime
+from eincalc import elementwise, fastpath, runtime
 from eincalc.evaluate import CompiledFunction, bind_sizes
 from eincalc.lowering import lower
 from eincalc.memory import FRESH, Need, plan_memory
@@ -459,3 +459,32 @@ def test_keep_buffers_false_lets_every_call_take_its_own_buffers() -> None:
     assert not _plan(f)._kept and _plan(g)._kept
     with pytest.raises(ec.EincalcError, match=r"keep_buffers of ec\.compile must be True or False"):
         ec.compile(outputs, keep_buffers="yes")  # type: ignore[arg-type]
+
+
+def test_a_large_symmetric_kernel_is_computed_in_mirrored_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, A = ec.tensors("x[n] A[n,n]")
+    hessian = ec.hessian(x @ A @ x, x)  # A + Aᵀ
+    blocked: list[int] = []
+    run = elementwise.SymmetricKernel.run
+    monkeypatch.setattr(elementwise.SymmetricKernel, "run", lambda self, *args: blocked.append(1) or run(self, *args))
+    f = ec.compile(hessian)
+    a = np.random.default_rng(20).standard_normal((5, 5))
+    assert np.array_equal(f(x=np.ones(5), A=a), a + a.T) and not blocked  # small: one pass
+    n = elementwise.SYMMETRIC_FROM + 77  # a ragged last block
+    a = np.random.default_rng(20).standard_normal((n, n))
+    assert np.array_equal(f(x=np.ones(n), A=a), a + a.T) and blocked
+
+
+@pytest.mark.parametrize(("formula", "symmetric"), [
+    ("A[i,j] + A[j,i]", True), ("A[i,j] - A[j,i]", False), ("tanh((A[i,j] A[j,i])[i,j]) + v[i] v[j]", True),
+    ("A[i,j] + B[j,i]", False), ("(v[i] + v[j])[i,j]", True), ("v[i] w[j]", False)])
+def test_symmetric_kernels_are_recognised_by_their_form(formula: str, symmetric: bool) -> None:
+    tensors = ec.tensors("A[n,n] B[n,n] v[n] w[n]")
+    expr = ec.parse(formula, *tensors)
+    kernel = lower([expr]).ops[-1]
+    assert isinstance(kernel, Elementwise) and elementwise.symmetric(kernel.tree, (4, 4)) == symmetric
+    n = elementwise.SYMMETRIC_FROM + 1
+    rng = np.random.default_rng(21)
+    values = {"A": rng.standard_normal((n, n)), "B": rng.standard_normal((n, n)), "v": rng.standard_normal(n),
+              "w": rng.standard_normal(n)}
+    assert_allclose(ec.compile(expr)(values), reference_value(expr, values, {"n": n}), rtol=1e-12, atol=1e-12)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import functions
-from .program import Tree, View, arg_views
+from .program import Tree, View, arg_views, map_leaves
 from .runtime import in_place_rule, run_kernel
 
 Shape = tuple[int, ...]
@@ -197,3 +197,72 @@ def _combine(ufunc: Any, inverse: Any, a: Operand, a_negated: bool, b: Operand, 
     if b_negated:
         return lambda args, registers: inverse(a(args, registers), b(args, registers), out=registers[target])
     return lambda args, registers: ufunc(a(args, registers), b(args, registers), out=registers[target])
+
+
+# -- symmetric results ---------------------------------------------------------------------------------
+
+SYMMETRIC_BLOCK = 128
+"""Side of the blocks a symmetric kernel computes above the diagonal and mirrors below it."""
+SYMMETRIC_FROM = 1024
+"""Smallest side at which a symmetric kernel is blocked (smaller matrices stay in cache: one pass is as fast)."""
+
+
+def symmetric(tree: Tree, shape: Shape) -> bool:
+    """Whether a square kernel's value is its own transpose, seen from its form: swapping the result's two axes
+    maps its leaves onto themselves, up to the order of sums and products (``A + Aᵀ``, ``σ(S) ⊙ (J + Jᵀ)``)."""
+    if len(shape) != 2 or shape[0] != shape[1]:
+        return False
+    swapped = map_leaves(tree, lambda t: ("arg", t[1], (t[2][1], t[2][0])))
+    return _unordered(swapped) == _unordered(tree)
+
+
+def _unordered(tree: Tree) -> Any:
+    """``tree`` with the terms of every sum and factors of every product in a fixed order."""
+    kind = tree[0]
+    if kind in ("add", "mul"):
+        return (kind, tuple(sorted((_unordered(t) for t in tree[1]), key=repr)))
+    if kind == "apply":
+        return (*tree[:3], _unordered(tree[3]))
+    return tree
+
+
+class SymmetricKernel:
+    """A symmetric kernel computed in blocks on and above the diagonal, each block above copied transposed below
+    it, so every argument is read once in cache-sized pieces (``A + Aᵀ`` reads each entry of ``A`` once, instead
+    of once along rows and once, cache line by cache line, down columns)."""
+
+    def __init__(self, tree: Tree, shape: Shape) -> None:
+        self.sources = arg_views(tree)
+        """The argument and view of each leaf; in the blocked tree, leaf ``n`` is argument ``n``."""
+        numbered = iter(range(len(self.sources)))
+        self.tree = map_leaves(tree, lambda t: ("arg", next(numbered), t[2]))
+        self.side = shape[0]
+        self.kernels: dict[tuple[Shape, ...], Kernel] = {}
+
+    def run(self, args: Sequence[Any], out: Any, scratch: Sequence[Any]) -> Any:
+        b = SYMMETRIC_BLOCK
+        for i in range(0, self.side, b):
+            rows = slice(i, i + b)
+            for j in range(i, self.side, b):
+                cols = slice(j, j + b)
+                block = out[rows, cols]
+                parts = [_part(args[k], view, rows, cols) for k, view in self.sources]
+                shapes = tuple(getattr(x, "shape", ()) for x in parts)
+                kernel = self.kernels.get((*shapes, block.shape))
+                if kernel is None:
+                    kernel = self.kernels[(*shapes, block.shape)] = compile_kernel(self.tree, shapes, block.shape)
+                kernel.run(parts, block, [np.empty_like(block) for _ in range(kernel.scratch)])
+                if j != i:
+                    np.copyto(out[cols, rows], block.T)
+        return out
+
+
+def _part(x: Any, view: View, rows: slice, cols: slice) -> Any:
+    """The piece of argument ``x`` (arranged by ``view``) that a block at ``rows``, ``cols`` of the result reads."""
+    if not getattr(x, "ndim", 0):
+        return x
+    index = [slice(None)] * x.ndim
+    for axis, source in enumerate(view):
+        if source is not None:
+            index[source] = rows if axis == 0 else cols
+    return x[tuple(index)]

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .elementwise import compile_kernel, donors
+from .elementwise import SYMMETRIC_FROM, Kernel, SymmetricKernel, compile_kernel, donors, symmetric
 from .expr import Expr
 from .fastpath import GramPlan, PairwisePlan, gram_contraction, numpy_contraction
 from .memory import FRESH, MemoryPlan, Need, Placement, plan_memory
@@ -103,6 +103,8 @@ class NumpyPlan:
                 return Need("alias", donors=(op.tree[1],))
             if not op.dims:
                 return Need("external")
+            if _blocked(op.tree, shape):
+                return Need("buffer", size)
             shapes = [self.shapes[a] for a in op.args]
             plain = compile_kernel(op.tree, shapes, shape).scratch
             free = tuple(k for k in donors(op.tree) if compile_kernel(op.tree, shapes, shape, k).scratch <= plain)
@@ -147,7 +149,8 @@ class NumpyPlan:
 
     def _kernel_step(self, op: Elementwise, shape: Shape, placement: Placement) -> Step:
         donor = placement.donor
-        kernel = compile_kernel(op.tree, [self.shapes[a] for a in op.args], shape, donor)
+        kernel: Kernel | SymmetricKernel = (SymmetricKernel(op.tree, shape) if _blocked(op.tree, shape) else
+                                            compile_kernel(op.tree, [self.shapes[a] for a in op.args], shape, donor))
         args, size = op.args, math.prod(shape)
 
         def step(slots: list[Any], ctx: Any, out: Any, scratch: list[Any]) -> Any:
@@ -215,6 +218,11 @@ class NumpyPlan:
             for s in release:
                 slots[s] = None
         return slots
+
+
+def _blocked(tree: Any, shape: Shape) -> bool:
+    """Whether a kernel's result is a symmetric matrix large enough to compute in blocks (`SymmetricKernel`)."""
+    return len(shape) == 2 and shape[0] >= SYMMETRIC_FROM and symmetric(tree, shape)
 
 
 def _arguments(op: Op) -> tuple[int, ...]:

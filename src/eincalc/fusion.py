@@ -17,35 +17,22 @@ kernel writes into is decided later, per shape, by `eincalc.memory`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 
-from .program import Contraction, Elementwise, Op, Program, Ref, Tree, View, arg_views, inputs
+from .program import Contraction, Elementwise, Op, Program, Ref, Tree, View, arg_views, inputs, map_leaves
 
 MAX_KERNEL_DEPTH = 32
 """Fusion stops before a kernel's expression tree grows deeper than this (kernels are walked recursively)."""
 
 
-def _map_args(tree: Tree, leaf: Callable[[Tree], Tree]) -> Tree:
-    """``tree`` with every ``("arg", …)`` leaf replaced by ``leaf(it)``."""
-    kind = tree[0]
-    if kind == "arg":
-        return leaf(tree)
-    if kind == "num":
-        return tree
-    if kind == "apply":
-        return (*tree[:3], _map_args(tree[3], leaf))
-    return (kind, tuple(_map_args(t, leaf) for t in tree[1]))
-
-
 def _compose(tree: Tree, outer: View, offset: int) -> Tree:
     """``tree`` (a producer kernel) seen through ``outer``, its argument numbers shifted by ``offset``."""
-    return _map_args(tree, lambda t: ("arg", t[1] + offset, tuple(None if a is None else t[2][a] for a in outer)))
+    return map_leaves(tree, lambda t: ("arg", t[1] + offset, tuple(None if a is None else t[2][a] for a in outer)))
 
 
 def _inline(tree: Tree, position: int, producer: Elementwise, offset: int) -> Tree:
     """``tree`` with the producer's kernel in place of its argument ``position``."""
-    return _map_args(tree, lambda t: _compose(producer.tree, t[2], offset) if t[1] == position else t)
+    return map_leaves(tree, lambda t: _compose(producer.tree, t[2], offset) if t[1] == position else t)
 
 
 def _full(view: View, rank: int) -> bool:
@@ -134,7 +121,7 @@ def _renumber(op: Elementwise) -> Elementwise:
         if slot not in order:
             order.append(slot)
         mapping[position] = order.index(slot)
-    return replace(op, tree=_map_args(op.tree, lambda t: ("arg", mapping[t[1]], t[2])), args=tuple(order))
+    return replace(op, tree=map_leaves(op.tree, lambda t: ("arg", mapping[t[1]], t[2])), args=tuple(order))
 
 
 def _compact(program: Program, ops: list[Op]) -> Program:

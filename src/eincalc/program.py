@@ -13,6 +13,7 @@ canonical einsum letters, so two that compute the same thing are equal and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,3 +131,15 @@ def arg_views(tree: Tree) -> list[tuple[int, View]]:
     if kind == "apply":
         return arg_views(tree[3])
     return [v for t in tree[1] for v in arg_views(t)]
+
+
+def map_leaves(tree: Tree, leaf: Callable[[Tree], Tree]) -> Tree:
+    """``tree`` with every ``("arg", …)`` leaf replaced by ``leaf(it)``."""
+    kind = tree[0]
+    if kind == "arg":
+        return leaf(tree)
+    if kind == "num":
+        return tree
+    if kind == "apply":
+        return (*tree[:3], map_leaves(tree[3], leaf))
+    return (kind, tuple(map_leaves(t, leaf) for t in tree[1]))
