@@ -123,6 +123,7 @@ def test_gemm_orientation_puts_the_small_dimension_first_for_long_thin_products(
     square = np.ones((64, 64))
     assert not runtime.gemm_swaps(64, 64, 64, square, square)
     assert runtime.gemm_swaps(64, 64, 64, square.T, square.T)  # Aᵀ Bᵀ = (B A)ᵀ: both operands as stored
+    assert runtime.gemm_swaps(64, 64, 64, square.T, square.T, wanted=False)  # even where the direct one is wanted
     assert runtime.gemm_swaps(64, 64, 64, square, square, wanted=True)
     X, R = np.ones((256, 784)), np.ones((256, 512))
     assert runtime.gemm_swaps(784, 256, 512, X.T, R)  # Xᵀ R as (Rᵀ X)ᵀ: the smaller side leads

@@ -134,17 +134,15 @@ def gemm_swaps(m: int, k: int, n: int, a: Any, b: Any, wanted: bool | None = Non
     thin product is fastest with its small dimension as the rows of the result,
     and so is a product whose first operand alone is transposed (``Xᵀ R``, a
     weight gradient: 4–12 % faster); otherwise take the orientation ``wanted``
-    (whose result is already laid out as the consumer reads it), unless that
-    means two transposed operands where the other orientation has none.
+    (``True``: swapped, whose result is laid out as the consumer reads it),
+    and never hand BLAS two transposed operands where the other orientation has
+    none (``Xᵀ R`` with ``R`` column-major: 21.5 ms direct, 16.5 ms swapped).
     """
     if min(m, n) * 8 <= max(m, n) and k >= 256:
         return n < m
     if not a.flags.c_contiguous and b.flags.c_contiguous:
         return n < m
-    transposed = int(not a.flags.c_contiguous) + int(not b.flags.c_contiguous)
-    if wanted is None or transposed == (2 if wanted else 0):
-        return transposed == 2
-    return wanted
+    return bool(wanted) or (not a.flags.c_contiguous and not b.flags.c_contiguous)
 
 
 def plan_path(equation: str, shapes: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:
