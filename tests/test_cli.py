@@ -58,7 +58,7 @@ def test_explain_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0 and "The gradient ∂f/∂x" in out
     status, out, _ = run(capsys, "explain", "-Σ(y[i] log_softmax(θ[i], i))", "--tensors", "θ[c] y[c]",
                          "--simplex", "y", "--wrt", "θ")
-    assert status == 0 and "simplex-sum" in out and "matrix form: −y + softmax(θ)\n" in out
+    assert status == 0 and "simplex-sum" in out and "matrix form: softmax(θ) − y\n" in out
 
 
 @pytest.mark.parametrize("name", sorted(WALKTHROUGHS))
@@ -198,7 +198,7 @@ def test_rubric_p3_softmax_cross_entropy_in_row_form(capsys: pytest.CaptureFixtu
     assert "δ[i,p] meets the sum over i: only the term i = p survives" in out  # (d)
     assert "y is declared to sum to one (labels): Σ_i y[i] = 1." in out and "this is ŷ − y" in out
     assert "W₂ᵀ: in W2[p,i]" in out and "so it stands on the right" in out and "Hadamard product ⊙" in out  # (e)
-    assert "Substituting them: ∂J/∂x = (h ⊙ (1 − h) ⊙ ((−y + softmax(θ)) W₂ᵀ)) W₁ᵀ" in out
+    assert "Substituting them: ∂J/∂x = (h ⊙ (1 − h) ⊙ ((softmax(θ) − y) W₂ᵀ)) W₁ᵀ" in out
     assert "the matrix form gives the same numbers as the index form" in out and "DISAGREE" not in out  # (f)
     status, derived, _ = run(capsys, "derive", *network, "--wrt", "x")
     assert status == 0 and "matrix form   dr W₁ᵀ\n" in derived and "matrix form: dr W₁ᵀ\n" in out
@@ -212,7 +212,7 @@ def test_explain_honours_simplex_without_intermediates_and_agrees_with_derive(
     derived = run(capsys, "derive", *network, "--wrt", "x")[1]
     form = re.search(r"matrix form   (.*)\n", derived)
     assert form is not None and f"matrix form: {form.group(1)}\n" in explained
-    assert form.group(1).endswith("((−y + softmax(σ(x W₁ + b₁) W₂ + b₂)) W₂ᵀ)) W₁ᵀ")
+    assert form.group(1).endswith("((softmax(σ(x W₁ + b₁) W₂ + b₂) − y) W₂ᵀ)) W₁ᵀ")
 
 
 def test_rubric_p4_sigmoid_gate_with_numbers(capsys: pytest.CaptureFixture[str]) -> None:

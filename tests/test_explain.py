@@ -290,7 +290,7 @@ def test_row_vector_network_with_softmax() -> None:
     assert d.matrix is not None and d.matrix.text == "δ₁ W₁ᵀ"
     assert step(d, "simplex-sum").reason == "y is declared to sum to one (labels): Σ_i y[i] = 1."
     assert any("this is ŷ − y" in n for n in step(d, "layer-gradient", lhs="∂J/∂θ").notes)
-    assert step(d, "assemble").notes[-1] == "Substituting them: ∂J/∂x = (h ⊙ (1 − h) ⊙ ((−y + softmax(θ)) W₂ᵀ)) W₁ᵀ"
+    assert step(d, "assemble").notes[-1] == "Substituting them: ∂J/∂x = (h ⊙ (1 − h) ⊙ ((softmax(θ) − y) W₂ᵀ)) W₁ᵀ"
 
 
 def test_an_intermediate_named_like_a_tensor_is_refused() -> None:

@@ -189,7 +189,7 @@ CASES: dict[str, Case] = {
     "bias_broadcast": (
         Add((Contract((declare("X", b, j), declare("W", j, q)), (b, q)), declare("c", q)), (b, q)),
         False,
-        "X W + c",
+        "X W + 1 cᵀ",
         "X @ W + c",
         lambda v: np.einsum("bj,jq->bq", v["X"], v["W"]) + v["c"][None, :],
     ),

@@ -53,8 +53,8 @@ def test_backprop_answers_the_question() -> None:
 def test_chain_rule_answers_the_question() -> None:
     text = chain_rule()
     assert "DISAGREE" not in text
-    assert "    ∂J/∂x = (h ⊙ (1 − h) ⊙ ((−y + softmax(θ)) W₂ᵀ)) W₁ᵀ\n" in text and "this is ŷ − y" in text
-    for form in ("−y + softmax(θ)", "dθ W₂ᵀ", "h ⊙ (1 − h) ⊙ dh", "dr W₁ᵀ"):
+    assert "    ∂J/∂x = (h ⊙ (1 − h) ⊙ ((softmax(θ) − y) W₂ᵀ)) W₁ᵀ\n" in text and "this is ŷ − y" in text
+    for form in ("softmax(θ) − y", "dθ W₂ᵀ", "h ⊙ (1 − h) ⊙ dh", "dr W₁ᵀ"):
         assert f"matrix form: {form}\n" in text, form
     assert "simplex-sum: y is declared to sum to one" in text
 

@@ -43,7 +43,7 @@ def hvp(f: Expr, x: Expr, v: Expr) -> Expr:
     >>> import eincalc as ec
     >>> x, A, v = ec.tensors("x[n] A[n,n] v[n]")
     >>> print(ec.to_matrix(hvp(x @ A @ x, x, v)).text)
-    Aᵀ v + A v
+    (A + Aᵀ) v
     """
     gradient, v = grad(f, x), as_expr(v, "the direction v")
     if v.shape != gradient.shape:

@@ -15,7 +15,7 @@ All take matrix-style operands (bare tensors and expressions built with ``@``).
 >>> import eincalc as ec
 >>> x = ec.tensors("x[n]")[0]
 >>> print(norm(x), "|", ec.to_matrix(ec.grad(norm(x), x)).text)
-sqrt(x[i] x[i]) | (xᵀ x)^-0.5 x
+sqrt(x[i] x[i]) | x / ‖x‖
 """
 
 from __future__ import annotations

@@ -33,21 +33,19 @@ from .arguments import require_flag, require_tensors
 from .build import as_expr
 from .errors import NoMatrixForm
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, walk
-from .matrix_algebra import add, broadcast, oriented, scale, transpose
+from .matrix_algebra import add, broadcast, function, matmul, oriented, require_sized, spread, transpose
 from .matrix_check import run_numpy
 from .matrix_product import read_product
 from .matrix_render import to_latex, to_numpy, to_text
 from .matrix_tree import (
     Axis,
     DiagPart,
-    Function,
     Identity,
     Intermediate,
     Kind,
     MatrixExpr,
     Number,
     Ones,
-    Outer,
     SizeOf,
     Symbol,
     Term,
@@ -125,6 +123,7 @@ def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = 
     convert = Converter(expr, rows, require_tensors(sizes_from, "sizes_from"))
     try:
         term = convert.orient(convert(expr), expr.free)
+        require_sized(term.matrix)
     except NoMatrixForm as error:
         raise error.with_context(_shown(expr)) from None
     return MatrixForm(term.matrix, expr.free, rows)
@@ -167,6 +166,7 @@ class Converter:
     def __init__(self, root: Expr, rows: bool, sizes_from: Iterable[Tensor] = ()) -> None:
         self.root = root
         self.vector: Kind = "row" if rows else "col"
+        self.named: dict[str, Expr] = {}  # the body of each intermediate read, by name
         self._axes: dict[str, Axis] = {}
         for sub in [*walk(root), *sizes_from]:
             if isinstance(sub, Tensor):
@@ -249,7 +249,7 @@ def _one(node: One, convert: Converter) -> Term:
 def _zero(node: Zero, convert: Converter) -> Term:
     labels = tuple(dict.fromkeys(node.indices))
     kind: Kind = ("scalar", convert.vector, "matrix")[len(labels)]
-    return Term(Zeros(tuple(convert.axis(k.dim) for k in labels), kind), labels)
+    return Term(Zeros(tuple(convert.axis(k.dim) for k in labels), kind, tuple(k.dim for k in labels)), labels)
 
 
 @register_matrix_rule(Const)
@@ -265,11 +265,15 @@ def _size(node: Size, convert: Converter) -> Term:
 @register_matrix_rule(Apply)
 def _apply(node: Apply, convert: Converter) -> Term:
     arg = convert(node.arg)
-    return Term(Function(node.fn, node.param, arg.matrix), arg.labels)
+    return Term(function(node.fn, node.param, arg.matrix), arg.labels)
 
 
 @register_matrix_rule(Named)
 def _named(node: Named, convert: Converter) -> Term:
+    other = convert.named.setdefault(node.name, node.body)
+    if other != node.body:
+        raise NoMatrixForm(f"two different intermediates are named {node.name} ({_shown(other, 60)} and "
+                           f"{_shown(node.body, 60)}): text would show one name for both; rename one (ec.let)")
     body = convert.orient(convert(node.body), node.body.free)
     return Term(Intermediate(node.name, body.matrix), node.indices)
 
@@ -282,7 +286,10 @@ def _add(node: Add, convert: Converter) -> Term:
         terms[0] = _fill(terms[0], out, convert)
     parts: list[MatrixExpr] = []
     for term in terms:
-        if len(term.labels) in (0, len(out)):
+        if not term.labels and out:  # a scalar in a vector or matrix sum: s 1, s 1 1ᵀ; a written 1 takes its shape
+            unit = isinstance(term.matrix, Number) and abs(term.matrix.value) == 1.0
+            parts.append(term.matrix if unit else _fill(term, out, convert).matrix)
+        elif len(term.labels) in (0, len(out)):
             parts.append(convert.orient(term, out).matrix)
         else:  # a vector in a matrix sum
             (k,) = term.labels
@@ -294,11 +301,13 @@ def _add(node: Add, convert: Converter) -> Term:
 
 def _fill(term: Term, out: tuple[Index, ...], convert: Converter) -> Term:
     """``term`` spelled out over every index of ``out`` with ones vectors."""
-    factor = Number(1.0) if term.labels else term.matrix
     pieces = [term.matrix if term.labels == (k,) else convert.ones(k) for k in out]
+    if not term.labels:
+        kinds: tuple[Kind, ...] = (convert.vector,) if len(out) == 1 else ("col", "row")
+        return Term(spread(term.matrix, tuple(oriented(p, k) for p, k in zip(pieces, kinds, strict=True))), out)
     if len(out) == 1:
-        return Term(scale(factor, oriented(pieces[0], convert.vector)), out)
-    return Term(scale(factor, Outer(oriented(pieces[0], "col"), oriented(pieces[1], "row"))), out)
+        return Term(oriented(pieces[0], convert.vector), out)
+    return Term(matmul(oriented(pieces[0], "col"), oriented(pieces[1], "row")), out)
 
 
 @register_matrix_rule(Contract)

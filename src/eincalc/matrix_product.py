@@ -12,7 +12,8 @@ Each step is an exact identity, tried in this order of preference:
 4. two factors sharing exactly one index, summed there and nowhere else, are a
    matrix product, oriented to read best in the output order (``Aᵀ Bᵀ``);
 5. a vector sharing an index with a matrix otherwise scales its rows or
-   columns (``Xᵀ diag(s) X``);
+   columns (``Xᵀ diag(s) X``), a matrix that absorbs the diagonal first
+   (``diag(s) (I − 1 sᵀ) = diag(s) − s sᵀ``);
 6. two vectors over different free indices make an outer product (``g aᵀ``).
 
 When no step applies, some index is shared by three or more factors in a way
@@ -37,18 +38,21 @@ from typing import TYPE_CHECKING
 from .errors import NoMatrixForm
 from .expr import Contract, Index
 from .matrix_algebra import (
+    absorbs,
     cost,
     hadamard,
     inner,
     matmul,
     oriented,
     scale,
+    scale_columns,
+    scale_rows,
     sum_all,
     sum_axis,
     sum_vector,
     transpose,
 )
-from .matrix_tree import Diag, Kind, MatrixExpr, Number, Ones, Scale, Term
+from .matrix_tree import Kind, MatrixExpr, Number, Ones, Scale, Term, Zeros
 
 if TYPE_CHECKING:
     from .matrix import Converter
@@ -83,6 +87,7 @@ class _Product:
             self.terms.append(Term(matrix, term.labels))
         seen = dict.fromkeys(node.out + tuple(k for t in self.terms for k in t.labels))
         self.rank = {k: n for n, k in enumerate(seen)}
+        self.zero = any(isinstance(f, Zeros) for f in [*self.scalars, *(t.matrix for t in self.terms)])
 
     def _scalar(self, factor: MatrixExpr) -> None:
         if isinstance(factor, Scale):
@@ -94,6 +99,11 @@ class _Product:
             self.scalars.append(factor)
 
     def read(self) -> Term:
+        if self.zero:
+            labels = self._order(self.out)
+            kind: Kind = ("scalar", self.convert.vector, "matrix")[len(labels)]
+            axes = tuple(self.convert.axis(k.dim) for k in labels)
+            return self.convert.orient(Term(Zeros(axes, kind, tuple(k.dim for k in labels)), labels), labels)
         steps = (self._drop_ones, self._sum_out, self._elementwise, self._matmul, self._diag_scale, self._outer)
         while any(step() for step in steps):
             pass
@@ -203,18 +213,29 @@ class _Product:
         return self._prefer(Term(matmul(lm, rm), labels))
 
     def _diag_scale(self) -> bool:
-        for n, vector in enumerate(self.terms):
-            for m, matrix in enumerate(self.terms):
-                if len(vector.labels) != 1 or len(matrix.labels) != 2 or vector.labels[0] not in matrix.labels:
-                    continue  # a vector and a matrix that share its index
-                target = self._prefer(matrix)
-                diag = Diag(oriented(vector.matrix, self.convert.vector))
-                first = target.labels[0] == vector.labels[0]
-                product = matmul(diag, target.matrix) if first else matmul(target.matrix, diag)
-                self.terms[m] = Term(product, target.labels)
-                del self.terms[n]
-                return True
-        return False
+        pairs = [(n, m) for n, vector in enumerate(self.terms) for m, matrix in enumerate(self.terms)
+                 if len(vector.labels) == 1 and len(matrix.labels) == 2 and vector.labels[0] in matrix.labels]
+        if not pairs:  # no vector and matrix share the vector's index
+            return False
+        n, m = min(pairs, key=lambda pair: not self._absorbs(*self._scaled(*pair)))
+        target, side = self._scaled(n, m)
+        vector = oriented(self.terms[n].matrix, self.convert.vector)
+        product = scale_rows(vector, target.matrix) if side == 0 else scale_columns(target.matrix, vector)
+        self.terms[m] = Term(product, target.labels)
+        del self.terms[n]
+        return True
+
+    def _scaled(self, n: int, m: int) -> tuple[Term, int]:
+        """Matrix ``m`` oriented to absorb vector ``n``'s diagonal if either way does (else as preferred), and the
+        side (0: rows, −1: columns) the vector scales."""
+        preferred = self._prefer(self.terms[m])
+        turned = Term(transpose(preferred.matrix), preferred.labels[::-1])
+        sides = [(target, 0 if target.labels[0] == self.terms[n].labels[0] else -1) for target in (preferred, turned)]
+        return next((option for option in sides if self._absorbs(*option)), sides[0])
+
+    @staticmethod
+    def _absorbs(target: Term, side: int) -> bool:
+        return absorbs(target.matrix, side)
 
     def _outer(self) -> bool:
         vectors = [n for n, t in enumerate(self.terms) if len(t.labels) == 1 and t.labels[0] in self.out]

@@ -44,6 +44,7 @@ from .matrix_tree import (
     Intermediate,
     MatMul,
     MatrixExpr,
+    Norm,
     Number,
     Ones,
     Outer,
@@ -111,6 +112,7 @@ class Style:
     ones: str
     diag: str
     trace: str
+    norm: tuple[str, str]  # the bars around a norm
     name: Callable[[str], str]
     power: Callable[[str, float, bool], str]
     template: str  # which format-string attribute of a Function or Call to use
@@ -118,11 +120,12 @@ class Style:
 
 TEXT = Style(
     transpose="ᵀ", hadamard=" ⊙ ", minus="−", left="(", right=")", ones="1", diag="diag", trace="tr",
-    name=_text_name, power=_text_power, template="text",
+    norm=("‖", "‖"), name=_text_name, power=_text_power, template="text",
 )  # fmt: skip
 LATEX = Style(
     transpose=r"^\top", hadamard=r" \odot ", minus="-", left=r"\left(", right=r"\right)", ones=r"\mathbf{1}",
-    diag=r"\operatorname{diag}", trace=r"\operatorname{tr}", name=latex_name, power=_latex_power, template="latex",
+    diag=r"\operatorname{diag}", trace=r"\operatorname{tr}", norm=(r"\left\lVert ", r"\right\rVert"),
+    name=latex_name, power=_latex_power, template="latex",
 )  # fmt: skip
 
 # -- precedence ------------------------------------------------------------------------------
@@ -143,6 +146,8 @@ MATH_ACCEPTS: dict[str, frozenset[str]] = {
     "negated": _TERM,  # after a leading minus: −(a + b), −a ⊙ b
     "coefficient": frozenset({ATOM, POSTFIX}),  # a scalar in front: (xᵀ y) z
     "scaled": _PRODUCT,  # after a coefficient: 2 (a + b), 2 (a ⊙ b)
+    "scaled by a name": frozenset({ATOM, POSTFIX}),  # a product led by 1 after a scalar that is no number: s (1 xᵀ)
+    "denominator": frozenset({ATOM, POSTFIX}),  # after /: x / ‖x‖³, X / (1ᵀ X 1)
     "factor": _PRODUCT,  # of a matrix or outer product: A (B + C); ⊙ and products never share a level
     "hadamard": frozenset({ATOM, POSTFIX, HAD}),  # σ(z) ⊙ (Wᵀ g)
     "postfix": frozenset({ATOM}),  # before ᵀ, ⁻¹ or a power: (A B)ᵀ, (Aᵀ)², (A⁻¹)ᵀ
@@ -178,7 +183,11 @@ def _call(name: str, node: MatrixExpr, style: Style) -> Code:
 
 def _scale(node: Scale, s: Style) -> Code:
     if not isinstance(node.factor, Number):
-        return f"{_operand(node.factor, s, 'coefficient')} {_operand(node.child, s, 'scaled')}", PROD
+        denominator = _denominator(node.factor)
+        if denominator is not None:
+            return f"{_operand(node.child, s, 'scaled')} / {_operand(denominator, s, 'denominator')}", PROD
+        position = "scaled by a name" if _led_by_ones(node.child) else "scaled"
+        return f"{_operand(node.factor, s, 'coefficient')} {_operand(node.child, s, position)}", PROD
     value = node.factor.value
     if value == -1.0:
         return f"{s.minus}{_operand(node.child, s, 'negated')}", NEG
@@ -186,6 +195,27 @@ def _scale(node: Scale, s: Style) -> Code:
     if value < 0:
         return f"{s.minus}{number(-value)} {child}", NEG
     return f"{number(value)} {child}", PROD
+
+
+def _denominator(factor: MatrixExpr) -> MatrixExpr | None:
+    """``d`` when the scalar ``factor`` is a negative power ``d⁻ᵏ`` (written as a division by ``dᵏ``), else None."""
+    if isinstance(factor, Function) and factor.fn == "pow" and factor.param is not None and factor.param < 0:
+        return factor.child if factor.param == -1.0 else Function("pow", -factor.param, factor.child)
+    return None
+
+
+def _led_by_ones(node: MatrixExpr) -> bool:
+    """Whether the text of ``node`` is a product that starts with the column of ones (``1 xᵀ``, ``1 1ᵀ A``):
+    after a scalar that is not a number, it is bracketed, or ``s 1 xᵀ`` would read as ``s xᵀ``."""
+    while isinstance(node, MatMul | Outer | Broadcast | Sum):
+        node = node.factors[0] if isinstance(node, MatMul) else node.left if isinstance(node, Outer) else node.display
+    return isinstance(node, Ones) and node.kind == "col"
+
+
+def _norm(node: Norm, s: Style) -> Code:
+    """``‖x‖``, or ``‖X‖_F`` for a matrix."""
+    frobenius = "_F" if node.child.kind == "matrix" else ""
+    return f"{s.norm[0]}{_math(node.child, s)[0]}{s.norm[1]}{frobenius}", ATOM
 
 
 def _add(node: Add, s: Style) -> Code:
@@ -261,6 +291,7 @@ _MATH: dict[type, Callable[[Any, Style], Code]] = {
     Diag: lambda n, s: _call(s.diag, n.child, s),
     DiagPart: lambda n, s: _call(s.diag, n.child, s),
     Trace: lambda n, s: _call(s.trace, n.child, s),
+    Norm: _norm,
     Sum: lambda n, s: _math(n.display, s),
     Inner: lambda n, s: _call(s.trace, n.display, s),
     Intermediate: lambda n, s: (s.name(n.name), ATOM),
@@ -497,6 +528,7 @@ _NUMPY: dict[type, Callable[[Any], Code]] = {
     Diag: lambda n: (f"np.diag({_np(n.child)[0]})", ATOM),
     DiagPart: lambda n: (f"np.diagonal({_np(n.child)[0]})", ATOM),
     Trace: lambda n: (f"np.trace({_np(n.child)[0]})", ATOM),
+    Norm: lambda n: (f"np.linalg.norm({_np(n.child)[0]})", ATOM),
     Sum: _np_sum,
     Inner: lambda n: (f"np.sum({_np_operand(n.left, 'factor')} * {_np_operand(n.right, 'factor')})", ATOM),
     Intermediate: lambda n: _np(n.body),

@@ -87,10 +87,11 @@ class Identity(MatrixExpr):
 
 @dataclass(frozen=True, slots=True)
 class Zeros(MatrixExpr):
-    """The zero scalar, vector or matrix; ``sources`` give its sizes, rows first."""
+    """The zero scalar, vector or matrix; ``sources`` give its sizes and ``dims`` their names, rows first."""
 
     sources: tuple[Axis, ...]
     kind: Kind
+    dims: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +199,14 @@ class DiagPart(MatrixExpr):
 
     child: MatrixExpr
     kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Norm(MatrixExpr):
+    """The Euclidean norm of a vector, ``‖x‖``, or the Frobenius norm of a matrix, ``‖X‖_F``."""
+
+    child: MatrixExpr
+    kind: Kind = "scalar"
 
 
 @dataclass(frozen=True, slots=True)
