@@ -33,10 +33,12 @@ from .arguments import require_flag, require_tensors
 from .build import as_expr
 from .errors import NoMatrixForm
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, walk
-from .matrix_algebra import add, broadcast, function, matmul, oriented, require_sized, spread, transpose
+from .matrix_algebra import broadcast, matmul, oriented, spread, transpose
 from .matrix_check import run_numpy
 from .matrix_product import read_product
+from .matrix_reductions import function, require_sized
 from .matrix_render import to_latex, to_numpy, to_text
+from .matrix_sums import add
 from .matrix_tree import (
     Axis,
     DiagPart,

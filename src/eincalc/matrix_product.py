@@ -37,21 +37,9 @@ from typing import TYPE_CHECKING
 
 from .errors import NoMatrixForm
 from .expr import Contract, Index
-from .matrix_algebra import (
-    absorbs,
-    cost,
-    hadamard,
-    inner,
-    matmul,
-    oriented,
-    scale,
-    scale_columns,
-    scale_rows,
-    sum_all,
-    sum_axis,
-    sum_vector,
-    transpose,
-)
+from .matrix_algebra import cost, hadamard, matmul, oriented, scale, transpose
+from .matrix_reductions import inner, sum_all, sum_axis, sum_vector
+from .matrix_sums import absorbs, scale_columns, scale_rows
 from .matrix_tree import Kind, MatrixExpr, Number, Ones, Scale, Term, Zeros
 
 if TYPE_CHECKING:
