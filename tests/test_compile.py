@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import importlib
 import importlib.util
+import itertools
 import subprocess
 import sys
 import tracemalloc
@@ -489,3 +490,18 @@ def test_symmetric_kernels_are_recognised_by_their_form(formula: str, symmetric:
     values = {"A": rng.standard_normal((n, n)), "B": rng.standard_normal((n, n)), "v": rng.standard_normal(n),
               "w": rng.standard_normal(n)}
     assert_allclose(ec.compile(expr)(values), reference_value(expr, values, {"n": n}), rtol=1e-12, atol=1e-12)
+
+
+def test_every_pairwise_step_matches_einsum_with_and_without_a_buffer() -> None:
+    words = ["a", "ab", "ba", "bc", "ca", "abc", "cab", "abd", "dcb"]
+    sizes = {"a": 2, "b": 3, "c": 4, "d": 5}
+    rng = np.random.default_rng(22)
+    for la, lb in itertools.product(words, words):
+        a = rng.standard_normal([sizes[c] for c in la])
+        b = rng.standard_normal([sizes[c] for c in lb])
+        letters = sorted(set(la + lb))
+        for out in ("".join(p) for r in range(len(letters) + 1) for p in itertools.permutations(letters, r)):
+            plan = fastpath.numpy_contraction((la, lb), out, [a.shape, b.shape])
+            for buffer in (None, np.full(200, np.nan)):  # ab,abc->c once multiplied a 2×3 matrix as if 1×6
+                assert_allclose(plan.run([a, b], buffer), np.einsum(f"{la},{lb}->{out}", a, b), rtol=1e-12,
+                                 err_msg=f"{la},{lb}->{out}")

@@ -222,8 +222,9 @@ def _gemm(la: str, lb: str, summed: list[str], left: list[str], right: list[str]
     out_shape = tuple(sizes[c] for c in left + right)
     swapped_shape = tuple(sizes[c] for c in right + left)
     order = list(range(len(right), len(right) + len(left))) + list(range(len(right)))
-    as_a, as_b = _as_matrix(perm_a, (m, k)), _as_matrix(perm_b, (k, n))
     plain = len(left) == len(right) == 1  # the result is the matrix itself
+    single = len(summed) == 1
+    as_a, as_b = _as_matrix(perm_a, (m, k), plain and single), _as_matrix(perm_b, (k, n), plain and single)
 
     def gemm(a: Any, b: Any, out: Any) -> Any:
         a2, b2 = as_a(a), as_b(b)
@@ -236,10 +237,11 @@ def _gemm(la: str, lb: str, summed: list[str], left: list[str], right: list[str]
     return gemm, letters
 
 
-def _as_matrix(perm: list[int], shape: tuple[int, int]) -> Callable[[Any], Any]:
-    """An operand's axes put in order ``perm`` and grouped into a matrix of ``shape`` (for two axes: a view)."""
-    if perm == [0, 1]:
+def _as_matrix(perm: list[int], shape: tuple[int, int], matrix: bool) -> Callable[[Any], Any]:
+    """An operand's axes put in order ``perm`` and grouped into a matrix of ``shape``; ``matrix``: each group is one
+    axis, so the operand is that matrix or its transpose (a view, decided now)."""
+    if matrix and perm == [0, 1]:
         return lambda x: x
-    if perm == [1, 0]:
+    if matrix and perm == [1, 0]:
         return lambda x: x.T
     return lambda x: x.transpose(perm).reshape(shape)
