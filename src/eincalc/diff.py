@@ -340,8 +340,15 @@ def _constant_tensor_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
 
 @register_jacobian(Named)
 def _named_jacobian(node: Expr, d: Forward) -> Expr:
+    """The body's derivative, with the body written by its name where it reappears: σ'(z) reads p ⊙ (1 − p)."""
     assert isinstance(node, Named)
-    return rename(d(node.body), dict(zip(node.body.free, node.indices, strict=True)))
+    body = node.body
+
+    def reference(labels: tuple[Index, ...]) -> Expr:
+        return Named(node.name, body, labels, node.adjoint)
+
+    derivative = d(body) if isinstance(body, Tensor) else substitute(d(body), body, reference)
+    return rename(derivative, dict(zip(body.free, node.indices, strict=True)))
 
 
 @register_vjp(Named)

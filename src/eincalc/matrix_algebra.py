@@ -8,8 +8,8 @@ numeric factors move to the front, and a number every term of a sum shares
 moves out of a product (``Xᵀ (2 X w − 2 y) → 2 Xᵀ (X w − y)``).  "Reads worse"
 counts transpose marks and the parentheses they need.  A vector repeated along
 a matrix is written with an explicit vector of ones (``1 bᵀ``), so every form is
-well typed.  Sums are built in :mod:`eincalc.matrix_sums`, reductions and
-functions in :mod:`eincalc.matrix_reductions`.
+well typed.  Sums are built in `eincalc.matrix_sums`, reductions and
+functions in `eincalc.matrix_reductions`.
 
 >>> from eincalc.matrix_tree import MatMul, Symbol
 >>> from eincalc.matrix_render import to_text

@@ -4,7 +4,7 @@ A sum of entries reads ``1ᵀ v`` (``1ᵀ X 1``, ``Xᵀ 1``); of a vector of one
 the size ``n``, of squares a squared norm (``‖v‖²``).  A half-integer power of a
 squared norm is a power of the norm (``(xᵀ x)^-0.5 → ‖x‖⁻¹``, printed ``x / ‖x‖``);
 an element-wise function of a constant is a constant (``σ(s 1) → σ(s) 1``), of
-the identity ``f(0) 1 1ᵀ + (f(1) − f(0)) I``.  :func:`require_sized` refuses a
+the identity ``f(0) 1 1ᵀ + (f(1) − f(0)) I``.  `require_sized` refuses a
 form whose text cannot show the size of a vector of ones it reduces.
 
 >>> from eincalc.matrix_tree import MatMul, Symbol, Transpose

@@ -1,11 +1,11 @@
-"""Sums in matrix notation, as a textbook writes them: :func:`add`, and a diagonal matrix multiplied into a sum.
+"""Sums in matrix notation, as a textbook writes them: `add`, and a diagonal matrix multiplied into a sum.
 
-:func:`add` flattens nested sums, drops zeros, gathers like terms and their
+`add` flattens nested sums, drops zeros, gathers like terms and their
 coefficients (``x + x → 2 x``, ``s x + t x → (s + t) x``), takes out scalar
 factors every term shares (``c X − c Y → c (X − Y)``) and common left and right
 factors (``A x + Aᵀ x → (A + Aᵀ) x``), writes a sum of multiples of a vector of
 ones as one multiple (``1 − σ(b) 1 → (1 − σ(b)) 1``), and leads with a term
-without a minus sign (``−y + ŷ → ŷ − y``).  :func:`scale_rows` multiplies
+without a minus sign (``−y + ŷ → ŷ − y``).  `scale_rows` multiplies
 ``diag(v)`` into a sum whose terms absorb it: ``diag(s) (I − 1 sᵀ) → diag(s) − s sᵀ``.
 
 >>> from eincalc.matrix_tree import Symbol

@@ -11,6 +11,8 @@ an upstream gradient never materialises a Jacobian matrix:
 With labels declared to sum to one (``ec.tensors("y[c]", simplex="y")``) the
 rule ``Σ_i y[i] = 1`` fires, and the gradient of the cross-entropy
 ``−Σ y log softmax(θ)`` simplifies to ``ŷ − y``; without it, to ``(Σy) ŷ − y``.
+With ``ŷ = ec.let("ŷ", ec.softmax(θ))`` named, the rules of `eincalc.cancel`
+see through the named gradient ``dŷ = −y ⊙ ŷ⁻¹``, and it is ``ŷ − y`` again.
 
 >>> import eincalc as ec
 >>> theta, y = ec.tensors("θ[c] y[c]", simplex="y")
@@ -24,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import kernels
+from . import cancel, kernels  # noqa: F401 - cancel: the simplex rule reaches through named gradients (ŷ − y)
 from .build import Operand, as_expr, axis_index, tidy
 from .diff import Forward, register_jacobian, register_vjp
 from .errors import IndexMismatch, UnsupportedError
