@@ -29,7 +29,7 @@ class Sample:
     high: float
 
     def __str__(self) -> str:
-        return f"{_seconds(self.median)} [{_seconds(self.low)}–{_seconds(self.high)}]"
+        return f"{seconds(self.median)} [{seconds(self.low)}–{seconds(self.high)}]"
 
 
 Measured = Sample | float | str
@@ -79,7 +79,7 @@ class Row:
     def goal(self) -> str:
         if self.target is not None:
             return f"≤ {self.target:.2f}×"
-        return f"< {_seconds(self.limit)}" if self.limit is not None else ""
+        return f"< {seconds(self.limit)}" if self.limit is not None else ""
 
 
 def interleaved(candidates: dict[str, Candidate | str], repeats: int) -> dict[str, Measured]:
@@ -102,7 +102,7 @@ def interleaved(candidates: dict[str, Candidate | str], repeats: int) -> dict[st
         fn()
         first = clock() - start
         if first > SLOW_SECONDS:
-            results[name] = f"{_seconds(first)} (1×)"
+            results[name] = f"{seconds(first)} (1×)"
         else:
             calls[name] = max(1, min(1000, int(SAMPLE_SECONDS / max(first, 1e-7))))
             runs[name] = []
@@ -134,7 +134,8 @@ def _bytes(value: float) -> str:
     return f"{value / 2**20:.1f} MiB"
 
 
-def _seconds(value: float) -> str:
+def seconds(value: float) -> str:
+    """``value`` seconds, in s, ms or µs."""
     if value >= 1:
         return f"{value:.2f} s"
     if value >= 1e-3:
@@ -149,7 +150,7 @@ def render(rows: Sequence[Row], contenders: Sequence[str]) -> str:
     lines = [header]
     for row in rows:
         cells = [row.benchmark, row.case]
-        show = _bytes if row.unit == "B" else _seconds
+        show = _bytes if row.unit == "B" else seconds
         for name in contenders:
             value = row.seconds.get(name, "")
             cells.append(show(value) if isinstance(value, float) else str(value))

@@ -79,6 +79,8 @@ class NumpyPlan:
 
     def __init__(self, program: Program, shapes: Sequence[Shape], general: Callable[[Op], GeneralStep]) -> None:
         self.shapes = shapes
+        self._kernels: dict[tuple[int, int | None], Kernel] = {}
+        self._contractions: dict[int, PairwisePlan | GramPlan] = {}
         ops = program.ops
         needs = [self._need(n, op) for n, op in enumerate(ops)]
         self.memory: MemoryPlan = plan_memory(needs, [_arguments(op) for op in ops],
@@ -90,6 +92,8 @@ class NumpyPlan:
             for n, (op, need, placement, release) in enumerate(zip(ops, needs, self.memory.placements,
                                                                    self.memory.release, strict=True))
         ]
+        self._kernels.clear()
+        self._contractions.clear()
         self._kept: dict[Any, list[Any]] = {}
         self._lock = threading.Lock()
 
@@ -105,16 +109,15 @@ class NumpyPlan:
                 return Need("external")
             if _blocked(op.tree, shape):
                 return Need("buffer", size)
-            shapes = [self.shapes[a] for a in op.args]
-            plain = compile_kernel(op.tree, shapes, shape).scratch
-            free = tuple(k for k in donors(op.tree) if compile_kernel(op.tree, shapes, shape, k).scratch <= plain)
+            plain = self._kernel(n, op, None).scratch
+            free = tuple(k for k in donors(op.tree) if self._kernel(n, op, k).scratch <= plain)
             return Need("buffer", size, free, (size,) * plain)
         if isinstance(op, Contraction):
             if not op.dims:
                 return Need("external")
             scaled = self._scaled_operand(n, op)
             operand = () if scaled is None else (math.prod(self.shapes[op.args[scaled]]),)
-            return Need("buffer", size, scratch=self._contraction(op).sizes + operand)
+            return Need("buffer", size, scratch=self._contraction(n, op).sizes + operand)
         if isinstance(op, Custom) and _in_place(op) is not None and op.dims:
             identity = op.views[0] == tuple(range(len(op.views[0])))
             return Need("buffer", size, donors=(0,) if identity else ())
@@ -137,7 +140,7 @@ class NumpyPlan:
             return lambda slots, ctx, out, scratch: run(slots, ctx)
         shape = self.shapes[n]
         if isinstance(op, Elementwise):
-            return self._kernel_step(op, shape, placement)
+            return self._kernel_step(n, op, shape, placement)
         if isinstance(op, Contraction):
             return self._contraction_step(n, op)
         assert isinstance(op, Custom)
@@ -147,10 +150,17 @@ class NumpyPlan:
         return lambda slots, ctx, out, scratch: rule(
             x := slots[arg].transpose(view), x if donated else out[: x.size].reshape(shape))
 
-    def _kernel_step(self, op: Elementwise, shape: Shape, placement: Placement) -> Step:
+    def _kernel(self, n: int, op: Elementwise, donor: int | None) -> Kernel:
+        """Step ``n``'s kernel compiled to write over argument ``donor`` (or into its own buffer), once."""
+        key = (n, donor)
+        if key not in self._kernels:
+            self._kernels[key] = compile_kernel(op.tree, [self.shapes[a] for a in op.args], self.shapes[n], donor)
+        return self._kernels[key]
+
+    def _kernel_step(self, n: int, op: Elementwise, shape: Shape, placement: Placement) -> Step:
         donor = placement.donor
         kernel: Kernel | SymmetricKernel = (SymmetricKernel(op.tree, shape) if _blocked(op.tree, shape) else
-                                            compile_kernel(op.tree, [self.shapes[a] for a in op.args], shape, donor))
+                                            self._kernel(n, op, donor))
         args, size = op.args, math.prod(shape)
 
         def step(slots: list[Any], ctx: Any, out: Any, scratch: list[Any]) -> Any:
@@ -160,13 +170,16 @@ class NumpyPlan:
 
         return step
 
-    def _contraction(self, op: Contraction) -> PairwisePlan | GramPlan:
-        shapes = [self.shapes[a] for a in op.args]
-        gram = gram_contraction(op.inputs, op.output, shapes) if op.args[:1] * 2 == op.args[:2] else None
-        return gram or numpy_contraction(op.inputs, op.output, shapes)
+    def _contraction(self, n: int, op: Contraction) -> PairwisePlan | GramPlan:
+        """Step ``n``'s contraction plan, made once."""
+        if n not in self._contractions:
+            shapes = [self.shapes[a] for a in op.args]
+            gram = gram_contraction(op.inputs, op.output, shapes) if op.args[:1] * 2 == op.args[:2] else None
+            self._contractions[n] = gram or numpy_contraction(op.inputs, op.output, shapes)
+        return self._contractions[n]
 
     def _contraction_step(self, n: int, op: Contraction) -> Step:
-        contract = self._contraction(op)
+        contract = self._contraction(n, op)
         args, scale, scaled = op.args, op.scale, self._scaled_operand(n, op)
         if scaled is None and not scale and op.coefficient == 1.0:
             return lambda slots, ctx, out, scratch: contract.run([slots[a] for a in args], out, scratch)

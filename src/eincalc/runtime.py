@@ -147,7 +147,7 @@ def gemm_swaps(m: int, k: int, n: int, a: Any, b: Any, wanted: bool | None = Non
 
 def plan_path(equation: str, shapes: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:
     """opt_einsum's pairwise contraction order for ``equation`` at these shapes."""
-    if len(shapes) < 2:
-        return []
+    if len(shapes) < 3:
+        return [tuple(range(len(shapes)))] if shapes else []
     path, _ = opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="auto")
     return [tuple(step) for step in path]
