@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import opt_einsum
 
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, postorder
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero
 from .fusion import fuse
 from .names import canonical, rename
 from .program import Contraction, Custom, Elementwise, Fill, Load, Op, Program, Ref, Scalar, Tree, View
@@ -51,6 +51,7 @@ class _Lowerer:
         self.program = Program()
         self.slots: dict[Op, int] = {}
         self.refs: dict[Expr, Ref] = {}
+        self.seen: set[int] = set()
         self.current: Expr | None = None
 
     def emit(self, op: Op) -> int:
@@ -62,10 +63,17 @@ class _Lowerer:
         return self.slots[op]
 
     def lower(self, root: Expr) -> Ref:
-        for node in postorder(root):
-            if node not in self.refs:
+        """Lower ``root`` children first, never walking again into what an earlier output lowered."""
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
                 self.current = node
                 self.refs[node] = self.node(node)
+            elif id(node) not in self.seen:
+                self.seen.add(id(node))
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(node.children()) if id(c) not in self.seen)
         return self.refs[root]
 
     def node(self, node: Expr) -> Ref:
