@@ -1,0 +1,251 @@
+"""Compiled NumPy programs beat hand-written NumPy (issue 17): planned buffers, in-place kernels, symmetric
+products, every backend still exact.  Counts of buffers and allocations, never timings."""
+
+# ruff: noqa: N803 - matrices are capitals (W, X), as in the formulas they stand for
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib.util
+import itertools
+import tracemalloc
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import eincalc as ec
+from eincalc import elementwise, fastpath
+from eincalc.evaluate import CompiledFunction, bind_sizes
+from eincalc.lowering import lower
+from eincalc.memory import FRESH, Need, plan_memory
+from eincalc.program import Contraction, Elementwise
+from eincalc.strategies import reference_value
+from test_compile import mlp, mlp_values
+
+
+def attention(T: int = 24, d: int = 5) -> tuple[list[ec.Expr], dict[str, np.ndarray]]:
+    """B4's gradients of Σ softmax(Q Kᵀ/√d) V ⊙ G for Q, K and V."""
+    Q, K, V, G = ec.tensors("Q[t,d] K[s,d] V[s,e] G[t,e]")
+    S = ec.let("S", ec.softmax(Q @ K.T * (1 / np.sqrt(d)), axis=1))
+    loss = ec.sum(S @ V * G)
+    rng = np.random.default_rng(17)
+    return list(ec.grad(loss, [Q, K, V])), {name: rng.standard_normal((T, d)) for name in "QKVG"}
+
+
+def least_squares(rows: int = 40, cols: int = 6, outputs: int = 3) -> tuple[list[ec.Expr], dict[str, np.ndarray]]:
+    """‖X W − Y‖² and its gradient, sharing the residual."""
+    X, W, Y = ec.tensors("X[b,n] W[n,m] Y[b,m]")
+    loss = ec.sum((X @ W - Y) ** 2)
+    rng = np.random.default_rng(18)
+    values = {"X": rng.standard_normal((rows, cols)), "W": rng.standard_normal((cols, outputs)),
+              "Y": rng.standard_normal((rows, outputs))}
+    return [loss, ec.grad(loss, W)], values
+
+
+def _programs() -> dict[str, tuple[list[ec.Expr], dict[str, np.ndarray]]]:
+    loss, grads, _ = mlp()
+    return {"mlp": ([loss, *grads], mlp_values(7, batch=9)), "attention": attention(), "least squares": least_squares()}
+
+
+def _backends() -> dict[str, Any]:
+    """Array makers for every backend installed (NumPy always, at two precisions)."""
+    makers: dict[str, Any] = {"numpy float64": lambda x: x, "numpy float32": lambda x: x.astype(np.float32)}
+    if importlib.util.find_spec("dask") is not None:
+        import dask.array as da
+
+        makers["dask"] = lambda x: da.from_array(x, chunks=tuple(max(1, n // 2) for n in x.shape))
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        makers["torch"] = torch.from_numpy
+    if importlib.util.find_spec("jax") is not None:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        makers["jax"] = jax.numpy.asarray
+    return makers
+
+
+@pytest.mark.parametrize("backend", sorted(_backends()))
+@pytest.mark.parametrize("name", ["mlp", "attention", "least squares"])
+def test_compiled_programs_match_the_index_form_on_every_backend(name: str, backend: str) -> None:
+    outputs, values = _programs()[name]
+    make = _backends()[backend]
+    f = ec.compile(outputs)
+    sizes = bind_sizes(list(f.program.specs.values()), values, {})
+    for _ in range(2):  # the second call runs on the buffers the first one left
+        results = f({k: make(v) for k, v in values.items()})
+        for expr, got in zip(outputs, results, strict=True):
+            value = np.asarray(got.compute() if hasattr(got, "compute") else got)
+            tolerance = 1e-4 if "32" in backend else 1e-9
+            assert_allclose(value, reference_value(expr, values, sizes), rtol=tolerance, atol=tolerance)
+
+
+def _plan(f: CompiledFunction) -> Any:
+    return next(iter(f._plans.values()))[1]
+
+
+def _warm_peak(f: CompiledFunction, values: dict[str, np.ndarray]) -> int:
+    """Peak bytes traced during a call after the first (plans and buffers exist already)."""
+    f(values)
+    tracemalloc.start()
+    try:
+        f(values)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_attention_backward_keeps_two_t_by_t_buffers_and_allocates_none() -> None:
+    T, d = 300, 4
+    outputs, values = attention(T, d)
+    program = lower(outputs)
+    rowsums = [op for op in program.ops if isinstance(op, Contraction) and op.inputs == ("ab", "ab")]
+    assert len(rowsums) == 1 and rowsums[0].output == "a"  # Σ_s P ⊙ dP as dot products, no T×T product
+    f = ec.compile(outputs)
+    peak = _warm_peak(f, values)
+    plan = _plan(f)
+    assert sorted(size for size in plan.memory.sizes if size >= T * T) == [T * T, T * T]  # P and dP (then dS)
+    assert peak < T * T * 8 // 2  # a warm call allocates its T×d outputs, nothing T×T
+
+
+def test_least_squares_loss_and_gradient_share_one_residual_buffer() -> None:
+    rows, cols, outputs_ = 5000, 4, 3
+    outputs, values = least_squares(rows, cols, outputs_)
+    program = lower(outputs)
+    assert [op.inputs for op in program.ops if isinstance(op, Contraction) and not op.dims] == [("ab", "ab")]
+    f = ec.compile(outputs)
+    peak = _warm_peak(f, values)
+    assert _plan(f).memory.sizes == [rows * outputs_]  # X W, then X W − Y over it: Σ r² and 2 Xᵀ r read it
+    assert peak < rows * outputs_ * 8 // 2
+
+
+def test_mlp_intermediates_live_in_kept_buffers() -> None:
+    _, grads, _ = mlp()
+    values = mlp_values(8, batch=20_000)
+    f = ec.compile(grads)
+    peak = _warm_peak(f, values)
+    assert peak < 20_000 * 5 * 8  # no batch × feature array is new (the softmax's row maxima and sums are)
+    # h1, h2, ŷ − Y (over z₃), dh2, δ2, dh1, δ1: each is read by a GEMM after the next one is made
+    assert sorted(_plan(f).memory.sizes) == sorted([20_000 * n for n in (5, 4, 3, 4, 4, 5, 5)])
+
+
+def test_a_kept_buffer_never_reaches_the_caller() -> None:
+    outputs, values = attention()
+    f = ec.compile(outputs)
+    first = f(values)
+    kept = [np.array(r, copy=True) for r in first]
+    f({k: v + 1.0 for k, v in values.items()})
+    for a, b in zip(first, kept, strict=True):
+        assert_allclose(a, b, rtol=0, atol=0)
+
+
+def test_concurrent_calls_use_their_own_buffers() -> None:
+    outputs, values = least_squares(400, 5, 3)
+    f = ec.compile(outputs)
+    inputs = [{k: v * (n + 1) for k, v in values.items()} for n in range(4)]
+    expected = [f(v) for v in inputs]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            for got, want in zip(pool.map(f, inputs), expected, strict=True):
+                assert_allclose(got[0], want[0], rtol=1e-12)
+                assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+def test_memory_plan_donates_only_what_dies_and_never_hands_out_a_kept_buffer() -> None:
+    needs = [Need("external"), Need("buffer", 4), Need("buffer", 4, donors=(0,)), Need("buffer", 4, donors=(0,)),
+             Need("alias", donors=(0,)), Need("buffer", 4, scratch=(4,))]
+    args = [(), (0,), (1,), (2,), (3,), (1,)]
+    plan = plan_memory(needs, args, outputs={4, 5})
+    outs = [(p.out, p.donor) for p in plan.placements]
+    assert outs[1] == (0, None) and outs[2] == (FRESH, None)  # slot 1 is read again by step 5: not donated
+    assert outs[3] == (FRESH, 0)  # written over slot 2, and a view of it is an output: so slot 2 is a new array
+    assert outs[5] == (FRESH, None) and plan.placements[5].scratch == (1,)
+    assert plan.sizes == [4, 4] and plan.release[5] == [1]
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_x_transpose_diag_v_x_runs_as_a_symmetric_update_when_v_is_not_negative(
+        monkeypatch: pytest.MonkeyPatch, sign: float, axis: int) -> None:
+    X, v = ec.tensors("X[b,n] v[b]") if axis == 0 else ec.tensors("X[n,b] v[b]")
+    gram = ec.einsum("bi,bj,b->ij" if axis == 0 else "ib,jb,b->ij", X, X, v)
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((50, 4) if axis == 0 else (4, 50))
+    weights = rng.random(50) * sign
+    weights[3] = 0.0
+    calls: list[tuple[Any, Any]] = []
+    matmul = np.matmul
+    monkeypatch.setattr(fastpath.np, "matmul", lambda a, b, **kw: calls.append((a, b)) or matmul(a, b, **kw))
+    got = ec.compile(gram)(X=x, v=weights)
+    want = np.einsum("bi,bj,b->ij" if axis == 0 else "ib,jb,b->ij", x, x, weights)
+    assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    (a, b), = calls
+    assert (a.base is b.base and a.ctypes.data == b.ctypes.data) == (sign > 0)  # Yᵀ Y: one buffer, BLAS syrk
+
+
+def test_float32_inputs_give_float32_constants_buffers_and_results() -> None:
+    (x,) = ec.tensors("x[n]")
+    jacobian = ec.jacobian(ec.tanh(x) * 2, x)  # 2 (1 − tanh²) δ: a constant identity, made in the inputs' dtype
+    f = ec.compile(jacobian)
+    for _ in range(2):
+        got = f(x=np.linspace(-1, 1, 3, dtype=np.float32))
+        assert got.dtype == np.float32
+        assert_allclose(got, np.diag(2 / np.cosh(np.linspace(-1, 1, 3)) ** 2), rtol=1e-6)
+
+
+def test_keep_buffers_false_lets_every_call_take_its_own_buffers() -> None:
+    outputs, values = least_squares()
+    f = ec.compile(outputs, keep_buffers=False)
+    g = ec.compile(outputs)
+    for got, want in zip(f(values), g(values), strict=True):
+        assert_allclose(got, want, rtol=0, atol=0)
+    assert not _plan(f)._kept and _plan(g)._kept
+    with pytest.raises(ec.EincalcError, match=r"keep_buffers of ec\.compile must be True or False"):
+        ec.compile(outputs, keep_buffers="yes")  # type: ignore[arg-type]
+
+
+def test_a_large_symmetric_kernel_is_computed_in_mirrored_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, A = ec.tensors("x[n] A[n,n]")
+    hessian = ec.hessian(x @ A @ x, x)  # A + Aᵀ
+    blocked: list[int] = []
+    run = elementwise.SymmetricKernel.run
+    monkeypatch.setattr(elementwise.SymmetricKernel, "run", lambda self, *args: blocked.append(1) or run(self, *args))
+    f = ec.compile(hessian)
+    a = np.random.default_rng(20).standard_normal((5, 5))
+    assert np.array_equal(f(x=np.ones(5), A=a), a + a.T) and not blocked  # small: one pass
+    n = elementwise.SYMMETRIC_FROM + 77  # a ragged last block
+    a = np.random.default_rng(20).standard_normal((n, n))
+    assert np.array_equal(f(x=np.ones(n), A=a), a + a.T) and blocked
+
+
+@pytest.mark.parametrize(("formula", "symmetric"), [
+    ("A[i,j] + A[j,i]", True), ("A[i,j] - A[j,i]", False), ("tanh((A[i,j] A[j,i])[i,j]) + v[i] v[j]", True),
+    ("A[i,j] + B[j,i]", False), ("(v[i] + v[j])[i,j]", True), ("v[i] w[j]", False)])
+def test_symmetric_kernels_are_recognised_by_their_form(formula: str, symmetric: bool) -> None:
+    tensors = ec.tensors("A[n,n] B[n,n] v[n] w[n]")
+    expr = ec.parse(formula, *tensors)
+    kernel = lower([expr]).ops[-1]
+    assert isinstance(kernel, Elementwise) and elementwise.symmetric(kernel.tree, (4, 4)) == symmetric
+    n = elementwise.SYMMETRIC_FROM + 1
+    rng = np.random.default_rng(21)
+    values = {"A": rng.standard_normal((n, n)), "B": rng.standard_normal((n, n)), "v": rng.standard_normal(n),
+              "w": rng.standard_normal(n)}
+    assert_allclose(ec.compile(expr)(values), reference_value(expr, values, {"n": n}), rtol=1e-12, atol=1e-12)
+
+
+def test_every_pairwise_step_matches_einsum_with_and_without_a_buffer() -> None:
+    words = ["a", "ab", "ba", "bc", "ca", "abc", "cab", "abd", "dcb"]
+    sizes = {"a": 2, "b": 3, "c": 4, "d": 5}
+    rng = np.random.default_rng(22)
+    for la, lb in itertools.product(words, words):
+        a = rng.standard_normal([sizes[c] for c in la])
+        b = rng.standard_normal([sizes[c] for c in lb])
+        letters = sorted(set(la + lb))
+        for out in ("".join(p) for r in range(len(letters) + 1) for p in itertools.permutations(letters, r)):
+            plan = fastpath.numpy_contraction((la, lb), out, [a.shape, b.shape])
+            for buffer in (None, np.full(200, np.nan)):  # ab,abc->c once multiplied a 2×3 matrix as if 1×6
+                assert_allclose(plan.run([a, b], buffer), np.einsum(f"{la},{lb}->{out}", a, b), rtol=1e-12,
+                                 err_msg=f"{la},{lb}->{out}")
