@@ -50,8 +50,8 @@ def test_p4_sigmoid_gate_numbers() -> None:
     np.testing.assert_allclose(evaluate(ec.grad(f, x), values), [0.393, -0.590], atol=1e-3)
     np.testing.assert_allclose(evaluate(ec.grad(f, w), values), [-0.197, -0.393], atol=1e-3)
     assert float(evaluate(ec.grad(f, b), values)) == pytest.approx(0.197, abs=1e-3)
-    # the bias weight's local gradient is 1: its gradient is σ'(s) itself
-    assert str(ec.grad(f, b)) == "σ(w[i] x[i] + b) (1 - σ(w[i] x[i] + b))"
+    # the bias weight's local gradient is 1: its gradient is σ'(s) itself, the gate's output named once
+    assert str(ec.grad(f, b)) == "t1 (1 - t1)\n  where t1 = σ(w[i] x[i] + b)"
 
 
 def test_p5_least_squares() -> None:

@@ -45,6 +45,7 @@ from .expr import (
     Named,
     Tensor,
     TensorSpec,
+    bound_names,
     check_consistent,
     real_number,
     split_coefficient,
@@ -414,11 +415,15 @@ def matmul(left: Operand, right: Operand) -> Expr:
         raise ShapeError(f"@ needs vectors or matrices; got shapes {_dims(a)} and {_dims(b)}")
     if a.free[-1].dim != b.free[0].dim:
         raise ShapeError(_unchained(a, b))
-    a, b = _apart(a, b)
-    inner_a, inner_b = a.free[-1], b.free[0]
-    b = rename(b, {inner_b: inner_a})
-    out = a.free[:-1] + b.free[1:]
-    return tidy(Contract((a, b), out))
+    # each operand renamed once, straight to the names of the result (i, j by position; the summed
+    # index the first name after them), so the product is canonical as built: no operand renamed again
+    names = positional_names(a.rank + b.rank - 2)
+    inner = bound_names(1, set(names))[0]
+    a_names = [*names[: a.rank - 1], inner]
+    b_names = [inner, *names[a.rank - 1 :]]
+    a = rename(a, {k: Index(n, k.dim) for k, n in zip(a.free, a_names, strict=True)})
+    b = rename(b, {k: Index(n, k.dim) for k, n in zip(b.free, b_names, strict=True)})
+    return Contract((a, b), a.free[:-1] + b.free[1:], positional=True)
 
 
 def _unchained(a: Expr, b: Expr) -> str:
@@ -600,8 +605,9 @@ def let(name: str, value: Operand, *, adjoint: str | None = None) -> Expr:
 
     >>> W, x = tensors("W[m,n] x[n]")
     >>> z = let("z", W @ x, adjoint="δ")
-    >>> str(z), str(sigmoid(z))
-    ('z[i]', 'σ(z[i])')
+    >>> print(sigmoid(z))
+    σ(z[i])
+      where z[i] = W[i,j] x[j]
     """
     if not _NAME.match(require_text(name, "the name of an intermediate", "'z'")):
         raise ParseError(f"{name!r} is not a valid name for an intermediate")

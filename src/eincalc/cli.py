@@ -53,6 +53,7 @@ from .hessian import hessian
 from .matrix import to_matrix
 from .parse import parse
 from .parse_matrix import parse_matrix
+from .printing import text_lines
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -157,15 +158,21 @@ def derive(args: argparse.Namespace) -> list[str]:
     result = shown[-1][1]
     if args.format == "numpy":
         return [codegen(result, name=f"{_CODE_NAMES[kind]}_{args.wrt}")]
-    lines = [f"expression    {expr}    ({_shape(expr)})"]
-    lines += [f"{label:<13} {form}    ({_rank(form) if label == 'Jacobian' else _shape(form)})"
-              for label, form in shown]
+    lines = _labelled("expression", expr, _shape(expr))
+    for label, form in shown:
+        lines += _labelled(label, form, _rank(form) if label == "Jacobian" else _shape(form))
     derivative = None if kind == "jacobian" else (wrt, result)
     return lines + _matrix_line(result, args.rows, wrt) + _graph_lines(args, expr, declared, upstream, derivative)
 
 
 _CODE_NAMES = {"jacobian": "jacobian", "vjp": "d", "grad": "d", "hessian": "hessian"}
 """The generated function's name, before the variable's: ``d_W`` for a gradient."""
+
+
+def _labelled(label: str, expr: Expr, shape: str) -> list[str]:
+    """``label``, ``expr``'s line and its shape, then its where-clauses beneath the expression."""
+    line, clauses = text_lines(expr)
+    return [f"{label:<13} {line}    ({shape})", *(f"{'':<16}{clause}" for clause in clauses)]
 
 
 def _rank(expr: Expr) -> str:

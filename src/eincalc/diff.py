@@ -139,8 +139,9 @@ def jacobian_raw(expr: Expr, wrt: Expr) -> Expr:
 
 def jacobian(expr: Expr, wrt: Expr) -> Expr:
     """``∂expr/∂wrt``: free indices are ``expr``'s, then fresh ones for ``wrt``'s axes."""
-    expr = as_expr(expr, "the expression to differentiate")
-    return _tidy(simplify(check_expression_size(jacobian_raw(simplify(expr), wrt), "jacobian")), expr.rank)
+    expr = simplify(as_expr(expr, "the expression to differentiate"))
+    raw = check_expression_size(jacobian_raw(expr, wrt), "jacobian", *_first_order(expr))
+    return _derivative_of(expr, _tidy(simplify(raw), expr.rank))
 
 
 def variable_derivative(node: Tensor, fresh: tuple[Index, ...]) -> tuple[Expr, ...]:
@@ -242,9 +243,27 @@ def vjp(expr: Expr, wrt: Expr | Sequence[Expr], upstream: Expr) -> Any:
     expr, upstream = as_expr(expr, "the expression to differentiate"), as_expr(upstream, "the upstream gradient")
     many = isinstance(wrt, list | tuple)
     wrts: list[Expr] = list(wrt) if isinstance(wrt, list | tuple) else [wrt]  # type: ignore[list-item]
-    raw = vjp_raw_many(simplify(expr), wrts, upstream)
-    results = [_tidy(simplify(check_expression_size(r, "vjp")), 0) for r in raw]
+    expr = simplify(expr)
+    raw = vjp_raw_many(expr, wrts, upstream)
+    inputs = _first_order(expr, upstream)
+    results = [_derivative_of(expr, _tidy(simplify(check_expression_size(r, "vjp", *inputs)), 0)) for r in raw]
     return results if many else results[0]
+
+
+_ORDER = "derivative order"
+"""The memo key that marks a result of differentiation with its order (1 for a gradient, 2 for a Hessian)."""
+
+
+def _first_order(*exprs: Expr) -> tuple[Expr, ...]:
+    """``exprs``, when none is a derivative: the inputs a first derivative is measured against
+    (`eincalc.limits.check_expression_size()`); ``()`` for a derivative of a derivative."""
+    return () if any(_ORDER in e.memo() for e in exprs) else exprs
+
+
+def _derivative_of(expr: Expr, result: Expr) -> Expr:
+    """``result``, marked as a derivative of ``expr`` one order higher."""
+    result.memo()[_ORDER] = max(expr.memo().get(_ORDER, 0) + 1, result.memo().get(_ORDER, 0))
+    return result
 
 
 def _tidy(result: Expr, kept: int) -> Expr:

@@ -64,7 +64,7 @@ from .graph import Graph, graph_at, show
 from .matrix import MatrixForm
 from .matrix_render import to_text as matrix_text
 from .names import CANONICAL_POOL, fresh_names, index_names, rename
-from .printing import definitions
+from .printing import definitions, line
 
 Kind = Literal["vjp", "grad", "jacobian", "hessian"]
 KINDS: tuple[Kind, ...] = ("vjp", "grad", "jacobian", "hessian")
@@ -327,14 +327,14 @@ def _graph_step(request: _Request, drawn: Graph, result: Expr, values: Mapping[s
 
 def _title(request: _Request, builder: Builder) -> str:
     expr = builder.show(request.expr)
-    of = f"{entry(request.name, expr.free)} = {expr}"
+    of = f"{entry(request.name, expr.free)} = {line(expr)}"
     variable = request.wrt.spec.name
     if request.kind == "vjp":
         assert request.upstream is not None
         upstream = request.upstream
         if upstream.shape == expr.shape:
             upstream = rename(upstream, dict(zip(upstream.free, expr.free, strict=True)))
-        given = f"the upstream gradient {upstream} = ∂{request.loss}/∂{entry(request.name, expr.free)}"
+        given = f"the upstream gradient {line(upstream)} = ∂{request.loss}/∂{entry(request.name, expr.free)}"
         return f"∂{request.loss}/∂{variable} for {of}, given {given}"
     return {
         "grad": f"the gradient ∂{request.name}/∂{variable} of {of}",

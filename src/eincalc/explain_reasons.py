@@ -40,7 +40,7 @@ from .matrix_tree import (
     Symbol,
     Transpose,
 )
-from .printing import to_text
+from .printing import line
 
 ADD_GATE = "the add gate passes the upstream gradient through: local gradient 1"
 """How every explanation names the local gradient of a sum with respect to one of its addends."""
@@ -64,7 +64,7 @@ def shape_text(dims: Sequence[str]) -> str:
 
 def factor_text(factor: Expr) -> str:
     """A factor as text, in parentheses when it is a sum."""
-    return f"({to_text(factor)})" if isinstance(factor, Add) else to_text(factor)
+    return f"({line(factor)})" if isinstance(factor, Add) else line(factor)
 
 
 # -- the learner's steps ----------------------------------------------------------------------
@@ -91,8 +91,8 @@ def layer_reason(name: str, body: Expr, upstream: Expr, loss: str, inputs: Seque
     """What one layer computes, what gradient arrives at it, and which of its inputs it passes one on to."""
     output = entry(name, body.free)
     arriving = f"∂{loss}/∂{loss} = 1" if upstream == Const(1.0) else \
-        f"{to_text(upstream)} = ∂{loss}/∂{output}"
-    return (f"Layer {output} = {to_text(body)}. The gradient arriving at it from above is {arriving}; it is sent "
+        f"{line(upstream)} = ∂{loss}/∂{output}"
+    return (f"Layer {output} = {line(body)}. The gradient arriving at it from above is {arriving}; it is sent "
             f"on to {', '.join(inputs)}.")
 
 
@@ -107,7 +107,7 @@ def differentiate_reason(expr: Expr, spec: TensorSpec, fresh: Sequence[Index]) -
         rule = f"{spec.name} does not occur, so every entry is 0"
     else:
         deltas = " ".join(f"δ[{k},{p}]" for k, p in zip(occurrence.indices, fresh, strict=True))
-        rule = f"∂{to_text(occurrence)}/∂{target} = {deltas} (1 where the indices agree, 0 elsewhere)"
+        rule = f"∂{line(occurrence)}/∂{target} = {deltas} (1 where the indices agree, 0 elsewhere)"
     return f"Differentiate one entry with respect to one entry {target}: {rule}; the product and chain rules do " \
            "the rest."
 
@@ -197,7 +197,7 @@ def local_one_reason(jacobian: Expr, kept: int, of: str, body: Expr, spec: Tenso
     gates = add_gates(body, spec)
     deltas = " (the Jacobian is only deltas)" if jacobian.free else ""
     if gates:
-        sentence = f"{spec.name} is an addend of {to_text(gates[0])}, and {ADD_GATE}{deltas}"
+        sentence = f"{spec.name} is an addend of {line(gates[0])}, and {ADD_GATE}{deltas}"
     else:
         sentence = f"{spec.name} passes into {of} unchanged: local gradient 1{deltas}"
     output = jacobian.free[:kept]
@@ -218,10 +218,10 @@ def chain_reason(of: str, output: Sequence[Index], upstream: Expr, loss: str, va
                 f"it is ∂{loss}/∂{loss} = 1, and ∂{loss}/∂{variable} is the Jacobian itself.{one}")
     if not output:
         return (f"Chain rule: ∂{loss}/∂{variable} = ∂{loss}/∂{of} ∂{of}/∂{variable}, the upstream gradient "
-                f"{to_text(upstream)} times the Jacobian.{one}")
+                f"{line(upstream)} times the Jacobian.{one}")
     summed = ",".join(k.name for k in output)
     return (f"Chain rule: ∂{loss}/∂{variable} = Σ_{summed} ∂{loss}/∂{entry(of, output)} ∂{entry(of, output)}/∂"
-            f"{variable}, the upstream gradient {to_text(upstream)} contracted with the Jacobian over {of}'s "
+            f"{variable}, the upstream gradient {line(upstream)} contracted with the Jacobian over {of}'s "
             f"{_index_word(output)} {names(output)}.{one}")
 
 
@@ -243,7 +243,7 @@ def reverse_note(variable: str) -> str:
 
 def own_output_note(name: str, body: Expr) -> str:
     """Why a layer's own name appears in its local gradient (``σ′(z) = a (1 − a)``)."""
-    return (f"{to_text(body)} is {entry(name, body.free)}, this layer's own output, so its local gradient is "
+    return (f"{line(body)} is {entry(name, body.free)}, this layer's own output, so its local gradient is "
             f"written with {name}.")
 
 
@@ -266,7 +266,7 @@ def rewrite_reason(rule: str, default: str, before: Expr, after: Expr, gates: Se
     if rule == "single-term" and isinstance(before, Add) and len(before.terms) == 1 and gates:
         if len(gates) == 1:
             gate, addend = gates[0]
-            return f"Of the addends of {to_text(gate)} only {to_text(addend)} depends on the variable, and " \
+            return f"Of the addends of {line(gate)} only {line(addend)} depends on the variable, and " \
                    f"{ADD_GATE}."
         return f"Only one addend of this sum depends on the variable, and {ADD_GATE}."
     specific = {"delta-elimination": _delta_reason, "simplex-sum": _simplex_reason}.get(rule)
@@ -301,7 +301,7 @@ def _simplex_reason(before: Expr, after: Expr) -> str | None:
         if isinstance(factor, Tensor) and factor.spec.simplex and factor.indices[-1:] and \
                 factor.indices[-1] in set(before.summed):
             return (f"{factor.spec.name} is declared to sum to one (labels): Σ_{factor.indices[-1]} "
-                    f"{to_text(factor)} = 1.")
+                    f"{line(factor)} = 1.")
     return None
 
 
@@ -403,7 +403,7 @@ def _broadcasts(expr: Add) -> list[str]:
     for term in expr.terms:
         missing = [k for k in expr.out if k not in term.free]
         if missing and term.free:
-            notes.append(f"{to_text(term)} has no index {names(missing)}: it is the same for every {names(missing)} "
+            notes.append(f"{line(term)} has no index {names(missing)}: it is the same for every {names(missing)} "
                          "and is repeated along it (broadcast).")
     return notes
 
@@ -419,7 +419,7 @@ def _prediction_minus_label(expr: Add) -> str:
         return ""
     label = labels[0].factors[1]
     assert isinstance(label, Tensor)
-    return (f"{to_text(predictions[0])} is the predicted distribution ŷ, so this is ŷ − {label.spec.name}: "
+    return (f"{line(predictions[0])} is the predicted distribution ŷ, so this is ŷ − {label.spec.name}: "
             "the prediction minus the label.")
 
 
@@ -442,7 +442,7 @@ class _ProductReader:
     def role(self, index: Index, owner: Expr) -> str:
         if index in self.summed:
             others = self.carriers(index, owner)
-            return f"summed with {' and '.join(to_text(f) for f in others)}" if others else "summed"
+            return f"summed with {' and '.join(line(f) for f in others)}" if others else "summed"
         if index in self.result:
             if len(self.result) == 2:
                 return f"the result's {('row', 'column')[self.result.index(index)]} index"
@@ -456,9 +456,9 @@ class _ProductReader:
             return ""  # a plain sum over rows, explained by the sum note
         shown = matrix_text(node)
         if row not in self.summed and col not in self.summed:
-            return (f"{shown}ᵀ: in {to_text(factor)} the row index {row} is {self.role(row, factor)} and the column "
+            return (f"{shown}ᵀ: in {line(factor)} the row index {row} is {self.role(row, factor)} and the column "
                     f"index {col} is {self.role(col, factor)}: {shown} with its indices swapped, its transpose.")
-        return (f"{shown}ᵀ: in {to_text(factor)} the row index {row} is {self.role(row, factor)} and the column "
+        return (f"{shown}ᵀ: in {line(factor)} the row index {row} is {self.role(row, factor)} and the column "
                 f"index {col} is {self.role(col, factor)}; in a matrix product a summed index is the column of "
                 "the factor on its left and the row of the factor on its right, with the result's indices at the "
                 f"outer ends, so {shown} is used with its indices swapped: transposed.")
@@ -468,14 +468,14 @@ class _ProductReader:
         notes = []
         for k in joined:
             left, right = self.carriers(k)
-            notes.append(f"{k} is summed between {to_text(left)} and {to_text(right)}: a matrix product, which sums "
+            notes.append(f"{k} is summed between {line(left)} and {line(right)}: a matrix product, which sums "
                          "the column index of its left factor against the row index of its right factor.")
         if joined and len(self.result) == 2:
             row, col = self.result
             first, last = self.carriers(row), self.carriers(col)
             if len(first) == 1 and len(last) == 1 and first[0] is not last[0]:
-                notes.append(f"{to_text(first[0])} carries the result's row index {row}, so it stands on the left; "
-                             f"{to_text(last[0])} carries the column index {col}, so it stands on the right.")
+                notes.append(f"{line(first[0])} carries the result's row index {row}, so it stands on the left; "
+                             f"{line(last[0])} carries the column index {col}, so it stands on the right.")
         return notes
 
     def order(self, form: MatrixForm) -> str:
@@ -494,7 +494,7 @@ class _ProductReader:
             return ""
         vector = "a row vector times a matrix is a row, indexed by the matrix's column" if form.rows else \
             "a matrix times a column vector is a column, indexed by the matrix's row"
-        return (f"{to_text(carrier)} carries the result's index {index}, so it stands on the {side}: {vector}, "
+        return (f"{line(carrier)} carries the result's index {index}, so it stands on the {side}: {vector}, "
                 f"and the summed index sits between the factors.")
 
     def outer(self) -> list[str]:
@@ -504,8 +504,8 @@ class _ProductReader:
         rows, cols = self.carriers(row), self.carriers(col)
         if not rows or not cols or {id(f) for f in rows} & {id(f) for f in cols}:
             return []
-        left = " ".join(to_text(f) for f in rows)
-        right = " ".join(to_text(f) for f in cols)
+        left = " ".join(line(f) for f in rows)
+        right = " ".join(line(f) for f in cols)
         return [f"No summed index joins {left} (row index {row}) and {right} (column index {col}): entry [{row},{col}] "
                 f"is a plain product, the outer product of a column and a row, with the factor carrying the row "
                 f"index {row} on the left."]
@@ -523,11 +523,11 @@ class _ProductReader:
             if len(alone) >= 2 and len(others) == 1:
                 notes.append(f"{' and '.join(factor_text(f) for f in alone)} carry only {k}, so they multiply "
                              f"entry by entry (the Hadamard product ⊙) before {k} is summed against "
-                             f"{to_text(others[0])}.")
+                             f"{line(others[0])}.")
         return notes
 
     def sums(self) -> list[str]:
-        return [f"{k} is summed on {to_text(self.carriers(k)[0])} alone: a sum along that axis, written with the "
+        return [f"{k} is summed on {line(self.carriers(k)[0])} alone: a sum along that axis, written with the "
                 "vector of ones 1." for k in self.product.summed if len(self.carriers(k)) == 1]
 
 

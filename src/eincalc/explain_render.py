@@ -24,7 +24,7 @@ from .errors import NoMatrixForm
 from .explain_reasons import entry
 from .explain_steps import entry_latex
 from .expr import Expr, Tensor
-from .printing import definitions, to_einsum, to_latex, to_text
+from .printing import definitions, latex_line, line, line_latex, line_text, named_definitions, to_einsum
 
 if TYPE_CHECKING:
     from .explain import Derivation, Step
@@ -35,7 +35,7 @@ WIDTH = 100
 
 
 def _definition_lines(expr: Expr, show: Callable[[Expr], str], head: Callable[[str, Expr], str]) -> list[str]:
-    return [f"{head(d.name, d.body)} = {show(d.body)}" for d in definitions(expr)]
+    return [f"{head(d.name, d.body)} = {show(d.body)}" for d in named_definitions(expr)]
 
 
 def _text_head(name: str, body: Expr) -> str:
@@ -110,11 +110,12 @@ def render_text(derivation: Derivation) -> str:
 
 def text_formula(step: Step, derivation: Derivation, shown: _Shown) -> list[str]:
     """The step's formula as Unicode lines (``lhs = after``, aligned at ``=``), then the new definitions."""
-    pairs = _expression_lines(step, to_text)
+    pairs = _expression_lines(step, line)
     labels = [_text_label(left) for left, _ in pairs]
     width = max(map(len, labels), default=0)
     lines = [f"{label:>{width}} {right}" for label, (_, right) in zip(labels, pairs, strict=True)]
-    return lines + [f"  where {line}" for line in shown.new(_definitions_of(step, derivation, to_text, _text_head))]
+    clauses = shown.new(_definitions_of(step, derivation, line_text, _text_head))
+    return lines + [f"  where {clause}" for clause in clauses]
 
 
 def _text_label(left: str) -> str:
@@ -149,7 +150,7 @@ def render_markdown(derivation: Derivation) -> str:
 
 
 def _latex_formulas(step: Step, derivation: Derivation, shown: _Shown) -> Iterator[str]:
-    pairs = _expression_lines(step, to_latex, latex=True)
+    pairs = _expression_lines(step, latex_line, latex=True)
     if step.before_lhs is not None:
         heads = [left for left, _ in pairs]
     elif step.shows_part:
@@ -163,8 +164,8 @@ def _latex_formulas(step: Step, derivation: Derivation, shown: _Shown) -> Iterat
         rows = " \\\\ ".join(f"{head}{first if n == 0 else ' &='} {right}"
                                for n, (head, (_, right)) in enumerate(zip(heads, pairs, strict=True)))
         yield rf"\begin{{aligned}}{rows}\end{{aligned}}"
-    for line in shown.new(_definitions_of(step, derivation, to_latex, _latex_head)):
-        yield rf"\text{{where }} {line}"
+    for clause in shown.new(_definitions_of(step, derivation, line_latex, _latex_head)):
+        yield rf"\text{{where }} {clause}"
 
 
 def _math_text(label: str) -> str:

@@ -49,7 +49,7 @@ from .explain_reasons import (
 from .expr import Contract, Expr, Index, Named, Tensor, TensorSpec, walk
 from .matrix import MatrixForm, to_matrix
 from .names import index_names, rename
-from .printing import definitions, to_latex, to_text
+from .printing import definitions, line_text, named_definitions, to_latex, to_text
 from .simplify import Recorder, simplify
 from .simplify import Step as Recorded
 
@@ -342,4 +342,4 @@ def _within(whole: Expr, part: Expr) -> str | None:
 
 
 def _shown_definitions(expr: Expr) -> list[str]:
-    return [f"{d.name} = {to_text(d.body)}" for d in definitions(expr)]
+    return [f"{d.name} = {line_text(d.body)}" for d in named_definitions(expr)]

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
 from .errors import IndexMismatch, UnsupportedError
-from .limits import check_tree_size, count, describe, get_limits
+from .limits import count
 
 if TYPE_CHECKING:
     from .matrix import MatrixForm
@@ -56,6 +56,13 @@ class Index:
 
     name: str
     dim: str
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.name, self.dim)))  # every dict of the core is keyed by indices
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return self.name
@@ -181,8 +188,9 @@ class Expr(metaclass=_Interning):
     @property
     def tree_size(self) -> int:
         """Nodes of this expression written out: a shared sub-expression counted at each use, a named
-        intermediate below it (`Named`) once.  What renaming, simplifying and printing walk today;
-        bounded by ``max_tree_nodes`` (see `eincalc.limits`) whenever a node is built."""
+        intermediate below it (`Named`) once.  Every pass works on the DAG instead; the printers
+        name shared sub-expressions larger than a few nodes (`eincalc.intermediates`), and
+        ``max_tree_nodes`` bounds it only where work is proportional to it (see `eincalc.limits`)."""
         return self._tree
 
     def __hash__(self) -> int:
@@ -432,8 +440,7 @@ _T = TypeVar("_T")
 def node(cls: type[_T]) -> type[_T]:
     """Make ``cls`` a frozen, slotted dataclass node (equality and hash come from `Expr`).
 
-    A node with children counts its `tree_size` when built and refuses to exist above
-    ``max_tree_nodes``, so an expression that doubles when written out stops at once, with a message.
+    A node with children counts its `tree_size` when built (a number, never a walk).
     """
     if getattr(cls, "children", None) is Expr.children:  # a leaf: one node
         made: Any = dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
@@ -447,9 +454,6 @@ def node(cls: type[_T]) -> type[_T]:
         for child in self.children():  # a named intermediate counts once: it is written by its name
             size += 1 if type(child) is Named else child._tree
         _TREE.__set__(self, size)
-        limit = get_limits().max_tree_nodes
-        if limit is not None and size > limit and not raw_mode():  # a display tree is never refused
-            check_tree_size(size, lambda: describe(self))
 
     cls.__post_init__ = counted  # type: ignore[attr-defined]
     return dataclass(frozen=True, slots=True, eq=False, repr=False)(cls)
@@ -610,9 +614,13 @@ class Contract(Expr):
 
     @property
     def summed(self) -> tuple[Index, ...]:
-        """Indices summed over, in order of first appearance."""
-        out = set(self.out)
-        return _unique(k for f in self.factors for k in f.free if k not in out)
+        """Indices summed over, in order of first appearance (kept on the node)."""
+        memo = self.memo()
+        found: tuple[Index, ...] | None = memo.get("summed")
+        if found is None:
+            out = set(self.out)
+            found = memo["summed"] = _unique(k for f in self.factors for k in f.free if k not in out)
+        return found
 
     def _canonical(self) -> Expr:
         """Summed indices named ``i, j, k, …`` by first appearance, skipping only this node's output names."""

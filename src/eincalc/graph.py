@@ -65,7 +65,7 @@ from .functions import lookup
 from .matrix import to_matrix
 from .matrix_tree import Diag
 from .names import rename, substitute
-from .printing import number, to_einsum, to_text
+from .printing import line, number, to_einsum
 from .testing import sizes_of
 
 LOCAL_LIMIT = 64
@@ -238,7 +238,7 @@ class Graph:
     def __repr__(self) -> str:
         inputs = ", ".join(n.name for n in self.nodes if not n.inputs) or "none"
         state = "gradients sent back" if self.output.gradient is not None else "forward values only"
-        return (f"<Graph {self.name} = {to_text(self.output.expr)}: {len(self.nodes)} nodes, inputs {inputs}; "
+        return (f"<Graph {self.name} = {line(self.output.expr)}: {len(self.nodes)} nodes, inputs {inputs}; "
                 f"{state}>")
 
     def _repr_svg_(self) -> str | None:
@@ -336,7 +336,7 @@ def _local_form(gate: Node, child: Node, named: Mapping[Expr, str]) -> tuple[str
         form = to_matrix(derivative, sizes_from=sizes) if derivative.rank <= 2 else None
     except EincalcError:
         return "", False
-    return (form.text, isinstance(form.tree, Diag)) if form is not None else (to_text(derivative), False)
+    return (form.text, isinstance(form.tree, Diag)) if form is not None else (line(derivative), False)
 
 
 def _gate_facts(drawn: Graph, gate: Node) -> list[str]:

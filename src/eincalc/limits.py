@@ -5,16 +5,21 @@ it is done, and stops with a `ResourceError` (what,
 the numbers, and how to raise the limit) instead of an out-of-memory kill or
 an hour of silence:
 
-* ``max_nodes`` bounds the distinct sub-expressions of a derivative before it
-  is simplified.  Each order of differentiation multiplies the size of an
-  expression, so an accidental sixth-order derivative of a deep network stops
-  here, with a message, before simplification starts on it.
-* ``max_tree_nodes`` bounds an expression *written out*: every use of a shared
-  sub-expression counted again, a named intermediate (`eincalc.let()`)
-  once.  Renaming, simplifying, printing and the matrix view walk that tree, so
-  ``h = h*0.5 + h*0.5`` repeated 16 times (a few nodes per step, but a tree
-  that doubles with each) would take minutes; it stops when a node is built
-  whose tree is above the limit, in time linear in the nodes built.
+* ``max_nodes`` bounds the distinct sub-expressions (nodes of the DAG, a shared
+  one counted once) of a derivative before it is simplified.  A first derivative
+  is linear in what it differentiates (a plain 1,000-layer network: 3,008 nodes,
+  its raw gradient 8,015), so it may have `GROWTH` times the nodes of its input
+  when that is more: any network the caller could build is within the limit.  A
+  derivative of a derivative gets ``max_nodes`` alone, since each order
+  multiplies the size: an accidental sixth-order derivative of a deep network
+  stops here, with a message, before simplification starts on it.
+* ``max_tree_nodes`` bounds an expression *written out* (every use of a shared
+  sub-expression counted again, a named intermediate once) where work really is
+  proportional to that size, and is checked before the work: a matrix power
+  ``Xᵏ``, whose derivative simplifies to ``k`` terms of ``k`` factors.  Everything
+  else works on the DAG (hash-consed nodes, per-node caches, printers that name
+  shared sub-expressions), so ``h = h*0.5 + h*0.5`` repeated 30 times, whose tree
+  doubles with each step, derives and prints in linear time and is never refused.
 * ``max_matrix_power`` bounds the factors of `eincalc.matrix_power()`: ``Xᵏ``
   is ``k`` copies of ``X``, and its derivative ``k`` terms of as many factors once
   simplified, whose canonical index names cost about ``k³`` today.
@@ -23,9 +28,10 @@ an hour of silence:
   shape signature, before any array is built, and names the intermediate, its
   shape and its size.
 
-An expression nested deeper than Python's recursion allows (an unnamed chain
-of a few hundred layers) is reported as a `ResourceError`
-too, by `bounded()` at the public functions.
+Nothing in eincalc recurses with the depth of an expression: a 10,000-layer
+chain builds, derives, prints and evaluates under Python's default recursion
+limit.  Should recursion run out anyway (in a node kind added by a user), or
+memory, `bounded()` reports it at the public functions as a `ResourceError`.
 
 Change them for a block with `resource_limits()`, or for the whole program
 with `set_limits()`; ``None`` lifts a limit.
@@ -49,8 +55,10 @@ import contextlib
 import contextvars
 import dataclasses
 import functools
+import gc
 import math
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
@@ -66,9 +74,11 @@ class Limits:
     """The resource limits in force; ``None`` means unlimited."""
 
     max_nodes: int | None = 5_000
-    """Distinct sub-expressions a derivative may have before simplification."""
+    """Distinct sub-expressions a derivative may have before simplification (a first derivative: or `GROWTH`
+    times those of its input, if more)."""
     max_tree_nodes: int | None = 10_000
-    """Nodes of an expression written out (each use of a shared sub-expression counted, a named one once)."""
+    """Nodes written out (each use of a shared sub-expression counted) of what a matrix power builds and
+    simplifies; checked before it is built."""
     max_matrix_power: int | None = 32
     """Factors ``matrix_power(X, k)`` may multiply: ``|k|`` times the factors of ``X`` (``|k|`` for a tensor)."""
     max_elements: int | None = 2**28
@@ -121,20 +131,39 @@ def resource_limits(**changes: int | None) -> Iterator[Limits]:
 _HOW = "Raise it with ec.set_limits({0}=...) or for one block with `with ec.resource_limits({0}=...):`"
 
 
-def check_expression_size(expr: Expr, operation: str) -> Expr:
-    """Return ``expr`` unchanged, or raise `ResourceError` if it has more than ``max_nodes`` nodes."""
+GROWTH = 16
+"""How many times the distinct nodes of its input a first derivative may have when that is above ``max_nodes``
+(a chain of element-wise functions: about 5)."""
+
+
+def check_expression_size(expr: Expr, operation: str, *inputs: Expr) -> Expr:
+    """Return ``expr`` unchanged, or raise `ResourceError` if it has more distinct nodes than ``max_nodes``
+    and than `GROWTH` times the distinct nodes of ``inputs`` (what a first derivative differentiates).
+
+    >>> from eincalc.expr import Index, Tensor, TensorSpec, Contract
+    >>> x = Tensor(TensorSpec("x", ("n",)), (Index("i", "n"),))
+    >>> with resource_limits(max_nodes=1):
+    ...     check_expression_size(Contract((x, x), ()), "jacobian", x) is not None
+    True
+    """
     from .expr import postorder
 
     limit = get_limits().max_nodes
     if limit is None:
         return expr
+    seen: set[int] = set()
+    for root in inputs:
+        seen.update(id(node) for node in postorder(root))
+    allowed = max(limit, GROWTH * len(seen))
     for count, _ in enumerate(postorder(expr), start=1):
-        if count > limit:
+        if count > allowed:
+            bound = (f"max_nodes={limit:,}" if allowed == limit
+                     else f"{GROWTH} times the {len(seen):,} of its input, above max_nodes={limit:,}")
             raise ResourceError(
-                f"{operation} produced an expression of more than {limit:,} distinct sub-expressions "
-                f"(max_nodes={limit:,}); each order of differentiation multiplies the size, so this is "
-                f"usually a derivative of a derivative taken once too often. Name intermediates with "
-                f"ec.let to keep derivatives small. {_HOW.format('max_nodes')}"
+                f"{operation} produced an expression of more than {allowed:,} distinct sub-expressions ({bound}); "
+                "each order of differentiation multiplies the size, so this is usually a derivative of a derivative "
+                f"taken once too often. Name intermediates with ec.let to keep derivatives small. "
+                + _HOW.format("max_nodes")
             )
     return expr
 
@@ -242,15 +271,13 @@ def bounded(function: Callable[_P, _R]) -> Callable[_P, _R]:
     as `ResourceError` (with what to do) instead of a raw ``RecursionError`` or ``MemoryError``.
 
     Applied once, where the public API is assembled (``eincalc/__init__.py``), to every public
-    function and to the methods of the public classes; the errors it replaces come from the
-    recursive passes that the core redesign will make iterative.
+    function and to the methods of the public classes.  eincalc's own passes are iterative or of
+    bounded depth (printers see pieces at most `eincalc.intermediates.DEPTH` levels deep), so this
+    guards what they call: a node kind added by a user, NumPy, the memory of the machine.
 
-    >>> import eincalc as ec
-    >>> x, = ec.tensors("x[n]")
-    >>> h = x
-    >>> for _ in range(2000):
-    ...     h = ec.exp(h)
-    >>> str(h)
+    >>> def nested(depth: int) -> int:
+    ...     return nested(depth + 1)
+    >>> bounded(nested)(0)
     Traceback (most recent call last):
       ...
     eincalc.errors.ResourceError: the expression is nested too deeply for Python's recursion limit ...
@@ -260,12 +287,13 @@ def bounded(function: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(function)
     def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        _pause_collector()
         try:
             return function(*args, **kwargs)
         except RecursionError:
             raise ResourceError(
                 f"the expression is nested too deeply for Python's recursion limit ({sys.getrecursionlimit():,} "
-                f"frames, reached in {name}; eincalc still walks some expressions recursively). "
+                f"frames, reached in {name}). "
                 "Name intermediates with ec.let, e.g. h = ec.let(f'h{layer}', ec.tanh(W @ h)) in a loop, so "
                 "that each named piece stays shallow, or build the expression in smaller pieces"
             ) from None
@@ -274,8 +302,36 @@ def bounded(function: Callable[_P, _R]) -> Callable[_P, _R]:
                 f"out of memory in {name}; lower the resource limits (ec.set_limits) so that "
                 "work this large stops before it starts, or work on smaller pieces"
             ) from None
+        finally:
+            _resume_collector()
 
     return guarded
+
+
+_CALLS = threading.Lock()
+_ACTIVE = [0, False]
+"""Public calls in progress (in any thread), and whether the cyclic garbage collector was on before the first."""
+
+
+def _pause_collector() -> None:
+    """Pause Python's cyclic garbage collector while a public call runs (calls nest; the outermost resumes it).
+
+    Deriving and printing build many small linked objects (nodes, their per-node caches) and keep most
+    of them; the collector would walk all of them again and again while they are built (more than half
+    the time of a 1,000-layer gradient).  Paused, it collects what the call left behind once, after.
+    """
+    with _CALLS:
+        if _ACTIVE[0] == 0:
+            _ACTIVE[1] = gc.isenabled()
+            gc.disable()
+        _ACTIVE[0] += 1
+
+
+def _resume_collector() -> None:
+    with _CALLS:
+        _ACTIVE[0] -= 1
+        if _ACTIVE[0] == 0 and _ACTIVE[1]:
+            gc.enable()
 
 
 def _bytes(count: int) -> str:

@@ -327,8 +327,8 @@ def _relabel(expr: Expr, scope: frozenset[str], keep: bool) -> tuple[Expr, froze
     result: tuple[Expr, frozenset[str]]
     if isinstance(expr, Contract):
         result = _relabel_contract(expr, scope, keep)
-    elif isinstance(expr, Named):
-        result = _relabel_named(expr, keep), frozenset()
+    elif isinstance(expr, Named):  # a reference: its body is a piece of its own, printed on its own
+        result = expr, frozenset()
     elif isinstance(expr, Add):
         parts = [_relabel(t, scope, keep) for t in expr.terms]
         bound = frozenset().union(*(b for _, b in parts))
@@ -346,26 +346,6 @@ def _relabel(expr: Expr, scope: frozenset[str], keep: bool) -> tuple[Expr, froze
         result = expr, frozenset()
     cache[key] = result
     return result
-
-
-def _relabel_named(expr: Named, keep: bool) -> Expr:
-    """``expr`` with its body relabelled in the body's own scope.
-
-    The relabelled body is cached on the body (inner intermediates first, without
-    recursion) and marked as its own relabelling (relabelling is idempotent), so
-    a chain of intermediates is relabelled once in all rather than once per use.
-    """
-    key = "separated" if keep else "canonical"
-    body_key = f"{key} body"
-
-    def relabel_body(node: Expr) -> None:
-        if isinstance(node, Named) and body_key not in node.body.memo():
-            body = _relabel(node.body, frozenset(k.name for k in node.body.free), keep)[0]
-            node.body.memo()[body_key] = body
-            body.memo().update({key: None, body_key: body})
-
-    expr.cached(key, relabel_body)
-    return replace(expr, body=expr.body.memo()[body_key])
 
 
 def _relabel_contract(expr: Contract, scope: frozenset[str], keep: bool) -> tuple[Expr, frozenset[str]]:

@@ -31,7 +31,7 @@ from .build import Operand, as_expr, axis_index, tidy
 from .diff import Forward, register_jacobian, register_vjp
 from .errors import IndexMismatch, UnsupportedError
 from .evaluate import EvalContext, register_evaluator
-from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, bound_names, node, positional_flag
+from .expr import Add, Apply, Const, Contract, Expr, Index, Size, Tensor, bound_names, node, positional_flag, raw_mode
 from .fastplan import register_in_place
 from .matrix import Converter, Term, register_matrix_rule
 from .matrix_tree import Call, Kind
@@ -115,7 +115,10 @@ class LogSumExp(Expr):
         return self if self.axis.name == name else self.rebind({self.axis: Index(name, self.axis.dim)})
 
     def rename_with(self, mapping: Mapping[Index, Index]) -> Expr:
-        """Rename the free indices; the axis takes its canonical name again (it can never be captured)."""
+        """Rename the free indices; the axis takes its canonical name again (it can never be captured), or
+        in a display tree keeps its name (the printer chose it; `eincalc.names.rename()` avoided capture)."""
+        if raw_mode():
+            return LogSumExp(rename(self.arg, mapping), self.axis, positional=self.positional)
         free = {mapping.get(k, k).name for k in self.free}
         (name,) = bound_names(1, free)
         axis = Index(name, self.axis.dim)

@@ -45,7 +45,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from . import build
+from . import build, where
 from .arguments import describe, require_text
 from .errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
 from .expr import (
@@ -134,6 +134,25 @@ class _Located(Exception):
 
 @functools.lru_cache(maxsize=1024)
 def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indices: tuple[tuple[str, str], ...]) -> Expr:
+    """The expression of ``text``: its where-clauses (`eincalc.where`) read one by one, each name they
+    define declared like a tensor for the pieces below, then every use replaced by what it stands for."""
+    main, clauses = where.split(text)
+    specs = dict(tensors)
+    definitions: dict[TensorSpec, where.Definition] = {}
+    for clause in clauses:
+        body = where.substitute(_read(clause.body, specs, {}), definitions)
+        try:
+            definition = where.define(clause, body, specs)
+        except EincalcError as error:
+            raise error.with_context(f"where {clause.name}[{','.join(clause.indices)}] = {clause.body.strip()}"
+                                     ) from None
+        specs[definition.name] = definition.spec
+        definitions[definition.spec] = definition
+    return where.substitute(_read(main, specs, dict(indices)), definitions)
+
+
+def _read(text: str, specs: dict[str, TensorSpec], indices: dict[str, str]) -> Expr:
+    """One piece of text (an expression without where-clauses) over the tensors ``specs``."""
     # whitespace shows as a space; an unpaired surrogate (not text) as U+FFFD, which ast then reports
     shown = "".join(" " if c.isspace() else "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
     try:
@@ -141,8 +160,7 @@ def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indice
             raise _Located(ParseError(f"expression has {len(text)} characters; the limit is {MAX_LENGTH}"), None)
         if "\0" in text or not shown.strip():
             raise _Located(ParseError("expression is empty or contains a null character"), shown.find("\0"))
-        specs = dict(tensors)
-        prepared = _prepare(shown, set(CALLS) - set(specs))
+        prepared = _prepare(shown, {name for name in CALLS if name not in specs})
         body = prepared.lstrip()
         lead = len(prepared) - len(body)
         try:
@@ -151,7 +169,7 @@ def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indice
                 tree = ast.parse(body, mode="eval")
         except SyntaxError as error:
             raise _syntax_error(error, body, lead) from None
-        return _Parser(tree, body.encode(), lead, specs, dict(indices)).visit(tree.body)
+        return _Parser(tree, body.encode(), lead, specs, indices).visit(tree.body)
     except _Located as located:
         column = None if located.column is None else min(max(located.column, 0), len(shown))
         raise located.error.with_context(shown, column) from None

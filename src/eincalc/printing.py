@@ -44,6 +44,7 @@ from .expr import (
     walk,
 )
 from .functions import lookup
+from .intermediates import display
 from .names import separate_bound
 from .parse import infer_dimensions
 
@@ -61,14 +62,73 @@ def _index_list(indices: tuple[Index, ...]) -> str:
 
 
 def to_text(expr: Expr) -> str:
-    """Deterministic, parseable index notation for ``expr``.
+    """Deterministic, parseable index notation for ``expr``: one line, then a ``where`` line defining each
+    named intermediate it uses, automatic (`eincalc.intermediates`) or the user's (`eincalc.let()`).
 
     ``parse(to_text(e), *tensors, *e.free)`` reads it back: an index that sits only on
     deltas, ones or zeros and that a reader cannot tell the dimension of from the tensors
     beside it (or from ``e``'s free indices) is written with its dimension, ``1[j:n]``.
+
+    >>> from eincalc.build import tensors, let, sigmoid
+    >>> W, x = tensors("W[m,n] x[n]")
+    >>> print(to_text(sigmoid(let("z", W @ x))))
+    σ(z[i])
+      where z[i] = W[i,j] x[j]
+    """
+    line, clauses = text_lines(expr)
+    return "\n".join([line, *(f"  {clause}" for clause in clauses)])
+
+
+def text_lines(expr: Expr) -> tuple[str, list[str]]:
+    """What `to_text()` prints: the expression's line, and its where-clauses (``where t1[i] = …``), each after
+    the ones it uses."""
+    clauses = [f"where {_head(named)} = {line_text(named.body, free_known=False)}" for named in named_definitions(expr)]
+    return line(expr), clauses
+
+
+def with_definitions(expr: Expr) -> str:
+    """``expr`` followed by the definition of every named intermediate it uses, one per line: what
+    `to_text()` (and ``str``) print.
+
+    >>> from eincalc.build import tensors, let, sigmoid
+    >>> W, x = tensors("W[m,n] x[n]")
+    >>> print(with_definitions(sigmoid(let("z", W @ x))))
+    σ(z[i])
+      where z[i] = W[i,j] x[j]
+    """
+    return to_text(as_expr(expr, "the expression to print"))
+
+
+def line(expr: Expr) -> str:
+    """The first line of `to_text()`: ``expr`` with its intermediates by name (`named_definitions()` lists them)."""
+    return line_text(display(expr))
+
+
+def latex_line(expr: Expr) -> str:
+    """LaTeX of ``expr`` with its intermediates by name, as `line()`."""
+    return line_latex(display(expr))
+
+
+def named_definitions(expr: Expr) -> list[Named]:
+    """The intermediates `line()` refers to, automatic and the user's, each after the ones it uses."""
+    return definitions(display(expr))
+
+
+def _head(named: Named) -> str:
+    """The left side of a definition: ``z[i]``, or ``z`` for a scalar."""
+    return f"{named.name}[{_index_list(named.body.free)}]" if named.body.free else named.name
+
+
+def line_text(expr: Expr, *, free_known: bool = True) -> str:
+    """``expr`` on one line, a named intermediate by its name only (its definition is not shown).
+
+    With ``free_known`` the reader is given the free indices (as ``parse(text, *expr.free)``); without,
+    as for the body of a where-clause, a free index no tensor tells the dimension of is written with it.
+    Recursive with the depth of ``expr``: what it is given is shallow, the pieces of
+    `display()` (each at most ``DEPTH`` levels below a name).
     """
     separated = separate_bound(expr)
-    return _Printer({k.name: k.dim for k in separated.free}, {}).scope(separated)
+    return _Printer({k.name: k.dim for k in separated.free} if free_known else {}, {}).scope(separated)
 
 
 class TextPrinter(Protocol):
@@ -151,7 +211,7 @@ def _apply_text(expr: Apply, printer: _Printer) -> str:
 
 
 def _is_atom(expr: Expr) -> bool:
-    return isinstance(expr, Tensor | Delta | One | Zero | Size) or (
+    return isinstance(expr, Tensor | Delta | One | Zero | Size | Named) or (
         isinstance(expr, Const) and expr.value >= 0
     ) or (isinstance(expr, Apply) and expr.fn != "pow")
 
@@ -234,28 +294,25 @@ def definitions(expr: Expr) -> list[Named]:
     return list(seen.values())
 
 
-def with_definitions(expr: Expr) -> str:
-    """``expr`` followed by the definition of every named intermediate it uses, one per line.
-
-    >>> from eincalc.build import tensors, let, sigmoid
-    >>> W, x = tensors("W[m,n] x[n]")
-    >>> print(with_definitions(sigmoid(let("z", W @ x))))
-    σ(z[i])
-      where z[i] = W[i,j] x[j]
-    """
-    expr = as_expr(expr, "the expression to print")
-    lines = [to_text(expr)]
-    for named in definitions(expr):
-        head = f"{named.name}[{_index_list(named.body.free)}]" if named.body.free else named.name
-        lines.append(f"  where {head} = {to_text(named.body)}")
-    return "\n".join(lines)
-
-
 # -- LaTeX ----------------------------------------------------------------------------------
 
 
 def to_latex(expr: Expr) -> str:
-    """LaTeX for ``expr`` with every sum written out."""
+    """LaTeX for ``expr`` with every sum written out, then ``where`` and the definition of each named
+    intermediate it uses (as `to_text()`).
+
+    >>> from eincalc.build import tensors, let, sigmoid
+    >>> W, x = tensors("W[m,n] x[n]")
+    >>> print(to_latex(sigmoid(let("z", W @ x))))
+    \\sigma\\left(z_{i}\\right) \\quad \\text{where } z_{i} = \\sum_{j} W_{ij} x_{j}
+    """
+    parts = [f"{latex_name(n.name)}{_sub(n.body.free)} = {line_latex(n.body)}" for n in named_definitions(expr)]
+    where = rf" \quad \text{{where }} {', '.join(parts)}" if parts else ""
+    return latex_line(expr) + where
+
+
+def line_latex(expr: Expr) -> str:
+    """LaTeX for ``expr`` alone, a named intermediate by its name (shallow pieces, as `line_text()`)."""
     return _latex(separate_bound(expr))
 
 

@@ -25,12 +25,26 @@ from __future__ import annotations
 
 import contextvars
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .build import as_expr, constant_power
 from .errors import UnsupportedError
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, One, Size, Tensor, Zero, split_coefficient
+from .expr import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    One,
+    Size,
+    Tensor,
+    Zero,
+    bound_names,
+    split_coefficient,
+)
 from .names import canonical, fresh_indices, rename
 
 
@@ -134,10 +148,26 @@ def _rebuild(node: Contract, factors: list[Expr], vanished: tuple[Index, ...] = 
     An output index no factor carries any more becomes ``1[k]``; a summed index in
     ``vanished`` that no factor carries becomes ``size(k)`` (``Σ_k 1 = n``).
     """
+    return _rebuild_renamed(node, [(f, {}) for f in factors], vanished)
+
+
+def _rebuild_renamed(node: Contract, pairs: list[tuple[Expr, Mapping[Index, Index]]],
+                     vanished: tuple[Index, ...] = ()) -> Expr:
+    """`_rebuild()` over factors each renamed by its mapping, and renamed only once: the summed indices
+    go straight to the names the product gives them (`eincalc.expr.bound_names()` by first appearance),
+    so the product is canonical as built and no factor is renamed a second time."""
+    out = set(node.out)
+    summed: dict[Index, None] = {}
+    for factor, mapping in pairs:
+        summed.update((t, None) for k in factor.free if (t := mapping.get(k, k)) not in out)
+    final = dict(zip(summed, (Index(n, k.dim) for n, k in zip(
+        bound_names(len(summed), {k.name for k in node.out}), summed, strict=True)), strict=True))
+    factors = [rename(f, {k: final.get(t, t) for k in f.free if (t := m.get(k, k)) != k or t in final})
+               for f, m in pairs]
     present = {k for f in factors for k in f.free}
     extra: list[Expr] = [One(k) for k in node.out if k not in present]
-    extra += [Size(k.dim) for k in vanished if k not in present and k not in node.out]
-    factors = factors + extra
+    extra += [Size(k.dim) for k in vanished if final.get(k, k) not in present and k not in node.out]
+    factors += extra
     if not factors:
         return Const(1.0)
     return Contract(tuple(factors), node.out, positional=node.positional)
@@ -154,19 +184,19 @@ def _flatten_product(node: Expr) -> Expr | None:
     merged = [f for f in node.factors if isinstance(f, Contract) and _merges(f, node)]
     if not merged:
         return None
-    factors: list[Expr] = []
+    pairs: list[tuple[Expr, Mapping[Index, Index]]] = []
     used = {k.name for f in node.factors for k in f.free}
     for factor in node.factors:
         if not any(factor is m for m in merged):
-            factors.append(factor)
+            pairs.append((factor, {}))
             continue
         assert isinstance(factor, Contract)
         inner = factor.summed
         new = fresh_indices(inner, used)
         used |= {k.name for k in new}
         mapping = dict(zip(inner, new, strict=True))
-        factors.extend(rename(f, mapping) for f in factor.factors)
-    return _rebuild(node, factors)
+        pairs.extend((f, mapping) for f in factor.factors)
+    return _rebuild_renamed(node, pairs)
 
 
 def _merges(inner: Contract, outer: Contract) -> bool:
@@ -219,8 +249,7 @@ def _eliminate_delta(node: Expr) -> Expr | None:
         others = node.factors[:position] + node.factors[position + 1 :]
         if drop is None or any(_would_repeat(f, keep, drop) for f in others):
             continue
-        renamed = [rename(f, {drop: keep}) for f in others]
-        return _rebuild(node, renamed, (keep,))
+        return _rebuild_renamed(node, [(f, {drop: keep}) for f in others], (keep,))
     return None
 
 

@@ -1,0 +1,103 @@
+"""Automatic named intermediates: every printer shows a shared sub-expression once, and the text reads back.
+
+Counts and texts, never timings (the benchmark `benchmarks/deep.py` times the same networks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eincalc as ec
+from eincalc.expr import Expr, Named, Tensor
+from eincalc.intermediates import DEPTH, display, is_automatic
+
+
+def plain_mlp(depth: int, dim: str = "n") -> tuple[Expr, list[Tensor], Tensor, Tensor]:
+    """The natural loop ``h = tanh(W @ h)``, no names, and a squared error."""
+    x, y = ec.tensors(f"x[{dim}] y[{dim}]")
+    weights = list(ec.tensors(" ".join(f"W{layer}[{dim},{dim}]" for layer in range(1, depth + 1))))
+    h: Expr = x
+    for W in weights:
+        h = ec.tanh(W @ h)
+    return 0.5 * ec.sum((h - y) ** 2), weights, x, y
+
+
+def test_each_layer_output_of_a_plain_network_is_named_once() -> None:
+    loss, weights, x, y = plain_mlp(3)
+    gradient = ec.grad(loss, weights[0])
+    assert str(gradient) == (
+        "((1 - t1[p]**2) W2[i,p] (1 - t2[i]**2) W3[j,i] (1 - t3[j]**2) (t3[j] - y[j]) x[q])[p,q]\n"
+        "  where t1[i] = tanh(W1[i,j] x[j])\n"
+        "  where t2[i] = tanh(W2[i,j] t1[j])\n"
+        "  where t3[i] = tanh(W3[i,j] t2[j])"
+    )
+    assert ec.parse(str(gradient), x, y, *weights, *gradient.free) == gradient  # the very expression
+
+
+def test_printed_size_grows_linearly_with_depth() -> None:
+    sizes = {depth: len(str(ec.grad(plain_mlp(depth, f"d{depth}")[0], plain_mlp(depth, f"d{depth}")[1][0])))
+             for depth in (10, 20, 40)}
+    assert sizes[40] - sizes[20] == pytest.approx(2 * (sizes[20] - sizes[10]), rel=0.1)
+    assert sizes[40] < 12 * sizes[10] / 2.5
+
+
+def test_a_small_shared_sub_expression_prints_inline() -> None:
+    x, y = ec.tensors("x[n] y[n]")
+    product = ec.dot(x, y)
+    assert str(product * product) == "(x[i] y[i]) (x[j] y[j])"  # 3 nodes: below SMALL
+    assert str(ec.sigmoid(x) * (1 - ec.sigmoid(x))) == "(σ(x[i]) (1 - σ(x[i])))[i]"
+
+
+def test_names_skip_the_names_of_tensors_and_of_the_users_intermediates() -> None:
+    t1, t2 = ec.tensors("t1[n] t2[n]")
+    h = ec.exp(t1 + t2)
+    z = ec.let("t3", t1 * t2)
+    text = str(ec.sum(h * h * z) + ec.sum(h))
+    assert "where t3[i] = (t1[i] t2[i])[i]" in text and "where t4[i] = exp(t1[i] + t2[i])" in text
+    back = ec.parse(text, t1, t2)
+    values = {"t1": np.array([0.1, 0.2]), "t2": np.array([-0.3, 0.5])}
+    np.testing.assert_allclose(ec.evaluate(back, values), ec.evaluate(ec.sum(h * h * z) + ec.sum(h), values))
+
+
+def test_a_users_name_reads_back_as_a_named_intermediate() -> None:
+    W, x = ec.tensors("W[m,n] x[n]")
+    f = ec.sigmoid(ec.let("z", W @ x))
+    back = ec.parse(str(f), W, x, *f.free)
+    assert back == f and isinstance(back.arg, Named) and back.arg.adjoint == "dz"
+
+
+def test_where_clauses_read_on_one_line_and_in_any_index_order() -> None:
+    A, x = ec.tensors("A[n,n] x[n]")
+    back = ec.parse("t1[i,j] x[j] where t1[j,i] = A[i,j] + A[j,i]", A, x)
+    values = {"A": np.array([[1.0, 2.0], [3.0, 5.0]]), "x": np.array([1.0, -1.0])}
+    np.testing.assert_allclose(ec.evaluate(back, values), (values["A"] + values["A"].T) @ values["x"])
+
+
+@pytest.mark.parametrize(("text", "error", "message"), [
+    ("x[i] where x[i] = 2 x[i]", ec.ParseError, "x is already a tensor or defined above"),
+    ("t1[i] where t1[j] = x[i]", ec.IndexMismatch, "the indices on the left must be the free indices"),
+    ("t1[i,i] where t1[i,j] = x[i] x[j]", ec.IndexMismatch, "repeats an index"),
+    ("t2[i] where t1[i] = x[i] where t2[i] = t3[i]", ec.UnknownNameError, "unknown name 't3'"),
+])
+def test_a_bad_where_clause_says_what_and_where(text: str, error: type[ec.EincalcError], message: str) -> None:
+    (x,) = ec.tensors("x[n]")
+    with pytest.raises(error, match=message):
+        ec.parse(text, x)
+
+
+def test_every_piece_is_shallow_and_the_display_is_kept_on_the_node() -> None:
+    (x,) = ec.tensors("x[n]")
+    h: Expr = x
+    for _ in range(10 * DEPTH):
+        h = ec.sin(h)
+    lines = str(h).splitlines()
+    assert len(lines) > 5 and max(line.count("sin(") for line in lines) <= DEPTH + 1
+    assert display(h) is display(h)
+    assert all(is_automatic(line.split()[1].split("[")[0]) for line in lines[1:])
+
+
+def test_latex_shows_each_intermediate_once() -> None:
+    loss, weights, _, _ = plain_mlp(2)
+    latex = ec.grad(loss, weights[0]).latex()
+    assert latex.count(r"\tanh") == 2 and r"\text{where } {t_{1}}_{i} = \tanh" in latex
