@@ -375,6 +375,16 @@ def test_explain_ends_where_grad_and_vjp_end(problem: object) -> None:
     assert d.check.passed, d.check.sentence()
 
 
+def test_a_factor_inside_diag_gets_no_note_on_how_it_stands_in_the_product_around() -> None:
+    """``diag(dh₆ᵀ B) v``: the product inside ``diag(·)`` is not the one around it (found by the property above)."""
+    A, B, G = ec.tensors("A[m] B[n] G[n,m]")
+    expr = ec.parse("h6[a,i] where h3[i,j] = A[i] size(m) A[j] where h6[a,i] = (σ(h3[i,j]) B[a])[a,i]", A, B)
+    (step,) = [s for s in ec.explain(expr, A, upstream=G).steps if s.rule == "layer-gradient" and s.matrix
+               and "diag(" in s.matrix.text]
+    assert step.matrix is not None and "dh₆ᵀ" in step.matrix.text
+    assert not [note for note in step.notes if "transposed" in note]
+
+
 # -- renderers -----------------------------------------------------------------------------------------
 
 

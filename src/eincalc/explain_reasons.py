@@ -28,9 +28,11 @@ from .matrix_render import to_text as matrix_text
 from .matrix_tree import (
     Call,
     Diag,
+    DiagPart,
     Function,
     Hadamard,
     Identity,
+    Inner,
     Intermediate,
     MatMul,
     MatrixExpr,
@@ -38,6 +40,7 @@ from .matrix_tree import (
     Scale,
     Sum,
     Symbol,
+    Trace,
     Transpose,
 )
 from .printing import line
@@ -366,9 +369,13 @@ def _children(node: MatrixExpr) -> Iterator[MatrixExpr]:
 
 
 def _surface(node: MatrixExpr) -> Iterator[MatrixExpr]:
-    """The nodes of a matrix tree that its text shows outside function arguments and named intermediates."""
+    """The nodes of a matrix tree that its text shows outside function arguments and named intermediates.
+
+    ``diag(·)``, ``tr(·)`` are functions too: in ``diag(dh₆ᵀ B) v`` the product inside ``diag`` is not the
+    product around it, so a note on how ``dh₆`` stands in the result's product would be false.
+    """
     yield node
-    if isinstance(node, Intermediate | Function | Call):
+    if isinstance(node, Intermediate | Function | Call | Diag | DiagPart | Trace | Inner):
         return
     for child in _children(node):
         yield from _surface(child)
