@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import eincalc as ec
 from eincalc.diff import jacobian_raw, vjp_raw
 from eincalc.evaluate import evaluate
+from eincalc.expr import Index
 from eincalc.testing import check_grad, check_jacobian, check_vjp, numeric_jacobian, random_values
 
 
@@ -52,6 +53,15 @@ def test_p4_sigmoid_gate_numbers() -> None:
     assert float(evaluate(ec.grad(f, b), values)) == pytest.approx(0.197, abs=1e-3)
     # the bias weight's local gradient is 1: its gradient is σ'(s) itself, the gate's output named once
     assert str(ec.grad(f, b)) == "t1 (1 - t1)\n  where t1 = σ(w[i] x[i] + b)"
+
+
+def test_a_summed_index_that_vanishes_counts_its_size_even_when_another_takes_its_name() -> None:
+    """Σ_{k,i,j} δ[k,i] T[p,j] = size(m) Σ_j T[p,j]: the delta sums away an index no other factor has (a factor
+    size(m)) while the product names its remaining summed index afresh, with the name the vanished one had."""
+    (T,) = ec.tensors("T[n,m]")
+    expr = ec.parse("(δ[k:m,i:m] T[p,j])[p]", T, Index("p", "n"))
+    assert str(ec.simplify(expr)) == "(T[p,i] size(m))[p]"
+    np.testing.assert_allclose(evaluate(ec.simplify(expr), {"T": np.ones((1, 3))}), [9.0])
 
 
 def test_p5_least_squares() -> None:

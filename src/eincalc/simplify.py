@@ -157,17 +157,14 @@ def _rebuild_renamed(node: Contract, pairs: list[tuple[Expr, Mapping[Index, Inde
     go straight to the names the product gives them (`eincalc.expr.bound_names()` by first appearance),
     so the product is canonical as built and no factor is renamed a second time."""
     out = set(node.out)
-    summed: dict[Index, None] = {}
-    for factor, mapping in pairs:
-        summed.update((t, None) for k in factor.free if (t := mapping.get(k, k)) not in out)
+    carried = {m.get(k, k): None for f, m in pairs for k in f.free}  # by the names before the product's own
+    summed = [k for k in carried if k not in out]
     final = dict(zip(summed, (Index(n, k.dim) for n, k in zip(
         bound_names(len(summed), {k.name for k in node.out}), summed, strict=True)), strict=True))
     factors = [rename(f, {k: final.get(t, t) for k in f.free if (t := m.get(k, k)) != k or t in final})
                for f, m in pairs]
-    present = {k for f in factors for k in f.free}
-    extra: list[Expr] = [One(k) for k in node.out if k not in present]
-    extra += [Size(k.dim) for k in vanished if final.get(k, k) not in present and k not in node.out]
-    factors += extra
+    factors += [One(k) for k in node.out if k not in carried]
+    factors += [Size(k.dim) for k in vanished if k not in carried and k not in out]
     if not factors:
         return Const(1.0)
     return Contract(tuple(factors), node.out, positional=node.positional)
