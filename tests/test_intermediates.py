@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.expr import Expr, Named, Tensor
+from eincalc.expr import Expr, Named, Size, Tensor
 from eincalc.intermediates import DEPTH, display, is_automatic
 
 
@@ -101,3 +101,13 @@ def test_latex_shows_each_intermediate_once() -> None:
     loss, weights, _, _ = plain_mlp(2)
     latex = ec.grad(loss, weights[0]).latex()
     assert latex.count(r"\tanh") == 2 and r"\text{where } {t_{1}}_{i} = \tanh" in latex
+
+
+def test_a_definition_may_name_a_dimension_given_only_by_an_index() -> None:
+    """``size(m)`` inside a where-clause knows the dimensions of the indices given to the reader."""
+    (a,) = ec.tensors("A[]")
+    shared = ec.sigmoid(Size("m")) + a
+    expr = a * (shared * shared)
+    text = str(expr)
+    assert "where t1 = σ(size(m)) + A" in text
+    assert ec.parse(text, a, ec.Index("k", "m")) == expr

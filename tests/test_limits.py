@@ -186,6 +186,16 @@ def test_a_chain_deeper_than_the_recursion_limit_prints_and_derives() -> None:
     assert ec.grad(ec.sum(unnamed_chain(2000)), x).free == (Index("p", "n"),)
 
 
+def test_a_derivative_that_is_the_number_one_does_not_make_later_gradients_second_order() -> None:
+    """`grad(c, c)` is the shared node ``1``, which is also every gradient's upstream: a later first
+    derivative of a 2,000-layer chain is still allowed 16 times its input's nodes."""
+    (c,) = ec.tensors("c[]")
+    one = ec.grad(c, c)
+    assert str(one) == "1"
+    assert ec.grad(ec.sum(unnamed_chain(2000)), x).free == (Index("p", "n"),)
+    assert one is ec.grad(c, c)
+
+
 def test_every_public_function_and_expression_method_is_guarded() -> None:
     functions = [getattr(ec, name) for name in ec.__all__ if type(getattr(ec, name)).__name__ == "function"]
     assert functions and all(hasattr(f, "__wrapped__") for f in functions)

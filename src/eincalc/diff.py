@@ -245,7 +245,7 @@ def vjp(expr: Expr, wrt: Expr | Sequence[Expr], upstream: Expr) -> Any:
     wrts: list[Expr] = list(wrt) if isinstance(wrt, list | tuple) else [wrt]  # type: ignore[list-item]
     expr = simplify(expr)
     raw = vjp_raw_many(expr, wrts, upstream)
-    inputs = _first_order(expr, upstream)
+    inputs = _first_order(expr, upstream=upstream)
     results = [_derivative_of(expr, _tidy(simplify(check_expression_size(r, "vjp", *inputs)), 0)) for r in raw]
     return results if many else results[0]
 
@@ -254,10 +254,15 @@ _ORDER = "derivative order"
 """The memo key that marks a result of differentiation with its order (1 for a gradient, 2 for a Hessian)."""
 
 
-def _first_order(*exprs: Expr) -> tuple[Expr, ...]:
-    """``exprs``, when none is a derivative: the inputs a first derivative is measured against
-    (`eincalc.limits.check_expression_size()`); ``()`` for a derivative of a derivative."""
-    return () if any(_ORDER in e.memo() for e in exprs) else exprs
+def _first_order(expr: Expr, upstream: Expr | None = None) -> tuple[Expr, ...]:
+    """``expr`` (and ``upstream``) when ``expr`` is not a derivative: the inputs a first derivative is measured
+    against (`eincalc.limits.check_expression_size()`); ``()`` for a derivative of a derivative.
+
+    Only ``expr`` is asked: nodes are shared, so an upstream such as ``1`` may be the result of an
+    unrelated derivative without making this one a second derivative."""
+    if _ORDER in expr.memo():
+        return ()
+    return (expr,) if upstream is None else (expr, upstream)
 
 
 def _derivative_of(expr: Expr, result: Expr) -> Expr:

@@ -138,9 +138,10 @@ def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indice
     define declared like a tensor for the pieces below, then every use replaced by what it stands for."""
     main, clauses = where.split(text)
     specs = dict(tensors)
+    declared = frozenset(dim for _, dim in indices)
     definitions: dict[TensorSpec, where.Definition] = {}
     for clause in clauses:
-        body = where.substitute(_read(clause.body, specs, {}), definitions)
+        body = where.substitute(_read(clause.body, specs, {}, declared), definitions)
         try:
             definition = where.define(clause, body, specs)
         except EincalcError as error:
@@ -148,11 +149,12 @@ def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indice
                                      ) from None
         specs[definition.name] = definition.spec
         definitions[definition.spec] = definition
-    return where.substitute(_read(main, specs, dict(indices)), definitions)
+    return where.substitute(_read(main, specs, dict(indices), declared), definitions)
 
 
-def _read(text: str, specs: dict[str, TensorSpec], indices: dict[str, str]) -> Expr:
-    """One piece of text (an expression without where-clauses) over the tensors ``specs``."""
+def _read(text: str, specs: dict[str, TensorSpec], indices: dict[str, str], declared: frozenset[str]) -> Expr:
+    """One piece of text (an expression without where-clauses) over the tensors ``specs``; ``declared`` are
+    the dimensions of the indices the caller gave, which ``size(…)`` may name in every piece."""
     # whitespace shows as a space; an unpaired surrogate (not text) as U+FFFD, which ast then reports
     shown = "".join(" " if c.isspace() else "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
     try:
@@ -169,7 +171,7 @@ def _read(text: str, specs: dict[str, TensorSpec], indices: dict[str, str]) -> E
                 tree = ast.parse(body, mode="eval")
         except SyntaxError as error:
             raise _syntax_error(error, body, lead) from None
-        return _Parser(tree, body.encode(), lead, specs, indices).visit(tree.body)
+        return _Parser(tree, body.encode(), lead, specs, indices, declared).visit(tree.body)
     except _Located as located:
         column = None if located.column is None else min(max(located.column, 0), len(shown))
         raise located.error.with_context(shown, column) from None
@@ -228,8 +230,9 @@ class _Parser:
     """Walks one syntax tree; `visit()` is the whitelist of node types."""
 
     def __init__(self, tree: ast.Expression, source: bytes, lead: int, tensors: dict[str, TensorSpec],
-                 dims: dict[str, str]) -> None:
+                 dims: dict[str, str], declared: frozenset[str]) -> None:
         self.source, self.lead, self.tensors, self.depth, self.given = source, lead, tensors, 0, dims
+        self.declared = declared
         self.dims = _index_dims(tensors, [tree], dims)
 
     def fail(self, error: EincalcError, node: ast.AST) -> _Located:
@@ -588,7 +591,8 @@ def _total(call: Call) -> Expr:
 
 def _size(call: Call) -> Expr:
     call.arity(1)
-    declared = {d for spec in call.declared.values() for d in spec.dims}.union(*call._parser.dims.values())
+    declared = {d for spec in call.declared.values() for d in spec.dims}.union(*call._parser.dims.values(),
+                                                                              call._parser.declared)
     dim, known = call.identifier(0), sorted(declared)  # dimensions of the tensors and of the indices given
     if dim not in known:
         raise UnknownNameError(f"{dim} is not a dimension of a declared tensor; dimensions: {', '.join(known)}")
