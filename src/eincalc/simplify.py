@@ -197,10 +197,11 @@ def _flatten_product(node: Expr) -> Expr | None:
 
 
 def _merges(inner: Contract, outer: Contract) -> bool:
-    """Whether ``inner`` joins the product ``outer``: always when it sums nothing of its own or holds a
-    factor a rule can remove (a delta, all-ones or zero), else while the product stays small (a
-    constant factor of a large one moves out instead: `_hoist_coefficient()`)."""
-    if not inner.summed or any(isinstance(f, Delta | One | Zero | Size) for f in inner.factors):
+    """Whether ``inner`` joins the product ``outer``: always when it holds a factor a rule can remove (a delta,
+    all-ones or zero), else while the product stays small, element-wise or not (a constant factor of a large one
+    moves out instead: `_hoist_coefficient()`), so a deep chain of ``1 − tᵢ²`` factors is simplified in bounded
+    work per layer."""
+    if any(isinstance(f, Delta | One | Zero | Size) for f in inner.factors):
         return True
     return len(outer.factors) + len(inner.factors) - 1 <= FLAT_PRODUCT_LIMIT
 
