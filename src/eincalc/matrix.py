@@ -36,7 +36,7 @@ from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, S
 from .matrix_algebra import broadcast, matmul, oriented, spread, transpose
 from .matrix_check import run_numpy
 from .matrix_product import read_product
-from .matrix_reductions import function, require_sized
+from .matrix_reductions import function, require_readable, require_sized
 from .matrix_render import to_latex, to_numpy, to_text
 from .matrix_sums import add
 from .matrix_tree import (
@@ -126,9 +126,11 @@ def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = 
     try:
         term = convert.orient(convert(expr), expr.free)
         require_sized(term.matrix)
+        form = MatrixForm(term.matrix, expr.free, rows)
+        require_readable(term.matrix, form.text, expr, convert.sizes_from, rows)
     except NoMatrixForm as error:
         raise error.with_context(_shown(expr)) from None
-    return MatrixForm(term.matrix, expr.free, rows)
+    return form
 
 
 def _shown(expr: Expr, limit: int = 200) -> str:
@@ -166,11 +168,11 @@ class Converter:
     """Reads nodes of one expression into `Term` objects (see `register_matrix_rule()`)."""
 
     def __init__(self, root: Expr, rows: bool, sizes_from: Iterable[Tensor] = ()) -> None:
-        self.root = root
+        self.root, self.sizes_from = root, tuple(sizes_from)
         self.vector: Kind = "row" if rows else "col"
         self.named: dict[str, Expr] = {}  # the body of each intermediate read, by name
         self._axes: dict[str, Axis] = {}
-        for sub in [*walk(root), *sizes_from]:
+        for sub in [*walk(root), *self.sizes_from]:
             if isinstance(sub, Tensor):
                 for position, dim in enumerate(sub.spec.dims):
                     self._axes.setdefault(dim, Axis(sub.spec.name, position))

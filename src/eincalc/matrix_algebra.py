@@ -161,7 +161,7 @@ def matmul(left: MatrixExpr, right: MatrixExpr) -> MatrixExpr:
     first, *after = chain_of(right)[1]
     if isinstance(last, Ones) and isinstance(first, Ones):  # 1ᵀ 1 = n
         size = SizeOf(last.dim, last.source)
-        return scale(size, functools.reduce(matmul, [*before, *after])) if before or after else size
+        return scale(size, functools.reduce(times, [*before, *after])) if before or after else size
     return MatMul(_factors(left) + _factors(right))
 
 
@@ -219,11 +219,21 @@ def chain_of(term: MatrixExpr) -> tuple[tuple[MatrixExpr, ...], tuple[MatrixExpr
         return tuple(scalars), tuple(f for factor in term.factors for f in chain_of(factor)[1])
     if isinstance(term, Outer):
         return tuple(scalars), chain_of(term.left)[1] + chain_of(term.right)[1]
+    if isinstance(term, Broadcast):  # 1 bᵀ, b 1ᵀ
+        return tuple(scalars), chain_of(term.display)[1]
     return tuple(scalars), (term,)
 
 
+def times(left: MatrixExpr, right: MatrixExpr) -> MatrixExpr:
+    """``left right``: a scalar scales the other (``x (yᵀ z) wᵀ``), otherwise the matrix product."""
+    if left.kind == "scalar":
+        return scale(left, right)
+    return scale(right, left) if right.kind == "scalar" else matmul(left, right)
+
+
 def product_of(scalars: tuple[MatrixExpr, ...], chain: tuple[MatrixExpr, ...]) -> MatrixExpr:
-    body = functools.reduce(matmul, chain)
+    """The scalars times the product of the chain (of factors as `chain_of` returns them)."""
+    body = functools.reduce(times, chain)
     for factor in reversed(scalars):
         body = scale(factor, body)
     return body

@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from .errors import NoMatrixForm
+from .build import bare
+from .errors import EincalcError, NoMatrixForm, ShapeError
+from .expr import Expr, Named, Tensor, walk
 from .functions import apply_array
 from .matrix_algebra import ONE, all_ones, cost, matmul, number_out, oriented, scale, transpose, uniform
 from .matrix_render import to_text
 from .matrix_sums import add
 from .matrix_tree import (
     Broadcast,
+    Call,
     Diag,
     DiagPart,
     Function,
@@ -50,6 +53,8 @@ from .matrix_tree import (
     Transpose,
     Zeros,
 )
+from .parse import MAX_LENGTH
+from .printing import number
 
 
 def function(fn: str, param: float | None, child: MatrixExpr) -> MatrixExpr:
@@ -57,15 +62,14 @@ def function(fn: str, param: float | None, child: MatrixExpr) -> MatrixExpr:
     identity ``f(0) 1 1ᵀ + (f(1) − f(0)) I``; a half-integer power of a squared norm a power of the norm."""
     constant = uniform(child)
     if constant is not None:
-        value, ones = constant
-        return scale(function(fn, param, value), ones)
+        scalar, ones = constant
+        return scale(function(fn, param, scalar), ones)
     if isinstance(child, Identity):
         return _of_identity(fn, param, child)
-    if fn == "pow" and isinstance(child, Number):
-        with np.errstate(all="ignore"):
-            power = float(np.float64(child.value) ** float(param if param is not None else 1.0))
-        if math.isfinite(power):
-            return Number(power)
+    if isinstance(child, Number):  # log(1) = 0, 2² = 4; σ(1) stays σ(1)
+        value = _at(fn, param, child.value)
+        if math.isfinite(value) and (fn == "pow" or len(number(value)) <= 4):
+            return Number(value)
     squared = _squared_norm(child)
     if squared is not None and (fn == "sqrt" or (fn == "pow" and param is not None and (2 * param) % 2 == 1)):
         return _norm_power(Norm(squared), 1.0 if fn == "sqrt" else 2 * float(param or 0.0))
@@ -78,9 +82,14 @@ def _norm_power(norm: Norm, exponent: float) -> MatrixExpr:
     return norm if exponent == 1.0 else Function("pow", exponent, norm)
 
 
-def _of_identity(fn: str, param: float | None, identity: Identity) -> MatrixExpr:
+def _at(fn: str, param: float | None, x: float) -> float:
+    """The value of the element-wise function at the number ``x`` (``inf`` or ``nan`` where it has none)."""
     with np.errstate(all="ignore"):
-        at_zero, at_one = (float(apply_array(fn, np.float64(x), param)) for x in (0.0, 1.0))
+        return float(apply_array(fn, np.float64(x), param))
+
+
+def _of_identity(fn: str, param: float | None, identity: Identity) -> MatrixExpr:
+    at_zero, at_one = _at(fn, param, 0.0), _at(fn, param, 1.0)
     if not (math.isfinite(at_zero) and math.isfinite(at_one)):
         raise NoMatrixForm(f"{fn} of the identity matrix is not finite off its diagonal; keep the index form")
     on_diagonal = add([Function(fn, param, ONE), scale(Number(-1.0), Function(fn, param, Number(0.0)))], "scalar")
@@ -188,15 +197,16 @@ def inner(left: MatrixExpr, right: MatrixExpr) -> MatrixExpr:
 
 
 def require_sized(tree: MatrixExpr) -> None:
-    """Raise `NoMatrixForm` where a scalar is made from vectors and matrices that are all constant
-    (``1ᵀ (I + 1 1ᵀ) 1``): nothing in the text would say their size."""
+    """Raise `NoMatrixForm` where a scalar or a matrix function (``softmax_cols``, ``inv``) is made from vectors and
+    matrices that are all constant (``1ᵀ (I + 1 1ᵀ) 1``, ``softmax_cols(0)``): nothing in the text would say their
+    size."""
     constant: dict[int, bool] = {}
-    for node in _postorder(tree):
+    for node in printed_nodes(tree):
         children = _printed_children(node)
         anchor = isinstance(node, Symbol | Intermediate) and node.kind != "scalar"
         constant[id(node)] = not anchor and all(constant[id(c)] for c in children)
         shaped = [c for c in children if c.kind != "scalar"]
-        if node.kind == "scalar" and shaped and all(constant[id(c)] for c in shaped):
+        if shaped and all(constant[id(c)] for c in shaped) and (node.kind == "scalar" or isinstance(node, Call)):
             raise NoMatrixForm(f"{to_text(node)} reduces a constant vector or matrix whose size nothing in the "
                                "text shows; keep the index form")
 
@@ -214,7 +224,7 @@ def _printed_children(node: MatrixExpr) -> tuple[MatrixExpr, ...]:
     return tuple(found)
 
 
-def _postorder(tree: MatrixExpr) -> Iterator[MatrixExpr]:
+def printed_nodes(tree: MatrixExpr) -> Iterator[MatrixExpr]:
     """Every node of ``tree`` that its text shows, children first, with a stack."""
     stack: list[tuple[MatrixExpr, bool]] = [(tree, False)]
     while stack:
@@ -224,3 +234,30 @@ def _postorder(tree: MatrixExpr) -> Iterator[MatrixExpr]:
         else:
             stack.append((node, True))
             stack.extend((c, False) for c in _printed_children(node))
+
+
+def require_readable(tree: MatrixExpr, text: str, expr: Expr, sizes_from: Iterable[Tensor], rows: bool) -> None:
+    """Raise `NoMatrixForm` when the matrix reader could not read ``text`` (the text of ``tree``, the matrix form of
+    ``expr``) back: it is longer than the reader reads, or it has a ``1`` or ``I`` whose size nothing in it shows
+    (``softmax_rows(B 1 1ᵀ)``: the last ``1`` is as long as the columns, which nothing shows).
+
+    The sizes are found by reading the printed text as `eincalc.parse_matrix` does; any other reading problem is
+    left to the read-back check (`eincalc.parse_matrix.reads_back`), which compares numbers too.
+    """
+    if len(text) > MAX_LENGTH:
+        raise NoMatrixForm(f"the matrix form has {len(text)} characters, more than the matrix reader reads "
+                           f"({MAX_LENGTH}); name intermediates (ec.let) or keep the index form")
+    if not any(isinstance(node, Ones | Identity) for node in printed_nodes(tree)):
+        return
+    from .parse_matrix import parse_matrix  # the reader builds with modules that import this one
+
+    declared = {t.spec.name: bare(t.spec) for t in [*walk(expr), *sizes_from] if isinstance(t, Tensor)}
+    named = {node.name: node for node in walk(expr) if isinstance(node, Named)}
+    try:
+        parse_matrix(text, *declared.values(), *named.values(), rows=rows, shape=expr.shape)
+    except ShapeError as error:
+        if "fixes its size" in str(error).splitlines()[0]:
+            raise NoMatrixForm(f"{text} has a 1 or I whose size nothing in the text shows; keep the index form") \
+                from None
+    except EincalcError:
+        return

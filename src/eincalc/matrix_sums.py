@@ -31,6 +31,7 @@ from .matrix_algebra import (
     product_of,
     scale,
     split_number,
+    times,
     uniform,
     unscaled,
 )
@@ -72,8 +73,8 @@ def _gather(terms: list[MatrixExpr]) -> list[MatrixExpr]:
         groups.setdefault(body, []).append(coefficient)
     if len(groups) == len(terms):
         return terms
-    gathered = [scale(_total(c), body) for body, c in groups.items()]
-    return [t for t in gathered if not _is_zero(t)] or terms
+    totals = [(_total(c), body) for body, c in groups.items()]
+    return [scale(total, body) for total, body in totals if not _is_zero(total)] or terms
 
 
 def _total(coefficients: list[MatrixExpr]) -> MatrixExpr:
@@ -167,7 +168,7 @@ def _factored(chains: list[tuple[tuple[MatrixExpr, ...], tuple[MatrixExpr, ...]]
     common = _end(chains[0][1], side, length)
     rests = [product_of(scalars, chain[: len(chain) - length] if side else chain[length:]) for scalars, chain in chains]
     inner = add(sorted(rests, key=lambda rest: (split_number(rest)[0] < 0, cost(rest))), rests[0].kind)  # A + Aᵀ
-    return functools.reduce(matmul, (inner, *common) if side else (*common, inner))
+    return functools.reduce(times, (inner, *common) if side else (*common, inner))
 
 
 def _end(chain: tuple[MatrixExpr, ...], side: int, length: int) -> tuple[MatrixExpr, ...]:
