@@ -3,10 +3,9 @@ and every printed matrix form read back to the numbers of the index form it came
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +15,6 @@ from hypothesis import strategies as st
 import eincalc as ec
 from eincalc.cli import main
 from eincalc.expr import Contract, Expr, Tensor
-from eincalc.matrix_tree import Add as MatrixAdd
-from eincalc.matrix_tree import Broadcast, Call, Function, Intermediate, MatrixExpr, SizeOf, Symbol, Zeros
 from eincalc.parse import MAX_DEPTH, MAX_LENGTH
 from eincalc.parse_matrix import ReadBack, reads_back
 from eincalc.strategies import Problem, problems
@@ -460,67 +457,6 @@ def _dims(expr: Expr, wrt: list[Tensor]) -> set[str]:
     return {d for node in [*walk(expr), *wrt] if isinstance(node, Tensor) for d in node.spec.dims}
 
 
-def _nodes(tree: MatrixExpr) -> Iterator[MatrixExpr]:
-    """Every node of a matrix-notation tree (walked with a stack)."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        for field in dataclasses.fields(node):  # type: ignore[arg-type]
-            value = getattr(node, field.name)
-            stack.extend(v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, MatrixExpr))
-
-
-def _sum_with(tree: MatrixExpr, kinds: tuple[str, ...]) -> bool:
-    """Whether a sum of vectors or matrices in ``tree`` has a term of one of ``kinds`` (a broadcast)."""
-    return any(isinstance(node, MatrixAdd) and node.kind != "scalar"
-               and any(term.kind in kinds and term.kind != node.kind for term in node.terms) for node in _nodes(tree))
-
-
-def _unshaped_constant(tree: MatrixExpr) -> bool:
-    """Whether ``tree`` has a zero row or matrix (printed ``0``) or a function of constants that is a vector or a
-    matrix (``σ(1)``): text that does not say its shape."""
-    def constant(node: MatrixExpr) -> bool:
-        return not any(isinstance(n, Symbol | Intermediate | SizeOf) for n in _nodes(node))
-
-    return any((isinstance(n, Zeros) and n.kind != "scalar")
-               or (isinstance(n, Function | Call) and n.kind != "scalar" and constant(n)) for n in _nodes(tree))
-
-
-class Defect(NamedTuple):
-    """A way the view prints a form that does not read back under strict typing: the reader's message for it,
-    or what in the printed tree shows it."""
-
-    message: str
-    shown: Callable[[MatrixExpr], bool] = lambda tree: False
-
-
-VIEW_DEFECTS: dict[str, Defect] = {
-    "a vector added to a matrix, as NumPy broadcasts (softmax Jacobian diag(s) (I − s), X W + c)": Defect(
-        r"^an? [^:]*matrix (plus|minus) an? [^:]*vector:|^an? [^:]*vector (plus|minus) an? [^:]*matrix:",
-        lambda tree: _sum_with(tree, ("col", "row")) or any(isinstance(n, Broadcast) for n in _nodes(tree))),
-    "a scalar added to a vector or matrix, as NumPy broadcasts (softmax VJP s ⊙ (g − gᵀ s), σ(X w + c), "
-    "1 − a for the vector 1 − a 1)": Defect(
-        r"^an? [^:]*(vector|matrix) (plus|minus) a scalar:|^a scalar (plus|minus) an? [^:]*(vector|matrix):",
-        lambda tree: _sum_with(tree, ("scalar",))),
-    "a 1 or I whose size nothing in the text fixes (1ᵀ exp(I) 1)": Defect(r"^nothing beside (I|1) fixes its size"),
-    "a constant vector or matrix printed without its shape, read as a number ((1ᵀ σ(1)) x for the sum of σ(1) "
-    "times x; x 0 for x times a row of zeros; −0 0 B)": Defect(r"^the text reads as", _unshaped_constant),
-    "two different intermediates printed with one name (h + h)": Defect(r"^two different declarations are read as"),
-}
-"""Why a form the matrix view prints today does not read back under strict typing: defects of the view
-(issue 15, item 2), each with an example; the input for making every form well-typed."""
-
-
-def view_defect(check: ReadBack, form: ec.MatrixForm) -> str | None:
-    """The first known view defect a failed read-back shows, in the reader's message or in the printed tree, or
-    None: a failure nobody has classified.  Text with a defect may also read, well typed, as another formula with
-    other numbers (``exp(h + 1)ᵀ g`` with a scalar ``h`` is a scalar times ``g``): then only the tree can tell."""
-    first = str(check.error).splitlines()[0] if check.error is not None else None
-    return next((name for name, defect in VIEW_DEFECTS.items()
-                 if (first is not None and re.search(defect.message, first)) or defect.shown(form.tree)), None)
-
-
 def matrix_forms(problem: Problem, rows: bool) -> Iterator[tuple[str, Any, Expr, list[Tensor], dict[str, Any]]]:
     """The problem's expression, its gradients and Hessians, each with the matrix form the view prints for it."""
     upstream, array = problem.upstream()
@@ -541,56 +477,53 @@ def matrix_forms(problem: Problem, rows: bool) -> Iterator[tuple[str, Any, Expr,
 
 
 @given(problems(named=True), st.booleans())
-def test_matrix_forms_read_back_or_show_a_known_view_defect(problem: Problem, rows: bool) -> None:
-    """Every matrix form reads back to its numbers, unless it shows one of the classified view defects:
-    a reader bug, a wrong number or an unclassified failure fails here."""
+def test_every_matrix_form_reads_back(problem: Problem, rows: bool) -> None:
+    """Issue 15, item 2: every form the view prints for an expression, its gradients and its Hessians reads back under
+    strict typing to the index form's numbers (or the view says there is no matrix form)."""
     for what, form, expr, wrt, values in matrix_forms(problem, rows):
         check = reads_back(form, expr, wrt, values)
-        assert check.passed or view_defect(check, form) is not None, f"{what} of {problem.expr}: {check}"
+        assert check.passed, f"{what} of {problem.expr}: {check}"
 
 
-def _defect_examples() -> dict[str, tuple[Expr, list[Tensor], str]]:
+def _former_defects() -> dict[str, tuple[Expr, list[Tensor], str]]:
+    """Forms the view once printed ill-typed, right only under NumPy broadcasting, with what it prints now."""
     theta, gg, xx, AA, XX, WW, cc, ww = ec.tensors("θ[n] g[n] x[n] A[n,n] X[b,n] W[n,m] c[m] w[n]")
     (s,) = ec.tensors("s")
-    vector, scalar, unsized, constant, names = VIEW_DEFECTS
     return {
-        "softmax Jacobian diag(s) (I − s)": (ec.jacobian(ec.softmax(theta), theta), [theta], vector),
-        "logsumexp Hessian Aᵀ diag(s) (A − Aᵀ s)": (ec.hessian(ec.logsumexp(AA @ xx), xx), [xx], vector),
-        "bias added to a batch X W + c": (XX @ WW + cc, [], vector),
-        "softmax VJP s ⊙ (g − gᵀ s)": (ec.vjp(ec.softmax(theta), theta, gg), [theta], scalar),
-        "scalar bias σ(X w + s)": (ec.sigmoid(XX @ ww + s), [], scalar),
-        "ones plus a scalar exp(1 + s)": (ec.parse("(exp(1[i:n] + s))[i]", s, AA), [AA], scalar),
+        "softmax Jacobian diag(s) (I − s)": (ec.jacobian(ec.softmax(theta), theta), [theta],
+                                             "diag(softmax(θ)) − softmax(θ) softmax(θ)ᵀ"),
+        "logsumexp Hessian Aᵀ diag(s) (A − Aᵀ s)": (ec.hessian(ec.logsumexp(AA @ xx), xx), [xx],
+                                                    "Aᵀ (diag(softmax(A x)) − softmax(A x) softmax(A x)ᵀ) A"),
+        "bias added to a batch X W + c": (XX @ WW + cc, [], "X W + 1 cᵀ"),
+        "softmax VJP s ⊙ (g − gᵀ s)": (ec.vjp(ec.softmax(theta), theta, gg), [theta],
+                                       "softmax(θ) ⊙ (g − (gᵀ softmax(θ)) 1)"),
+        "scalar bias σ(X w + s)": (ec.sigmoid(XX @ ww + s), [], "σ(X w + s 1)"),
+        "ones plus a scalar exp(1 + s)": (ec.parse("(exp(1[i:n] + s))[i]", s, AA), [AA], "exp(1 + s) 1"),
         "ones plus a scalar, read well typed with other numbers (exp(s + 1)ᵀ g) 1 1ᵀ": (
-            ec.parse("(Σ(exp(s + 1[i]) g[i]) 1[j:n] 1[k:n])[j,k]", s, gg), [gg], scalar),
-        "an identity of no size 1ᵀ exp(I) 1": (ec.parse("Σ(exp(δ[i:n,j:n]))", AA), [AA], unsized),
-        "a function of ones (1ᵀ σ(1)) x": (ec.parse("Σ(σ(1[i:n])) x[j]", xx), [xx], constant),
-        "one name for two intermediates h + h": (ec.let("h", xx) + ec.let("h", gg), [], names),
+            ec.parse("(Σ(exp(s + 1[i]) g[i]) 1[j:n] 1[k:n])[j,k]", s, gg), [gg], "exp(s + 1) (1ᵀ g) (1 1ᵀ)"),
+        "a function of ones (1ᵀ σ(1)) x": (ec.parse("Σ(σ(1[i:n])) x[j]", xx), [xx], "σ(1) n x"),
     }
 
 
-DEFECT_EXAMPLES = _defect_examples()
-STILL_ILL_TYPED = ("one name for two intermediates h + h",)
-"""The examples the view still prints ill-typed while its renderers are being rewritten (issue 15, item 2)."""
+FORMER_DEFECTS = _former_defects()
 
 
-@pytest.mark.parametrize("name", DEFECT_EXAMPLES)
-def test_each_defect_example_reads_back_or_shows_its_defect(name: str) -> None:
-    """Each example of a view defect reads back once the view prints it well typed (or honestly has no matrix
-    form); until then it fails to, for the documented reason."""
-    expr, wrt, defect = DEFECT_EXAMPLES[name]
-    try:
-        check, form = _read_back(expr, wrt)
-    except ec.NoMatrixForm:
-        return
-    assert check.passed or view_defect(check, form) == defect, str(check)
-
-
-@pytest.mark.xfail(strict=True, reason="the matrix view prints these forms ill-typed: " + "; ".join(STILL_ILL_TYPED))
-@pytest.mark.parametrize("name", STILL_ILL_TYPED)
-def test_defect_examples_read_back(name: str) -> None:
-    expr, wrt, _ = DEFECT_EXAMPLES[name]
-    check, _ = _read_back(expr, wrt)
+@pytest.mark.parametrize("name", FORMER_DEFECTS)
+def test_former_view_defects_print_well_typed_and_read_back(name: str) -> None:
+    expr, wrt, printed = FORMER_DEFECTS[name]
+    check, form = _read_back(expr, wrt)
+    assert form.text == printed
     assert check.passed, str(check)
+
+
+@pytest.mark.parametrize(("expr", "message"), [
+    (ec.let("h", x) + ec.let("h", y),
+     "two different intermediates are named h (x[i] and y[i]): text would show one name for both; rename one"),
+    (ec.parse("Σ(exp(δ[i:n,j:n]))", A), "reduces a constant vector or matrix whose size nothing in the text shows"),
+])
+def test_a_form_the_text_cannot_show_has_no_matrix_form(expr: Expr, message: str) -> None:
+    with pytest.raises(ec.NoMatrixForm, match=re.escape(message)):
+        ec.to_matrix(expr, sizes_from=[A])
 
 
 def _read_back(expr: Expr, wrt: list[Tensor]) -> tuple[ReadBack, ec.MatrixForm]:
