@@ -16,7 +16,7 @@ from eincalc.explain_check import Check
 from eincalc.explain_layers import opaque
 from eincalc.explain_render import escape
 from eincalc.explain_steps import Step
-from eincalc.expr import Named, Size, Tensor, walk
+from eincalc.expr import Named, Tensor, walk
 from eincalc.names import canonical, index_names, rename
 from eincalc.printing import definitions, to_latex, to_text
 from eincalc.simplify import RULES
@@ -192,6 +192,38 @@ def test_an_output_that_does_not_depend_on_the_variable() -> None:
     assert "no-dependence" in rules(d) and d.result == ec.grad(ec.sum(x) + 0 * ec.sum(y), y)
 
 
+@pytest.mark.parametrize("kind", ["grad", "vjp", "jacobian", "hessian"])
+def test_a_variable_the_expression_never_mentions_has_derivative_zero(kind: str) -> None:
+    """grad gives 0 for a variable that does not occur, so explain explains that zero (it raised UnknownNameError:
+    the numeric check drew no value for the variable)."""
+    x, y, g = ec.tensors("x[n] y[k] g[n]")
+    expr = x if kind in ("vjp", "jacobian") else ec.sum(x)
+    upstream = g if kind == "vjp" else None
+    d = ec.explain(expr, y, kind=kind, upstream=upstream)
+    library = {"grad": ec.grad, "jacobian": ec.jacobian, "hessian": ec.hessian}[kind](expr, y) if upstream is None \
+        else ec.vjp(expr, y, upstream)
+    assert d.result == library and d.check.passed and d.check.sizes["k"] == 3
+    assert "no-dependence" in rules(d) or "y does not occur, so every entry is 0." in step(d, "differentiate").reason
+
+
+def test_the_graph_of_an_expression_without_the_variable_sends_it_zero() -> None:
+    x, y = ec.tensors("x[n] y[k]")
+    d = ec.explain(ec.sum(x), y, values={"x": [1.0, 2.0], "y": [3.0]})
+    assert d.steps[-1].notes[-1] == "The symbolic result at these values: ∂f/∂y = [0.], the same as the graph's."
+
+
+def test_a_dimension_no_tensor_of_the_expression_carries_is_sized_for_the_check() -> None:
+    """``size(m)`` with ``m`` only on a declared tensor, or given by ``sizes=``: the finite differences get every
+    size the check chose (they raised ShapeError)."""
+    x, A, g = ec.tensors("x[n] A[m,n] g[n]")
+    d = ec.explain(ec.parse("sum(x[i]) size(m)", x, A), x)
+    assert d.check.passed and dict(d.check.sizes) == {"n": 2, "m": 3}
+    d = ec.explain(ec.parse("x[i] size(m)", x, A), x, upstream=g, sizes={"m": 5})
+    assert d.check.passed and d.check.sizes["m"] == 5
+    d = ec.explain(ec.parse("sum(x[i]) size(m)", x, A), x, sizes={"m": 5}, values={"x": [1.0, 2.0]})
+    assert d.steps[-1].notes[-1] == "The symbolic result at these values: ∂f/∂x = [5., 5.], the same as the graph's."
+
+
 # -- named intermediates: every layer -----------------------------------------------------------------
 
 
@@ -232,15 +264,6 @@ def test_each_layer_gradient_is_the_one_grad_names() -> None:
     for s in d.steps:
         if s.rule == "layer-gradient" and variable_of(s) in adjoints:
             assert same_up_to_names(s.after, library[adjoints[variable_of(s)]]), s.lhs  # type: ignore[arg-type]
-
-
-def dimensions(expr: ec.Expr) -> set[str]:
-    """Every dimension ``expr`` uses: of free and summed indices, and of sizes."""
-    found = set()
-    for node in walk(expr):
-        found |= {k.dim for k in (*node.free, *getattr(node, "summed", ()))}
-        found |= {node.dim} if isinstance(node, Size) else set()
-    return found
 
 
 def named_values(expr: ec.Expr, library: ec.Expr, problem: Any, upstream: ec.Expr | None) -> dict[str, Any]:
@@ -349,9 +372,7 @@ def test_explain_ends_where_grad_and_vjp_end(problem: object) -> None:
     those of grad or vjp with to_matrix, every gradient a layer sends back is the one grad names, and every
     note says only what is printed."""
     expr, tensors = problem.expr, problem.tensors  # type: ignore[attr-defined]
-    assume(tensors)
-    carried = {d for t in tensors for d in t.spec.dims}
-    assume(dimensions(expr) <= carried)  # the numeric check reads every size off a tensor
+    assume(tensors)  # the numeric check finds every size, on a tensor or not
     wrt = tensors[0]
     upstream = problem.upstream()[0] if expr.free else None  # type: ignore[attr-defined]
     d = ec.explain(expr, wrt, upstream=upstream)
@@ -366,13 +387,24 @@ def test_explain_ends_where_grad_and_vjp_end(problem: object) -> None:
     intermediates = {n.name: n for n in walk(expr) if isinstance(n, Named)}
     sent = [(variable_of(s), s) for s in d.steps if s.rule == "layer-gradient"]
     counts = Counter(variable for variable, _ in sent)
-    for variable, s in sent:
-        if variable in intermediates and counts[variable] == 1 and s.after is not None:
-            adjoint = intermediates[variable].adjoint or f"d{variable}"
+    for variable, s in sent:  # grad may name no gradient for a layer it cancelled out: log(σ(a)) sends back 1 - σ(a)
+        adjoint = (intermediates[variable].adjoint or f"d{variable}") if variable in intermediates else ""
+        if adjoint in values and counts[variable] == 1 and s.after is not None:
             mine = ec.evaluate(s.after, values, dims=problem.sizes)  # type: ignore[attr-defined]
             assert np.allclose(mine, values[adjoint], equal_nan=True), variable
     assert not false_notes(d), false_notes(d)
     assert d.check.passed, d.check.sentence()
+
+
+def test_a_layer_gradient_that_grad_cancels_out_is_still_explained() -> None:
+    """log(σ(A)): grad's answer is (1 - h1) dh2 and names no dh1, while the layers send dh1 = dh2 / h1 (the property
+    above compared every layer's gradient with one grad names, and raised KeyError: 'dh1')."""
+    A = ec.tensors("A")[0]
+    h2 = ec.let("h2", ec.log(ec.let("h1", ec.sigmoid(A))))
+    d = ec.explain(h2, A)
+    assert d.result == ec.grad(h2, A) and "dh1" not in str(d.result) and d.check.passed
+    sent = [s.matrix.text for s in d.steps if s.rule == "layer-gradient" and s.matrix]
+    assert sent == ["dh₂ / h₁", "h₁ (1 − h₁) dh₁"]
 
 
 def test_a_factor_inside_diag_gets_no_note_on_how_it_stands_in_the_product_around() -> None:

@@ -65,6 +65,7 @@ from .matrix import MatrixForm
 from .matrix_render import to_text as matrix_text
 from .names import CANONICAL_POOL, fresh_names, index_names, rename
 from .printing import definitions, line
+from .testing import sizes_of
 
 Kind = Literal["vjp", "grad", "jacobian", "hessian"]
 KINDS: tuple[Kind, ...] = ("vjp", "grad", "jacobian", "hessian")
@@ -216,7 +217,7 @@ def explain(
     drawn = None
     if values is not None:
         drawn = graph_at(request.expr, values, name=request.name,
-                         upstream=request.upstream if request.kind != "jacobian" else None)
+                         upstream=request.upstream if request.kind != "jacobian" else None, dims=sizes)
         steps.append(_graph_step(request, drawn, result, values))
     return Derivation(request.kind, _title(request, builder), _layout(request), result, tuple(steps), check, rows,
                       form, detail, drawn)
@@ -314,8 +315,8 @@ def _graph_step(request: _Request, drawn: Graph, result: Expr, values: Mapping[s
     notes = list(drawn.facts())
     variable = request.wrt.spec.name
     if request.kind in ("vjp", "grad"):
-        here = evaluate(result, values, dims=drawn.sizes)
-        arrived = drawn.node(variable).gradient
+        here = evaluate(result, values, dims=sizes_of(request.wrt, values, dims=drawn.sizes))
+        arrived = drawn.node(variable).gradient if variable in {n.name for n in drawn.nodes} else np.zeros_like(here)
         agree = "the same as the graph's" if np.allclose(here, arrived) else "which DISAGREES with the graph's " \
             f"{show(arrived)}"
         notes.append(f"The symbolic result at these values: ∂{request.loss}/∂{variable} = {show(here)}, {agree}.")

@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import EincalcError
 from .evaluate import evaluate
-from .expr import Expr, Tensor, walk
+from .expr import Expr, Size, Tensor, walk
 from .matrix import MatrixForm
 from .matrix_check import run_numpy
 from .testing import declared, numeric_jacobian, random_values
@@ -85,12 +85,22 @@ def _within(error: float, tolerance: float) -> bool:
 
 
 def default_sizes(*exprs: Expr) -> dict[str, int]:
-    """Distinct sizes 2, 3, 4, … for the dimensions of ``exprs``, in order of first appearance."""
+    """Distinct sizes 2, 3, 4, … for the dimensions of ``exprs``, in order of first appearance.
+
+    A dimension counts wherever it appears: on a tensor, an index, or a ``size(m)`` that no tensor carries.
+
+    >>> import eincalc as ec
+    >>> x, A = ec.tensors("x[n] A[m,n]")
+    >>> default_sizes(ec.parse("sum(x[i]) size(m)", x, A))
+    {'n': 2, 'm': 3}
+    """
     dims: dict[str, None] = {}
     for expr in exprs:
         for node in walk(expr):
             if isinstance(node, Tensor):
                 dims.update(dict.fromkeys(node.spec.dims))
+            elif isinstance(node, Size):
+                dims[node.dim] = None
             dims.update(dict.fromkeys(k.dim for k in node.free))
     return {dim: 2 + n for n, dim in enumerate(dims)}
 
@@ -122,18 +132,22 @@ def numeric_check(
     seed: int = 0,
     form: MatrixForm | None = None,
 ) -> Check:
-    """Compare ``result`` (a ``kind`` derivative of ``expr`` with respect to ``wrt``) with finite differences."""
+    """Compare ``result`` (a ``kind`` derivative of ``expr`` with respect to ``wrt``) with finite differences.
+
+    Every size, chosen or given, reaches the finite differences too (a dimension may be carried by no tensor), and
+    ``wrt`` gets a value even where ``expr`` does not mention it (its derivative is then zero).
+    """
     parts = [expr] + ([upstream] if upstream is not None else [])
-    chosen = {**default_sizes(*parts, result), **(sizes or {})}
-    values = draw_values(parts, chosen, seed)
+    chosen = {**default_sizes(*parts, wrt, result), **(sizes or {})}
+    values = draw_values([*parts, wrt], chosen, seed)
     symbolic = _value(result, values, chosen)
     gradient_error = None
     if kind == "hessian":
         assert gradient is not None
-        numeric = numeric_jacobian(gradient, wrt, values)
-        gradient_error = _distance(_value(gradient, values, chosen), numeric_jacobian(expr, wrt, values))
+        numeric = numeric_jacobian(gradient, wrt, values, dims=chosen)
+        gradient_error = _distance(_value(gradient, values, chosen), numeric_jacobian(expr, wrt, values, dims=chosen))
     else:
-        numeric = numeric_jacobian(expr, wrt, values)
+        numeric = numeric_jacobian(expr, wrt, values, dims=chosen)
         if upstream is not None:
             g = _value(upstream, values, chosen)
             numeric = np.tensordot(g, numeric, axes=g.ndim)

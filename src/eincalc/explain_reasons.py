@@ -107,10 +107,10 @@ def differentiate_reason(expr: Expr, spec: TensorSpec, fresh: Sequence[Index]) -
         return f"Differentiate with respect to {target}: ∂{target}/∂{target} = 1; the product and chain rules do " \
                "the rest."
     if occurrence is None:
-        rule = f"{spec.name} does not occur, so every entry is 0"
-    else:
-        deltas = " ".join(f"δ[{k},{p}]" for k, p in zip(occurrence.indices, fresh, strict=True))
-        rule = f"∂{line(occurrence)}/∂{target} = {deltas} (1 where the indices agree, 0 elsewhere)"
+        return f"Differentiate one entry with respect to one entry {target}: {spec.name} does not occur, so every " \
+               "entry is 0."
+    deltas = " ".join(f"δ[{k},{p}]" for k, p in zip(occurrence.indices, fresh, strict=True))
+    rule = f"∂{line(occurrence)}/∂{target} = {deltas} (1 where the indices agree, 0 elsewhere)"
     return f"Differentiate one entry with respect to one entry {target}: {rule}; the product and chain rules do " \
            "the rest."
 

@@ -253,8 +253,9 @@ class Graph:
         return {"text/plain": f"{self.text()}\n(no picture: drawing the graph needs {NO_DOT})"}
 
 
-def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f") -> Graph:
-    """The computational graph of ``expr`` with every gate evaluated at ``values`` (arrays by tensor name)."""
+def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f", dims: Mapping[str, int] | None = None) -> Graph:
+    """The computational graph of ``expr`` with every gate evaluated at ``values`` (arrays by tensor name); ``dims``
+    gives the size of a dimension no array has (``size(m)`` with no tensor of axis ``m``)."""
     expr, name = as_expr(expr, "the expression to draw"), require_text(name, "name", "'f'")
     values = require_mapping(values, "values", "tensor names to arrays, like {'W': W_value}")
     order: list[Expr] = []
@@ -263,7 +264,7 @@ def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f") -> Graph:
         if sub not in index:
             index[sub] = len(order)
             order.append(sub)
-    sizes = sizes_of(expr, values)
+    sizes = sizes_of(expr, values, dims=dims)
     computed = compile(order, dims=sizes)(values)
     nodes: list[Node] = []
     gates = 0
@@ -282,10 +283,11 @@ def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f") -> Graph:
     return Graph(nodes, dict(values), sizes, name)
 
 
-def graph_at(expr: Expr, values: Mapping[str, Any], *, name: str = "f", upstream: Expr | None = None) -> Graph:
-    """The graph of ``expr`` at ``values``, with gradients sent back from the output when there is one to send:
-    1 for a scalar, else the value of the tensor ``upstream`` (forward values only without it)."""
-    drawn = graph(expr, values, name=name)
+def graph_at(expr: Expr, values: Mapping[str, Any], *, name: str = "f", upstream: Expr | None = None,
+             dims: Mapping[str, int] | None = None) -> Graph:
+    """The graph of ``expr`` at ``values`` (and ``dims``), with gradients sent back from the output when there is one
+    to send: 1 for a scalar, else the value of the tensor ``upstream`` (forward values only without it)."""
+    drawn = graph(expr, values, name=name, dims=dims)
     if upstream is None:
         return drawn.backward() if not expr.free else drawn
     if not isinstance(upstream, Tensor) or upstream.spec.name not in values:
