@@ -249,9 +249,16 @@ def require_readable(tree: MatrixExpr, text: str, expr: Expr, sizes_from: Iterab
                            f"({MAX_LENGTH}); name intermediates (ec.let) or keep the index form")
     if not any(isinstance(node, Ones | Identity) for node in printed_nodes(tree)):
         return
+    declared = {t.spec.name: bare(t.spec) for t in [*walk(expr), *sizes_from] if isinstance(t, Tensor)}
+    key = f"matrix text read: {text} {rows} {sorted(str(t.spec) for t in declared.values())}"
+    if key not in expr.memo():  # read once per expression and reading
+        _read_sizes(text, expr, declared, rows)
+        expr.memo()[key] = True
+
+
+def _read_sizes(text: str, expr: Expr, declared: dict[str, Tensor], rows: bool) -> None:
     from .parse_matrix import parse_matrix  # the reader builds with modules that import this one
 
-    declared = {t.spec.name: bare(t.spec) for t in [*walk(expr), *sizes_from] if isinstance(t, Tensor)}
     named = {node.name: node for node in walk(expr) if isinstance(node, Named)}
     try:
         parse_matrix(text, *declared.values(), *named.values(), rows=rows, shape=expr.shape)
