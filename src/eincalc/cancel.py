@@ -33,7 +33,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Iterator
 
 from .expr import Add, Apply, Const, Contract, Expr, Index, Named, One, Size
 from .names import rename
@@ -52,21 +51,25 @@ def _definition(named: Named) -> Expr:
     return rename(named.body, dict(zip(named.body.free, named.indices, strict=True)))
 
 
-def _reciprocals(expr: Expr) -> Iterator[Expr]:
+def _reciprocals(expr: Expr) -> tuple[Expr, ...]:
     """The ``x`` of every ``x⁻¹`` that multiplies ``expr``: its factors, those of nested products and of named
-    definitions."""
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        base = _base_of_reciprocal(node)
-        if base is not None:
-            yield base
-        elif isinstance(node, Contract):
-            stack.extend(node.factors)
-        elif isinstance(node, Add):
-            stack.extend(node.terms)
-        elif isinstance(node, Named):
-            stack.append(_definition(node))
+    definitions.  Computed once per node and kept on it (children first, without recursion), so asking every
+    product of a deep named chain is linear in its distinct nodes."""
+    result: tuple[Expr, ...] = expr.cached("reciprocals", _own_reciprocals)
+    return result
+
+
+def _own_reciprocals(node: Expr) -> tuple[Expr, ...]:
+    """`_reciprocals()` of ``node`` from the cached ones of its children."""
+    base = _base_of_reciprocal(node)
+    if base is not None:
+        return (base,)
+    if isinstance(node, Contract | Add):
+        return tuple(dict.fromkeys(b for child in node.children() for b in child.memo()["reciprocals"]))
+    if isinstance(node, Named):
+        mapping = dict(zip(node.body.free, node.indices, strict=True))
+        return tuple(rename(b, mapping) for b in node.body.memo()["reciprocals"])
+    return ()
 
 
 def _cancels_with(term: Expr, others: tuple[Expr, ...]) -> bool:
