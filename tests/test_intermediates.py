@@ -11,6 +11,7 @@ import pytest
 import eincalc as ec
 from eincalc.expr import Expr, Named, Size, Tensor
 from eincalc.intermediates import DEPTH, display, is_automatic
+from fuzz_parser import parse_error_problem
 
 
 def plain_mlp(depth: int, dim: str = "n") -> tuple[Expr, list[Tensor], Tensor, Tensor]:
@@ -74,6 +75,19 @@ def test_where_clauses_read_on_one_line_and_in_any_index_order() -> None:
     np.testing.assert_allclose(ec.evaluate(back, values), (values["A"] + values["A"].T) @ values["x"])
 
 
+@pytest.mark.parametrize(("text", "written_in"), [
+    ("t1 (A - t1)\n  where t1 = -(A)", "(-(A)) (A - (-(A)))"),  # -(-A) folds as the reader folds it
+    ("x[p] - t1[p] + 2 t1[p]\n  where t1[i] = -(W[i,j] a[j])", "x[p] - (-(W[p,j] a[j])) + 2 (-(W[p,j] a[j]))"),
+])
+def test_an_automatic_name_reads_as_its_definition_written_in_parentheses(text: str, written_in: str) -> None:
+    """The reading of a use is the reading of its body in parentheses at that place, so the first
+    reading of printed text is already a fixed point (its signs and coefficients fold alike)."""
+    tensors = ec.tensors("A W[m,n] a[n] x[m]")
+    back = ec.parse(text, *tensors)
+    assert back is ec.parse(written_in, *tensors)
+    assert ec.parse(str(back), *tensors) is back
+
+
 @pytest.mark.parametrize(("text", "error", "message"), [
     ("x[i] where x[i] = 2 x[i]", ec.ParseError, "x is already a tensor or defined above"),
     ("t1[i] where t1[j] = x[i]", ec.IndexMismatch, "the indices on the left must be the free indices"),
@@ -84,6 +98,19 @@ def test_a_bad_where_clause_says_what_and_where(text: str, error: type[ec.Eincal
     (x,) = ec.tensors("x[n]")
     with pytest.raises(error, match=message):
         ec.parse(text, x)
+
+
+@pytest.mark.parametrize(("text", "under"), [
+    ("t1[p]\n  where t1[i] = x[i,i]", "i]"),  # the body's error, at its second index
+    ("t1[i] where t1[j] = x[i]", "t1[j]"),  # the definition's error, at its name
+    ("t2[p] where t1[i] = x[i] where t2[i] = (t1[i]", "(t1[i]"),  # a syntax error in a later body
+])
+def test_an_error_in_a_where_clause_shows_the_whole_text_with_the_caret_in_it(text: str, under: str) -> None:
+    (x,) = ec.tensors("x[n]")
+    with pytest.raises(ec.EincalcError) as raised:
+        ec.parse(text, x)
+    assert parse_error_problem(text, raised.value) is None, str(raised.value)
+    assert str(raised.value).split("\n")[2].index("^") - 2 == text.rindex(under)
 
 
 def test_every_piece_is_shallow_and_the_display_is_kept_on_the_node() -> None:

@@ -137,30 +137,42 @@ def _parse_cached(text: str, tensors: tuple[tuple[str, TensorSpec], ...], indice
     """The expression of ``text``: its where-clauses (`eincalc.where`) read one by one, each name they
     define declared like a tensor for the pieces below, then every use replaced by what it stands for."""
     main, clauses = where.split(text)
+    # whitespace shows as a space; an unpaired surrogate (not text) as U+FFFD, which ast then reports
+    shown = "".join(" " if c.isspace() else "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
     specs = dict(tensors)
     declared = frozenset(dim for _, dim in indices)
     definitions: dict[TensorSpec, where.Definition] = {}
     for clause in clauses:
-        body = where.substitute(_read(clause.body, specs, {}, declared), definitions)
+        body = _read(_Piece(shown, clause.body_at, len(clause.body)), specs, {}, declared, definitions)
         try:
             definition = where.define(clause, body, specs)
         except EincalcError as error:
-            raise error.with_context(f"where {clause.name}[{','.join(clause.indices)}] = {clause.body.strip()}"
-                                     ) from None
+            raise error.with_context(shown, clause.name_at) from None
         specs[definition.name] = definition.spec
         definitions[definition.spec] = definition
-    return where.substitute(_read(main, specs, dict(indices), declared), definitions)
+    return _read(_Piece(shown, 0, len(main)), specs, dict(indices), declared, definitions)
 
 
-def _read(text: str, specs: dict[str, TensorSpec], indices: dict[str, str], declared: frozenset[str]) -> Expr:
-    """One piece of text (an expression without where-clauses) over the tensors ``specs``; ``declared`` are
-    the dimensions of the indices the caller gave, which ``size(…)`` may name in every piece."""
-    # whitespace shows as a space; an unpaired surrogate (not text) as U+FFFD, which ast then reports
-    shown = "".join(" " if c.isspace() else "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+class _Piece(NamedTuple):
+    """The characters ``shown[at : at + length]`` of a text shown whole in errors: its expression or the body
+    of one where-clause."""
+
+    shown: str
+    at: int
+    length: int
+
+
+def _read(piece: _Piece, specs: dict[str, TensorSpec], indices: dict[str, str], declared: frozenset[str],
+          definitions: Mapping[TensorSpec, where.Definition]) -> Expr:
+    """One piece of text (an expression without where-clauses) over the tensors ``specs``, each use of a
+    name in ``definitions`` read as what it stands for; ``declared`` are the dimensions of the indices the
+    caller gave, which ``size(…)`` may name in every piece.  An error shows the whole text, its caret in
+    the piece."""
+    shown = piece.shown[piece.at : piece.at + piece.length]
     try:
-        if len(text) > MAX_LENGTH:
-            raise _Located(ParseError(f"expression has {len(text)} characters; the limit is {MAX_LENGTH}"), None)
-        if "\0" in text or not shown.strip():
+        if len(shown) > MAX_LENGTH:
+            raise _Located(ParseError(f"expression has {len(shown)} characters; the limit is {MAX_LENGTH}"), None)
+        if "\0" in shown or not shown.strip():
             raise _Located(ParseError("expression is empty or contains a null character"), shown.find("\0"))
         prepared = _prepare(shown, {name for name in CALLS if name not in specs})
         body = prepared.lstrip()
@@ -171,12 +183,12 @@ def _read(text: str, specs: dict[str, TensorSpec], indices: dict[str, str], decl
                 tree = ast.parse(body, mode="eval")
         except SyntaxError as error:
             raise _syntax_error(error, body, lead) from None
-        return _Parser(tree, body.encode(), lead, specs, indices, declared).visit(tree.body)
+        return _Parser(tree, body.encode(), lead, specs, indices, declared, definitions).visit(tree.body)
     except _Located as located:
-        column = None if located.column is None else min(max(located.column, 0), len(shown))
-        raise located.error.with_context(shown, column) from None
+        column = None if located.column is None else piece.at + min(max(located.column, 0), len(shown))
+        raise located.error.with_context(piece.shown, column) from None
     except (RecursionError, MemoryError):  # ast.parse on pathological input
-        raise ParseError("expression is too large or too deeply nested").with_context(shown) from None
+        raise ParseError("expression is too large or too deeply nested").with_context(piece.shown) from None
 
 
 def _prepare(text: str, functions: set[str]) -> str:
@@ -230,9 +242,10 @@ class _Parser:
     """Walks one syntax tree; `visit()` is the whitelist of node types."""
 
     def __init__(self, tree: ast.Expression, source: bytes, lead: int, tensors: dict[str, TensorSpec],
-                 dims: dict[str, str], declared: frozenset[str]) -> None:
+                 dims: dict[str, str], declared: frozenset[str],
+                 definitions: Mapping[TensorSpec, where.Definition]) -> None:
         self.source, self.lead, self.tensors, self.depth, self.given = source, lead, tensors, 0, dims
-        self.declared = declared
+        self.declared, self.definitions = declared, definitions
         self.dims = _index_dims(tensors, [tree], dims)
 
     def fail(self, error: EincalcError, node: ast.AST) -> _Located:
@@ -302,7 +315,7 @@ class _Parser:
                 coefficient *= float(expr.value)
             else:
                 parts.append((expr, item))
-                joins = not _wrapped(item, parent)
+                joins = not self.grouped(item, parent)
         if not math.isfinite(coefficient):
             raise self.fail(ParseError("a constant overflows"), node)
         return _Product(coefficient, parts, joins and len(parts) == 1)
@@ -352,11 +365,18 @@ class _Parser:
         for item, parent, op in self.chain(node, (ast.Add, ast.Sub)):
             if not isinstance(op, ast.Sub):
                 parts.append((self.visit(item), item))
-            elif _wrapped(item, parent) or _is_zero(item):  # ``a - 0`` subtracts Zero, as a lone 0 is Zero
+            elif self.grouped(item, parent) or _is_zero(item):  # ``a - 0`` subtracts Zero, as a lone 0 is Zero
                 parts.append((_scale_group(self.visit(item), -1.0), item))
             else:  # ``a - 2 b`` negates the coefficient of ``2 b``, as the printer writes it
                 parts.append((self.multiply(self.factors(item, -1.0)), item))
         return parts
+
+    def grouped(self, item: ast.expr, parent: ast.AST | None) -> bool:
+        """Whether ``item`` reads as a parenthesised group: it has parentheses of its own, or it uses an
+        automatic intermediate (``t1``, ``t1[p]``), which stands for its definition in parentheses."""
+        value = item.value if isinstance(item, ast.Subscript) else item
+        used = value.id if isinstance(value, ast.Name) else ""
+        return _wrapped(item, parent) or where.reads_as_group(used, self.tensors.get(used), self.definitions)
 
     def add(self, parts: _Parts) -> Expr:
         if self.matrix_style(parts):
@@ -417,7 +437,7 @@ class _Parser:
 
     def name(self, node: ast.Name) -> Expr:
         if node.id in self.tensors:
-            return build.bare(self.tensors[node.id])
+            return where.resolve(build.bare(self.tensors[node.id]), self.definitions)
         if node.id in CALLS:
             raise UnknownNameError(f"{node.id} is a function; call it, like {node.id}(x)")
         declared = ", ".join(f"{n}[{','.join(s.dims)}]" if s.dims else n for n, s in self.tensors.items())
@@ -462,7 +482,7 @@ class _Parser:
                 check_consistent([tensor])
             except IndexMismatch as error:
                 raise self.locate(error, [(tensor, node)]) from None
-            return tensor
+            return where.resolve(tensor, self.definitions)
         if isinstance(value, ast.Name) and value.id in _DELTAS:
             if len(elements) != 2:
                 raise ParseError(f"δ takes two indices, like δ[i,j], not [{', '.join(names)}]")

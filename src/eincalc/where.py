@@ -9,11 +9,13 @@ The printers show each named intermediate once (`eincalc.intermediates`)::
 ``where NAME[indices] = body`` (``where NAME = body`` for a scalar) and may use the
 names defined above it.  The reader reads each body on its own, declares its name
 like a tensor of the body's shape (its dimensions come from the body), and
-`substitute()` replaces every use: an automatic name (``t1``) by its body
-with the indices of that use, so the text reads back to the very expression it
-was printed from; any other name by a named intermediate, as `eincalc.let()`
-makes it.  Every piece is read on its own and the substitution is one pass over
-the DAG, so a text of any number of clauses reads in linear time.
+`resolve()` replaces each use as the reader meets it: an automatic name (``t1``)
+by its body with the indices of that use, read as that body written in
+parentheses at that place (so ``A - t1`` with ``t1 = -(A)`` folds its signs as
+``A - (-(A))`` does, and the text reads back to the very expression it was
+printed from); any other name by a named intermediate, as `eincalc.let()`
+makes it.  Every piece is read on its own and each use is replaced once, so a
+text of any number of clauses reads in linear time.
 
 >>> text = "t1[p] t1[p]\\n  where t1[i] = x[i] + y[i]"
 >>> main, clauses = split(text)
@@ -28,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import IndexMismatch, ParseError
-from .expr import Contract, Expr, Named, Tensor, TensorSpec, postorder
+from .expr import Contract, Expr, Named, Tensor, TensorSpec
 from .intermediates import is_automatic
 from .names import rename
 
@@ -38,11 +40,14 @@ _CLAUSE = re.compile(r"\s+where\s+([^\W\d]\w*)\s*(?:\[([^\]]*)\])?\s*=(?!=)")
 
 @dataclass(frozen=True)
 class Clause:
-    """One ``where NAME[indices] = body`` line."""
+    """One ``where NAME[indices] = body`` line; ``name_at`` and ``body_at`` are where its name and body
+    start in the whole text (for the caret of an error)."""
 
     name: str
     indices: tuple[str, ...]
     body: str
+    name_at: int
+    body_at: int
 
 
 def split(text: str) -> tuple[str, list[Clause]]:
@@ -51,12 +56,15 @@ def split(text: str) -> tuple[str, list[Clause]]:
     if not found:
         return text, []
     ends = [m.start() for m in found[1:]] + [len(text)]
-    clauses = [
-        Clause(m.group(1), tuple(n.strip() for n in m.group(2).split(",")) if m.group(2) else (),
-               text[m.end() : end].strip())
-        for m, end in zip(found, ends, strict=True)
-    ]
+    clauses = [_clause(m, text[m.end() : end]) for m, end in zip(found, ends, strict=True)]
     return text[: found[0].start()], clauses
+
+
+def _clause(match: re.Match[str], rest: str) -> Clause:
+    """The clause ``match`` begins, whose body is ``rest`` (up to the next clause)."""
+    indices = tuple(n.strip() for n in match.group(2).split(",")) if match.group(2) else ()
+    body = rest.strip()
+    return Clause(match.group(1), indices, body, match.start(1), match.end() + len(rest) - len(rest.lstrip()))
 
 
 @dataclass(frozen=True)
@@ -86,19 +94,19 @@ def define(clause: Clause, body: Expr, taken: Mapping[str, TensorSpec]) -> Defin
     return Definition(clause.name, body if order == body.free else Contract((body,), order))
 
 
-def substitute(expr: Expr, definitions: Mapping[TensorSpec, Definition]) -> Expr:
-    """``expr`` with every use of a defined name (a tensor of its spec) replaced by what it stands for."""
-    if not definitions:
-        return expr
-    done: dict[Expr, Expr] = {}
-    for node in postorder(expr):
-        definition = definitions.get(node.spec) if isinstance(node, Tensor) else None
-        if definition is not None:
-            assert isinstance(node, Tensor)
-            done[node] = _use(definition, node)
-        else:
-            done[node] = node.map_children(done.__getitem__)
-    return done[expr]
+def resolve(use: Expr, definitions: Mapping[TensorSpec, Definition]) -> Expr:
+    """``use`` itself, or what it stands for when it is a tensor of a defined name's spec."""
+    definition = definitions.get(use.spec) if isinstance(use, Tensor) else None
+    if definition is None:
+        return use
+    assert isinstance(use, Tensor)
+    return _use(definition, use)
+
+
+def reads_as_group(name: str, spec: TensorSpec | None, definitions: Mapping[TensorSpec, Definition]) -> bool:
+    """Whether a use of ``name`` (a tensor of ``spec``) stands for its definition in parentheses: an
+    automatic name does (the printer chose it for a piece it would otherwise write in full)."""
+    return spec is not None and spec in definitions and is_automatic(name)
 
 
 def _use(definition: Definition, use: Tensor) -> Expr:
