@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import eincalc as ec
 from eincalc.diff import vjp
-from eincalc.explain_check import Check
+from eincalc.explain_check import Check, numeric_check
 from eincalc.explain_layers import opaque
 from eincalc.explain_render import escape
 from eincalc.explain_steps import Step
@@ -405,6 +405,51 @@ def test_a_layer_gradient_that_grad_cancels_out_is_still_explained() -> None:
     assert d.result == ec.grad(h2, A) and "dh1" not in str(d.result) and d.check.passed
     sent = [s.matrix.text for s in d.steps if s.rule == "layer-gradient" and s.matrix]
     assert sent == ["dh₂ / h₁", "h₁ (1 − h₁) dh₁"]
+
+
+def test_an_intermediate_referenced_under_other_labels_gets_one_gradient_name() -> None:
+    """h2 read as h2[i,j] and as h2[k,l]: the gradients arriving at both are summed into one dh2 (grad named two,
+    ``where dh2 = …`` twice, a text no reader can read back; found by the property at depth)."""
+    A, B = ec.tensors("A[m] B[m,n]")
+    h2 = ec.let("h2", ec.parse("(A[i] + B[i,a])[i,a]", A, B))
+    h5 = ec.let("h5", h2["k", "l"] + A["k"])
+    h6 = ec.let("h6", ec.sum((h2["i", "j"] + A["i"]) * h5["i", "j"]))
+    gradient = ec.grad(h6, A)
+    assert to_text(gradient).count("where dh2") == 1
+    check = ec.explain(h6, A).check
+    assert check.passed and check.text_error is not None  # the printed text read back
+
+
+def test_a_name_for_a_name_passes_its_gradient_on_to_be_named_once() -> None:
+    """h5 = h4, with h4 used directly too: dh4 = dh6 h5 + dh5 (grad named dh4 twice, once per path)."""
+    A, B = ec.tensors("A[n] B[n,m]")
+    h4 = ec.let("h4", ec.sum(ec.let("h2", B["a", "i"] * A["b"])) * ec.sum(A))
+    h6 = ec.let("h6", h4 * ec.let("h5", h4))
+    text = to_text(ec.grad(h6, A))
+    assert text.count("where dh4") == 1 and "where dh4 = dh6 h5 + dh5" in text
+    assert ec.explain(h6, A).check.passed
+
+
+def test_the_check_reads_the_printed_index_form_back() -> None:
+    """What is printed is what is checked: the index form with its where-lines goes through ec.parse; a text that
+    does not read back (two intermediates named q) fails the check and says why."""
+    (x,) = ec.tensors("x[n]")
+    W, a = ec.tensors("W[n,n] a[n]")
+    fine = ec.explain(ec.sum(ec.tanh(W @ ec.tanh(W @ a))), W)  # printed with automatic intermediates t1, t2, …
+    assert "where t1[i] = tanh(W[i,j] a[j])" in fine.text()
+    assert fine.check.text_error is not None and fine.check.text_error < 1e-9 and fine.check.passed
+    twice = ec.let("q", ec.sum(x)) * ec.let("q", 2 * ec.sum(x)) * x["p"]
+    check = numeric_check(ec.sum(x) ** 3, x, twice, kind="grad")
+    assert not check.passed and check.text_problem is not None and check.text_problem.startswith("ParseError")
+    assert "the printed index form could NOT be read back: ParseError: where q = …" in check.sentence()
+
+
+def test_an_outer_product_note_brackets_a_sum_among_its_factors() -> None:
+    """``(1 - tanh(…)**2) W[i,p]``, not ``1 - tanh(…)**2 W[i,p]``, which reads as another product."""
+    W, x = ec.tensors("W[n,n] x[n]")
+    notes = [n for s in ec.explain(ec.sum(ec.tanh(W @ ec.tanh(W @ x))), W).steps for n in s.notes
+             if n.startswith("No summed index joins")]
+    assert "No summed index joins (1 - tanh(W[p,i] x[i])**2) W[i,p] (row index p)" in " ".join(notes)
 
 
 def test_a_factor_inside_diag_gets_no_note_on_how_it_stands_in_the_product_around() -> None:

@@ -225,8 +225,26 @@ def vjp_raw_many(expr: Expr, wrts: Sequence[Expr], upstream: Expr) -> list[Expr]
         rule = _rule(VJP_RULES, node)
         for child, child_ct in rule(node, ct):
             if child in dependent:
-                cotangents.setdefault(child, []).append(child_ct)
+                key = _reference(child)
+                if key is not child:
+                    child_ct = rename(child_ct, dict(zip(child.free, key.free, strict=True)))
+                cotangents.setdefault(key, []).append(child_ct)
     return [_total(contributions[spec], fresh[spec]) for spec in specs]
+
+
+def _reference(node: Expr) -> Expr:
+    """One node for every reference to a named intermediate, whatever labels its axes carry there (its body's
+    own), so the gradients arriving at ``h2[i,j]`` and at ``h2[i,a]`` are summed and named once: ``dh2``.
+
+    >>> from eincalc.build import let, tensors
+    >>> (W,) = tensors("W[m,n]")
+    >>> h = let("h", W)
+    >>> _reference(h["k", "l"]) is _reference(h["i", "j"])
+    True
+    """
+    if isinstance(node, Named) and node.indices != node.body.free:
+        return Named(node.name, node.body, node.body.free, node.adjoint)
+    return node
 
 
 def _total(parts: list[Expr], axes: tuple[Index, ...]) -> Expr:
@@ -326,7 +344,7 @@ def _parents_first(expr: Expr, dependent: set[Expr]) -> list[Expr]:
             continue
         state[node] = True
         stack.append((node, True))
-        stack.extend((c, False) for c in node.children() if c not in state and c in dependent)
+        stack.extend((key, False) for c in node.children() if c in dependent and (key := _reference(c)) not in state)
     order.reverse()
     return order
 
@@ -383,7 +401,7 @@ def _named_vjp(node: Expr, ct: Expr) -> list[tuple[Expr, Expr]]:
     name = node.adjoint or f"d{node.name}"
     adjoint = Named(name, body_ct, body_ct.free)  # a sum may pass its cotangent on with its axes in another order
     body = node.body
-    if isinstance(body, Tensor):
+    if isinstance(body, Tensor | Named):  # a name for a name passes its gradient on, to be summed there and named once
         return [(body, adjoint)]
     # Apply the body's own rule here, then write the body by its name in what flows on:
     # σ'(z) = σ(z)(1 − σ(z)) reads h ⊙ (1 − h), softmax's rule reads P ⊙ (dP − …).

@@ -5,7 +5,9 @@ lost transpose cannot pass by accident), the result is evaluated, and the same
 derivative is measured with central finite differences of the original
 expression.  When the result has a matrix form, its printed NumPy text is run
 (`run_numpy()`: only ``np`` and the arrays in scope)
-and compared with the index form it came from, so a printing error cannot be
+and compared with the index form it came from, and the printed index form, with
+its ``where`` lines (named intermediates, automatic or the user's), is read
+back by `eincalc.parse()` and evaluated, so a printing error cannot be
 certified.  A failed check is reported, never hidden.
 
 >>> import eincalc as ec
@@ -24,11 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from .build import tensors as tensors_of
 from .errors import EincalcError
 from .evaluate import evaluate
 from .expr import Expr, Size, Tensor, walk
 from .matrix import MatrixForm
 from .matrix_check import run_numpy
+from .parse import parse
+from .printing import to_text
 from .testing import declared, numeric_jacobian, random_values
 
 TOLERANCE = 1e-6
@@ -43,7 +48,8 @@ class Check:
     differences; ``gradient_error`` the same for the gradient a Hessian was
     derived from; ``matrix_error`` the largest difference between the matrix
     form's printed NumPy text, run, and the index form, and ``matrix_problem``
-    why that text could not be run or compared (then ``matrix_error`` is infinite).
+    why that text could not be run or compared (then ``matrix_error`` is infinite);
+    ``text_error`` and ``text_problem`` the same for the printed index form, read back.
     """
 
     error: float
@@ -53,11 +59,14 @@ class Check:
     gradient_error: float | None = None
     matrix_error: float | None = None
     matrix_problem: str | None = None
+    text_error: float | None = None
+    text_problem: str | None = None
 
     @property
     def passed(self) -> bool:
-        measured = [e for e in (self.error, self.gradient_error, self.matrix_error) if e is not None]
-        return self.matrix_problem is None and all(_within(e, self.tolerance) for e in measured)
+        measured = [e for e in (self.error, self.gradient_error, self.matrix_error, self.text_error) if e is not None]
+        return self.matrix_problem is None and self.text_problem is None and \
+            all(_within(e, self.tolerance) for e in measured)
 
     def sentence(self) -> str:
         """One sentence stating what was compared and the measured error."""
@@ -67,7 +76,14 @@ class Check:
                 f"{verdict}: max |error| = {self.error:.1e} (tolerance {self.tolerance:.0e})")
         if self.gradient_error is not None:
             text += f", and the gradient it came from {self.gradient_error:.1e}"
-        return text + self._matrix_clause() + "."
+        return text + self._text_clause() + self._matrix_clause() + "."
+
+    def _text_clause(self) -> str:
+        if self.text_problem is not None:
+            return f"; the printed index form could NOT be read back: {self.text_problem}"
+        if self.text_error is None or _within(self.text_error, self.tolerance):
+            return ""
+        return f"; the printed index form, read back, gives DIFFERENT numbers (max |difference| {self.text_error:.1e})"
 
     def _matrix_clause(self) -> str:
         if self.matrix_problem is not None:
@@ -153,8 +169,31 @@ def numeric_check(
             numeric = np.tensordot(g, numeric, axes=g.ndim)
     scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
     matrix_error, matrix_problem = (None, None) if form is None else _printed_error(form, values, symbolic)
+    text_error, text_problem = _read_back_error(result, [*parts, wrt], values, chosen, symbolic)
     return Check(_distance(symbolic, numeric), TOLERANCE * scale, chosen, seed, gradient_error, matrix_error,
-                 matrix_problem)
+                 matrix_problem, text_error, text_problem)
+
+
+def _read_back_error(result: Expr, sources: list[Expr], values: Mapping[str, Any], sizes: Mapping[str, int],
+                     expected: np.ndarray) -> tuple[float, str | None]:
+    """The largest difference between ``result``'s printed index text (with its where-clauses), read back by
+    `eincalc.parse()` over the tensors of ``sources`` and ``result`` and evaluated, and ``expected``; and why there
+    is none when the text does not read back."""
+    tensors = {**{k: v for e in sources for k, v in declared(e).items()}, **declared(result)}
+    try:
+        read = parse(to_text(result), *tensors.values(), *_declaring(sizes, tensors), *result.free)
+        return _distance(_value(read, values, sizes), expected), None
+    except EincalcError as error:
+        return math.inf, f"{type(error).__name__}: {error}"
+
+
+def _declaring(sizes: Mapping[str, int], tensors: Mapping[str, Tensor]) -> tuple[Tensor, ...]:
+    """A tensor with the dimensions in ``sizes`` that no tensor of ``tensors`` has (``size(m)`` with ``m`` declared
+    on a tensor the expression does not use), named unlike them, so the reader knows every dimension."""
+    carried = {d for t in tensors.values() for d in t.spec.dims}
+    missing = [d for d in sizes if d not in carried]
+    name = "_dims" + "_" * sum(n.startswith("_dims") for n in tensors)
+    return tensors_of(f"{name}[{','.join(missing)}]") if missing else ()
 
 
 def _printed_error(form: MatrixForm, values: Mapping[str, Any], expected: np.ndarray) -> tuple[float, str | None]:

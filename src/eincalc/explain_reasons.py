@@ -511,8 +511,8 @@ class _ProductReader:
         rows, cols = self.carriers(row), self.carriers(col)
         if not rows or not cols or {id(f) for f in rows} & {id(f) for f in cols}:
             return []
-        left = " ".join(line(f) for f in rows)
-        right = " ".join(line(f) for f in cols)
+        left = " ".join(factor_text(f) for f in rows)
+        right = " ".join(factor_text(f) for f in cols)
         return [f"No summed index joins {left} (row index {row}) and {right} (column index {col}): entry [{row},{col}] "
                 f"is a plain product, the outer product of a column and a row, with the factor carrying the row "
                 f"index {row} on the left."]
