@@ -8,6 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import importlib.util
 import itertools
+import sys
 import tracemalloc
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import eincalc as ec
-from eincalc import elementwise, fastpath
+from eincalc import elementwise, fastpath, fastplan, fusion
 from eincalc.evaluate import CompiledFunction, bind_sizes
 from eincalc.lowering import lower
 from eincalc.memory import FRESH, Need, plan_memory
@@ -249,3 +250,75 @@ def test_every_pairwise_step_matches_einsum_with_and_without_a_buffer() -> None:
             for buffer in (None, np.full(200, np.nan)):  # ab,abc->c once multiplied a 2×3 matrix as if 1×6
                 assert_allclose(plan.run([a, b], buffer), np.einsum(f"{la},{lb}->{out}", a, b), rtol=1e-12,
                                  err_msg=f"{la},{lb}->{out}")
+
+
+# -- planning is linear in the program's size ------------------------------------------------------------------
+
+
+def tanh_chain_gradient(layers: int) -> tuple[ec.Expr, ec.Expr]:
+    """``∂ Σ tanh(tanh(… x)) / ∂x``: its backward pass is a product of ``1 − tᵢ²``, fused into wide kernels."""
+    (x,) = ec.tensors("x[n]")
+    h: ec.Expr = x
+    for _ in range(layers):
+        h = ec.tanh(h)
+    return ec.grad(ec.sum(h), x), x
+
+
+def planning_work(layers: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Calls of the per-node steps of fusing and planning the chain gradient's program (shapes, leaf rewrites)."""
+    gradient, _ = tanh_chain_gradient(layers)
+    counts = dict.fromkeys(("shape", "map_leaves", "compile"), 0)
+
+    def counted(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    with monkeypatch.context() as patch:
+        patch.setattr(elementwise._Compiler, "shape_of", counted("shape", elementwise._Compiler.shape_of))
+        patch.setattr(fusion, "map_leaves", counted("map_leaves", fusion.map_leaves))
+        patch.setattr(fastplan, "compile_kernel", counted("compile", fastplan.compile_kernel))
+        ec.evaluate(gradient, {"x": np.full(3, 0.1)})
+    return counts
+
+
+def test_planning_a_chain_gradient_does_the_same_work_per_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 1,000-layer chain's gradient took 33 s to evaluate: each kernel's compile recomputed every
+    sub-tree's shape from its leaves at every node, was repeated for each of its hundreds of arguments as a
+    donor, and fusion rebuilt a kernel once per producer it absorbed."""
+    small, large = planning_work(300, monkeypatch), planning_work(600, monkeypatch)
+    for name in small:
+        assert large[name] <= 2.2 * small[name], (name, small, large)
+    assert small["shape"] <= 200 * 300, small  # was 10 million: 34,000 a layer
+
+
+def test_a_kernel_compile_computes_each_sub_trees_shape_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    leaves = [("arg", k, (0,)) for k in range(200)]
+    tree = ("mul", tuple(("add", (("mul", (("apply", "pow", 2.0, leaf), ("num", -1.0))), ("num", 1.0)))
+                         for leaf in leaves))
+    shapes = []
+    original = elementwise._Compiler._shape
+    monkeypatch.setattr(elementwise._Compiler, "_shape", lambda self, t: shapes.append(t) or original(self, t))
+    kernel = elementwise.compile_kernel(tree, [(3,)] * 200, (3,), donor=7)
+    assert len(shapes) == len({id(t) for t in shapes}) <= 1 + 200 * 5
+    values = [np.full(3, 0.1 * (k % 5)) for k in range(200)]
+    out = np.empty(3)
+    expected = np.prod([1 - v**2 for v in values], axis=0)
+    assert_allclose(kernel.run(values, out, [np.empty(3) for _ in range(kernel.scratch)]), expected)
+
+
+def test_a_chain_deeper_than_the_recursion_limit_compiles_and_matches_numpy() -> None:
+    layers = 1500
+    assert layers > sys.getrecursionlimit()
+    gradient, _ = tanh_chain_gradient(layers)
+    x = np.array([0.3, -0.2, 0.9])
+    hs = [x]
+    for _ in range(layers):
+        hs.append(np.tanh(hs[-1]))
+    expected = np.ones_like(x)
+    for h in reversed(hs[1:]):
+        expected = expected * (1 - h**2)
+    assert_allclose(ec.compile(gradient)(x=x), expected, rtol=1e-12)
+    assert_allclose(ec.evaluate(gradient, {"x": x}), expected, rtol=1e-12)

@@ -22,9 +22,10 @@ array([[0.25, 0.25],
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +37,7 @@ Shape = tuple[int, ...]
 Operand = Callable[[Sequence[Any], list[Any]], Any]
 """The value of an operand, from the kernel's arguments and its registers (``registers[0]`` is the result)."""
 Call = Callable[[Sequence[Any], list[Any]], Any]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,8 @@ class Kernel:
 def donors(tree: Tree) -> tuple[int, ...]:
     """Arguments a kernel may overwrite: read once, whole, in their own axis order."""
     leaves = arg_views(tree)
-    return tuple(k for k, view in leaves if [a for a, _ in leaves].count(k) == 1
-                 and view == tuple(range(len(view))))
+    reads = Counter(k for k, _ in leaves)
+    return tuple(k for k, view in leaves if reads[k] == 1 and view == tuple(range(len(view))))
 
 
 def compile_kernel(tree: Tree, shapes: Sequence[Shape], shape: Shape, donor: int | None = None) -> Kernel:
@@ -70,6 +72,24 @@ def compile_kernel(tree: Tree, shapes: Sequence[Shape], shape: Shape, donor: int
 
 def _leaf_shape(view: View, shape: Shape) -> Shape:
     return tuple(1 if a is None else shape[a] for a in view)
+
+
+def _once(table: dict[int, tuple[Tree, _T]], tree: Tree, compute: Callable[[Tree], _T]) -> _T:
+    """``compute(tree)``, remembered in ``table`` by the sub-tree's identity."""
+    seen = table.get(id(tree))
+    if seen is None:
+        seen = table[id(tree)] = (tree, compute(tree))
+    return seen[1]
+
+
+def _broadcast(shapes: Sequence[Shape]) -> Shape:
+    """The common shape of kernel parts: each is ``()`` or has the result's rank, every axis 1 or full.
+
+    >>> _broadcast([(), (3, 1), (1, 4)])
+    (3, 4)
+    """
+    ranked = [s for s in shapes if s]
+    return tuple(max(sizes) for sizes in zip(*ranked, strict=True)) if ranked else ()
 
 
 def _negated(tree: Tree) -> Tree | None:
@@ -86,8 +106,15 @@ class _Compiler:
         self.registers = 1
         """Registers needed: the result and the scratch buffers."""
         self.registers_used = 1
+        self.shapes_seen: dict[int, tuple[Tree, Shape]] = {}
+        """Each sub-tree's shape, by identity, computed once (the tree is kept so its id stays its own)."""
+        self.donor_seen: dict[int, tuple[Tree, bool]] = {}
 
     def shape_of(self, tree: Tree) -> Shape:
+        """The shape of ``tree``'s value (once per sub-tree: a compile is linear in the kernel's size)."""
+        return _once(self.shapes_seen, tree, self._shape)
+
+    def _shape(self, tree: Tree) -> Shape:
         kind = tree[0]
         if kind == "num":
             return ()
@@ -95,10 +122,21 @@ class _Compiler:
             return _leaf_shape(tree[2], self.shapes[tree[1]])
         if kind == "apply":
             return self.shape_of(tree[3])
-        return tuple(np.broadcast_shapes(*(self.shape_of(t) for t in tree[1])))
+        return _broadcast([self.shape_of(t) for t in tree[1]])
 
     def holds_donor(self, tree: Tree) -> bool:
-        return self.donor is not None and any(k == self.donor for k, _ in arg_views(tree))
+        """Whether the donor argument is a leaf of ``tree`` (once per sub-tree)."""
+        return self.donor is not None and _once(self.donor_seen, tree, self._holds_donor)
+
+    def _holds_donor(self, tree: Tree) -> bool:
+        kind = tree[0]
+        if kind == "arg":
+            return bool(tree[1] == self.donor)
+        if kind == "num":
+            return False
+        if kind == "apply":
+            return self.holds_donor(tree[3])
+        return any(self.holds_donor(t) for t in tree[1])
 
     def operand(self, tree: Tree) -> Operand | None:
         """A register-free way to get ``tree``'s value (a view, a number, a small broadcast part), else ``None``."""

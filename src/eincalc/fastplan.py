@@ -55,6 +55,9 @@ Step = Callable[[list[Any], Any, Any, list[Any]], Any]
 GeneralStep = Callable[[list[Any], Any], Any]
 Shape = tuple[int, ...]
 
+DONOR_CANDIDATES = 8
+"""Arguments a kernel is compiled to write over, at most (each is one more compile of the kernel: a kernel of
+hundreds of arguments, a long chain's gradient, would be planned in time quadratic in its size)."""
 SCALE_OPERAND_RATIO = 4
 """A contraction's factor scales an operand instead of the result when the result is this many times larger."""
 
@@ -110,7 +113,8 @@ class NumpyPlan:
             if _blocked(op.tree, shape):
                 return Need("buffer", size)
             plain = self._kernel(n, op, None).scratch
-            free = tuple(k for k in donors(op.tree) if self._kernel(n, op, k).scratch <= plain)
+            tried = donors(op.tree)[:DONOR_CANDIDATES]
+            free = tuple(k for k in tried if self._kernel(n, op, k).scratch <= plain)
             return Need("buffer", size, free, (size,) * plain)
         if isinstance(op, Contraction):
             if not op.dims:

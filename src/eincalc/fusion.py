@@ -30,9 +30,10 @@ def _compose(tree: Tree, outer: View, offset: int) -> Tree:
     return map_leaves(tree, lambda t: ("arg", t[1] + offset, tuple(None if a is None else t[2][a] for a in outer)))
 
 
-def _inline(tree: Tree, position: int, producer: Elementwise, offset: int) -> Tree:
-    """``tree`` with the producer's kernel in place of its argument ``position``."""
-    return map_leaves(tree, lambda t: _compose(producer.tree, t[2], offset) if t[1] == position else t)
+def _inline_all(tree: Tree, producers: dict[int, Elementwise], offsets: dict[int, int]) -> Tree:
+    """``tree`` with each argument ``position`` of ``producers`` replaced by that producer's kernel."""
+    return map_leaves(tree, lambda t: _compose(producers[t[1]].tree, t[2], offsets[t[1]]) if t[1] in producers
+                      else t)
 
 
 def _full(view: View, rank: int) -> bool:
@@ -46,6 +47,18 @@ def _depth(tree: Tree) -> int:
     if kind == "apply":
         return 1 + _depth(tree[3])
     return 1 + max(_depth(t) for t in tree[1])
+
+
+def _leaf_levels(tree: Tree, level: int = 1) -> list[int]:
+    """How deep each argument leaf sits (the root is level 1), in the order of `arg_views`."""
+    kind = tree[0]
+    if kind == "arg":
+        return [level]
+    if kind == "num":
+        return []
+    if kind == "apply":
+        return _leaf_levels(tree[3], level + 1)
+    return [n for t in tree[1] for n in _leaf_levels(t, level + 1)]
 
 
 def _factors(tree: Tree) -> tuple[list[tuple[int, View]], float] | None:
@@ -91,37 +104,44 @@ def fuse(program: Program) -> Program:
     ops = list(program.ops)
     outputs = {r.slot for r in program.outputs}
     uses = Counter(s for op in ops for s in inputs(op))
+    depths: dict[int, int] = {}
     for n, op in enumerate(ops):
-        if not isinstance(op, Elementwise):
-            continue
-        changed = True
-        while changed:
-            changed = False
-            for position, view in arg_views(op.tree):
-                slot = op.args[position]
-                producer = ops[slot]
-                if (isinstance(producer, Elementwise) and uses[slot] == 1 and slot not in outputs
-                        and _full(view, len(producer.dims))
-                        and _depth(op.tree) + _depth(producer.tree) <= MAX_KERNEL_DEPTH):
-                    tree = _inline(op.tree, position, producer, len(op.args))
-                    op = _renumber(replace(op, tree=tree, args=op.args + producer.args))
-                    uses[slot] -= 1
-                    changed = True
-                    break
-        ops[n] = op
+        if isinstance(op, Elementwise):
+            ops[n], depths[n] = _absorb_producers(op, ops, depths, uses, outputs)
     return _compact(program, ops)
+
+
+def _absorb_producers(op: Elementwise, ops: list[Op], depths: dict[int, int], uses: Counter[int],
+                      outputs: set[int]) -> tuple[Elementwise, int]:
+    """``op`` with every element-wise producer that only it reads, at full size, inlined while the kernel stays
+    within `MAX_KERNEL_DEPTH`; and the kernel's depth.  One pass over the leaves (a producer's own arguments
+    were already refused by it), so fusing a kernel is linear in its size."""
+    depth = _depth(op.tree)
+    producers: dict[int, Elementwise] = {}
+    offsets: dict[int, int] = {}
+    width = len(op.args)
+    for (position, view), level in zip(arg_views(op.tree), _leaf_levels(op.tree), strict=True):
+        slot = op.args[position]
+        producer = ops[slot]
+        if (isinstance(producer, Elementwise) and uses[slot] == 1 and slot not in outputs
+                and _full(view, len(producer.dims)) and depth + depths[slot] <= MAX_KERNEL_DEPTH):
+            producers[position], offsets[position] = producer, width
+            width += len(producer.args)
+            depth = max(depth, level - 1 + depths[slot])
+            uses[slot] -= 1
+    if not producers:
+        return op, depth
+    args = op.args + tuple(a for p in producers.values() for a in p.args)
+    return _renumber(replace(op, tree=_inline_all(op.tree, producers, offsets), args=args)), depth
 
 
 def _renumber(op: Elementwise) -> Elementwise:
     """Drop arguments no leaf refers to any more and merge repeated ones."""
-    order: list[int] = []
+    number: dict[int, int] = {}
     mapping: dict[int, int] = {}
     for position, _ in arg_views(op.tree):
-        slot = op.args[position]
-        if slot not in order:
-            order.append(slot)
-        mapping[position] = order.index(slot)
-    return replace(op, tree=map_leaves(op.tree, lambda t: ("arg", mapping[t[1]], t[2])), args=tuple(order))
+        mapping[position] = number.setdefault(op.args[position], len(number))
+    return replace(op, tree=map_leaves(op.tree, lambda t: ("arg", mapping[t[1]], t[2])), args=tuple(number))
 
 
 def _compact(program: Program, ops: list[Op]) -> Program:
