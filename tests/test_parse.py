@@ -14,6 +14,7 @@ from eincalc.errors import EincalcError, IndexMismatch, ParseError, ShapeError, 
 from eincalc.evaluate import evaluate
 from eincalc.expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Zero
 from eincalc.names import canonical
+from eincalc.nn import Softmax
 from eincalc.parse import CALLS, Call, parse, register_parse_function
 from eincalc.printing import to_text
 
@@ -362,3 +363,18 @@ def test_round_trip_keeps_the_value(expr: Expr, seed: int) -> None:
     back = parse(to_text(expr), *T)
     assert back.free == expr.free
     same_value(back, expr, seed)
+
+
+def test_a_sum_constant_along_an_output_index_reads_back() -> None:
+    """An `Add` may have an output index no term has (a gradient drops a ``0[w]`` term): its text lists the
+    index, with its dimension where nothing else tells it, and reads back to the very tree."""
+    u, v = build.tensors("u[m] v[m]")
+    p, w = Index("p", "m"), Index("w", "r")
+    constant_along_w = Add((build.index_expr(u, ("p",)), build.index_expr(v, ("p",))), (p, w))
+    assert to_text(constant_along_w) == "(u[p] + v[p])[p,w]"
+    assert parse(to_text(constant_along_w), u, v, p, w) is constant_along_w
+    summed = Contract((Softmax("softmax", constant_along_w, w),), (p,))  # no tensor tells the dimension of w
+    assert to_text(summed) == "(softmax((u[p] + v[p])[p,i:r], i))[p]"
+    assert parse(to_text(summed), u, v, p) is summed
+    with pytest.raises(IndexMismatch, match="output index w occurs in no factor"):
+        parse("(u[p] v[p])[p,w:r]", u, v)

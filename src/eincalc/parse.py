@@ -62,12 +62,13 @@ from .expr import (
     Zero,
     check_consistent,
 )
+from .registry import Registry
 
 MAX_LENGTH = 10_000  # characters
 MAX_DEPTH = 100  # nested operations
 
 ParseFunction = Callable[["Call"], Expr]
-CALLS: dict[str, ParseFunction] = {}
+CALLS: Registry[str, ParseFunction] = Registry("parser function")
 SCOPED_CALLS: set[str] = set()
 _Parts = list[tuple[Expr, ast.expr]]
 
@@ -465,9 +466,10 @@ class _Parser:
 
     def subscript(self, node: ast.Subscript) -> Expr:
         value, elements = node.value, _elements(node.slice)
-        atom = _is_atom(value)  # a δ, 0 or 1 may carry an index's dimension: 1[j:n]
+        atom = _is_atom(value)  # a δ, 0 or 1 may carry an index's dimension: 1[j:n], and so may the output
+        written = atom or not isinstance(value, ast.Name)  # index of a sum that no term has: (x[p] + c)[p,i:n]
         for element in elements:
-            if not isinstance(element, ast.Name) and not (atom and _written_dimension(element) is not None):
+            if not isinstance(element, ast.Name) and not (written and _written_dimension(element) is not None):
                 also = ", or with a dimension, like 1[j:n]" if atom else ""
                 raise self.fail(ParseError(f"indices must be names, like W[i,j]{also}"), element)
         names = [_index_name(e) for e in elements]
@@ -515,11 +517,13 @@ class _Parser:
             return matrix(self.add(parts) if is_sum else self.multiply(product))
         available = {k.name: k for e, _ in parts for k in e.free}
         for position, node in enumerate(names):
-            name = getattr(node, "id", None)
-            if name not in available or name in [getattr(n, "id", None) for n in names[:position]]:
-                problem = "is repeated" if name in available else "occurs in no factor"
-                raise self.fail(IndexMismatch(f"output index {name} {problem}"), node)
-        out, exprs = tuple(available[getattr(n, "id", "")] for n in names), [e for e, _ in parts]
+            name = _index_name(node)
+            if name in [_index_name(n) for n in names[:position]]:
+                raise self.fail(IndexMismatch(f"output index {name} is repeated"), node)
+            if name not in available and not is_sum:
+                raise self.fail(IndexMismatch(f"output index {name} occurs in no factor"), node)
+        out = tuple(available.get(_index_name(n)) or Index(_index_name(n), self.dim([n])) for n in names)
+        exprs = [e for e, _ in parts]
         if not is_sum and len(exprs) <= 1 and (exprs[0].free if exprs else ()) == out:
             return self.multiply(product)  # nothing to sum or reorder
         if not is_sum:
@@ -741,12 +745,12 @@ def _index_dims(tensors: Mapping[str, TensorSpec], roots: Iterable[ast.AST], giv
         if spec is not None and len(names) == len(spec.dims):
             for name, dim in zip(names, spec.dims, strict=True):
                 dims.setdefault(name, set()).add(dim)
-        elif spec is None and _is_atom(node.value):
+        elif spec is None:  # a δ, 1, 0 or a sum's output list may write dimensions
             for element in elements:
                 written = _written_dimension(element)
                 if written is not None:
                     dims.setdefault(_index_name(element), set()).add(written)
-            if isinstance(node.value, ast.Name):
+            if isinstance(node.value, ast.Name) and _is_atom(node.value):
                 deltas.append(names)
     return infer_dimensions(dims, deltas, given)
 

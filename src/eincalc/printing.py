@@ -278,10 +278,13 @@ def signed_sum(texts: list[str]) -> str:
 
 
 def _add_text(expr: Add, printer: _Printer) -> str:
+    """``x[i] + y[i]``, or with the output indices written (``(x[i] + y[j])[j,i]``); an index no term has
+    (the sum is constant along it) with its dimension where a reader could not infer it: ``(x[p] + c)[p,i:n]``."""
     body = signed_sum([_text(term, printer) for term in expr.terms])
     widest = max(expr.terms, key=lambda t: len(t.free))
     if widest.free != expr.out:
-        return f"({body})[{_index_list(expr.out)}]"
+        present = {k for term in expr.terms for k in term.free}
+        return f"({body})[{','.join(k.name if k in present else printer.indices((k,)) for k in expr.out)}]"
     return body
 
 
