@@ -55,7 +55,7 @@ from .build import as_expr, as_exprs, declarations
 from .errors import ShapeError, UnknownNameError, UnsupportedError
 from .expr import Expr, Index, Tensor, TensorSpec
 from .fastplan import NumpyPlan
-from .limits import Limits, check_intermediates, get_limits
+from .limits import Limits, bounded, check_intermediates, get_limits
 from .lowering import lower
 from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs
 
@@ -405,11 +405,13 @@ class CompiledFunction:
         self._plans.move_to_end(signature)
         if numpy is not None:
             ctx = EvalContext(bound, entry[0], np, numpy)
-            fast = entry[1] or _numpy_plan(self.program, ctx)
+            # Planning builds many small objects (kernels of closures): the collector is paused meanwhile,
+            # as in every public call (a 10,000-layer chain's first call took 32 s with it, 15 s without).
+            fast = entry[1] or bounded(_numpy_plan)(self.program, ctx)
             self._plans[signature] = (entry[0], fast, entry[2])
             return ctx, fast
         ctx = EvalContext(bound, entry[0], *_namespace([bound[spec.name] for spec in self._specs]))
-        general = entry[2] or _Plan(self.program, ctx)
+        general = entry[2] or bounded(_Plan)(self.program, ctx)
         self._plans[signature] = (entry[0], entry[1], general)
         return ctx, general
 
