@@ -534,3 +534,14 @@ def _read_back(expr: Expr, wrt: list[Tensor]) -> tuple[ReadBack, ec.MatrixForm]:
         values.update(ec.testing.random_values(tensor, sizes, seed=4))
     form = ec.to_matrix(expr, sizes_from=wrt)
     return reads_back(form, expr, wrt, values), form
+
+
+def test_a_zero_before_a_product_is_bracketed_so_it_reads_as_a_number() -> None:
+    """The deep read-back run's counterexample: ``0 1ᵀ dh₆`` read the literal 0 as a zero column (``0 1ᵀ`` a matrix)."""
+    A, B, u = ec.tensors("A[m] B u[m]")
+    gradient = ec.grad(ec.let("h6", B * ec.relu(ec.parse("-1")) + A) @ u, B)
+    form = ec.to_matrix(gradient, sizes_from=[B])
+    assert form.text == "0 (1ᵀ dh₆)"
+    values = {"A": np.ones(3), "B": np.array(2.0), "u": np.arange(3.0)}
+    check = reads_back(form, gradient, [B], values)
+    assert check.passed, str(check)

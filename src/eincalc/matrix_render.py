@@ -191,7 +191,8 @@ def _scale(node: Scale, s: Style) -> Code:
     value = node.factor.value
     if value == -1.0:
         return f"{s.minus}{_operand(node.child, s, 'negated')}", NEG
-    child = _operand(node.child, s, "scaled")
+    # 0 (1ᵀ x), never 0 1ᵀ x: a literal 0 before a product can be read as a zero vector (0 1ᵀ an outer product)
+    child = _operand(node.child, s, "scaled by a name" if value == 0.0 else "scaled")
     if value < 0:
         return f"{s.minus}{number(-value)} {child}", NEG
     return f"{number(value)} {child}", PROD
