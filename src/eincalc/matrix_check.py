@@ -1,6 +1,7 @@
 """Run the printed NumPy text of a matrix form: what is printed is what is checked.
 
-`run_numpy()` reads NumPy source such as ``W.T @ g`` with Python's `ast`
+`run_numpy()` reads NumPy source such as ``W.T @ g``, or assignments of
+intermediates followed by an expression (``z = W @ x`` on one line, ``np.tanh(z)`` on the next), with Python's `ast`
 and computes it by walking that tree, in a namespace that holds only ``np`` and
 the given arrays: no builtins, and nothing is handed to ``eval``.  It reads only
 what the matrix view prints: names, numbers, ``+ - * / @ **``, unary minus,
@@ -48,21 +49,26 @@ _CONSTANTS = (int, float, bool, type(None))
 
 
 def run_numpy(code: str, values: Mapping[str, Any]) -> np.ndarray:
-    """The value of the NumPy expression ``code`` with ``np`` and the arrays ``values`` (by name) in scope."""
+    """The value of the NumPy expression ``code`` with ``np`` and the arrays ``values`` (by name) in scope; ``code``
+    may first assign intermediates, one name a line.
+
+    >>> run_numpy("z = W @ x\\nnp.tanh(z) + z", {"W": np.eye(2), "x": np.zeros(2)})
+    array([0., 0.])
+    """
     values = require_mapping(values, "values", "tensor names to arrays, like {'W': W_value}")
     if "np" in values:
         raise UnknownNameError("a tensor named 'np' hides NumPy in the NumPy text; rename the tensor")
     arrays = {name: np.asarray(as_array(name, value)) for name, value in values.items()}  # integers as float64
     namespace: dict[str, Any] = {"np": np, **arrays}
     try:
-        tree = ast.parse(code, mode="eval")
+        tree = ast.parse(code)
     except SyntaxError as error:
         raise UnsupportedError(f"the NumPy text does not parse ({error.msg}): {code}") from None
     except (RecursionError, MemoryError):
         raise ResourceError(f"the NumPy text is nested too deeply to read ({len(code)} characters); name "
                             "intermediates (ec.let) to keep each piece shallow") from None
     try:
-        return np.asarray(_Reader(namespace).read(tree.body))
+        return np.asarray(_run(tree.body, namespace, code))
     except EincalcError:
         raise
     except RecursionError:
@@ -73,6 +79,32 @@ def run_numpy(code: str, values: Mapping[str, Any]) -> np.ndarray:
     except (ValueError, TypeError, ArithmeticError) as error:
         shapes = ", ".join(f"{name} {np.shape(value)}" for name, value in values.items())
         raise ShapeError(f"running {code} on {shapes or 'no arrays'}: {error}") from None
+
+
+def _run(statements: list[ast.stmt], namespace: dict[str, Any], code: str) -> Any:
+    """Run the assignments ``name = …`` (a matrix form's intermediates), then return the value of the expression
+    that ends ``statements``."""
+    *assignments, last = statements or [ast.Pass()]
+    reader = _Reader(namespace)
+    for statement in assignments:
+        name = _assigned(statement, namespace, code)
+        namespace[name] = reader.read(statement.value)  # type: ignore[attr-defined]
+    if not isinstance(last, ast.Expr):
+        raise UnsupportedError(f"the NumPy text must end in an expression: {code}")
+    return reader.read(last.value)
+
+
+def _assigned(statement: ast.stmt, namespace: Mapping[str, Any], code: str) -> str:
+    """The name ``statement`` assigns: one new name, neither np nor a given array."""
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)):
+        raise UnsupportedError(f"{ast.unparse(statement)!r}: only assignments to one name precede the expression "
+                               f"in the NumPy text: {code}")
+    name = statement.targets[0].id
+    if name in namespace:
+        raise UnknownNameError(f"the NumPy text assigns {name!r}, which is already np or a given array or "
+                               "assigned; rename the intermediate or the tensor")
+    return name
 
 
 class _Reader:
