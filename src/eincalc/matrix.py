@@ -32,7 +32,8 @@ import numpy as np
 from .arguments import require_flag, require_tensors
 from .build import as_expr
 from .errors import NoMatrixForm
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, walk
+from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, postorder, walk
+from .intermediates import DEPTH, display
 from .matrix_algebra import broadcast, matmul, oriented, spread, transpose
 from .matrix_check import run_numpy
 from .matrix_product import read_product
@@ -122,15 +123,24 @@ def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = 
     'np.eye(A.shape[0])'
     """
     expr, rows = as_expr(expr, "the expression to show in matrix form"), require_flag(rows, "rows")
-    convert = Converter(expr, rows, require_tensors(sizes_from, "sizes_from"))
+    shown = display(expr) if _height(expr) > DEPTH else expr  # a deep one read in shallow, named pieces
+    convert = Converter(shown, rows, require_tensors(sizes_from, "sizes_from"))
     try:
-        term = convert.orient(convert(expr), expr.free)
+        convert.read_intermediates()
+        term = convert.orient(convert(shown), expr.free)
         require_sized(term.matrix)
         form = MatrixForm(term.matrix, expr.free, rows)
         require_readable(term.matrix, form.text, expr, convert.sizes_from, rows)
     except NoMatrixForm as error:
         raise error.with_context(_shown(expr)) from None
     return form
+
+
+def _height(expr: Expr) -> int:
+    """Levels of nesting in ``expr`` above its named intermediates (kept on the node, found without recursion)."""
+    height: int = expr.cached("height", lambda n: 0 if isinstance(n, Named) else
+                              1 + max((c.memo()["height"] for c in n.children()), default=0))
+    return height
 
 
 def _shown(expr: Expr, limit: int = 200) -> str:
@@ -171,13 +181,24 @@ class Converter:
         self.root, self.sizes_from = root, tuple(sizes_from)
         self.vector: Kind = "row" if rows else "col"
         self.named: dict[str, Expr] = {}  # the body of each intermediate read, by name
+        self._read: dict[Expr, Term] = {}  # each intermediate's reading, so a reference reads it once
         self._axes: dict[str, Axis] = {}
         for sub in [*walk(root), *self.sizes_from]:
             if isinstance(sub, Tensor):
                 for position, dim in enumerate(sub.spec.dims):
                     self._axes.setdefault(dim, Axis(sub.spec.name, position))
 
+    def read_intermediates(self) -> None:
+        """Read every named intermediate, each after those its body uses: a chain of names, however long,
+        is read one shallow piece at a time, never by recursion through all of them."""
+        for node in postorder(self.root):
+            if isinstance(node, Named):
+                self(node)
+
     def __call__(self, node: Expr) -> Term:
+        known = self._read.get(node)
+        if known is not None:
+            return known
         if node.rank > 2:
             what = "result" if node is self.root else _factor(node) if isinstance(node, Tensor) else "a sub-expression"
             fix = ", or contract it with an upstream gradient (ec.vjp)" if node is self.root else ""
@@ -189,6 +210,8 @@ class Converter:
         term = rule(node, self)
         if set(term.labels) != set(node.free):
             raise TypeError(f"matrix rule for {type(node).__name__} returned indices ({_names(term.labels)})")
+        if isinstance(node, Named):
+            self._read[node] = term
         return term
 
     def axis(self, dim: str) -> Axis:

@@ -237,10 +237,14 @@ class Inner(MatrixExpr):
 
 @dataclass(frozen=True, slots=True)
 class Intermediate(MatrixExpr):
-    """A named intermediate (``δ₂``): text shows ``name``; the value and NumPy code are ``body``'s."""
+    """A named intermediate (``δ₂``): text shows ``name``; the value and NumPy code are ``body``'s.
+
+    Compared and hashed by name alone (a form gives each name one body): a chain of
+    names, each body using the one before, is never compared or hashed through.
+    """
 
     name: str
-    body: MatrixExpr
+    body: MatrixExpr = field(compare=False)
     kind: Kind = field(init=False)
 
     def __post_init__(self) -> None:
