@@ -121,11 +121,11 @@ def symbolic_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
         times = {depth: interleaved({"eincalc": symbolic.deep_mlp_derivation(depth)}, repeats)["eincalc"]
                  for depth in depths}
         for depth, seconds in times.items():
-            rows.append(Row("B5", f"derive P9, L={depth}", {"eincalc": seconds}, baseline="",
+            rows.append(Row("B5", f"build+derive P9, L={depth}", {"eincalc": seconds}, baseline="",
                             limit=0.5 if depth == 100 else None))
         if not quick:
             unnamed = interleaved({"eincalc": symbolic.deep_mlp_derivation(100, named=False)}, 3)
-            rows.append(Row("B5", "derive P9 unnamed, L=100", unnamed, baseline=""))
+            rows.append(Row("B5", "build+derive P9 unnamed, L=100", unnamed, baseline=""))
         t10, t100 = median(times[10]), median(times[100])
         if t10 is not None and t100 is not None:
             rows.append(Row("B5", "  time(L=100) / time(L=10)", baseline="", target=12.0, given_ratio=t100 / t10))

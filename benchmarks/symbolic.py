@@ -7,25 +7,32 @@ reference problem P1–P8 of the design notes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import eincalc as ec
 
+_FRESH = itertools.count()
+
 
 def deep_mlp_derivation(depth: int, named: bool = True) -> Callable[[], object]:
-    """P9: build the network once; the returned function derives dLoss/dW₁.
+    """P9: the returned function builds the network and derives dLoss/dW₁.
 
-    With ``named=False`` the layers are not named intermediates: one expression
-    DAG, whose printed form grows with the square of ``depth``.
+    Expressions are hash-consed and per-node results cached, so each call builds
+    over a dimension name not used before: no run reuses an earlier run's
+    derivative and times nothing.  With ``named=False`` the layers are not named
+    intermediates: one expression DAG, shared parts shown once as automatic
+    intermediates.
     """
-    x, y = ec.tensors("x[n] y[n]")
-    weights = ec.tensors(" ".join(f"W{layer}[n,n]" for layer in range(1, depth + 1)))
-    h: ec.Expr = x
-    for layer, W in enumerate(weights, 1):
-        h = ec.let(f"h{layer}", ec.tanh(W @ h), adjoint=f"δ{layer}") if named else ec.tanh(W @ h)
-    loss = ec.sum((h - y) ** 2)
 
     def derive() -> object:
+        dim = f"n{next(_FRESH)}"
+        x, y = ec.tensors(f"x[{dim}] y[{dim}]")
+        weights = ec.tensors(" ".join(f"W{layer}[{dim},{dim}]" for layer in range(1, depth + 1)))
+        h: ec.Expr = x
+        for layer, W in enumerate(weights, 1):
+            h = ec.let(f"h{layer}", ec.tanh(W @ h), adjoint=f"δ{layer}") if named else ec.tanh(W @ h)
+        loss = ec.sum((h - y) ** 2)
         with ec.resource_limits(max_nodes=None, max_tree_nodes=None):  # the unnamed network is large on purpose
             return ec.grad(loss, weights[0])
 
