@@ -109,6 +109,22 @@ def test_the_reciprocal_search_reads_each_named_definition_once(monkeypatch: pyt
     assert renamings <= 200  # was 41,000: every named layer rewritten once per product above it
 
 
+def test_a_ten_thousand_layer_chain_builds_derives_and_prints_under_the_default_recursion_limit() -> None:
+    """Issue 13, item 5: every pass is iterative or reads shallow named pieces; nothing reaches Python's limit."""
+    x, = ec.tensors("x[n]")
+    h: Expr = x
+    for _ in range(10_000):
+        h = ec.tanh(h)
+    gradient = ec.grad(ec.sum(h), x)
+    text = str(gradient)
+    assert text.count("\n  where t") >= 10_000 // 24  # one definition per 24 levels, at least
+    assert "where" in gradient.latex()
+    try:  # read in shallow named pieces: a form, or at most a text longer than the matrix reader reads
+        assert "t₁" in ec.to_matrix(gradient).text
+    except ec.NoMatrixForm as error:
+        assert "more than the matrix reader reads" in str(error)
+
+
 def test_hashing_and_comparing_a_deep_unnamed_chain_do_not_recurse() -> None:
     x, = ec.tensors("x[n]")
     first: Expr = x
