@@ -37,11 +37,12 @@ from .functions import lookup
 from .lowering import lower
 from .printing import number
 from .program import Contraction, Custom, Elementwise, Fill, Load, Op, Program, Scalar, View, inputs
+from .registry import Registry
 
 NumpySpelling = Callable[[Any, list[str]], str]
 """``spell(node, arguments) -> code`` for a node kind with its own evaluator (arguments in the child's index order)."""
 
-SPELLINGS: dict[str, tuple[NumpySpelling, str]] = {}
+SPELLINGS: Registry[str, tuple[NumpySpelling, str]] = Registry("NumPy spelling")
 """NumPy spelling and helper source (``""``: none) per node kind, by class name."""
 
 

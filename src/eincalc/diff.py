@@ -37,6 +37,7 @@ from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, S
 from .functions import assert_known, derivative
 from .limits import check_expression_size
 from .names import fresh_indices, index_names, rename, substitute
+from .registry import Registry
 from .simplify import simplify
 
 # -- rule tables (one per interpretation) ---------------------------------------------------
@@ -45,8 +46,8 @@ JacobianRule = Callable[[Expr, "Forward"], Expr]
 VJPRule = Callable[[Expr, Expr], list[tuple[Expr, Expr]]]
 """A reverse rule maps (node, cotangent of node) to [(child, cotangent of child), …]."""
 
-JACOBIAN_RULES: dict[type, JacobianRule] = {}
-VJP_RULES: dict[type, VJPRule] = {}
+JACOBIAN_RULES: Registry[type, JacobianRule] = Registry("forward derivative rule")
+VJP_RULES: Registry[type, VJPRule] = Registry("reverse derivative rule")
 
 N = TypeVar("N", bound=Callable[..., object])
 

@@ -56,3 +56,7 @@ class DomainError(EincalcError):
 
 class ResourceError(EincalcError):
     """An expression or intermediate array larger than the configured limit."""
+
+
+class DuplicateRegistrationError(EincalcError):
+    """A rule, function or node kind registered twice in one table (eincalc.registry)."""

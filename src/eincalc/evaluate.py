@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ import opt_einsum
 
 from . import fastpath, runtime
 from .arguments import describe, require_flag, require_mapping, require_sizes
+from .arrays import array_namespace
 from .build import as_expr, as_exprs, declarations
 from .errors import ShapeError, UnknownNameError, UnsupportedError
 from .expr import Expr, Index, Tensor, TensorSpec
@@ -58,11 +58,12 @@ from .fastplan import NumpyPlan
 from .limits import Limits, bounded, check_intermediates, get_limits
 from .lowering import lower
 from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs
+from .registry import Registry
 
 Evaluator = Callable[[Any, tuple[Any, ...], "EvalContext"], Any]
 """A rule ``(node, child_values, ctx) -> value``; the value's axes are ``node.free`` in order."""
 
-EVALUATORS: dict[type[Expr], Evaluator] = {}
+EVALUATORS: Registry[type[Expr], Evaluator] = Registry("evaluation rule")
 _F = TypeVar("_F", bound=Evaluator)
 
 
@@ -225,20 +226,12 @@ def bind_sizes(specs: Sequence[TensorSpec], arrays: Mapping[str, Any], dims: Map
     return sizes
 
 
-_ARRAY_MODULES = {"dask": "dask.array", "jax": "jax.numpy", "jaxlib": "jax.numpy"}
-"""Where an array type's creation functions (``ones``, ``eye``) live, when not in its top-level module."""
-
-
 def _namespace(arrays: Sequence[Any]) -> tuple[Any, Any, Any]:
     """``(xp, dtype, device)`` for constants: those of the first non-NumPy input, else NumPy float64."""
     for x in arrays:
         if isinstance(x, np.ndarray | np.generic):
             continue
-        if hasattr(x, "__array_namespace__"):
-            xp = x.__array_namespace__()
-        else:  # e.g. torch.Tensor: use its (already imported) module, never importing one
-            top = type(x).__module__.partition(".")[0]
-            xp = sys.modules.get(_ARRAY_MODULES.get(top, top), np)
+        xp = array_namespace(x)
         device = getattr(x, "device", None)
         return xp, x.dtype, None if callable(device) else device
     return np, np.float64, None

@@ -42,13 +42,14 @@ from .expr import Expr
 from .fastpath import GramPlan, PairwisePlan, gram_contraction, numpy_contraction
 from .memory import FRESH, MemoryPlan, Need, Placement, plan_memory
 from .program import Contraction, Custom, Elementwise, Op, Program
+from .registry import Registry
 
 InPlaceRule = Callable[[Any, Any], Any]
 """``rule(x, out)``: a node's value from its argument's value ``x``, written into ``out`` (which may be ``x``)."""
 InPlaceMaker = Callable[[Any], InPlaceRule | None]
 """Given a node, its in-place rule, or ``None`` where it has none."""
 
-IN_PLACE: dict[type[Expr], InPlaceMaker] = {}
+IN_PLACE: Registry[type[Expr], InPlaceMaker] = Registry("in-place NumPy rule")
 
 Step = Callable[[list[Any], Any, Any, list[Any]], Any]
 """``step(slots, ctx, out, scratch)``: a step's value, given its buffer ``out`` and ``scratch`` buffers (flat)."""

@@ -19,13 +19,14 @@ explicitly below, never a fallback.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .arrays import array_namespace
 from .errors import UnknownNameError, UnsupportedError
 from .expr import Add, Apply, Const, Contract, Expr
+from .registry import Registry
 
 ArrayFn = Callable[[Any, Any, float | None], Any]
 
@@ -47,12 +48,12 @@ class Function:
     doc: str = ""
 
 
-FUNCTIONS: dict[str, Function] = {}
+FUNCTIONS: Registry[str, Function] = Registry("element-wise function")
 ALIASES: dict[str, str] = {"σ": "sigmoid", "logistic": "sigmoid"}
 
 
 def register(function: Function) -> Function:
-    """Add ``function`` to the table (replacing one of the same name)."""
+    """Add ``function`` to the table (`DuplicateRegistrationError` if its name is taken)."""
     FUNCTIONS[function.name] = function
     return function
 
@@ -86,19 +87,6 @@ def _minus(left: Expr, right: Expr) -> Expr:
 
 def _apply(name: str, arg: Expr, param: float | None = None) -> Apply:
     return Apply(name, arg, param)
-
-
-def array_namespace(x: Any) -> Any:
-    """The array namespace of ``x``: its own, the already-imported module of a PyTorch tensor, else NumPy."""
-    namespace = getattr(x, "__array_namespace__", None)
-    if namespace is not None:
-        return namespace()
-    module = sys.modules.get(type(x).__module__.split(".")[0])
-    if module is not None and module.__name__ == "torch":
-        return module
-    import numpy
-
-    return numpy
 
 
 def _stable_sigmoid(x: Any) -> Any:

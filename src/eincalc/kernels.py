@@ -1,10 +1,10 @@
-"""Numerically stable array kernels for the structured functions, for NumPy-like and PyTorch arrays.
+"""Numerically stable array kernels for the structured functions, for every array library.
 
 Softmax and its relatives shift by the maximum along the axis before
 exponentiating, so no entry overflows and ``log_softmax`` never takes ``log(0)``.
 The generated NumPy code (matrix views, `eincalc.codegen`) calls these by
-name.  PyTorch tensors are recognised by their methods (``amax``/``dim=``), so
-gradients keep flowing and torch is never imported here.
+name.  Every array library goes through its Array API namespace
+(`eincalc.arrays`), so PyTorch gradients keep flowing and no framework is imported here.
 
 >>> import numpy as np
 >>> softmax(np.array([1000.0, 1000.0]), axis=0)
@@ -17,23 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .functions import array_namespace
-
-
-def _is_torch(x: Any) -> bool:
-    return type(x).__module__.startswith("torch")
+from .arrays import array_namespace
 
 
 def _max(x: Any, axis: int) -> Any:
-    if _is_torch(x):
-        return x.amax(dim=axis, keepdim=True).detach()
     return array_namespace(x).max(x, axis=axis, keepdims=True)
 
 
 def _log_sum_exp_shifted(shifted: Any, axis: int) -> Any:
     """``log Σ exp(shifted)`` along ``axis``, keeping the axis."""
-    if _is_torch(shifted):
-        return shifted.exp().sum(dim=axis, keepdim=True).log()
     xp = array_namespace(shifted)
     return xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
@@ -42,7 +34,7 @@ def logsumexp(x: Any, axis: int) -> Any:
     """``log Σ exp(x)`` along ``axis`` (the axis is removed)."""
     peak = _max(x, axis)
     total = _log_sum_exp_shifted(x - peak, axis) + peak
-    return total.squeeze(axis) if _is_torch(x) else array_namespace(x).squeeze(total, axis=axis)
+    return array_namespace(x).squeeze(total, axis=axis)
 
 
 def log_softmax(x: Any, axis: int) -> Any:
@@ -54,9 +46,9 @@ def log_softmax(x: Any, axis: int) -> Any:
 def softmax(x: Any, axis: int) -> Any:
     """``exp(x) / Σ exp(x)`` along ``axis``."""
     shifted = x - _max(x, axis)
-    e = shifted.exp() if _is_torch(shifted) else array_namespace(shifted).exp(shifted)
-    total = e.sum(dim=axis, keepdim=True) if _is_torch(e) else array_namespace(e).sum(e, axis=axis, keepdims=True)
-    return e / total
+    xp = array_namespace(shifted)
+    e = xp.exp(shifted)
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def softmax_into(x: Any, axis: int, out: Any) -> Any:

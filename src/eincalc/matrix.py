@@ -54,6 +54,7 @@ from .matrix_tree import (
     Term,
     Zeros,
 )
+from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def _shown(expr: Expr, limit: int = 200) -> str:
 # -- the rule registry ----------------------------------------------------------------------
 
 Rule = Callable[[Any, "Converter"], Term]
-_RULES: dict[type, Rule] = {}
+_RULES: Registry[type, Rule] = Registry("matrix rule")
 _R = TypeVar("_R", bound=Rule)
 
 

@@ -46,6 +46,7 @@ from .expr import (
     split_coefficient,
 )
 from .names import canonical, fresh_indices, rename
+from .registry import require_new
 
 
 @dataclass(frozen=True)
@@ -460,6 +461,7 @@ RULES: list[Rule] = [
 
 
 def register_rule(rule: Rule) -> Rule:
-    """Add a rule (tried after the built-in ones); modules with new node kinds use this."""
+    """Add a rule (tried after the built-in ones); modules with new node kinds use this. Names are unique."""
+    require_new("simplification rule", rule.name, [known.name for known in RULES])
     RULES.append(rule)
     return rule

@@ -1,0 +1,64 @@
+"""Every interpretation's table refuses a second rule for the same node kind or name (eincalc.registry)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from custom_nodes import opaque_node
+from eincalc.codegen import register_numpy
+from eincalc.diff import register_jacobian, register_vjp
+from eincalc.errors import DuplicateRegistrationError, EincalcError
+from eincalc.evaluate import register_evaluator
+from eincalc.fastplan import register_in_place
+from eincalc.functions import lookup, register
+from eincalc.matrix import register_matrix_rule
+from eincalc.parse import CALLS, register_parse_function
+from eincalc.registry import Registry
+from eincalc.simplify import RULES, register_rule
+
+
+def _rule(*_: Any) -> None:
+    return None
+
+
+def _twice(register: Callable[[Any], Any]) -> None:
+    register(_rule)
+    with pytest.raises(DuplicateRegistrationError, match="already registered"):
+        register(_rule)
+
+
+@pytest.mark.parametrize("hook", [register_jacobian, register_vjp, register_evaluator, register_matrix_rule,
+                                  register_in_place])
+def test_a_node_kind_gets_one_rule_per_interpretation(hook: Callable[[type], Callable[[Any], Any]]) -> None:
+    _twice(hook(opaque_node("Twice")))
+
+
+def test_a_numpy_spelling_is_registered_once() -> None:
+    _twice(register_numpy("TwiceSpelled"))
+
+
+def test_a_parser_function_is_registered_once() -> None:
+    saved = dict(CALLS)
+    try:
+        _twice(lambda builder: register_parse_function("twice", builder))
+    finally:
+        CALLS.clear()
+        CALLS.update(saved)
+
+
+def test_a_builtin_function_or_rule_cannot_be_replaced() -> None:
+    with pytest.raises(DuplicateRegistrationError, match="element-wise function for 'tanh'"):
+        register(lookup("tanh"))
+    with pytest.raises(DuplicateRegistrationError, match="simplification rule for 'zero-factor'"):
+        register_rule(RULES[0])
+
+
+def test_the_error_is_an_eincalc_error_naming_the_table_and_key() -> None:
+    table: Registry[type, str] = Registry("matrix rule")
+    table[int] = "first"
+    with pytest.raises(EincalcError, match="matrix rule for int is already registered"):
+        table[int] = "second"
+    assert table[int] == "first"
