@@ -33,7 +33,23 @@ from typing import Any, TypeVar
 from .arguments import require_variable
 from .build import as_expr
 from .errors import IndexMismatch, ShapeError, UnsupportedError
-from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, Zero, postorder
+from .expr import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    Named,
+    One,
+    Size,
+    Tensor,
+    TensorSpec,
+    Zero,
+    fill_bottom_up,
+    postorder,
+)
 from .functions import assert_known, derivative
 from .limits import check_expression_size
 from .names import fresh_indices, index_names, rename, substitute
@@ -122,14 +138,21 @@ class Forward:
         self.memo: dict[Expr, Expr] = {}
 
     def __call__(self, node: Expr) -> Expr:
-        """``∂node/∂X[P]``: free indices ``node.free + P``."""
-        if node not in self.memo:
-            if node not in self.dependent:
-                self.memo[node] = Zero(node.free + self.fresh)
-            else:
-                rule = _rule(JACOBIAN_RULES, node)
-                self.memo[node] = rule(node, self)
+        """``∂node/∂X[P]``: free indices ``node.free + P``.
+
+        The dependent nodes below ``node`` are differentiated first, children before parents and without
+        recursion, so a rule's call on a child finds it done: a chain of any depth.
+        """
+        if node not in self.dependent:
+            return Zero(node.free + self.fresh)
+        fill_bottom_up(node, self._known, self._differentiate)
         return self.memo[node]
+
+    def _known(self, node: Expr) -> bool:
+        return node in self.memo or node not in self.dependent
+
+    def _differentiate(self, node: Expr) -> None:
+        self.memo[node] = _rule(JACOBIAN_RULES, node)(node, self)
 
 
 def jacobian_raw(expr: Expr, wrt: Expr) -> Expr:

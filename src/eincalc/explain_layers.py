@@ -47,7 +47,7 @@ from .explain_reasons import (
     reverse_note,
 )
 from .explain_steps import Builder, Label
-from .expr import Add, Const, Delta, Expr, Named, Tensor, TensorSpec, postorder, walk
+from .expr import Add, Const, Delta, Expr, Named, Tensor, TensorSpec, fill_bottom_up, postorder, walk
 from .names import canonical, rename
 from .simplify import simplify
 
@@ -66,14 +66,15 @@ class Layer:
 
 def opaque(expr: Expr) -> Expr:
     """``expr`` with every named intermediate it reads replaced by a tensor of that name (bodies left out)."""
-    memo: dict[Expr, Expr] = {}
+    done: dict[Expr, Expr] = {}
 
-    def visit(node: Expr) -> Expr:
-        if node not in memo:
-            memo[node] = Tensor(_spec(node), node.indices) if isinstance(node, Named) else node.map_children(visit)
-        return memo[node]
+    def made(node: Expr) -> Expr:
+        return Tensor(_spec(node), node.indices) if isinstance(node, Named) else done[node]
 
-    return visit(expr)
+    # children first, without recursion (a chain thousands of nodes deep), never into a name's body
+    fill_bottom_up(expr, lambda n: n in done or isinstance(n, Named),
+                   lambda n: done.__setitem__(n, n.map_children(made)))
+    return made(expr)
 
 
 def _spec(node: Named) -> TensorSpec:
