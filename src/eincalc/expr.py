@@ -5,6 +5,18 @@ structurally and cache their hash and free indices.  Axes are `Index`
 objects (a name plus a dimension name), never positions, so a transpose can
 never be lost.
 
+The design (issue 13): every node is built through an intern table
+(hash-consing), so a node equal to a live one *is* that one, wherever and at
+whatever depth it occurs, and equality of interned nodes is an identity check.
+A binding node (`Contract`, `Add`) names its summed indices from the node alone
+(``i, j, …`` by first appearance, skipping its own output names), never from the
+scope it is used in, so equal sub-expressions are spelled alike everywhere;
+clashes with an enclosing scope are resolved only when printing.  Every derived
+fact (free indices, size written out, canonical and simplified forms,
+derivatives) is kept on the node (`Expr.memo()`, `Expr.cached()`), computed
+children first with an explicit stack: work is once per distinct node and
+nothing recurses with the depth of an expression.
+
 Node kinds:
 
 ==============  ===========================================================

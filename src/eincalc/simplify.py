@@ -7,6 +7,11 @@ until none applies, and reports each application to the active
 `Recorder` (``with Recorder() as steps: ...``), which is what
 derivations are built from.
 
+The engine is memoised over the DAG: each distinct node is simplified once,
+children before parents with an explicit stack, and (outside a `Recorder`) its
+simplified form is kept on the node, so a shared sub-expression, a second
+gradient of the same loss, or a layer of a deep chain is never simplified again.
+
 Rules: flatten nested products and sums, fold constants, drop zeros, eliminate
 Kronecker deltas (``δ[i,j] t[j] → t[i]``, ``δ[i,j] δ[j,k] → δ[i,k]``,
 ``Σ_i δ[i,i] → size``), absorb all-ones broadcasts, distribute a product over a
