@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+import eincalc as ec
 from custom_nodes import opaque_node
 from eincalc.codegen import register_numpy
 from eincalc.diff import register_jacobian, register_vjp
-from eincalc.errors import DuplicateRegistrationError, EincalcError
+from eincalc.errors import DuplicateRegistrationError, EincalcError, UnsupportedError
 from eincalc.evaluate import register_evaluator
+from eincalc.expr import Expr, node, positional_flag
 from eincalc.fastplan import register_in_place
 from eincalc.functions import lookup, register
 from eincalc.matrix import register_matrix_rule
@@ -62,3 +64,20 @@ def test_the_error_is_an_eincalc_error_naming_the_table_and_key() -> None:
     with pytest.raises(EincalcError, match="matrix rule for int is already registered"):
         table[int] = "second"
     assert table[int] == "first"
+
+
+def _bare_node() -> Any:
+    """A node kind with no printer of its own (no ``text`` or ``latex_with`` method)."""
+    x = opaque_node("Inner")(ec.tensors("x[n]")[0])
+    namespace = {"__annotations__": {"arg": Expr, "positional": bool}, "positional": positional_flag(),
+                 "args": lambda self: (self.arg,), "children": lambda self: (self.arg,),
+                 "_compute_free": lambda self: tuple(self.arg.free)}
+    return node(type("Bare", (Expr,), namespace))(x)
+
+
+@pytest.mark.parametrize(("printer", "message"), [(str, "no text printer for node Bare"),
+                                                  (lambda e: e.latex(), "no LaTeX printer for node Bare")])
+def test_an_unknown_node_kind_gets_a_specific_error_from_each_printer(printer: Callable[[Any], str],
+                                                                       message: str) -> None:
+    with pytest.raises(UnsupportedError, match=message):
+        printer(_bare_node())

@@ -31,7 +31,7 @@ import numpy as np
 
 from .arguments import require_flag, require_tensors
 from .build import as_expr
-from .errors import NoMatrixForm
+from .errors import NoMatrixForm, UnsupportedError
 from .expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero, postorder, walk
 from .intermediates import DEPTH, display
 from .matrix_algebra import broadcast, matmul, oriented, spread, transpose
@@ -148,7 +148,7 @@ def _shown(expr: Expr, limit: int = 200) -> str:
     """``expr`` as text for an error message, cut at ``limit`` characters (a node with no printer by its type)."""
     try:
         text = str(expr)
-    except TypeError:
+    except UnsupportedError:
         return f"<an expression with a {type(expr).__name__} node>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .build import as_expr
+from .errors import UnsupportedError
 from .expr import (
     Add,
     Apply,
@@ -197,7 +198,8 @@ def _text(expr: Expr, printer: _Printer) -> str:
         return f"{expr.name}[{_index_list(expr.indices)}]" if expr.indices else expr.name
     text_hook = getattr(expr, "text", None)
     if text_hook is None:
-        raise TypeError(f"no text printer for node {type(expr).__name__}")
+        raise UnsupportedError(f"no text printer for node {type(expr).__name__}; give the node kind a "
+                               "text(printer) method (docs/extending.md)")
     return text_hook(printer)
 
 
@@ -359,7 +361,8 @@ def _latex(expr: Expr) -> str:
         return signed_sum([_latex(term) for term in expr.terms])
     latex_hook = getattr(expr, "latex_with", None)
     if latex_hook is None:
-        raise TypeError(f"no LaTeX printer for node {type(expr).__name__}")
+        raise UnsupportedError(f"no LaTeX printer for node {type(expr).__name__}; give the node kind a "
+                               "latex_with(latex) method (docs/extending.md)")
     return latex_hook(_latex)
 
 
