@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import eincalc as ec
 from eincalc.cli import main
 from eincalc.expr import Contract, Expr, Tensor
+from eincalc.matrix_check import run_numpy
 from eincalc.parse import MAX_DEPTH, MAX_LENGTH
 from eincalc.parse_matrix import ReadBack, reads_back
 from eincalc.strategies import Problem, problems
@@ -545,3 +546,13 @@ def test_a_zero_before_a_product_is_bracketed_so_it_reads_as_a_number() -> None:
     values = {"A": np.ones(3), "B": np.array(2.0), "u": np.arange(3.0)}
     check = reads_back(form, gradient, [B], values)
     assert check.passed, str(check)
+
+
+def test_literals_typed_one_way_and_built_another_raise_a_shape_error() -> None:
+    """``2 1 0`` types left to right but builds pairwise: a clear ShapeError, never a bare AssertionError (found by
+    the fuzzer through ``ec.to_matrix``, which reads its own text back)."""
+    with pytest.raises(ec.ShapeError, match="cannot multiply"):
+        ec.parse_matrix("2 1 0 − 0.5 W", W)
+    expr = ec.parse("0[i] - W[b,i] / 2 + 0[i]", W, ec.Index("b", "m"), ec.Index("i", "n"))
+    values = {"W": np.arange(6.0).reshape(2, 3)}
+    assert np.allclose(run_numpy(ec.to_matrix(expr).numpy, values), ec.evaluate(expr, values))

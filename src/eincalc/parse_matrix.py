@@ -151,7 +151,9 @@ class _Builder:
                 shape = right.shape if left.shape.kind == "scalar" else left.shape
                 return _Factor(build.multiply(left.expr, right.expr), shape, literal)
             rule = product_rule(left.shape, right.shape)
-            assert rule is not None, "checked when typed"
+            if rule is None:  # typed left to right, built pairwise: literals may type one way and build another
+                raise ShapeError(f"cannot multiply a {left.shape.kind} by a {right.shape.kind} here; write the "
+                                 "product with parentheses or with tensors that fix the sizes")
             return _Factor(_MULTIPLY[rule[0]](left.expr, right.expr), rule[1], False)
 
         return _pairwise(factors, times).expr
