@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import eincalc as ec
 from eincalc.errors import NoMatrixForm
 from eincalc.expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, node
 from eincalc.matrix import Converter, MatrixForm, Term, register_matrix_rule, to_matrix
@@ -579,3 +580,13 @@ def test_diagonal_of_rank_three_factor_has_no_matrix_form() -> None:
 def test_size_with_no_tensor_to_read_it_from() -> None:
     with pytest.raises(NoMatrixForm, match="no tensor in the expression has dimension B"):
         to_matrix(Contract((One(b), declare("c", q)), (b, q)))
+
+
+def test_a_vector_sum_whose_terms_fold_into_a_number_is_a_ones_vector() -> None:
+    """``A − A + 1``: the cancelling terms drop and the rest folds into the number 1, which the sum's shape spreads
+    into the ones vector (it raised a bare TypeError, "a scalar cannot carry indices")."""
+    (A,) = ec.tensors("A[m]")
+    form = ec.to_matrix(A - A + 1)
+    assert (form.text, form.numpy) == ("1", "np.ones(A.shape[0])")
+    values = {"A": np.arange(3.0)}
+    assert np.array_equal(run_numpy(form.numpy, values), ec.evaluate(A - A + 1, values))

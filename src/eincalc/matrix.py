@@ -324,7 +324,10 @@ def _add(node: Add, convert: Converter) -> Term:
             other = out[1 - out.index(k)]
             parts.append(broadcast(oriented(term.matrix, convert.vector), out.index(k), convert.ones(other)))
     kind: Kind = ("scalar", convert.vector, "matrix")[len(out)]
-    return Term(add(parts, kind), out)
+    total = add(parts, kind)
+    if total.kind == "scalar" and out:  # the terms folded into one number (1 − 1): spread it over the sum's shape
+        return _fill(Term(total, ()), out, convert)
+    return Term(total, out)
 
 
 def _fill(term: Term, out: tuple[Index, ...], convert: Converter) -> Term:
