@@ -97,14 +97,17 @@ def main() -> int:
         sizes[depth] = derive_plain(depth)
         times[depth] = median_seconds(lambda d=depth: derive_plain(d), options.repeats if depth <= 100 else 1)
         print(f"  L={depth:5d}  {times[depth]:8.3f} s  printed {sizes[depth]:>10,} chars")
-    print(f"  t(100)/t(10) = {times[100] / times[10]:.1f} (goal ≤ 12); slope 10→100 = "
-          f"{slope(times[10], times[100], 10, 100):.2f}; printed(100)/printed(10) = {sizes[100] / sizes[10]:.1f}"
-          " (goal ≤ 12)")
+    print(
+        f"  t(100)/t(10) = {times[100] / times[10]:.1f} (goal ≤ 12); slope 10→100 = "
+        f"{slope(times[10], times[100], 10, 100):.2f}; printed(100)/printed(10) = {sizes[100] / sizes[10]:.1f}"
+        " (goal ≤ 12)"
+    )
     if 1000 in times:
         print(f"  slope 100→1000 = {slope(times[100], times[1000], 100, 1000):.2f}")
 
     depth = 50
     with ec.resource_limits(max_nodes=None, max_tree_nodes=None):
+
         def one() -> object:
             loss, weights, _ = plain_mlp(depth)
             return ec.grad(loss, weights[0])
@@ -114,8 +117,10 @@ def main() -> int:
             return ec.grad(loss, weights)
 
         single, together = median_seconds(one, options.repeats), median_seconds(every, options.repeats)
-        print(f"all {depth} gradients in one ec.grad: {together:.3f} s; one gradient: {single:.3f} s; "
-              f"ratio {together / single:.2f} (goal ≤ 3)")
+        print(
+            f"all {depth} gradients in one ec.grad: {together:.3f} s; one gradient: {single:.3f} s; "
+            f"ratio {together / single:.2f} (goal ≤ 3)"
+        )
         for n in (25, 50, 100):
             loss, weights, _ = plain_mlp(n)
             gradients = ec.grad(loss, weights)
@@ -125,8 +130,10 @@ def main() -> int:
             compile_time = median_seconds(lambda g=gradients: ec.compile(g), 3)
             program = ec.compile(gradients)
             run_time = median_seconds(lambda p=program, v=values: p(v), options.repeats)
-            print(f"  compile all {n} gradients: {compile_time:.3f} s = {compile_time / run_time:.0f}× one evaluation "
-                  f"of them ({run_time * 1e3:.2f} ms, n = 16)")
+            print(
+                f"  compile all {n} gradients: {compile_time:.3f} s = {compile_time / run_time:.0f}× one evaluation "
+                f"of them ({run_time * 1e3:.2f} ms, n = 16)"
+            )
     for repeats in (16, 30):
         seconds = median_seconds(lambda r=repeats: half_chain(r), options.repeats)
         print(f"h = h*0.5 + h*0.5 ×{repeats}: derive {seconds:.4f} s (goal < 0.1 s at 30)")

@@ -85,8 +85,9 @@ class Frameworks:
 
         return self._hessians(values, "w", loss)
 
-    def _hessians(self, values: dict[str, np.ndarray], wrt: str, loss: Callable[[Any, dict[str, Any]], Any]
-                  ) -> dict[str, Variant]:
+    def _hessians(
+        self, values: dict[str, np.ndarray], wrt: str, loss: Callable[[Any, dict[str, Any]], Any]
+    ) -> dict[str, Variant]:
         def torch_variant() -> Variant:
             torch, t = self.torch, self._tensors(values)
             hessian = torch.func.hessian(lambda x: loss(torch, {**t, wrt: x}))

@@ -68,8 +68,15 @@ def mlp_case(batch: int, sizes: tuple[int, int, int, int], frameworks: Any) -> C
     D, H, K, C = sizes
     outputs, values = mlp_program(batch, sizes)
     compiled = ec.compile(outputs)
-    return Case("B1", f"MLP {batch}×{D}→{H}→{K}→{C}", values, lambda: compiled(values),
-                lambda: mlp_backprop(**values), frameworks.mlp(values), target=0.97)
+    return Case(
+        "B1",
+        f"MLP {batch}×{D}→{H}→{K}→{C}",
+        values,
+        lambda: compiled(values),
+        lambda: mlp_backprop(**values),
+        frameworks.mlp(values),
+        target=0.97,
+    )
 
 
 def deep_net_program(depth: int, n: int) -> tuple[list[ec.Expr], dict[str, np.ndarray]]:
@@ -93,8 +100,14 @@ def outer_case(n: int) -> Case:
     compiled = ec.compile(ec.grad(g @ (W @ a), W))
     rng = np.random.default_rng(1)
     values = {"W": rng.standard_normal((n, n)), "a": rng.standard_normal(n), "g": rng.standard_normal(n)}
-    return Case("B2", f"∇_W gᵀ(W a), n={n}", values, lambda: compiled(values),
-                lambda: np.outer(values["g"], values["a"]), target=1.00)
+    return Case(
+        "B2",
+        f"∇_W gᵀ(W a), n={n}",
+        values,
+        lambda: compiled(values),
+        lambda: np.outer(values["g"], values["a"]),
+        target=1.00,
+    )
 
 
 # -- B3: Hessians ---------------------------------------------------------------------------------
@@ -105,23 +118,40 @@ def quadratic_hessian_case(n: int, frameworks: Any) -> Case:
     compiled = ec.compile(ec.hessian(x @ A @ x, x))
     rng = np.random.default_rng(2)
     values = {"x": rng.standard_normal(n), "A": rng.standard_normal((n, n))}
-    return Case("B3", f"Hessian xᵀAx, n={n}", values, lambda: compiled(values),
-                lambda: values["A"] + values["A"].T, frameworks.quadratic_hessian(values), target=1.00)
+    return Case(
+        "B3",
+        f"Hessian xᵀAx, n={n}",
+        values,
+        lambda: compiled(values),
+        lambda: values["A"] + values["A"].T,
+        frameworks.quadratic_hessian(values),
+        target=1.00,
+    )
 
 
 def logistic_hessian_case(rows: int, cols: int, frameworks: Any) -> Case:
     X, y, w = ec.tensors("X[b,n] y[b] w[n]")
     compiled = ec.compile(ec.hessian(ec.sum(ec.softplus(-(y * (X @ w)))), w))
     rng = np.random.default_rng(3)
-    values = {"X": rng.standard_normal((rows, cols)) / np.sqrt(cols), "y": rng.choice([-1.0, 1.0], rows),
-              "w": rng.standard_normal(cols)}
+    values = {
+        "X": rng.standard_normal((rows, cols)) / np.sqrt(cols),
+        "y": rng.choice([-1.0, 1.0], rows),
+        "w": rng.standard_normal(cols),
+    }
 
     def closed_form() -> np.ndarray:
         p = 1 / (1 + np.exp(-values["y"] * (values["X"] @ values["w"])))
         return values["X"].T @ (values["X"] * (p * (1 - p))[:, None])
 
-    return Case("B3", f"Hessian logistic, X {rows}×{cols}", values, lambda: compiled(values), closed_form,
-                frameworks.logistic_hessian(values), target=1.00)
+    return Case(
+        "B3",
+        f"Hessian logistic, X {rows}×{cols}",
+        values,
+        lambda: compiled(values),
+        closed_form,
+        frameworks.logistic_hessian(values),
+        target=1.00,
+    )
 
 
 # -- B4: attention gradients ------------------------------------------------------------------------
@@ -143,8 +173,15 @@ def attention_case(T: int, d: int, frameworks: Any) -> Case:
     compiled = ec.compile([ec.grad(loss, x) for x in (Q, K, V)])
     rng = np.random.default_rng(4)
     values = {name: rng.standard_normal((T, d)) for name in "QKVG"}
-    return Case("B4", f"attention T={T}, d={d}", values, lambda: compiled(values),
-                lambda: attention_backprop(**values), frameworks.attention(values), target=0.85 if T <= 512 else 0.90)
+    return Case(
+        "B4",
+        f"attention T={T}, d={d}",
+        values,
+        lambda: compiled(values),
+        lambda: attention_backprop(**values),
+        frameworks.attention(values),
+        target=0.85 if T <= 512 else 0.90,
+    )
 
 
 # -- LS: least squares ------------------------------------------------------------------------------
@@ -161,20 +198,40 @@ def least_squares_case(rows: int, cols: int, outputs: int, frameworks: Any) -> C
     loss = ec.sum((X @ W - Y) ** 2)
     compiled = ec.compile([loss, ec.grad(loss, W)])
     rng = np.random.default_rng(5)
-    values = {"X": rng.standard_normal((rows, cols)), "W": rng.standard_normal((cols, outputs)) / np.sqrt(cols),
-              "Y": rng.standard_normal((rows, outputs))}
-    return Case("LS", f"‖X W − Y‖² and ∇_W, X {rows}×{cols}, W {cols}×{outputs}", values,
-                lambda: compiled(values), lambda: least_squares_by_hand(**values),
-                frameworks.least_squares(values), target=0.90)
+    values = {
+        "X": rng.standard_normal((rows, cols)),
+        "W": rng.standard_normal((cols, outputs)) / np.sqrt(cols),
+        "Y": rng.standard_normal((rows, outputs)),
+    }
+    return Case(
+        "LS",
+        f"‖X W − Y‖² and ∇_W, X {rows}×{cols}, W {cols}×{outputs}",
+        values,
+        lambda: compiled(values),
+        lambda: least_squares_by_hand(**values),
+        frameworks.least_squares(values),
+        target=0.90,
+    )
 
 
 def cases(quick: bool, frameworks: Any) -> list[Case]:
     """B1–B4 and least squares at the sizes of the issues, or small ones with ``quick``."""
     if quick:
-        return [mlp_case(64, (196, 128, 128, 10), frameworks), outer_case(1024),
-                quadratic_hessian_case(500, frameworks), logistic_hessian_case(1000, 200, frameworks),
-                attention_case(256, 64, frameworks), least_squares_case(2000, 200, 50, frameworks)]
-    return [mlp_case(256, (784, 512, 512, 10), frameworks), outer_case(4096),
-            quadratic_hessian_case(2000, frameworks), logistic_hessian_case(5000, 1000, frameworks),
-            logistic_hessian_case(2000, 300, frameworks), attention_case(512, 64, frameworks),
-            attention_case(2048, 64, frameworks), least_squares_case(10_000, 500, 100, frameworks)]
+        return [
+            mlp_case(64, (196, 128, 128, 10), frameworks),
+            outer_case(1024),
+            quadratic_hessian_case(500, frameworks),
+            logistic_hessian_case(1000, 200, frameworks),
+            attention_case(256, 64, frameworks),
+            least_squares_case(2000, 200, 50, frameworks),
+        ]
+    return [
+        mlp_case(256, (784, 512, 512, 10), frameworks),
+        outer_case(4096),
+        quadratic_hessian_case(2000, frameworks),
+        logistic_hessian_case(5000, 1000, frameworks),
+        logistic_hessian_case(2000, 300, frameworks),
+        attention_case(512, 64, frameworks),
+        attention_case(2048, 64, frameworks),
+        least_squares_case(10_000, 500, 100, frameworks),
+    ]

@@ -29,8 +29,12 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes and depths: a smoke run in seconds")
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per row (at least 7)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="wall: elapsed time; cpu: the process's CPU time, steadier on a shared machine")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall: elapsed time; cpu: the process's CPU time, steadier on a shared machine",
+    )
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B5,LS,CP")
     options = parser.parse_args()
     if options.repeats < 7:
@@ -42,8 +46,9 @@ def _pin_threads(threads: int) -> None:
     """Set BLAS thread counts; must run before NumPy is imported."""
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
         os.environ[variable] = str(threads)
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-                          if threads == 1 else "")
+    os.environ.setdefault(
+        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" if threads == 1 else ""
+    )
 
 
 def _agree(got: Any, want: Any) -> bool:
@@ -52,8 +57,9 @@ def _agree(got: Any, want: Any) -> bool:
     got_parts = got if isinstance(got, list | tuple) else [got]
     want_parts = want if isinstance(want, list | tuple) else [want]
     return len(got_parts) == len(want_parts) and all(
-        np.allclose(np.asarray(g), np.asarray(w), rtol=1e-7, atol=1e-9) for g, w in zip(got_parts, want_parts,
-                                                                                       strict=True))
+        np.allclose(np.asarray(g), np.asarray(w), rtol=1e-7, atol=1e-9)
+        for g, w in zip(got_parts, want_parts, strict=True)
+    )
 
 
 def numeric_rows(quick: bool, repeats: int, threads: int, wanted: set[str]) -> list[Any]:
@@ -68,12 +74,18 @@ def numeric_rows(quick: bool, repeats: int, threads: int, wanted: set[str]) -> l
         reference = case.numpy()
         contenders: dict[str, Any] = {"eincalc": case.eincalc, "NumPy": case.numpy, **case.frameworks}
         wrong = [name for name, fn in contenders.items() if callable(fn) and not _agree(fn(), reference)]
-        row = Row(case.benchmark, case.name, interleaved(contenders, repeats), target=case.target,
-                  note=f"MISMATCH: {', '.join(wrong)}" if wrong else "")
+        row = Row(
+            case.benchmark,
+            case.name,
+            interleaved(contenders, repeats),
+            target=case.target,
+            note=f"MISMATCH: {', '.join(wrong)}" if wrong else "",
+        )
         rows.append(row)
         if case.benchmark == "B2":
-            memory: dict[str, Any] = {name: float(peak_bytes(fn)) for name, fn in (("eincalc", case.eincalc),
-                                                                                   ("NumPy", case.numpy))}
+            memory: dict[str, Any] = {
+                name: float(peak_bytes(fn)) for name, fn in (("eincalc", case.eincalc), ("NumPy", case.numpy))
+            }
             rows.append(Row("B2", "  peak memory (tracemalloc)", memory, target=1.20, unit="B"))
         print(f"  measured {case.benchmark} {case.name}", file=sys.stderr)
     return rows
@@ -105,8 +117,16 @@ def compile_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
         warm = median(interleaved({"eincalc": lambda c=compiled, v=values: c(v)}, repeats)["eincalc"]) or float("nan")
         for label, times in ((f"ec.compile {name}", lowering), ("  its first call (planning)", planning)):
             sample = Sample(min(times), sorted(times)[len(times) // 2], max(times))
-            rows.append(Row("CP", label, {"eincalc": sample}, baseline="", given_ratio=sample.median / warm,
-                            note=f"ratio to one warm call, {timing.seconds(warm)}"))
+            rows.append(
+                Row(
+                    "CP",
+                    label,
+                    {"eincalc": sample},
+                    baseline="",
+                    given_ratio=sample.median / warm,
+                    note=f"ratio to one warm call, {timing.seconds(warm)}",
+                )
+            )
     print("  measured CP", file=sys.stderr)
     return rows
 
@@ -118,11 +138,19 @@ def symbolic_rows(quick: bool, repeats: int, wanted: set[str]) -> list[Any]:
     rows = []
     if not wanted or "B5" in wanted:
         depths = (10, 50, 100) if quick else (10, 50, 100, 1000)
-        times = {depth: interleaved({"eincalc": symbolic.deep_mlp_derivation(depth)}, repeats)["eincalc"]
-                 for depth in depths}
+        times = {
+            depth: interleaved({"eincalc": symbolic.deep_mlp_derivation(depth)}, repeats)["eincalc"] for depth in depths
+        }
         for depth, seconds in times.items():
-            rows.append(Row("B5", f"build+derive P9, L={depth}", {"eincalc": seconds}, baseline="",
-                            limit=0.5 if depth == 100 else None))
+            rows.append(
+                Row(
+                    "B5",
+                    f"build+derive P9, L={depth}",
+                    {"eincalc": seconds},
+                    baseline="",
+                    limit=0.5 if depth == 100 else None,
+                )
+            )
         if not quick:
             unnamed = interleaved({"eincalc": symbolic.deep_mlp_derivation(100, named=False)}, 3)
             rows.append(Row("B5", "build+derive P9 unnamed, L=100", unnamed, baseline=""))
@@ -147,8 +175,12 @@ def blas() -> str:
 
         build = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})  # type: ignore[func-returns-value]
         return f"BLAS {build.get('name', '?')} {build.get('version', '')} (install threadpoolctl to see its kernel)"
-    found = [f"{info.get('internal_api')} {info.get('version')} kernel {info.get('architecture', '?')}, "
-             f"{info.get('num_threads')} thread(s)" for info in threadpool_info() if info.get("user_api") == "blas"]
+    found = [
+        f"{info.get('internal_api')} {info.get('version')} kernel {info.get('architecture', '?')}, "
+        f"{info.get('num_threads')} thread(s)"
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    ]
     return "BLAS " + ("; ".join(found) or "none found")
 
 
@@ -158,12 +190,15 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
         cpu = f"{names[0]} ({len(names)} logical CPUs)" if names else cpu
     variables = ", ".join(f"{v}={os.environ[v]}" for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ)
-    return (f"{cpu}; Python {platform.python_version()}, NumPy {np.__version__}; {blas()}"
-            f"{'; ' + variables if variables else ''}")
+    return (
+        f"{cpu}; Python {platform.python_version()}, NumPy {np.__version__}; {blas()}"
+        f"{'; ' + variables if variables else ''}"
+    )
 
 
 def main() -> int:
@@ -185,9 +220,11 @@ def main() -> int:
     rows = numeric_rows(options.quick, options.repeats, options.threads, wanted)
     rows += compile_rows(options.quick, options.repeats, wanted)
     rows += symbolic_rows(options.quick, options.repeats, wanted)
-    print(f"eincalc benchmarks, {started}, {'--quick, ' if options.quick else ''}median [min–max] of "
-          f"{options.repeats} rounds, {options.clock} clock, float64, {options.threads} thread(s), "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"eincalc benchmarks, {started}, {'--quick, ' if options.quick else ''}median [min–max] of "
+        f"{options.repeats} rounds, {options.clock} clock, float64, {options.threads} thread(s), "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
     print(machine())
     print()
     print(render(rows, CONTENDERS))

@@ -77,7 +77,7 @@ def _p6() -> object:
 
 def _p7() -> object:
     A, X, B = ec.tensors("A[m,n] X[n,p] B[p,m]")
-    S, = ec.tensors("S[n,n]")
+    (S,) = ec.tensors("S[n,n]")
     return ec.grad(ec.trace(A @ X @ B), X), ec.grad(ec.logdet(S), S), ec.grad(ec.trace(X.T @ X), X)
 
 

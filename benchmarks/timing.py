@@ -107,7 +107,7 @@ def interleaved(candidates: dict[str, Candidate | str], repeats: int) -> dict[st
             calls[name] = max(1, min(1000, int(SAMPLE_SECONDS / max(first, 1e-7))))
             runs[name] = []
     for round_ in range(repeats):
-        for name in (list(calls) if round_ % 2 == 0 else list(reversed(calls))):
+        for name in list(calls) if round_ % 2 == 0 else list(reversed(calls)):
             fn = candidates[name]
             assert callable(fn)
             start = clock()

@@ -40,10 +40,16 @@ def fenced(text: str) -> str:
 
 
 def _parameters(function: Any) -> griffe.Parameters:
-    return griffe.Parameters(*(
-        griffe.Parameter(p.name, kind=griffe.ParameterKind(p.kind.description),
-                         default=None if p.default is p.empty else repr(p.default))
-        for p in inspect.signature(function).parameters.values()))
+    return griffe.Parameters(
+        *(
+            griffe.Parameter(
+                p.name,
+                kind=griffe.ParameterKind(p.kind.description),
+                default=None if p.default is p.empty else repr(p.default),
+            )
+            for p in inspect.signature(function).parameters.values()
+        )
+    )
 
 
 class DoctestBlocks(griffe.Extension):
@@ -59,7 +65,8 @@ class DoctestBlocks(griffe.Extension):
             value = getattr(live, name, None)
             if member.is_alias or not member.is_attribute or not inspect.isfunction(value):
                 continue
-            function = griffe.Function(name, lineno=member.lineno, endlineno=member.endlineno,
-                                       parameters=_parameters(value))
+            function = griffe.Function(
+                name, lineno=member.lineno, endlineno=member.endlineno, parameters=_parameters(value)
+            )
             function.docstring = griffe.Docstring(fenced(inspect.getdoc(value) or ""), parent=function)
             mod.set_member(name, function)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import eincalc as ec
-from eincalc.walkthroughs import commands
+from eincalc.cli.walkthroughs import commands
 
 IMAGES = Path(__file__).resolve().parent / "images"
 
@@ -27,7 +27,7 @@ def graph_picture(path: Path) -> None:
     """The sigmoid neuron of the sigmoid-gate walk-through, after the backward pass."""
     w0, x0, w1, x1, w2 = ec.tensors("w0 x0 w1 x1 w2")
     arguments = commands("sigmoid-gate")[0]  # the point the walk-through's command gives with --values
-    point = {name: float(value) for name, value in (a.split("=") for a in arguments[arguments.index("--values") + 1:])}
+    point = {name: float(value) for name, value in (a.split("=") for a in arguments[arguments.index("--values") + 1 :])}
     gates = ec.graph(ec.sigmoid(w0 * x0 + w1 * x1 + w2), point).backward()
     path.write_text(gates.svg(), encoding="utf-8")
 

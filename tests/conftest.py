@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from eincalc.explain import Derivation
+from eincalc.explain.derivation import Derivation
 from explanation_oracle import false_notes
 
 settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
@@ -41,7 +41,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(autouse=True, scope="session")
 def every_explanation_says_what_it_prints() -> Iterator[list[Derivation]]:
-    """Collect every :class:`~eincalc.explain.Derivation` made during the session, then check them all."""
+    """Collect every :class:`~eincalc.explain.derivation.Derivation` made during the session, then check them all."""
     made: list[Derivation] = []
     original = Derivation.__init__
 
@@ -55,5 +55,6 @@ def every_explanation_says_what_it_prints() -> Iterator[list[Derivation]]:
     finally:
         Derivation.__init__ = original  # type: ignore[method-assign]
     problems = [problem for derivation in made for problem in false_notes(derivation)]
-    assert not problems, f"{len(problems)} notes or steps say what their printed form does not show:\n" + \
-        "\n".join(problems[:20])
+    assert not problems, f"{len(problems)} notes or steps say what their printed form does not show:\n" + "\n".join(
+        problems[:20]
+    )

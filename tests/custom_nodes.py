@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from eincalc.expr import Expr, Index, node, positional_flag
+from eincalc.core.expr import Expr, Index, node, positional_flag
 
 
 def opaque_node(name: str = "Opaque") -> Any:
@@ -27,6 +27,12 @@ def opaque_node(name: str = "Opaque") -> Any:
     def text(self: Any, inner: Callable[[Expr], str]) -> str:
         return f"{name.lower()}({inner(self.arg)})"
 
-    namespace = {"__annotations__": {"arg": Expr, "positional": bool}, "positional": positional_flag(),
-                 "args": args, "children": children, "_compute_free": compute_free, "text": text}
+    namespace = {
+        "__annotations__": {"arg": Expr, "positional": bool},
+        "positional": positional_flag(),
+        "args": args,
+        "children": children,
+        "_compute_free": compute_free,
+        "text": text,
+    }
     return node(type(name, (Expr,), namespace))

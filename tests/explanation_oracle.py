@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from eincalc.explain import Derivation
-from eincalc.printing import to_latex, to_text
+from eincalc.explain.derivation import Derivation
+from eincalc.frontend.printing import to_latex, to_text
 
 _CALL = re.compile(r"[^\W\d][\w₀-₉]*\(")
 
@@ -49,7 +49,11 @@ def false_notes(derivation: Derivation) -> list[str]:
             if "diag(·)" in note and "diag(" not in printed:
                 problems.append(f"{step.rule}: {note!r} but the matrix form is {printed!r}")
         shown = step.part if step.part is not None and step.shows_part else (step.before, step.after)
-        if step.before_lhs is None and shown[0] is not None and shown[1] is not None and (
-                to_text(shown[0]) == to_text(shown[1]) or to_latex(shown[0]) == to_latex(shown[1])):
+        if (
+            step.before_lhs is None
+            and shown[0] is not None
+            and shown[1] is not None
+            and (to_text(shown[0]) == to_text(shown[1]) or to_latex(shown[0]) == to_latex(shown[1]))
+        ):
             problems.append(f"{step.rule}: before and after print the same: {to_text(shown[1])}")
     return problems

@@ -1,6 +1,6 @@
 """Fuzz the text and API entry points: random and mutated inputs may only raise EincalcError subclasses.
 
-Every input is answered with a result or with a specific :class:`~eincalc.errors.EincalcError`
+Every input is answered with a result or with a specific :class:`~eincalc.core.errors.EincalcError`
 subclass whose message says what is wrong and where (for ``parse``: the text, with a caret
 when a column is known), within a time bound.  Inputs come from four generators, all
 reproducible from one seed: random characters (ASCII, Greek, control and unpaired-surrogate
@@ -39,22 +39,95 @@ from typing import Any
 import numpy as np
 
 import eincalc as ec
-from eincalc.expr import Index, TensorSpec
+from eincalc.core.expr import Index, TensorSpec
 
 TENSORS = ec.tensors("x[n] y[n] W[m,n] A[n,n] c θ[k]")
 INDICES = (Index("i", "n"), Index("p", "n"), Index("b", "m"))
 SIZES = {"n": 3, "m": 2, "k": 4}
 TOKENS = [
-    "x", "y", "W", "A", "c", "θ", "i", "j", "k", "p", "q", "σ", "δ", "Σ", "sum", "size", "n", "m", "exp", "log",
-    "tanh", "relu", "softmax", "logsumexp", "dot", "outer", "trace", "square", "1", "0", "2.5", "1e308", "-3", "[",
-    "]", "(", ")", ",", "+", "-", "*", "/", "**", "@", ".T", " ", "−", "⊙", "=", ":", "'", '"', "\\", "lambda",
-    "for", "if", "not", "\n", "\t", "axis=", "...", "->", "import", "__class__", "#", "{", "}", ";",
+    "x",
+    "y",
+    "W",
+    "A",
+    "c",
+    "θ",
+    "i",
+    "j",
+    "k",
+    "p",
+    "q",
+    "σ",
+    "δ",
+    "Σ",
+    "sum",
+    "size",
+    "n",
+    "m",
+    "exp",
+    "log",
+    "tanh",
+    "relu",
+    "softmax",
+    "logsumexp",
+    "dot",
+    "outer",
+    "trace",
+    "square",
+    "1",
+    "0",
+    "2.5",
+    "1e308",
+    "-3",
+    "[",
+    "]",
+    "(",
+    ")",
+    ",",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "@",
+    ".T",
+    " ",
+    "−",
+    "⊙",
+    "=",
+    ":",
+    "'",
+    '"',
+    "\\",
+    "lambda",
+    "for",
+    "if",
+    "not",
+    "\n",
+    "\t",
+    "axis=",
+    "...",
+    "->",
+    "import",
+    "__class__",
+    "#",
+    "{",
+    "}",
+    ";",
 ]
 CHARACTERS = "xyWAcijkpq[](),+-*/@.T =:'\"#0129e σδΣ−⊙θ′é中\x00\x0b\u200b\ud800\U0001f600"
 VALID = [
-    "σ(W[b,j] x[j] + 1)", "(x[i] y[i])[i] - 2 Σ(x[j] A[j,k] y[k])", "W @ x + 1", "((A[j,i] + A[i,j]))[i,j]",
-    "x[i]**(-1) δ[i,j] y[j]", "sum(W, axis=0) ⊙ x", "size(n) c − tanh(x[i] y[i])", "softmax(θ[k], k)",
-    "logsumexp(θ[k], k) - θ[k] 1[k]", "trace(A @ A.T) + dot(x, y)", "outer(x, y) / (1 + exp(-A))", "Σ(1[i]) c",
+    "σ(W[b,j] x[j] + 1)",
+    "(x[i] y[i])[i] - 2 Σ(x[j] A[j,k] y[k])",
+    "W @ x + 1",
+    "((A[j,i] + A[i,j]))[i,j]",
+    "x[i]**(-1) δ[i,j] y[j]",
+    "sum(W, axis=0) ⊙ x",
+    "size(n) c − tanh(x[i] y[i])",
+    "softmax(θ[k], k)",
+    "logsumexp(θ[k], k) - θ[k] 1[k]",
+    "trace(A @ A.T) + dot(x, y)",
+    "outer(x, y) / (1 + exp(-A))",
+    "Σ(1[i]) c",
 ]
 
 
@@ -111,14 +184,42 @@ def _token_soup(rng: random.Random) -> str:
 def _sentence(rng: random.Random, depth: int = 3) -> str:
     """A small random expression in the text syntax: well formed more often than not."""
     if depth == 0 or rng.random() < 0.3:
-        return rng.choice(["x[i]", "y[j]", "W[b,i]", "A[i,j]", "A[i,i]", "c", "2", "δ[i,p]", "1[i]", "θ[k]", "x", "W",
-                           "size(n)", "0[i]"])
+        return rng.choice(
+            [
+                "x[i]",
+                "y[j]",
+                "W[b,i]",
+                "A[i,j]",
+                "A[i,i]",
+                "c",
+                "2",
+                "δ[i,p]",
+                "1[i]",
+                "θ[k]",
+                "x",
+                "W",
+                "size(n)",
+                "0[i]",
+            ]
+        )
     left, right = _sentence(rng, depth - 1), _sentence(rng, depth - 1)
     kept = rng.choice(["i", "j", "i,j", "j,i", "k", ""])
-    shapes = [f"{left} {right}", f"{left} + {right}", f"{left} - {right}", f"{left} / {right}", f"{left} @ {right}",
-              f"({left})[{kept}]", f"Σ({left})", f"{left}**{rng.choice('2-13')}",
-              f"{rng.choice(['σ', 'exp', 'log', 'relu', 'tanh', 'sqrt', 'abs'])}({left})", f"softmax({left}, k)",
-              f"logsumexp({left}, i)", f"sum({left}, axis={rng.choice('01')})", f"({left}).T", f"-{left}"]
+    shapes = [
+        f"{left} {right}",
+        f"{left} + {right}",
+        f"{left} - {right}",
+        f"{left} / {right}",
+        f"{left} @ {right}",
+        f"({left})[{kept}]",
+        f"Σ({left})",
+        f"{left}**{rng.choice('2-13')}",
+        f"{rng.choice(['σ', 'exp', 'log', 'relu', 'tanh', 'sqrt', 'abs'])}({left})",
+        f"softmax({left}, k)",
+        f"logsumexp({left}, i)",
+        f"sum({left}, axis={rng.choice('01')})",
+        f"({left}).T",
+        f"-{left}",
+    ]
     return rng.choice(shapes)
 
 
@@ -171,13 +272,20 @@ def _exercise(expr: ec.Expr, rng: random.Random, report: Report) -> None:
         except ec.EincalcError as error:
             report.failures.append(f"printed text does not read back: {str(expr)!r} -> {error}")
             raise
-        np.testing.assert_allclose(ec.evaluate(back, values, dims=SIZES), ec.evaluate(expr, values, dims=SIZES),
-                                   rtol=1e-9, atol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(
+            ec.evaluate(back, values, dims=SIZES),
+            ec.evaluate(expr, values, dims=SIZES),
+            rtol=1e-9,
+            atol=1e-12,
+            equal_nan=True,
+        )
 
     def integers_exactly() -> None:  # integer arrays compute in float64: never a wrapped-around int8 result
         small = {name: np.asarray(array * 100, dtype=np.int8) for name, array in values.items()}
-        np.testing.assert_array_equal(ec.evaluate(expr, small, dims=SIZES),
-                                      ec.evaluate(expr, {k: v.astype(float) for k, v in small.items()}, dims=SIZES))
+        np.testing.assert_array_equal(
+            ec.evaluate(expr, small, dims=SIZES),
+            ec.evaluate(expr, {k: v.astype(float) for k, v in small.items()}, dims=SIZES),
+        )
 
     steps: dict[str, Callable[[], object]] = {
         "printed": lambda: (str(expr), expr.latex()),
@@ -202,8 +310,14 @@ def _odd_array(rng: random.Random, array: np.ndarray) -> Any:
     if kind < 6:
         dtype = ["int8", "uint8", "bool", "float32", "complex128", "object"][kind]
         return (array * 100).astype(dtype)
-    odd = [lambda: array.astype(str), lambda: np.zeros((0, *array.shape[1:])), lambda: [[1.0], [1.0, 2.0]],
-           lambda: np.ma.array(array, mask=array > 0), lambda: array.reshape(-1, 1), lambda: array.tolist()]
+    odd = [
+        lambda: array.astype(str),
+        lambda: np.zeros((0, *array.shape[1:])),
+        lambda: [[1.0], [1.0, 2.0]],
+        lambda: np.ma.array(array, mask=array > 0),
+        lambda: array.reshape(-1, 1),
+        lambda: array.tolist(),
+    ]
     return odd[kind - 6]()
 
 
@@ -233,6 +347,7 @@ def _equation(rng: random.Random) -> str:
 
 def _declaration(rng: random.Random) -> str:
     """Tensor declarations, well formed or nearly: ``W[m,n] a[n] c``."""
+
     def one() -> str:
         dims = ",".join(rng.choice(["m", "n", "", " ", "1", "m n", "é"]) for _ in range(rng.randint(0, 3)))
         return rng.choice(["W", "a", "θ", "2x", "x_1", ""]) + rng.choice([f"[{dims}]", "", f"[{dims}", f"({dims})"])
@@ -254,30 +369,71 @@ def _api_call(rng: random.Random, text: str) -> Any:
 # -- every public function, with one argument of the wrong kind ------------------------------------------------
 
 _x, _y, _W, _A, _c, _θ = TENSORS
-ARRAYS = {"x": np.array([0.3, -0.2, 0.5]), "y": np.array([0.2, 0.3, 0.5]), "W": np.arange(6.0).reshape(2, 3) / 7,
-          "A": np.eye(3) * 2 + 0.1, "c": np.array(0.7), "θ": np.linspace(-1.0, 1.0, 4)}
+ARRAYS = {
+    "x": np.array([0.3, -0.2, 0.5]),
+    "y": np.array([0.2, 0.3, 0.5]),
+    "W": np.arange(6.0).reshape(2, 3) / 7,
+    "A": np.eye(3) * 2 + 0.1,
+    "c": np.array(0.7),
+    "θ": np.linspace(-1.0, 1.0, 4),
+}
 PUBLIC_CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
-    "abs": ((_x,), {}), "binary_cross_entropy": ((_x, _y), {"logits": True}),
-    "check_grad": ((ec.sum(_W @ _x), _x, ARRAYS), {"eps": 1e-6, "dims": SIZES}), "codegen": ((_W @ _x,), {}),
-    "compile": ((_W @ _x,), {"dims": SIZES}), "cos": ((_x,), {}), "cross_entropy": ((_x, _y), {"axis": 0}),
-    "det": ((_A,), {}), "diag": ((_x,), {}), "diagonal": ((_A,), {}), "dot": ((_x, _y), {}),
-    "einsum": (("ij,j->i", _W, _x), {}), "evaluate": ((_W @ _x, ARRAYS), {"dims": SIZES}), "exp": ((_x,), {}),
-    "explain": ((ec.sum(_W @ _x), _x), {"rows": False, "sizes": SIZES, "seed": 0}), "frobenius": ((_W,), {}),
-    "get_limits": ((), {}), "grad": ((ec.sum(_W @ _x), _x), {}), "graph": ((ec.sum(_W @ _x), ARRAYS), {}),
-    "hessian": ((ec.dot(_x, _A @ _x), _x), {}), "hvp": ((ec.dot(_x, _A @ _x), _x, _y), {}),
-    "indices": (("i j",), {}), "inv": ((_A,), {}), "jacobian": ((_W @ _x, _x), {}), "kron": ((_x, _y), {}),
-    "let": (("z", _W @ _x), {"adjoint": "dz"}), "log": ((_x,), {}), "log_softmax": ((_W @ _x,), {"axis": 0}),
-    "logdet": ((_A,), {}), "logsumexp": ((_θ,), {"axis": 0}), "matrix_power": ((_A, 2), {}),
-    "mean": ((_W,), {"axis": 0}), "mse": ((_x, _y), {}), "norm": ((_x,), {}), "outer": ((_x, _y), {}),
+    "abs": ((_x,), {}),
+    "binary_cross_entropy": ((_x, _y), {"logits": True}),
+    "check_grad": ((ec.sum(_W @ _x), _x, ARRAYS), {"eps": 1e-6, "dims": SIZES}),
+    "codegen": ((_W @ _x,), {}),
+    "compile": ((_W @ _x,), {"dims": SIZES}),
+    "cos": ((_x,), {}),
+    "cross_entropy": ((_x, _y), {"axis": 0}),
+    "det": ((_A,), {}),
+    "diag": ((_x,), {}),
+    "diagonal": ((_A,), {}),
+    "dot": ((_x, _y), {}),
+    "einsum": (("ij,j->i", _W, _x), {}),
+    "evaluate": ((_W @ _x, ARRAYS), {"dims": SIZES}),
+    "exp": ((_x,), {}),
+    "explain": ((ec.sum(_W @ _x), _x), {"rows": False, "sizes": SIZES, "seed": 0}),
+    "frobenius": ((_W,), {}),
+    "get_limits": ((), {}),
+    "grad": ((ec.sum(_W @ _x), _x), {}),
+    "graph": ((ec.sum(_W @ _x), ARRAYS), {}),
+    "hessian": ((ec.dot(_x, _A @ _x), _x), {}),
+    "hvp": ((ec.dot(_x, _A @ _x), _x, _y), {}),
+    "indices": (("i j",), {}),
+    "inv": ((_A,), {}),
+    "jacobian": ((_W @ _x, _x), {}),
+    "kron": ((_x, _y), {}),
+    "let": (("z", _W @ _x), {"adjoint": "dz"}),
+    "log": ((_x,), {}),
+    "log_softmax": ((_W @ _x,), {"axis": 0}),
+    "logdet": ((_A,), {}),
+    "logsumexp": ((_θ,), {"axis": 0}),
+    "matrix_power": ((_A, 2), {}),
+    "mean": ((_W,), {"axis": 0}),
+    "mse": ((_x, _y), {}),
+    "norm": ((_x,), {}),
+    "outer": ((_x, _y), {}),
     "parse": (("W[b,j] x[j]", *TENSORS, *INDICES), {}),
     "parse_matrix": (("W x", *TENSORS), {"rows": False, "shape": ("m",)}),
     "plot_jacobian": ((ec.jacobian(_W @ _x, _x), ARRAYS), {}),
-    "relu": ((_x,), {}), "resource_limits": ((), {"max_nodes": 4000}), "set_limits": ((), {"max_nodes": 5000}),
-    "sigmoid": ((_x,), {}), "simplify": ((_W @ _x,), {}), "sin": ((_x,), {}), "softmax": ((_θ,), {"axis": 0}),
-    "softplus": ((_x,), {}), "sqrt": ((_y,), {}), "square": ((_x,), {}), "sum": ((_W,), {"axis": 0}),
-    "tan": ((_x,), {}), "tanh": ((_x,), {}), "tensors": (("V[m,n] v[n]",), {"symmetric": (), "simplex": ()}),
-    "to_matrix": ((_W @ _x,), {"rows": False, "sizes_from": [_x]}), "trace": ((_A,), {}),
-    "vjp": ((_W @ _x, _x, _W @ _x), {}), "with_definitions": ((ec.let("z", _W @ _x),), {}),
+    "relu": ((_x,), {}),
+    "resource_limits": ((), {"max_nodes": 4000}),
+    "set_limits": ((), {"max_nodes": 5000}),
+    "sigmoid": ((_x,), {}),
+    "simplify": ((_W @ _x,), {}),
+    "sin": ((_x,), {}),
+    "softmax": ((_θ,), {"axis": 0}),
+    "softplus": ((_x,), {}),
+    "sqrt": ((_y,), {}),
+    "square": ((_x,), {}),
+    "sum": ((_W,), {"axis": 0}),
+    "tan": ((_x,), {}),
+    "tanh": ((_x,), {}),
+    "tensors": (("V[m,n] v[n]",), {"symmetric": (), "simplex": ()}),
+    "to_matrix": ((_W @ _x,), {"rows": False, "sizes_from": [_x]}),
+    "trace": ((_A,), {}),
+    "vjp": ((_W @ _x, _x, _W @ _x), {}),
+    "with_definitions": ((ec.let("z", _W @ _x),), {}),
 }
 """A valid call of every public function (``ec.__all__``, classes aside): the fuzzer spoils one argument of it."""
 
@@ -290,11 +446,41 @@ def public_functions() -> list[str]:
 def wrong_kinds(rng: random.Random, text: str) -> list[Any]:
     """Values of kinds few public arguments take: the fuzz text, bytes, None, odd numbers, containers, …"""
     return [
-        text, text.encode("utf-8", "surrogatepass"), None, 2.5, -1, 0, True, 2**70, 10**400, float("nan"),
-        float("inf"), np.int64(2), np.float32(0.5), [1, 2], [text], [_x, "x"], (_x, 1), {"x": 1}, {_x: 1},
-        {"n": 2.5}, object(), np.ones(2), np.array(["a"]), np.array([1j]), np.ones((2, 0)), _x, _W @ _x,
-        ec.sum(_x), ec.parse("x[i] y[i]", *TENSORS), INDICES[0], TensorSpec("x", ("n",)), print, range(3),
-        {**ARRAYS, "x": _odd_array(rng, ARRAYS["x"])}, ec.Limits(),
+        text,
+        text.encode("utf-8", "surrogatepass"),
+        None,
+        2.5,
+        -1,
+        0,
+        True,
+        2**70,
+        10**400,
+        float("nan"),
+        float("inf"),
+        np.int64(2),
+        np.float32(0.5),
+        [1, 2],
+        [text],
+        [_x, "x"],
+        (_x, 1),
+        {"x": 1},
+        {_x: 1},
+        {"n": 2.5},
+        object(),
+        np.ones(2),
+        np.array(["a"]),
+        np.array([1j]),
+        np.ones((2, 0)),
+        _x,
+        _W @ _x,
+        ec.sum(_x),
+        ec.parse("x[i] y[i]", *TENSORS),
+        INDICES[0],
+        TensorSpec("x", ("n",)),
+        print,
+        range(3),
+        {**ARRAYS, "x": _odd_array(rng, ARRAYS["x"])},
+        ec.Limits(),
     ]
 
 

@@ -9,8 +9,8 @@ read with :func:`eincalc.parse` over the fuzzer's tensors, then printed (text an
 read as matrix notation, differentiated (the gradient of a scalar, else the Jacobian, for each tensor
 it has), its Hessian taken (a scalar's, with respect to its first tensor) and evaluated, each stage
 under a watchdog.  A stage that runs longer than the limit, or lets anything but an
-:class:`~eincalc.errors.EincalcError` escape, is a failure; an EincalcError (a ResourceError above
-the limits of :mod:`eincalc.limits`, most often) is an answer.
+:class:`~eincalc.core.errors.EincalcError` escape, is a failure; an EincalcError (a ResourceError above
+the limits of :mod:`eincalc.core.limits`, most often) is an answer.
 
     PYTHONPATH=src:tests python -m stress_inputs                     # curated inputs and 2,000 generated
     PYTHONPATH=src:tests python -m stress_inputs --count 20000 --seed 3
@@ -35,30 +35,65 @@ LIMIT = 2.0  # seconds per stage
 x, y, W, A, c, θ = TENSORS
 
 CURATED = [
-    "matrix_power(A, 100000)", "matrix_power(A, 1000000000)", "matrix_power(A, 1e300)", "matrix_power(A, 32)",
-    "trace(matrix_power(A, 32))", "x @ matrix_power(A, 32) @ x", "matrix_power(matrix_power(A, 32), 32)",
-    "trace(matrix_power(A @ A.T @ A, 10))", "trace(matrix_power(inv(A), 32))", "det(matrix_power(A, 32))",
-    "x[i]**1000000000", "x[i]**1e308", "x[i]**10**400", "(x[i]**1e300)**1e300", "2**1e308", "1" * 199,
-    "x[i] " + "9" * 190, "x[i]**" + "9" * 190, "1e308 * 1e308 x[i]", "x[i] / 1e-320",
-    "σ(" * 45 + "x[i]" + ")" * 45, "exp(" * 45 + "x[i]" + ")" * 45, "inv(" * 35 + "A" + ")" * 35,
-    "det(" + "inv(" * 30 + "A" + ")" * 31, "softmax(" * 18 + "θ[k]" + ", k)" * 18, "-" * 190 + "x[i]",
-    "x[i]" + " + x[i]" * 32, "x[i] x[i]" + " + x[i] x[i]" * 18, "Σ(" * 40 + "x[i]" + ")" * 40,
+    "matrix_power(A, 100000)",
+    "matrix_power(A, 1000000000)",
+    "matrix_power(A, 1e300)",
+    "matrix_power(A, 32)",
+    "trace(matrix_power(A, 32))",
+    "x @ matrix_power(A, 32) @ x",
+    "matrix_power(matrix_power(A, 32), 32)",
+    "trace(matrix_power(A @ A.T @ A, 10))",
+    "trace(matrix_power(inv(A), 32))",
+    "det(matrix_power(A, 32))",
+    "x[i]**1000000000",
+    "x[i]**1e308",
+    "x[i]**10**400",
+    "(x[i]**1e300)**1e300",
+    "2**1e308",
+    "1" * 199,
+    "x[i] " + "9" * 190,
+    "x[i]**" + "9" * 190,
+    "1e308 * 1e308 x[i]",
+    "x[i] / 1e-320",
+    "σ(" * 45 + "x[i]" + ")" * 45,
+    "exp(" * 45 + "x[i]" + ")" * 45,
+    "inv(" * 35 + "A" + ")" * 35,
+    "det(" + "inv(" * 30 + "A" + ")" * 31,
+    "softmax(" * 18 + "θ[k]" + ", k)" * 18,
+    "-" * 190 + "x[i]",
+    "x[i]" + " + x[i]" * 32,
+    "x[i] x[i]" + " + x[i] x[i]" * 18,
+    "Σ(" * 40 + "x[i]" + ")" * 40,
     " ".join(f"A[{a},{b}]" for a, b in zip("abcdefghijklmnopqrstuvwxy", "bcdefghijklmnopqrstuvwxyz", strict=True)),
     " ".join(f"(A[{a},{b}] + A[{b},{a}])" for a, b in zip("abcdefghij", "bcdefghijk", strict=True)),
-    "x**" * 40 + "x", "x[i]**(x[i]**(x[i]**(x[i]**(x[i]**(x[i]**x[i])))))", "kron(kron(x, y), kron(x, y))",
-    "kron(A, A) + kron(A, A)", "outer(outer(x, y) @ y, x) @ outer(x, y) @ x", "(A @ " * 40 + "A" + ")" * 40,
-    "tan(" * 40 + "x[i]" + ")" * 40, "size(n)" + " size(n)" * 25, "δ[i,p]" + " + δ[i,p]" * 25,
+    "x**" * 40 + "x",
+    "x[i]**(x[i]**(x[i]**(x[i]**(x[i]**(x[i]**x[i])))))",
+    "kron(kron(x, y), kron(x, y))",
+    "kron(A, A) + kron(A, A)",
+    "outer(outer(x, y) @ y, x) @ outer(x, y) @ x",
+    "(A @ " * 40 + "A" + ")" * 40,
+    "tan(" * 40 + "x[i]" + ")" * 40,
+    "size(n)" + " size(n)" * 25,
+    "δ[i,p]" + " + δ[i,p]" * 25,
 ]
 _FUNCTIONS = ["σ", "exp", "log", "tanh", "tan", "sqrt", "sin", "softplus"]
 _SAME_SHAPE = [  # each keeps the kind (matrix, vector or scalar) of the expression it wraps
-    lambda e, r: f"({e}) + ({e})", lambda e, r: f"({e}) ⊙ ({e})", lambda e, r: f"({e})**({e})",
-    lambda e, r: f"{r.choice(_FUNCTIONS)}({e})", lambda e, r: f"({e})**{r.choice(['2', '0.5', '-1', '1e9', '1e308'])}",
+    lambda e, r: f"({e}) + ({e})",
+    lambda e, r: f"({e}) ⊙ ({e})",
+    lambda e, r: f"({e})**({e})",
+    lambda e, r: f"{r.choice(_FUNCTIONS)}({e})",
+    lambda e, r: f"({e})**{r.choice(['2', '0.5', '-1', '1e9', '1e308'])}",
     lambda e, r: f"{r.choice(['2', '1e200', '-0.5'])} ({e})",
 ]
 WRAPPERS: dict[str, list[Callable[[str, random.Random], str]]] = {
-    "matrix": [*_SAME_SHAPE, lambda e, r: f"matrix_power({e}, {r.choice([2, 3, 17, 32, 33, 64, 10**6, 10**12])})",
-               lambda e, r: f"({e}) @ ({e})", lambda e, r: f"({e}).T", lambda e, r: f"inv({e})",
-               lambda e, r: f"softmax({e})"],
+    "matrix": [
+        *_SAME_SHAPE,
+        lambda e, r: f"matrix_power({e}, {r.choice([2, 3, 17, 32, 33, 64, 10**6, 10**12])})",
+        lambda e, r: f"({e}) @ ({e})",
+        lambda e, r: f"({e}).T",
+        lambda e, r: f"inv({e})",
+        lambda e, r: f"softmax({e})",
+    ],
     "vector": [*_SAME_SHAPE, lambda e, r: f"A @ ({e})", lambda e, r: f"softmax({e})", lambda e, r: f"x ** ({e})"],
     "scalar": [*_SAME_SHAPE, lambda e, r: f"({e}) ({e})", lambda e, r: f"x[i]**({e}) y[i]"],
 }
@@ -123,7 +158,10 @@ def many_axes() -> ec.Expr:
 
 
 PROGRAMS: dict[Callable[[], ec.Expr], float] = {
-    doubling_chain: LIMIT, unnamed_tanh_chain: LIMIT, power_tower: LIMIT, many_axes: LIMIT,
+    doubling_chain: LIMIT,
+    unnamed_tanh_chain: LIMIT,
+    power_tower: LIMIT,
+    many_axes: LIMIT,
     unnamed_network: 60.0,  # each layer renames the whole chain (quadratic) until the core redesign; a hang guard here
 }
 """Each program and the seconds its stages may take."""
@@ -146,7 +184,7 @@ def _variables(expr: ec.Expr) -> list[ec.Expr]:
 
 
 def _walk(expr: ec.Expr) -> Iterator[ec.Tensor]:
-    from eincalc.expr import Tensor, walk
+    from eincalc.core.expr import Tensor, walk
 
     return (node for node in walk(expr) if isinstance(node, Tensor))
 

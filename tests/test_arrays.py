@@ -1,4 +1,4 @@
-"""The one array-library lookup (eincalc.arrays): each library's arrays stay its own, through the kernels too."""
+"""The one array-library lookup (eincalc.core.arrays): each library's arrays stay its own, through the kernels too."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from eincalc import kernels
-from eincalc.arrays import array_namespace
+from eincalc.core.arrays import array_namespace
+from eincalc.numeric import kernels
 
 ROWS = np.array([[1000.0, 1000.0, 999.0], [0.0, -1.0, 2.0]])
 

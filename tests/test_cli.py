@@ -16,7 +16,7 @@ import pytest
 
 import eincalc
 from eincalc.cli import _parser, main
-from eincalc.walkthroughs import WALKTHROUGHS
+from eincalc.cli.walkthroughs import WALKTHROUGHS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -56,8 +56,9 @@ def test_explain_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0 and "matrix form: A + Aᵀ" in out
     status, out, _ = run(capsys, "explain", "x @ S @ x", "--tensors", "x[n] S[n,n]", "--symmetric", "S", "--wrt", "x")
     assert status == 0 and "The gradient ∂f/∂x" in out
-    status, out, _ = run(capsys, "explain", "-Σ(y[i] log_softmax(θ[i], i))", "--tensors", "θ[c] y[c]",
-                         "--simplex", "y", "--wrt", "θ")
+    status, out, _ = run(
+        capsys, "explain", "-Σ(y[i] log_softmax(θ[i], i))", "--tensors", "θ[c] y[c]", "--simplex", "y", "--wrt", "θ"
+    )
     assert status == 0 and "simplex-sum" in out and "matrix form: softmax(θ) − y\n" in out
 
 
@@ -69,21 +70,25 @@ def test_walkthrough(capsys: pytest.CaptureFixture[str], name: str) -> None:
     assert run(capsys, "walkthrough", name, "--format", "markdown")[1].startswith("# ")
 
 
-@pytest.mark.parametrize(("argv", "message", "caret_under"), [
-    (("explain", "W @ b", "--tensors", "W[m,n] a[n]", "--wrt", "a"), "unknown name 'b'", "b"),
-    (("explain", "W @ a", "--tensors", "W[m,n] a[n 3]", "--wrt", "a"), "is not a name", "n 3"),
-    (("explain", "W @ a", "--tensors", "W[m,n] 3a[n]", "--wrt", "a"), "cannot read a tensor declaration", "3a"),
-    (("derive", "W[i,j] a[k", "--tensors", "W[m,m] a[n]", "--wrt", "a"), "'[' was never closed", "[k"),
-    (("derive", "W @ a", "--tensors", "W[m,m] a[n]", "--wrt", "a"), "do not chain", "W @ a"),
-])
-def test_bad_input_shows_a_caret_and_exits_1(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
-                                             message: str, caret_under: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message", "caret_under"),
+    [
+        (("explain", "W @ b", "--tensors", "W[m,n] a[n]", "--wrt", "a"), "unknown name 'b'", "b"),
+        (("explain", "W @ a", "--tensors", "W[m,n] a[n 3]", "--wrt", "a"), "is not a name", "n 3"),
+        (("explain", "W @ a", "--tensors", "W[m,n] 3a[n]", "--wrt", "a"), "cannot read a tensor declaration", "3a"),
+        (("derive", "W[i,j] a[k", "--tensors", "W[m,m] a[n]", "--wrt", "a"), "'[' was never closed", "[k"),
+        (("derive", "W @ a", "--tensors", "W[m,m] a[n]", "--wrt", "a"), "do not chain", "W @ a"),
+    ],
+)
+def test_bad_input_shows_a_caret_and_exits_1(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str, caret_under: str
+) -> None:
     status, out, err = run(capsys, *argv)
     assert status == 1 and out == ""
     lines = err.rstrip("\n").splitlines()
     assert lines[0].startswith("eincalc: error: ") and message in lines[0]
     text, caret = lines[-2], lines[-1]
-    assert caret.strip() == "^" and text[caret.index("^"):].startswith(caret_under)
+    assert caret.strip() == "^" and text[caret.index("^") :].startswith(caret_under)
 
 
 def test_errors_without_a_position(capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,8 +102,12 @@ def test_errors_without_a_position(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["derive", "W @ a", "--tensors", "W[m,n] a[n]"], ["explain", "W @ a", "--wrt", "a"],
-                 ["derive", "W @ a", "--tensors", "W[m,n] a[n]", "--wrt", "a", "--kind", "hvp"], ["frobnicate"]):
+    for argv in (
+        ["derive", "W @ a", "--tensors", "W[m,n] a[n]"],
+        ["explain", "W @ a", "--wrt", "a"],
+        ["derive", "W @ a", "--tensors", "W[m,n] a[n]", "--wrt", "a", "--kind", "hvp"],
+        ["frobnicate"],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2, argv
@@ -109,8 +118,12 @@ def test_version_and_python_dash_m() -> None:
     found = subprocess.run([sys.executable, "-m", "eincalc", "--version"], capture_output=True, text=True, check=False)
     assert found.returncode == 0 and found.stdout == f"eincalc {eincalc.__version__}\n"
     assert eincalc.__version__ == metadata.version("eincalc")
-    refused = subprocess.run([sys.executable, "-m", "eincalc", "derive", "W @ b", "--tensors", "W[m,n] a[n]", "--wrt",
-                              "a"], capture_output=True, text=True, check=False)
+    refused = subprocess.run(
+        [sys.executable, "-m", "eincalc", "derive", "W @ b", "--tensors", "W[m,n] a[n]", "--wrt", "a"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert refused.returncode == 1 and refused.stderr.startswith("eincalc: error: unknown name 'b'")
 
 
@@ -124,11 +137,14 @@ def test_derive_and_explain_take_the_same_flags() -> None:
     assert {"--wrt", "--upstream", "--kind", "--let", "--values", "--rows", "--name", "--format"} <= flags("derive")
 
 
-@pytest.mark.parametrize(("kind", "lines"), [
-    ("jacobian", ["Jacobian      A[p,i] x[i] + x[i] A[i,p]    (rank 1: n)"]),
-    ("grad", ["gradient      A[p,i] x[i] + x[i] A[i,p]    (n)"]),
-    ("hessian", ["Hessian       A[p,q] + (A[q,p])[p,q]    (n × n)", "matrix form   A + Aᵀ"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "lines"),
+    [
+        ("jacobian", ["Jacobian      A[p,i] x[i] + x[i] A[i,p]    (rank 1: n)"]),
+        ("grad", ["gradient      A[p,i] x[i] + x[i] A[i,p]    (n)"]),
+        ("hessian", ["Hessian       A[p,q] + (A[q,p])[p,q]    (n × n)", "matrix form   A + Aᵀ"]),
+    ],
+)
 def test_derive_every_kind(capsys: pytest.CaptureFixture[str], kind: str, lines: list[str]) -> None:
     status, out, _ = run(capsys, "derive", "x @ A @ x", "--tensors", "x[n] A[n,n]", "--wrt", "x", "--kind", kind)
     assert status == 0 and out.count("\nmatrix form   ") == 1
@@ -137,8 +153,9 @@ def test_derive_every_kind(capsys: pytest.CaptureFixture[str], kind: str, lines:
 
 
 def test_derive_format_numpy_prints_standalone_source(capsys: pytest.CaptureFixture[str]) -> None:
-    code, source, _ = run(capsys, "derive", "sum(sigmoid(W @ a))", "--tensors", "W[m,n] a[n]", "--wrt", "W",
-                          "--format", "numpy")
+    code, source, _ = run(
+        capsys, "derive", "sum(sigmoid(W @ a))", "--tensors", "W[m,n] a[n]", "--wrt", "W", "--format", "numpy"
+    )
     assert code == 0
     namespace: dict[str, Any] = {}
     exec(compile(source, "generated", "exec"), namespace)  # our own generated code, run in a test
@@ -157,27 +174,62 @@ def joined(text: str) -> str:
 
 def test_rubric_p2_backprop_with_w_of_shape_n_in_by_n_out(capsys: pytest.CaptureFixture[str]) -> None:
     """The first question, both the one layer and the whole two-layer network, from the command line."""
-    status, layer, _ = run(capsys, "explain", "sigmoid(z)", "--tensors", "W[nin,nout] a[nin] g[nout]",
-                           "--let", "z=W[i,j] a[i]", "--wrt", "a", "--upstream", "g")
+    status, layer, _ = run(
+        capsys,
+        "explain",
+        "sigmoid(z)",
+        "--tensors",
+        "W[nin,nout] a[nin] g[nout]",
+        "--let",
+        "z=W[i,j] a[i]",
+        "--wrt",
+        "a",
+        "--upstream",
+        "g",
+    )
     layer = joined(layer)
     assert status == 0
     assert "f[i] = σ(z[i])" in layer and "where z[j] = W[i,j] a[i]" in layer  # (a) one entry in index form
-    assert "The Jacobian ∂f/∂z has rank 2 (nout × nout)" in layer and "The Jacobian ∂z/∂a has rank 2 (nout × nin)" \
-        in layer  # (b)
-    assert "∂L/∂a[p] = Σ_j ∂L/∂z[j] ∂z[j]/∂a[p], the upstream gradient dz[j] contracted with the Jacobian over " \
-           "z's index j" in layer  # (c)
+    assert (
+        "The Jacobian ∂f/∂z has rank 2 (nout × nout)" in layer and "The Jacobian ∂z/∂a has rank 2 (nout × nin)" in layer
+    )  # (b)
+    assert (
+        "∂L/∂a[p] = Σ_j ∂L/∂z[j] ∂z[j]/∂a[p], the upstream gradient dz[j] contracted with the Jacobian over "
+        "z's index j" in layer
+    )  # (c)
     assert "δ[i,p] meets the sum over i: only the term i = p survives" in layer  # (d)
     assert "matrix form: W dz\n" in layer and "· Wᵀ: in" not in layer  # (e) no transpose, and none claimed
     assert "∂L/∂a = Jᵀ dz with the Jacobian J = Wᵀ" in layer and "so it stands on the left" in layer
     assert "the Hadamard product ⊙" in layer
     assert "the matrix form gives the same numbers as the index form" in layer and "DISAGREE" not in layer  # (f)
-    status, whole, _ = run(capsys, "explain", "0.5 * sum(square(a2 - y))", "--tensors",
-                           "W1[n0,n1] W2[n1,n2] x[n0] y[n2]", "--let", "z1=W1[i,j] x[i]", "--let", "a1=sigmoid(z1)",
-                           "--let", "z2=W2[j,k] a1[j]", "--let", "a2=sigmoid(z2)", "--wrt", "W1", "--name", "E")
+    status, whole, _ = run(
+        capsys,
+        "explain",
+        "0.5 * sum(square(a2 - y))",
+        "--tensors",
+        "W1[n0,n1] W2[n1,n2] x[n0] y[n2]",
+        "--let",
+        "z1=W1[i,j] x[i]",
+        "--let",
+        "a1=sigmoid(z1)",
+        "--let",
+        "z2=W2[j,k] a1[j]",
+        "--let",
+        "a2=sigmoid(z2)",
+        "--wrt",
+        "W1",
+        "--name",
+        "E",
+    )
     whole = joined(whole)
     assert status == 0 and "E = 0.5 Σ((a2[i] - y[i])**2)" in whole
-    for jacobian in ("∂E/∂a2 has rank 1 (n2)", "∂a2/∂z2 has rank 2 (n2 × n2)", "∂z2/∂a1 has rank 2 (n2 × n1)",
-                     "∂a1/∂z1 has rank 2 (n1 × n1)", "∂z1/∂W1 has rank 3 (n1 × n0 × n1)"):
+    for jacobian in (
+        "∂E/∂a2 has rank 1 (n2)",
+        "∂a2/∂z2 has rank 2 (n2 × n2)",
+        "∂z2/∂a1 has rank 2 (n2 × n1)",
+        "∂a1/∂z1 has rank 2 (n1 × n1)",
+        "∂z1/∂W1 has rank 3 (n1 × n0 × n1)",
+    ):
         assert f"The Jacobian {jacobian}" in whole, jacobian
     assert "matrix form: a₂ ⊙ (1 − a₂) ⊙ da₂" in whole and "matrix form: W₂ dz₂" in whole
     assert "matrix form: x dz₁ᵀ" in whole and "with the factor carrying the row index p on the left" in whole
@@ -186,13 +238,29 @@ def test_rubric_p2_backprop_with_w_of_shape_n_in_by_n_out(capsys: pytest.Capture
 
 def test_rubric_p3_softmax_cross_entropy_in_row_form(capsys: pytest.CaptureFixture[str]) -> None:
     """The second question: explain honours --simplex, agrees with derive, names every layer and says ŷ − y."""
-    network = ("cross_entropy(θ, y)", "--tensors", "x[d] W1[d,k] b1[k] W2[k,c] b2[c] y[c]", "--simplex", "y",
-               "--let", "r=x @ W1 + b1", "--let", "h=sigmoid(r)", "--let", "θ=h @ W2 + b2", "--rows")
+    network = (
+        "cross_entropy(θ, y)",
+        "--tensors",
+        "x[d] W1[d,k] b1[k] W2[k,c] b2[c] y[c]",
+        "--simplex",
+        "y",
+        "--let",
+        "r=x @ W1 + b1",
+        "--let",
+        "h=sigmoid(r)",
+        "--let",
+        "θ=h @ W2 + b2",
+        "--rows",
+    )
     status, out, _ = run(capsys, "explain", *network, "--wrt", "x", "--name", "J")
     out = joined(out)
     assert status == 0 and "J = -Σ((y[i] log_softmax(θ[i], i))[i])" in out  # (a)
-    for jacobian in ("∂J/∂θ has rank 1 (c)", "∂θ/∂h has rank 2 (c × k)", "∂h/∂r has rank 2 (k × k)",
-                     "∂r/∂x has rank 2 (k × d)"):
+    for jacobian in (
+        "∂J/∂θ has rank 1 (c)",
+        "∂θ/∂h has rank 2 (c × k)",
+        "∂h/∂r has rank 2 (k × k)",
+        "∂r/∂x has rank 2 (k × d)",
+    ):
         assert f"The Jacobian {jacobian}" in out, jacobian  # (b)
     assert "∂J/∂h[p] = Σ_i ∂J/∂θ[i] ∂θ[i]/∂h[p]" in out and "∂J/∂r[p] = Σ_i ∂J/∂h[i] ∂h[i]/∂r[p]" in out  # (c)
     assert "δ[i,p] meets the sum over i: only the term i = p survives" in out  # (d)
@@ -205,9 +273,16 @@ def test_rubric_p3_softmax_cross_entropy_in_row_form(capsys: pytest.CaptureFixtu
 
 
 def test_explain_honours_simplex_without_intermediates_and_agrees_with_derive(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    network = ("-sum(y[c] log_softmax(sigmoid(x[d] W1[d,k] + b1[k])[k] W2[k,c] + b2[c], c))", "--tensors",
-               "x[d] W1[d,k] b1[k] W2[k,c] b2[c] y[c]", "--simplex", "y", "--rows")
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    network = (
+        "-sum(y[c] log_softmax(sigmoid(x[d] W1[d,k] + b1[k])[k] W2[k,c] + b2[c], c))",
+        "--tensors",
+        "x[d] W1[d,k] b1[k] W2[k,c] b2[c] y[c]",
+        "--simplex",
+        "y",
+        "--rows",
+    )
     explained = run(capsys, "explain", *network, "--wrt", "x")[1]
     derived = run(capsys, "derive", *network, "--wrt", "x")[1]
     form = re.search(r"matrix form   (.*)\n", derived)
@@ -217,16 +292,33 @@ def test_explain_honours_simplex_without_intermediates_and_agrees_with_derive(
 
 def test_rubric_p4_sigmoid_gate_with_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     """The third question: the graph at w = [2, −3, −3], x = [−1, −2], and the bias's 1 explained."""
-    status, out, _ = run(capsys, "explain", "σ(s)", "--tensors", "w0 x0 w1 x1 w2", "--let", "s=w0 x0 + w1 x1 + w2",
-                         "--wrt", "w2", "--values", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3")
+    status, out, _ = run(
+        capsys,
+        "explain",
+        "σ(s)",
+        "--tensors",
+        "w0 x0 w1 x1 w2",
+        "--let",
+        "s=w0 x0 + w1 x1 + w2",
+        "--wrt",
+        "w2",
+        "--values",
+        "w0=2",
+        "x0=-1",
+        "w1=-3",
+        "x1=-2",
+        "w2=-3",
+    )
     assert "      f     σ(·)   s           0.731  1         ∂f/∂s = f (1 − f) = 0.197" in out  # (g) the graph
     assert "      n3    +      n1, n2, w2  1      0.197     ∂n3/∂n1 = 1, ∂n3/∂n2 = 1, ∂n3/∂w2 = 1" in out
     out = joined(out)
     assert status == 0 and "f = σ(s)" in out and "where s = w0 x0 + w1 x1 + w2" in out  # (a)
     assert "The Jacobian ∂f/∂s has rank 0 (a scalar)" in out and "The Jacobian ∂s/∂w2 has rank 0" in out  # (b)
     assert "∂f/∂w2 = ∂f/∂s ∂s/∂w2, the upstream gradient ds times the Jacobian" in out  # (c)
-    assert "w2 is an addend of w0 x0 + w1 x1 + w2, and the add gate passes the upstream gradient through: local " \
-           "gradient 1." in out  # (g) the bias's 1
+    assert (
+        "w2 is an addend of w0 x0 + w1 x1 + w2, and the add gate passes the upstream gradient through: local "
+        "gradient 1." in out
+    )  # (g) the bias's 1
     assert "Here ∂s/∂w2 is 1: the add gate passes the upstream gradient through: local gradient 1." in out
     assert "Substituting them: ∂f/∂w2 = σ(s) (1 − σ(s))" in out  # (e)
     assert "the matrix form gives the same numbers as the index form" in out  # (f)
@@ -238,31 +330,47 @@ def test_rubric_p4_sigmoid_gate_with_numbers(capsys: pytest.CaptureFixture[str])
 def test_the_bias_without_a_name_still_gets_its_1_explained(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "explain", "σ(w0 x0 + w1 x1 + w2)", "--tensors", "w0 x0 w1 x1 w2", "--wrt", "w2")
     assert status == 0 and "A sum of one term" not in out
-    assert "Of the addends of w0 x0 + w1 x1 + w2 only w2 depends on the variable, and the add gate passes the " \
-           "upstream gradient through: local gradient 1." in joined(out)
+    assert (
+        "Of the addends of w0 x0 + w1 x1 + w2 only w2 depends on the variable, and the add gate passes the "
+        "upstream gradient through: local gradient 1." in joined(out)
+    )
 
 
 # -- --let, --values, --detail and the losses in text ------------------------------------------------
 
 
 def test_let_names_intermediates_in_order(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "derive", "sum(a)", "--tensors", "W[m,n] x[n]", "--let", "z=W[i,j] x[j]",
-                         "--let", "a=tanh(z)", "--wrt", "x")
+    status, out, _ = run(
+        capsys,
+        "derive",
+        "sum(a)",
+        "--tensors",
+        "W[m,n] x[n]",
+        "--let",
+        "z=W[i,j] x[j]",
+        "--let",
+        "a=tanh(z)",
+        "--wrt",
+        "x",
+    )
     assert status == 0 and "expression    Σ(a[i])    (scalar)" in out and "matrix form   Wᵀ dz" in out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (("--let", "z W[i,j] x[j]"), "write NAME=…"),
-    (("--let", "W=x"), "W is already a tensor"),
-    (("--let", "z=x", "--let", "z=x"), "z is already defined"),
-    (("--let", "u=x"), "the expression never uses u"),
-    (("--values", "q=1"), "q is not declared"),
-    (("--values", "x=[1,"), "not a number or a JSON array"),
-    (("--values", 'x=["a"]'), "only numbers and arrays of numbers"),
-    (("--values", "x=[[1],[1,2]]"), "the rows have different lengths"),
-    (("--values", "x=" + "[" * 100_000 + "]" * 100_000), "nested too deeply"),
-    (("--values", "x=[1,2,3]", "W=[[1,2]]"), "ShapeError"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--let", "z W[i,j] x[j]"), "write NAME=…"),
+        (("--let", "W=x"), "W is already a tensor"),
+        (("--let", "z=x", "--let", "z=x"), "z is already defined"),
+        (("--let", "u=x"), "the expression never uses u"),
+        (("--values", "q=1"), "q is not declared"),
+        (("--values", "x=[1,"), "not a number or a JSON array"),
+        (("--values", 'x=["a"]'), "only numbers and arrays of numbers"),
+        (("--values", "x=[[1],[1,2]]"), "the rows have different lengths"),
+        (("--values", "x=" + "[" * 100_000 + "]" * 100_000), "nested too deeply"),
+        (("--values", "x=[1,2,3]", "W=[[1,2]]"), "ShapeError"),
+    ],
+)
 def test_bad_lets_and_values(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str) -> None:
     status, out, err = run(capsys, "derive", "sum(W @ x)", "--tensors", "W[m,n] x[n]", "--wrt", "x", *argv)
     assert status == 1 and out == "" and err.startswith("eincalc: error: ")
@@ -271,16 +379,40 @@ def test_bad_lets_and_values(capsys: pytest.CaptureFixture[str], argv: tuple[str
 
 
 def test_values_print_the_graph_for_any_expression(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "derive", "sum(W @ x)", "--tensors", "W[m,n] x[n] g[m]", "--wrt", "x",
-                         "--values", "W=[[1, 2], [3, 4]]", "x=[1, -1]")
+    status, out, _ = run(
+        capsys,
+        "derive",
+        "sum(W @ x)",
+        "--tensors",
+        "W[m,n] x[n] g[m]",
+        "--wrt",
+        "x",
+        "--values",
+        "W=[[1, 2], [3, 4]]",
+        "x=[1, -1]",
+    )
     assert status == 0 and "graph at the given values" in out
     assert "derivative    [4., 6.]    (∂/∂x at these values)" in out
-    status, out, _ = run(capsys, "derive", "W @ x", "--tensors", "W[m,n] x[n] g[m]", "--wrt", "x", "--upstream", "g",
-                         "--values", "W=[[1, 2], [3, 4]]", "x=[1, -1]", "g=[1, 0]")
+    status, out, _ = run(
+        capsys,
+        "derive",
+        "W @ x",
+        "--tensors",
+        "W[m,n] x[n] g[m]",
+        "--wrt",
+        "x",
+        "--upstream",
+        "g",
+        "--values",
+        "W=[[1, 2], [3, 4]]",
+        "x=[1, -1]",
+        "g=[1, 0]",
+    )
     assert status == 0 and "derivative    [1., 2.]" in out
     with pytest.raises(SystemExit) as exit_info:  # flags that do not go together: a usage error
-        main(["derive", "W @ x", "--tensors", "W[m,n] x[n]", "--wrt", "x", "--format", "numpy",
-              "--values", "x=[1, -1]"])
+        main(
+            ["derive", "W @ x", "--tensors", "W[m,n] x[n]", "--wrt", "x", "--format", "numpy", "--values", "x=[1, -1]"]
+        )
     assert exit_info.value.code == 2 and "--values goes with --format text" in capsys.readouterr().err
 
 

@@ -15,8 +15,8 @@ from numpy.testing import assert_allclose
 
 import eincalc as ec
 from custom_nodes import opaque_node
-from eincalc.errors import UnsupportedError
-from eincalc.expr import Expr, Index
+from eincalc.core.errors import UnsupportedError
+from eincalc.core.expr import Expr, Index
 from eincalc.strategies import Problem, problems
 from test_compile import mlp, mlp_values
 
@@ -53,14 +53,25 @@ def test_generated_source_runs_without_eincalc(tmp_path: Path) -> None:
     X, W, Y = ec.tensors("X[b,n] W[n,m] Y[b,m]")
     cases: dict[str, tuple[list[Expr], dict[str, np.ndarray]]] = {
         "mlp": ([loss, *grads], mlp_values(7)),
-        "least_squares": ([ec.grad(ec.sum((X @ W - Y) ** 2), W)], {
-            "X": np.arange(12.0).reshape(4, 3), "W": np.ones((3, 2)), "Y": np.ones((4, 2))}),
-        "attention": (attention_grads, {
-            "Q": np.linspace(-1, 1, 12).reshape(4, 3), "K": np.linspace(0, 1, 15).reshape(5, 3),
-            "V": np.linspace(-2, 1, 10).reshape(5, 2), "G": np.linspace(1, 2, 8).reshape(4, 2)}),
+        "least_squares": (
+            [ec.grad(ec.sum((X @ W - Y) ** 2), W)],
+            {"X": np.arange(12.0).reshape(4, 3), "W": np.ones((3, 2)), "Y": np.ones((4, 2))},
+        ),
+        "attention": (
+            attention_grads,
+            {
+                "Q": np.linspace(-1, 1, 12).reshape(4, 3),
+                "K": np.linspace(0, 1, 15).reshape(5, 3),
+                "V": np.linspace(-2, 1, 10).reshape(5, 2),
+                "G": np.linspace(1, 2, 8).reshape(4, 2),
+            },
+        ),
     }
-    runner = ["import sys, numpy as np", "sys.modules['eincalc'] = None  # any import of eincalc now fails",
-              "sys.path.insert(0, '.')"]
+    runner = [
+        "import sys, numpy as np",
+        "sys.modules['eincalc'] = None  # any import of eincalc now fails",
+        "sys.path.insert(0, '.')",
+    ]
     for name, (exprs, values) in cases.items():
         (tmp_path / f"{name}.py").write_text(ec.codegen(exprs, name="compute"))
         np.savez(tmp_path / f"{name}_in.npz", **values)
@@ -72,8 +83,14 @@ def test_generated_source_runs_without_eincalc(tmp_path: Path) -> None:
             f"np.savez('{name}_out.npz', *out)",
         ]
     (tmp_path / "runner.py").write_text("\n".join(runner) + "\n")
-    subprocess.run([sys.executable, "-I", "runner.py"], cwd=tmp_path, check=True, capture_output=True, text=True,
-                   env={"PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        [sys.executable, "-I", "runner.py"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     for name, (exprs, values) in cases.items():
         saved = np.load(tmp_path / f"{name}_out.npz")
         expected = ec.compile(exprs)(values)
@@ -82,9 +99,9 @@ def test_generated_source_runs_without_eincalc(tmp_path: Path) -> None:
 
 
 def test_parameters_follow_the_inputs_then_free_sizes(tmp_path: Path) -> None:
-    x, = ec.tensors("x[n]")
+    (x,) = ec.tensors("x[n]")
     b = Index("b", "batch")
-    broadcast = ec.expr.Contract((x["i"], ec.expr.One(b)), (b, Index("i", "n")))
+    broadcast = ec.core.expr.Contract((x["i"], ec.core.expr.One(b)), (b, Index("i", "n")))
     source = ec.codegen(broadcast, name="spread")
     assert "def spread(x, batch):" in source
     module = load(source, tmp_path)
@@ -95,7 +112,7 @@ def test_parameters_follow_the_inputs_then_free_sizes(tmp_path: Path) -> None:
 
 def test_a_node_kind_without_numpy_spelling_is_refused() -> None:
     Mystery = opaque_node("Mystery")
-    x, = ec.tensors("x[n]")
+    (x,) = ec.tensors("x[n]")
     with pytest.raises(UnsupportedError, match="no NumPy spelling for Mystery nodes"):
         ec.codegen(Mystery(x))
     with pytest.raises(UnsupportedError, match="not a valid Python function name"):

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import eincalc as ec
-from eincalc import fastpath, runtime
-from eincalc.evaluate import CompiledFunction
-from eincalc.lowering import lower
-from eincalc.program import Contraction, Custom, Elementwise, Fill
+from eincalc.numeric import fastpath, runtime
+from eincalc.numeric.evaluate import CompiledFunction
+from eincalc.numeric.lowering import lower
+from eincalc.numeric.program import Contraction, Custom, Elementwise, Fill
 from eincalc.strategies import Problem, problems, reference_value
 
 
@@ -179,7 +179,7 @@ def test_inputs_are_never_overwritten_and_calls_are_independent() -> None:
 
 
 def test_plans_are_cached_per_shape_signature_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = importlib.import_module("eincalc.evaluate")
+    module = importlib.import_module("eincalc.numeric.evaluate")
     planned: list[int] = []
     original = module._numpy_plan
     monkeypatch.setattr(module, "_numpy_plan", lambda *args: planned.append(1) or original(*args))
@@ -231,8 +231,9 @@ def test_dask_arrays_go_in_and_come_out_chunked() -> None:
     da = pytest.importorskip("dask.array")
     loss, grads, _ = mlp()
     values = mlp_values(5, batch=40)
-    chunked = {k: da.from_array(v, chunks=(10, *v.shape[1:])) if k in "XY" else da.from_array(v)
-               for k, v in values.items()}
+    chunked = {
+        k: da.from_array(v, chunks=(10, *v.shape[1:])) if k in "XY" else da.from_array(v) for k, v in values.items()
+    }
     results = ec.compile([loss, *grads])(chunked)
     assert all(isinstance(r, da.Array) for r in results)
     for got, want in zip(results, backprop(**values), strict=True):

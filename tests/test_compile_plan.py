@@ -17,11 +17,11 @@ import pytest
 from numpy.testing import assert_allclose
 
 import eincalc as ec
-from eincalc import elementwise, fastpath, fastplan, fusion
-from eincalc.evaluate import CompiledFunction, bind_sizes
-from eincalc.lowering import lower
-from eincalc.memory import FRESH, Need, plan_memory
-from eincalc.program import Contraction, Elementwise
+from eincalc.numeric import elementwise, fastpath, fastplan, fusion
+from eincalc.numeric.evaluate import CompiledFunction, bind_sizes
+from eincalc.numeric.lowering import lower
+from eincalc.numeric.memory import FRESH, Need, plan_memory
+from eincalc.numeric.program import Contraction, Elementwise
 from eincalc.strategies import reference_value
 from test_compile import mlp, mlp_values
 
@@ -40,8 +40,11 @@ def least_squares(rows: int = 40, cols: int = 6, outputs: int = 3) -> tuple[list
     X, W, Y = ec.tensors("X[b,n] W[n,m] Y[b,m]")
     loss = ec.sum((X @ W - Y) ** 2)
     rng = np.random.default_rng(18)
-    values = {"X": rng.standard_normal((rows, cols)), "W": rng.standard_normal((cols, outputs)),
-              "Y": rng.standard_normal((rows, outputs))}
+    values = {
+        "X": rng.standard_normal((rows, cols)),
+        "W": rng.standard_normal((cols, outputs)),
+        "Y": rng.standard_normal((rows, outputs)),
+    }
     return [loss, ec.grad(loss, W)], values
 
 
@@ -156,8 +159,14 @@ def test_concurrent_calls_use_their_own_buffers() -> None:
 
 
 def test_memory_plan_donates_only_what_dies_and_never_hands_out_a_kept_buffer() -> None:
-    needs = [Need("external"), Need("buffer", 4), Need("buffer", 4, donors=(0,)), Need("buffer", 4, donors=(0,)),
-             Need("alias", donors=(0,)), Need("buffer", 4, scratch=(4,))]
+    needs = [
+        Need("external"),
+        Need("buffer", 4),
+        Need("buffer", 4, donors=(0,)),
+        Need("buffer", 4, donors=(0,)),
+        Need("alias", donors=(0,)),
+        Need("buffer", 4, scratch=(4,)),
+    ]
     args = [(), (0,), (1,), (2,), (3,), (1,)]
     plan = plan_memory(needs, args, outputs={4, 5})
     outs = [(p.out, p.donor) for p in plan.placements]
@@ -170,7 +179,8 @@ def test_memory_plan_donates_only_what_dies_and_never_hands_out_a_kept_buffer() 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 @pytest.mark.parametrize("axis", [0, 1])
 def test_x_transpose_diag_v_x_runs_as_a_symmetric_update_when_v_is_not_negative(
-        monkeypatch: pytest.MonkeyPatch, sign: float, axis: int) -> None:
+    monkeypatch: pytest.MonkeyPatch, sign: float, axis: int
+) -> None:
     X, v = ec.tensors("X[b,n] v[b]") if axis == 0 else ec.tensors("X[n,b] v[b]")
     gram = ec.einsum("bi,bj,b->ij" if axis == 0 else "ib,jb,b->ij", X, X, v)
     rng = np.random.default_rng(19)
@@ -183,7 +193,7 @@ def test_x_transpose_diag_v_x_runs_as_a_symmetric_update_when_v_is_not_negative(
     got = ec.compile(gram)(X=x, v=weights)
     want = np.einsum("bi,bj,b->ij" if axis == 0 else "ib,jb,b->ij", x, x, weights)
     assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    (a, b), = calls
+    ((a, b),) = calls
     assert (a.base is b.base and a.ctypes.data == b.ctypes.data) == (sign > 0)  # Yᵀ Y: one buffer, BLAS syrk
 
 
@@ -222,9 +232,17 @@ def test_a_large_symmetric_kernel_is_computed_in_mirrored_blocks(monkeypatch: py
     assert np.array_equal(f(x=np.ones(n), A=a), a + a.T) and blocked
 
 
-@pytest.mark.parametrize(("formula", "symmetric"), [
-    ("A[i,j] + A[j,i]", True), ("A[i,j] - A[j,i]", False), ("tanh((A[i,j] A[j,i])[i,j]) + v[i] v[j]", True),
-    ("A[i,j] + B[j,i]", False), ("(v[i] + v[j])[i,j]", True), ("v[i] w[j]", False)])
+@pytest.mark.parametrize(
+    ("formula", "symmetric"),
+    [
+        ("A[i,j] + A[j,i]", True),
+        ("A[i,j] - A[j,i]", False),
+        ("tanh((A[i,j] A[j,i])[i,j]) + v[i] v[j]", True),
+        ("A[i,j] + B[j,i]", False),
+        ("(v[i] + v[j])[i,j]", True),
+        ("v[i] w[j]", False),
+    ],
+)
 def test_symmetric_kernels_are_recognised_by_their_form(formula: str, symmetric: bool) -> None:
     tensors = ec.tensors("A[n,n] B[n,n] v[n] w[n]")
     expr = ec.parse(formula, *tensors)
@@ -232,8 +250,12 @@ def test_symmetric_kernels_are_recognised_by_their_form(formula: str, symmetric:
     assert isinstance(kernel, Elementwise) and elementwise.symmetric(kernel.tree, (4, 4)) == symmetric
     n = elementwise.SYMMETRIC_FROM + 1
     rng = np.random.default_rng(21)
-    values = {"A": rng.standard_normal((n, n)), "B": rng.standard_normal((n, n)), "v": rng.standard_normal(n),
-              "w": rng.standard_normal(n)}
+    values = {
+        "A": rng.standard_normal((n, n)),
+        "B": rng.standard_normal((n, n)),
+        "v": rng.standard_normal(n),
+        "w": rng.standard_normal(n),
+    }
     assert_allclose(ec.compile(expr)(values), reference_value(expr, values, {"n": n}), rtol=1e-12, atol=1e-12)
 
 
@@ -248,8 +270,12 @@ def test_every_pairwise_step_matches_einsum_with_and_without_a_buffer() -> None:
         for out in ("".join(p) for r in range(len(letters) + 1) for p in itertools.permutations(letters, r)):
             plan = fastpath.numpy_contraction((la, lb), out, [a.shape, b.shape])
             for buffer in (None, np.full(200, np.nan)):  # ab,abc->c once multiplied a 2×3 matrix as if 1×6
-                assert_allclose(plan.run([a, b], buffer), np.einsum(f"{la},{lb}->{out}", a, b), rtol=1e-12,
-                                 err_msg=f"{la},{lb}->{out}")
+                assert_allclose(
+                    plan.run([a, b], buffer),
+                    np.einsum(f"{la},{lb}->{out}", a, b),
+                    rtol=1e-12,
+                    err_msg=f"{la},{lb}->{out}",
+                )
 
 
 # -- planning is linear in the program's size ------------------------------------------------------------------
@@ -296,8 +322,10 @@ def test_planning_a_chain_gradient_does_the_same_work_per_layer(monkeypatch: pyt
 
 def test_a_kernel_compile_computes_each_sub_trees_shape_once(monkeypatch: pytest.MonkeyPatch) -> None:
     leaves = [("arg", k, (0,)) for k in range(200)]
-    tree = ("mul", tuple(("add", (("mul", (("apply", "pow", 2.0, leaf), ("num", -1.0))), ("num", 1.0)))
-                         for leaf in leaves))
+    tree = (
+        "mul",
+        tuple(("add", (("mul", (("apply", "pow", 2.0, leaf), ("num", -1.0))), ("num", 1.0))) for leaf in leaves),
+    )
     shapes = []
     original = elementwise._Compiler._shape
     monkeypatch.setattr(elementwise._Compiler, "_shape", lambda self, t: shapes.append(t) or original(self, t))

@@ -3,7 +3,7 @@ checked by central finite differences on random well-conditioned inputs (SPD whe
 
 Closed forms follow Petersen & Pedersen, *The Matrix Cookbook* (2012), in eincalc's layout: the
 gradient of a scalar has the shape of the variable.  For the symmetric ``S`` the gradient is
-``sym(G)`` (see :mod:`eincalc.linalg`).
+``sym(G)`` (see :mod:`eincalc.ops.linalg`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.expr import Expr, Tensor
+from eincalc.core.expr import Expr, Tensor
 from eincalc.testing import numeric_jacobian, random_values
 
 x, a, b, c = ec.tensors("x[n] a[n] b[n] c[n]")
@@ -64,14 +64,23 @@ IDENTITIES = [
     Identity("d xᵀSx/dx = 2Sx", x @ S @ x, x, lambda v: 2 * v["S"] @ v["x"], matrix="2 S x"),
     Identity("d aᵀXb/dX = abᵀ", a @ X @ b, X, lambda v: np.outer(v["a"], v["b"]), matrix="a bᵀ"),
     Identity("d aᵀXᵀb/dX = baᵀ", a @ X.T @ b, X, lambda v: np.outer(v["b"], v["a"]), matrix="b aᵀ"),
-    Identity("d bᵀXᵀXc/dX = X(bcᵀ + cbᵀ)", b @ X.T @ X @ c, X,
-             lambda v: v["X"] @ (np.outer(v["b"], v["c"]) + np.outer(v["c"], v["b"]))),
-    Identity("d (Xb + c)ᵀD(Xb + c)/dX = (D + Dᵀ)(Xb + c)bᵀ", (X @ b + c) @ D @ (X @ b + c), X,
-             lambda v: np.outer((v["D"] + v["D"].T) @ (v["X"] @ v["b"] + v["c"]), v["b"])),
+    Identity(
+        "d bᵀXᵀXc/dX = X(bcᵀ + cbᵀ)",
+        b @ X.T @ X @ c,
+        X,
+        lambda v: v["X"] @ (np.outer(v["b"], v["c"]) + np.outer(v["c"], v["b"])),
+    ),
+    Identity(
+        "d (Xb + c)ᵀD(Xb + c)/dX = (D + Dᵀ)(Xb + c)bᵀ",
+        (X @ b + c) @ D @ (X @ b + c),
+        X,
+        lambda v: np.outer((v["D"] + v["D"].T) @ (v["X"] @ v["b"] + v["c"]), v["b"]),
+    ),
     Identity("d ‖x‖/dx = x/‖x‖", ec.norm(x), x, _unit),
     Identity("d ‖x − a‖/dx = (x − a)/‖x − a‖", ec.norm(x - a), x, lambda v: (v["x"] - v["a"]) / norm(v["x"] - v["a"])),
-    Identity("d ‖Rx − t‖²/dx = 2Rᵀ(Rx − t)", ec.sum((R @ x - t) ** 2), x,
-             lambda v: 2 * v["R"].T @ (v["R"] @ v["x"] - v["t"])),
+    Identity(
+        "d ‖Rx − t‖²/dx = 2Rᵀ(Rx − t)", ec.sum((R @ x - t) ** 2), x, lambda v: 2 * v["R"].T @ (v["R"] @ v["x"] - v["t"])
+    ),
     Identity("d ‖X‖²_F/dX = 2X", ec.frobenius(X) ** 2, X, lambda v: 2 * v["X"]),
     Identity("d ‖X‖_F/dX = X/‖X‖_F", ec.frobenius(X), X, lambda v: v["X"] / norm(v["X"])),
     Identity("d exp(aᵀx)/dx = exp(aᵀx) a", ec.exp(a @ x), x, lambda v: np.exp(v["a"] @ v["x"]) * v["a"]),
@@ -87,27 +96,52 @@ IDENTITIES = [
     Identity("d tr(X²B)/dX = (XB + BX)ᵀ", ec.trace(X @ X @ B), X, lambda v: (v["X"] @ v["B"] + v["B"] @ v["X"]).T),
     Identity("d tr(XᵀBX)/dX = BX + BᵀX", ec.trace(X.T @ B @ X), X, lambda v: (v["B"] + v["B"].T) @ v["X"]),
     Identity("d tr(XBXᵀ)/dX = XBᵀ + XB", ec.trace(X @ B @ X.T), X, lambda v: v["X"] @ (v["B"].T + v["B"])),
-    Identity("d tr(AXBX)/dX = AᵀXᵀBᵀ + BᵀXᵀAᵀ", ec.trace(A @ X @ B @ X), X,
-             lambda v: v["A"].T @ v["X"].T @ v["B"].T + v["B"].T @ v["X"].T @ v["A"].T),
+    Identity(
+        "d tr(AXBX)/dX = AᵀXᵀBᵀ + BᵀXᵀAᵀ",
+        ec.trace(A @ X @ B @ X),
+        X,
+        lambda v: v["A"].T @ v["X"].T @ v["B"].T + v["B"].T @ v["X"].T @ v["A"].T,
+    ),
     Identity("d tr(X³)/dX = 3(X²)ᵀ", ec.trace(ec.matrix_power(X, 3)), X, lambda v: 3 * (v["X"] @ v["X"]).T),
     # -- inverses ------------------------------------------------------------------------------
     Identity("d tr(X⁻¹)/dX = −X⁻ᵀX⁻ᵀ", ec.trace(ec.inv(X)), X, lambda v: -(inv(v["X"]) @ inv(v["X"])).T),
-    Identity("d tr(AX⁻¹B)/dX = −X⁻ᵀAᵀBᵀX⁻ᵀ", ec.trace(A @ ec.inv(X) @ B), X,
-             lambda v: -(inv(v["X"]) @ v["B"] @ v["A"] @ inv(v["X"])).T, matrix="−X⁻ᵀ Aᵀ Bᵀ X⁻ᵀ"),
-    Identity("d aᵀX⁻¹b/dX = −X⁻ᵀabᵀX⁻ᵀ", a @ ec.inv(X) @ b, X,
-             lambda v: -inv(v["X"]).T @ np.outer(v["a"], v["b"]) @ inv(v["X"]).T, matrix="−X⁻ᵀ a bᵀ X⁻ᵀ"),
-    Identity("dX⁻¹[k,l]/dX[i,j] = −X⁻¹[k,i] X⁻¹[j,l]", ec.inv(X), X,
-             lambda v: -np.einsum("ki,jl->klij", inv(v["X"]), inv(v["X"])), order="jacobian"),
-    Identity("d (x − a)ᵀS⁻¹(x − a)/dx = 2S⁻¹(x − a)", (x - a) @ ec.inv(S) @ (x - a), x,
-             lambda v: 2 * inv(v["S"]) @ (v["x"] - v["a"])),
+    Identity(
+        "d tr(AX⁻¹B)/dX = −X⁻ᵀAᵀBᵀX⁻ᵀ",
+        ec.trace(A @ ec.inv(X) @ B),
+        X,
+        lambda v: -(inv(v["X"]) @ v["B"] @ v["A"] @ inv(v["X"])).T,
+        matrix="−X⁻ᵀ Aᵀ Bᵀ X⁻ᵀ",
+    ),
+    Identity(
+        "d aᵀX⁻¹b/dX = −X⁻ᵀabᵀX⁻ᵀ",
+        a @ ec.inv(X) @ b,
+        X,
+        lambda v: -inv(v["X"]).T @ np.outer(v["a"], v["b"]) @ inv(v["X"]).T,
+        matrix="−X⁻ᵀ a bᵀ X⁻ᵀ",
+    ),
+    Identity(
+        "dX⁻¹[k,l]/dX[i,j] = −X⁻¹[k,i] X⁻¹[j,l]",
+        ec.inv(X),
+        X,
+        lambda v: -np.einsum("ki,jl->klij", inv(v["X"]), inv(v["X"])),
+        order="jacobian",
+    ),
+    Identity(
+        "d (x − a)ᵀS⁻¹(x − a)/dx = 2S⁻¹(x − a)",
+        (x - a) @ ec.inv(S) @ (x - a),
+        x,
+        lambda v: 2 * inv(v["S"]) @ (v["x"] - v["a"]),
+    ),
     # -- determinants --------------------------------------------------------------------------
     Identity("d det X/dX = det(X) X⁻ᵀ", ec.det(X), X, lambda v: det(v["X"]) * inv(v["X"]).T, matrix="det(X) X⁻ᵀ"),
     Identity("d logdet X/dX = X⁻ᵀ (P7)", ec.logdet(X), X, lambda v: inv(v["X"]).T, matrix="X⁻ᵀ"),
-    Identity("d det(AXB)/dX = det(AXB) X⁻ᵀ", ec.det(A @ X @ B), X,
-             lambda v: det(v["A"] @ v["X"] @ v["B"]) * inv(v["X"]).T),
+    Identity(
+        "d det(AXB)/dX = det(AXB) X⁻ᵀ", ec.det(A @ X @ B), X, lambda v: det(v["A"] @ v["X"] @ v["B"]) * inv(v["X"]).T
+    ),
     Identity("d logdet(XᵀX)/dX = 2X⁻ᵀ", ec.logdet(X.T @ X), X, lambda v: 2 * inv(v["X"]).T),
-    Identity("d det(X³)/dX = 3 det(X³) X⁻ᵀ", ec.det(ec.matrix_power(X, 3)), X,
-             lambda v: 3 * det(v["X"]) ** 3 * inv(v["X"]).T),
+    Identity(
+        "d det(X³)/dX = 3 det(X³) X⁻ᵀ", ec.det(ec.matrix_power(X, 3)), X, lambda v: 3 * det(v["X"]) ** 3 * inv(v["X"]).T
+    ),
     Identity("d det(X⁻¹)/dX = −det(X⁻¹) X⁻ᵀ", ec.det(ec.inv(X)), X, lambda v: -inv(v["X"]).T / det(v["X"])),
     Identity("d logdet S/dS = S⁻¹ (symmetric)", ec.logdet(S), S, lambda v: inv(v["S"]), matrix="S⁻¹"),
     Identity("d tr(AS)/dS = (A + Aᵀ)/2 (symmetric)", ec.trace(A @ S), S, lambda v: (v["A"] + v["A"].T) / 2),
@@ -116,23 +150,59 @@ IDENTITIES = [
     Identity("d(x/‖x‖)/dx = (I − x̂x̂ᵀ)/‖x‖", x / ec.norm(x), x, _projector, order="jacobian"),
     # -- second order --------------------------------------------------------------------------
     Identity("∇² xᵀAx = A + Aᵀ (P6)", x @ A @ x, x, lambda v: v["A"] + v["A"].T, order="hessian", matrix="A + Aᵀ"),
-    Identity("∇² ‖Rx − t‖² = 2RᵀR", ec.sum((R @ x - t) ** 2), x, lambda v: 2 * v["R"].T @ v["R"], order="hessian",
-             matrix="2 Rᵀ R"),
+    Identity(
+        "∇² ‖Rx − t‖² = 2RᵀR",
+        ec.sum((R @ x - t) ** 2),
+        x,
+        lambda v: 2 * v["R"].T @ v["R"],
+        order="hessian",
+        matrix="2 Rᵀ R",
+    ),
     Identity("∇² ‖x‖ = (I − x̂x̂ᵀ)/‖x‖", ec.norm(x), x, _projector, order="hessian"),
-    Identity("∇² exp(aᵀx) = exp(aᵀx) aaᵀ", ec.exp(a @ x), x,
-             lambda v: np.exp(v["a"] @ v["x"]) * np.outer(v["a"], v["a"]), order="hessian"),
-    Identity("∇² (aᵀx)(bᵀx) = abᵀ + baᵀ", (a @ x) * (b @ x), x,
-             lambda v: np.outer(v["a"], v["b"]) + np.outer(v["b"], v["a"]), order="hessian", matrix="a bᵀ + b aᵀ"),
-    Identity("∇² Σ softplus(Rx) − tᵀRx = Rᵀ diag(σ(Rx)(1 − σ(Rx))) R (P6)",
-             ec.binary_cross_entropy(R @ x, t), x,
-             lambda v: v["R"].T @ np.diag(_sigmoid(v["R"] @ v["x"]) * (1 - _sigmoid(v["R"] @ v["x"]))) @ v["R"],
-             order="hessian", matrix="Rᵀ diag(σ(R x) ⊙ (1 − σ(R x))) R"),
-    Identity("∇²_X tr(XᵀX) = 2 δ[p,r] δ[q,s]", ec.trace(X.T @ X), X, lambda v: 2 * _pairs(np.eye(4), np.eye(4)),
-             order="hessian"),
-    Identity("∇²_X tr(XᵀAX) = (A + Aᵀ)[p,r] δ[q,s]", ec.trace(X.T @ A @ X), X,
-             lambda v: _pairs(v["A"] + v["A"].T, np.eye(4)), order="hessian"),
-    Identity("∇²_X logdet X = −X⁻¹[q,r] X⁻¹[s,p]", ec.logdet(X), X,
-             lambda v: -np.einsum("qr,sp->pqrs", inv(v["X"]), inv(v["X"])), order="hessian"),
+    Identity(
+        "∇² exp(aᵀx) = exp(aᵀx) aaᵀ",
+        ec.exp(a @ x),
+        x,
+        lambda v: np.exp(v["a"] @ v["x"]) * np.outer(v["a"], v["a"]),
+        order="hessian",
+    ),
+    Identity(
+        "∇² (aᵀx)(bᵀx) = abᵀ + baᵀ",
+        (a @ x) * (b @ x),
+        x,
+        lambda v: np.outer(v["a"], v["b"]) + np.outer(v["b"], v["a"]),
+        order="hessian",
+        matrix="a bᵀ + b aᵀ",
+    ),
+    Identity(
+        "∇² Σ softplus(Rx) − tᵀRx = Rᵀ diag(σ(Rx)(1 − σ(Rx))) R (P6)",
+        ec.binary_cross_entropy(R @ x, t),
+        x,
+        lambda v: v["R"].T @ np.diag(_sigmoid(v["R"] @ v["x"]) * (1 - _sigmoid(v["R"] @ v["x"]))) @ v["R"],
+        order="hessian",
+        matrix="Rᵀ diag(σ(R x) ⊙ (1 − σ(R x))) R",
+    ),
+    Identity(
+        "∇²_X tr(XᵀX) = 2 δ[p,r] δ[q,s]",
+        ec.trace(X.T @ X),
+        X,
+        lambda v: 2 * _pairs(np.eye(4), np.eye(4)),
+        order="hessian",
+    ),
+    Identity(
+        "∇²_X tr(XᵀAX) = (A + Aᵀ)[p,r] δ[q,s]",
+        ec.trace(X.T @ A @ X),
+        X,
+        lambda v: _pairs(v["A"] + v["A"].T, np.eye(4)),
+        order="hessian",
+    ),
+    Identity(
+        "∇²_X logdet X = −X⁻¹[q,r] X⁻¹[s,p]",
+        ec.logdet(X),
+        X,
+        lambda v: -np.einsum("qr,sp->pqrs", inv(v["X"]), inv(v["X"])),
+        order="hessian",
+    ),
 ]
 
 DERIVE: dict[str, Callable[[Expr, Tensor], Expr]] = {"grad": ec.grad, "jacobian": ec.jacobian, "hessian": ec.hessian}

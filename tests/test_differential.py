@@ -14,12 +14,12 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 import eincalc as ec
-from eincalc.diff import jacobian_raw, vjp_raw
-from eincalc.expr import Add, Const, Contract, Expr, Index, One, Tensor, Zero
-from eincalc.matrix_check import run_numpy
-from eincalc.names import canonical
-from eincalc.parse import parse
-from eincalc.printing import to_einsum, to_latex, to_text
+from eincalc.calculus.diff import jacobian_raw, vjp_raw
+from eincalc.core.expr import Add, Const, Contract, Expr, Index, One, Tensor, Zero
+from eincalc.core.names import canonical
+from eincalc.frontend.parse import parse
+from eincalc.frontend.printing import to_einsum, to_latex, to_text
+from eincalc.matrix.check import run_numpy
 from eincalc.strategies import (
     Problem,
     central_differences,
@@ -153,8 +153,9 @@ def test_matrix_form_has_the_value_of_the_index_form(problem: Problem, rows: boo
     assert_close(form.evaluate(problem.values), problem.evaluate(), what=f"{problem.expr} = {form.text}")
 
 
-def assert_printed_numpy_computes(expr: Expr, values: dict[str, Any], sizes: Any, rows: bool,
-                                  sizes_from: tuple[Tensor, ...] = ()) -> None:
+def assert_printed_numpy_computes(
+    expr: Expr, values: dict[str, Any], sizes: Any, rows: bool, sizes_from: tuple[Tensor, ...] = ()
+) -> None:
     """The printed ``.numpy`` of ``to_matrix(expr)``, run with only ``np`` and the arrays, equals the index form.
 
     An expression with no matrix form must say why; those are counted (``--hypothesis-show-statistics``).
@@ -176,16 +177,14 @@ def test_printed_numpy_of_the_matrix_form_computes_the_value(problem: Problem, r
 
 
 @given(problems(named=True), st.booleans(), st.data())
-def test_printed_numpy_of_the_gradient_computes_the_gradient(problem: Problem, rows: bool,
-                                                             data: st.DataObject) -> None:
+def test_printed_numpy_of_the_gradient_computes_the_gradient(problem: Problem, rows: bool, data: st.DataObject) -> None:
     problem, wrt = with_variable(problem, data)
     loss, values = scalar_loss(problem)
     assert_printed_numpy_computes(ec.grad(loss, wrt), values, problem.sizes, rows, (wrt,))
 
 
 @given(problems(max_depth=2, max_size=2, named=True), st.booleans(), st.data())
-def test_printed_numpy_of_the_hessian_computes_the_hessian(problem: Problem, rows: bool,
-                                                           data: st.DataObject) -> None:
+def test_printed_numpy_of_the_hessian_computes_the_hessian(problem: Problem, rows: bool, data: st.DataObject) -> None:
     """Hessians by vectors and scalars (of rank 2 at most, so that a matrix form can exist)."""
     candidates = [t for t in problem.tensors if t.rank <= 1]
     if candidates:
@@ -236,7 +235,10 @@ def test_jacobian_matches_jax_autodiff(jax: Any, problem: Problem, data: st.Data
 
 
 TORCH_CASES: dict[str, Any] = {
-    "sigmoid": ec.sigmoid, "relu": ec.relu, "softplus": ec.softplus, "exp of a number": lambda x: ec.exp(2) * x,
+    "sigmoid": ec.sigmoid,
+    "relu": ec.relu,
+    "softplus": ec.softplus,
+    "exp of a number": lambda x: ec.exp(2) * x,
 }
 
 

@@ -42,12 +42,13 @@ def sigmoid_gate() -> ec.Graph:
 def test_repr_shows_the_formula_or_a_summary(derivation: ec.Derivation) -> None:
     W, a, g = ec.tensors("W[m,n] a[n] g[m]")
     assert repr(ec.to_matrix(ec.vjp(W @ a, W, g))) == "<MatrixForm g aᵀ>"
-    assert repr(derivation) == ("<Derivation ∂L/∂W for z[i] = W[i,j] a[j], given the upstream gradient g[i] = "
-                                "∂L/∂z[i]: g aᵀ (9 steps, check passed)>")
+    assert repr(derivation) == (
+        "<Derivation ∂L/∂W for z[i] = W[i,j] a[j], given the upstream gradient g[i] = "
+        "∂L/∂z[i]: g aᵀ (9 steps, check passed)>"
+    )
     assert repr(ec.compile(W @ a)) == "<CompiledFunction (W[m,n], a[n]) -> [m]: 3 steps, 1 contractions>"
     gates = sigmoid_gate()
-    assert repr(gates) == ("<Graph f = σ(w0 x0 + w1 x1 + w2): 9 nodes, inputs w0, x0, w1, x1, w2; "
-                           "forward values only>")
+    assert repr(gates) == ("<Graph f = σ(w0 x0 + w1 x1 + w2): 9 nodes, inputs w0, x0, w1, x1, w2; forward values only>")
     assert repr(gates.backward()).endswith("; gradients sent back>")
 
 
@@ -70,7 +71,7 @@ def test_derivation_html_is_katex_ready(derivation: ec.Derivation) -> None:
 
 
 def test_html_escapes_what_the_user_typed() -> None:
-    x, = ec.tensors("x[n]")
+    (x,) = ec.tensors("x[n]")
     page = ec.explain(ec.sum(x), x, name="<b>f</b>").html()
     assert "<b>f</b>" not in page and "&lt;b&gt;f&lt;/b&gt;" in page
 
@@ -88,14 +89,16 @@ def test_html_writes_a_standalone_page(derivation: ec.Derivation, tmp_path: Path
 
 def test_graph_shows_a_picture_or_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
     gates = sigmoid_gate().backward()
-    monkeypatch.setattr(sys.modules["eincalc.graph"].shutil, "which", lambda name: None)
+    monkeypatch.setattr(sys.modules["eincalc.views.graph"].shutil, "which", lambda name: None)
     assert gates._repr_svg_() is None
     bundle = gates._repr_mimebundle_()
     assert set(bundle) == {"text/plain"} and bundle["text/plain"].startswith(gates.text())
-    assert bundle["text/plain"].endswith("(no picture: drawing the graph needs the Graphviz program 'dot', which is "
-                                         "not installed: install it with 'apt install graphviz', 'brew install "
-                                         "graphviz' or 'conda install graphviz' (Graph.dot() gives the DOT text "
-                                         "without it))")
+    assert bundle["text/plain"].endswith(
+        "(no picture: drawing the graph needs the Graphviz program 'dot', which is "
+        "not installed: install it with 'apt install graphviz', 'brew install "
+        "graphviz' or 'conda install graphviz' (Graph.dot() gives the DOT text "
+        "without it))"
+    )
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is not installed")
@@ -132,10 +135,19 @@ def _render(page: str, tmp_path: Path, name: str) -> tuple[str, Path]:
     assert CHROMIUM is not None
     path = tmp_path / f"{name}.html"
     path.write_text(page.replace("</body>", _PROBE), encoding="utf-8")
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             "--allow-file-access-from-files", "--virtual-time-budget=5000", "--window-size=1100,1400"]
-    dom = subprocess.run([*flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120,
-                         check=True).stdout
+    flags = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--allow-file-access-from-files",
+        "--virtual-time-budget=5000",
+        "--window-size=1100,1400",
+    ]
+    dom = subprocess.run(
+        [*flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     shot = tmp_path / f"{name}.png"
     subprocess.run([*flags, f"--screenshot={shot}", path.as_uri()], capture_output=True, timeout=120, check=True)
     return dom, shot
@@ -148,9 +160,9 @@ def _png_pixels(path: Path) -> tuple[int, int, bytes]:
     width, height = struct.unpack(">II", data[16:24])
     chunks, at = [], 8
     while at < len(data):
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
         if kind == b"IDAT":
-            chunks.append(data[at + 8:at + 8 + length])
+            chunks.append(data[at + 8 : at + 8 + length])
         at += 12 + length
     return width, height, zlib.decompress(b"".join(chunks))
 
@@ -181,4 +193,3 @@ def test_the_page_is_typeset_by_katex_in_chromium(derivation: ec.Derivation, tmp
     assert dom.count('class="katex-display"') == dom.count('<div class="tex">') > 5
     assert "katex-error" not in dom
     assert len(set(_png_pixels(shot)[2])) > 64
-

@@ -18,8 +18,15 @@ import eincalc
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = ["getting-started.md", "index-notation.md", "walkthrough-backprop.md", "walkthrough-chain-rule.md",
-         "walkthrough-sigmoid-gate.md", "cookbook.md", "matrix-notation.md"]
+PAGES = [
+    "getting-started.md",
+    "index-notation.md",
+    "walkthrough-backprop.md",
+    "walkthrough-chain-rule.md",
+    "walkthrough-sigmoid-gate.md",
+    "cookbook.md",
+    "matrix-notation.md",
+]
 SPHINX_ROLE = re.compile(r":(func|meth|class|attr|mod|data|exc|obj):`")
 
 
@@ -59,19 +66,24 @@ def _resolve(path: str) -> Any:
 
 
 def test_the_reference_renders_every_public_name() -> None:
-    rendered = [path for page in DOCS.glob("reference/*.md")
-                for path in re.findall(r"^::: (\S+)$", page.read_text(encoding="utf-8"), re.M)]
+    rendered = [
+        path
+        for page in DOCS.glob("reference/*.md")
+        for path in re.findall(r"^::: (\S+)$", page.read_text(encoding="utf-8"), re.M)
+    ]
     objects = [inspect.unwrap(_resolve(path)) for path in rendered]
     assert len(rendered) == len(set(rendered))
     for name in eincalc.__all__:
         public = inspect.unwrap(getattr(eincalc, name))
         assert any(public is found for found in objects), f"ec.{name} is on no reference page"
-    assert not any(inspect.ismodule(found) and found.__name__ not in ("eincalc.testing", "eincalc.strategies")
-                   for found in objects), "a directive renders a whole module (a name shadowed by its module?)"
+    assert not any(
+        inspect.ismodule(found) and found.__name__ not in ("eincalc.testing", "eincalc.testing.strategies")
+        for found in objects
+    ), "a directive renders a whole module (a name shadowed by its module?)"
 
 
 def test_docstrings_are_markdown() -> None:
     """The reference renders docstrings as Markdown: no Sphinx roles such as :func:`x` (write `x()`)."""
-    for module in sorted((ROOT / "src" / "eincalc").glob("*.py")):
+    for module in sorted((ROOT / "src" / "eincalc").rglob("*.py")):
         for number, line in enumerate(module.read_text(encoding="utf-8").splitlines(), 1):
             assert not SPHINX_ROLE.search(line), f"{module.name}:{number}: {line.strip()}"

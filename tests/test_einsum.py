@@ -9,16 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eincalc.build import tensors
-from eincalc.einsum import einsum
-from eincalc.errors import EincalcError, IndexMismatch, ParseError, UnsupportedError
-from eincalc.evaluate import evaluate
+from eincalc.core.errors import EincalcError, IndexMismatch, ParseError, UnsupportedError
+from eincalc.frontend.build import tensors
+from eincalc.frontend.einsum import einsum
+from eincalc.numeric.evaluate import evaluate
 
 W, a, A, B, x, c = tensors("W[m,n] a[n] A[n,n] B[n,p] x[m] c")
 RNG = np.random.default_rng(0)
 VALUES: dict[str, Any] = {
-    "W": RNG.normal(size=(2, 3)), "a": RNG.normal(size=3), "A": RNG.normal(size=(3, 3)),
-    "B": RNG.normal(size=(3, 4)), "x": RNG.normal(size=2), "c": 1.5,
+    "W": RNG.normal(size=(2, 3)),
+    "a": RNG.normal(size=3),
+    "A": RNG.normal(size=(3, 3)),
+    "B": RNG.normal(size=(3, 4)),
+    "x": RNG.normal(size=2),
+    "c": 1.5,
 }
 
 

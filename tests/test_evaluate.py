@@ -13,10 +13,9 @@ from numpy.testing import assert_allclose
 
 import eincalc as ec
 from custom_nodes import opaque_node
-from eincalc import functions
-from eincalc.errors import EincalcError, ShapeError, UnknownNameError, UnsupportedError
-from eincalc.evaluate import CompiledFunction, EvalContext, compile, evaluate, register_evaluator
-from eincalc.expr import (
+from eincalc.core import functions
+from eincalc.core.errors import EincalcError, ShapeError, UnknownNameError, UnsupportedError
+from eincalc.core.expr import (
     Add,
     Apply,
     Const,
@@ -31,6 +30,7 @@ from eincalc.expr import (
     TensorSpec,
     Zero,
 )
+from eincalc.numeric.evaluate import CompiledFunction, EvalContext, compile, evaluate, register_evaluator
 
 i, j, k, b = Index("i", "m"), Index("j", "n"), Index("k", "n"), Index("b", "batch")
 i2 = Index("i2", "m")
@@ -184,7 +184,7 @@ def test_plain_values_become_float64_and_scalars_accept_floats() -> None:
 
 
 def test_equal_subtrees_are_evaluated_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from eincalc import runtime
+    from eincalc.numeric import runtime
 
     calls: list[str] = []
 
@@ -220,7 +220,7 @@ def test_compile_list_of_outputs_and_keyword_call() -> None:
 
 
 def test_compile_binds_shapes_once_per_signature(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = importlib.import_module("eincalc.evaluate")
+    module = importlib.import_module("eincalc.numeric.evaluate")
 
     binds: list[int] = []
     original = module.bind_sizes
@@ -330,15 +330,17 @@ def test_a_tensor_the_expression_reads_is_bound_by_its_own_declaration_however_e
     total = ec.sum(ec.parse("xread[i] 1[j]", read, ec.Index("j", "m")))
     with pytest.raises(ShapeError) as error:
         ec.evaluate(total, {"xread": np.ones(3)})
-    assert str(error.value) == ("size of dimension 'm' unknown; pass dims={'m': ...}, or the array of a tensor "
-                                "declared with an axis m")
+    assert str(error.value) == (
+        "size of dimension 'm' unknown; pass dims={'m': ...}, or the array of a tensor declared with an axis m"
+    )
     assert ec.evaluate(total, {"xread": np.ones(3)}, dims={"m": 2}) == 6.0
 
 
 def test_arrays_of_tensors_that_give_no_needed_size_are_not_consulted() -> None:
     """Extra entries never change or break a result whose sizes are all known (a values dict with everything)."""
-    assert_allclose(ec.evaluate(Wsize @ asize, {"Wsize": np.ones((2, 3)), "asize": np.ones(3), "Xsize": "unused"}),
-                    [3.0, 3.0])
+    assert_allclose(
+        ec.evaluate(Wsize @ asize, {"Wsize": np.ones((2, 3)), "asize": np.ones(3), "Xsize": "unused"}), [3.0, 3.0]
+    )
 
 
 @pytest.mark.parametrize("size", [2.5, 3.0, "3", True, None, -1, 0])
@@ -371,13 +373,16 @@ def test_a_graph_sends_back_only_real_numbers() -> None:
         drawn.backward("x")
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    (np.array([1j, 2, 3]), r"dtype complex128 \(complex numbers\)"),
-    (np.array([1, "a", None], dtype=object), r"dtype object \(not numbers\)"),
-    (np.array(["a", "b", "c"]), r"dtype <U1 \(not numbers\)"),
-    (np.array([1, 2, 3], dtype="datetime64[s]"), r"dtype datetime64\[s\] \(not numbers\)"),
-    (np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0]), "masked array"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.array([1j, 2, 3]), r"dtype complex128 \(complex numbers\)"),
+        (np.array([1, "a", None], dtype=object), r"dtype object \(not numbers\)"),
+        (np.array(["a", "b", "c"]), r"dtype <U1 \(not numbers\)"),
+        (np.array([1, 2, 3], dtype="datetime64[s]"), r"dtype datetime64\[s\] \(not numbers\)"),
+        (np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0]), "masked array"),
+    ],
+)
 def test_values_that_are_not_real_numbers_are_refused(value: Any, message: str) -> None:
     with pytest.raises(UnsupportedError, match=message):
         evaluate(a, {"a": value})

@@ -11,22 +11,38 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 import eincalc as ec
-from eincalc.diff import vjp
-from eincalc.explain_check import Check, numeric_check
-from eincalc.explain_layers import opaque
-from eincalc.explain_render import escape
-from eincalc.explain_steps import Step
-from eincalc.expr import Named, Tensor, walk
-from eincalc.names import canonical, index_names, rename
-from eincalc.printing import definitions, to_latex, to_text
-from eincalc.simplify import RULES
+from eincalc.calculus.diff import vjp
+from eincalc.calculus.simplify import RULES
+from eincalc.core.expr import Named, Tensor, walk
+from eincalc.core.names import canonical, index_names, rename
+from eincalc.explain.check import Check, numeric_check
+from eincalc.explain.layers import opaque
+from eincalc.explain.render import escape
+from eincalc.explain.steps import Step
+from eincalc.frontend.printing import definitions, to_latex, to_text
 from eincalc.strategies import problems
 from eincalc.testing import random_values
 from explanation_oracle import false_notes, surface
 
-LEARNER_STEPS = {"index-form", "layer", "differentiate", "jacobian", "diagonal-jacobian", "add-gate", "chain-rule",
-                 "layer-gradient", "accumulate", "differentiate-again", "rename-indices", "assemble", "matrix-form",
-                 "no-matrix-form", "no-dependence", "numeric-check", "graph"}
+LEARNER_STEPS = {
+    "index-form",
+    "layer",
+    "differentiate",
+    "jacobian",
+    "diagonal-jacobian",
+    "add-gate",
+    "chain-rule",
+    "layer-gradient",
+    "accumulate",
+    "differentiate-again",
+    "rename-indices",
+    "assemble",
+    "matrix-form",
+    "no-matrix-form",
+    "no-dependence",
+    "numeric-check",
+    "graph",
+}
 RULE_NAMES = {r.name for r in RULES}
 
 
@@ -135,15 +151,19 @@ def test_bias_is_an_add_gate_and_sums_over_the_batch() -> None:
     assert rows.matrix is not None and rows.matrix.text == "1ᵀ G" and "vectors as rows" in rows.layout
     weights = ec.explain(X @ V + c, V, upstream=G)
     assert weights.matrix is not None and weights.matrix.text == "Xᵀ G" and "add-gate" not in rules(weights)
-    assert any("X[i,p] carries the result's row index p, so it stands on the left" in n
-               for n in step(weights, "matrix-form").notes)
+    assert any(
+        "X[i,p] carries the result's row index p, so it stands on the left" in n
+        for n in step(weights, "matrix-form").notes
+    )
 
 
 def test_bias_of_a_single_example_is_not_summed() -> None:
     W, a, b, g = ec.tensors("W[m,n] a[n] b[m] g[m]")
     d = ec.explain(W @ a + b, b, upstream=g, name="z")
-    assert step(d, "add-gate").reason == ("b is an addend of W[i,j] a[j] + b[i], and the add gate passes the upstream "
-                                          "gradient through: local gradient 1 (the Jacobian is only deltas).")
+    assert step(d, "add-gate").reason == (
+        "b is an addend of W[i,j] a[j] + b[i], and the add gate passes the upstream "
+        "gradient through: local gradient 1 (the Jacobian is only deltas)."
+    )
     assert "only where i = p" in step(d, "jacobian").reason
     assert "Here ∂z/∂b[p] is 1: the add gate passes the upstream gradient through" in step(d, "chain-rule").reason
     assert d.matrix is not None and d.matrix.text == "g"
@@ -157,8 +177,10 @@ def test_the_bias_of_a_sigmoid_neuron_gets_its_1_from_the_add_gate() -> None:
     assert_well_formed(d)
     assert "Differentiate with respect to w2: ∂w2/∂w2 = 1" in step(d, "differentiate").reason
     single = step(d, "single-term")
-    assert single.reason == ("Of the addends of w0 x0 + w1 x1 + w2 only w2 depends on the variable, and the add gate "
-                             "passes the upstream gradient through: local gradient 1.")
+    assert single.reason == (
+        "Of the addends of w0 x0 + w1 x1 + w2 only w2 depends on the variable, and the add gate "
+        "passes the upstream gradient through: local gradient 1."
+    )
     assert "(1)" in to_text(single.before)  # type: ignore[arg-type]
     assert "A sum of one term is that term" not in d.text()
     value = float(ec.evaluate(d.result, {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}))
@@ -200,8 +222,11 @@ def test_a_variable_the_expression_never_mentions_has_derivative_zero(kind: str)
     expr = x if kind in ("vjp", "jacobian") else ec.sum(x)
     upstream = g if kind == "vjp" else None
     d = ec.explain(expr, y, kind=kind, upstream=upstream)
-    library = {"grad": ec.grad, "jacobian": ec.jacobian, "hessian": ec.hessian}[kind](expr, y) if upstream is None \
+    library = (
+        {"grad": ec.grad, "jacobian": ec.jacobian, "hessian": ec.hessian}[kind](expr, y)
+        if upstream is None
         else ec.vjp(expr, y, upstream)
+    )
     assert d.result == library and d.check.passed and d.check.sizes["k"] == 3
     assert "no-dependence" in rules(d) or "y does not occur, so every entry is 0." in step(d, "differentiate").reason
 
@@ -244,13 +269,22 @@ def test_every_layer_has_its_jacobian_chain_rule_and_matrix_form() -> None:
     layers = [s.lhs for s in d.steps if s.rule == "layer"]
     assert layers == ["E", "a2[k]", "z2[k]", "a1[j]", "z1[j]"]
     jacobians = [s.reason.split(":")[0] for s in d.steps if s.rule == "jacobian"]
-    assert jacobians == ["The Jacobian ∂E/∂a2 has rank 1 (n2)", "The Jacobian ∂a2/∂z2 has rank 2 (n2 × n2)",
-                         "The Jacobian ∂z2/∂a1 has rank 2 (n2 × n1)", "The Jacobian ∂a1/∂z1 has rank 2 (n1 × n1)",
-                         "The Jacobian ∂z1/∂W1 has rank 3 (n1 × n0 × n1)"]
+    assert jacobians == [
+        "The Jacobian ∂E/∂a2 has rank 1 (n2)",
+        "The Jacobian ∂a2/∂z2 has rank 2 (n2 × n2)",
+        "The Jacobian ∂z2/∂a1 has rank 2 (n2 × n1)",
+        "The Jacobian ∂a1/∂z1 has rank 2 (n1 × n1)",
+        "The Jacobian ∂z1/∂W1 has rank 3 (n1 × n0 × n1)",
+    ]
     assert "∂E/∂z2[p] = Σ_k ∂E/∂a2[k] ∂a2[k]/∂z2[p], the upstream gradient da2[k]" in d.text().replace("\n    ", " ")
     sent = {s.lhs: s.matrix.text for s in d.steps if s.rule == "layer-gradient" and s.matrix is not None}
-    assert sent == {"∂E/∂a2[p]": "a₂ − y", "∂E/∂z2[p]": "a₂ ⊙ (1 − a₂) ⊙ da₂", "∂E/∂a1[p]": "W₂ δ₂",
-                    "∂E/∂z1[p]": "a₁ ⊙ (1 − a₁) ⊙ da₁", "∂E/∂W1[p,q]": "x δ₁ᵀ"}
+    assert sent == {
+        "∂E/∂a2[p]": "a₂ − y",
+        "∂E/∂z2[p]": "a₂ ⊙ (1 − a₂) ⊙ da₂",
+        "∂E/∂a1[p]": "W₂ δ₂",
+        "∂E/∂z1[p]": "a₁ ⊙ (1 − a₁) ⊙ da₁",
+        "∂E/∂W1[p,q]": "x δ₁ᵀ",
+    }
     assert "σ(z2[k]) is a2[k], this layer's own output" in step(d, "chain-rule", reason="∂E/∂z2").notes[-1]
     assemble = step(d, "assemble")
     assert assemble.notes[:4] == ("da2 = a₂ − y", "δ2 = a₂ ⊙ (1 − a₂) ⊙ da₂", "da1 = W₂ δ₂", "δ1 = a₁ ⊙ (1 − a₁) ⊙ da₁")
@@ -293,7 +327,7 @@ def same_up_to_names(mine: ec.Expr, theirs: ec.Expr) -> bool:
 
 
 def test_an_intermediate_used_twice_adds_its_contributions() -> None:
-    x, = ec.tensors("x[n]")
+    (x,) = ec.tensors("x[n]")
     h = ec.let("h", ec.tanh(x), adjoint="dh")
     f = ec.sum(ec.let("u", h * h)) + ec.sum(ec.let("v", ec.exp(h)))
     d = ec.explain(f, x)
@@ -317,7 +351,7 @@ def test_row_vector_network_with_softmax() -> None:
 
 
 def test_an_intermediate_named_like_a_tensor_is_refused() -> None:
-    x, = ec.tensors("x[n]")
+    (x,) = ec.tensors("x[n]")
     with pytest.raises(ec.UnsupportedError, match="has the name of a tensor"):
         ec.explain(ec.sum(ec.let("x", ec.tanh(x))), x)
 
@@ -447,8 +481,12 @@ def test_the_check_reads_the_printed_index_form_back() -> None:
 def test_an_outer_product_note_brackets_a_sum_among_its_factors() -> None:
     """``(1 - tanh(…)**2) W[i,p]``, not ``1 - tanh(…)**2 W[i,p]``, which reads as another product."""
     W, x = ec.tensors("W[n,n] x[n]")
-    notes = [n for s in ec.explain(ec.sum(ec.tanh(W @ ec.tanh(W @ x))), W).steps for n in s.notes
-             if n.startswith("No summed index joins")]
+    notes = [
+        n
+        for s in ec.explain(ec.sum(ec.tanh(W @ ec.tanh(W @ x))), W).steps
+        for n in s.notes
+        if n.startswith("No summed index joins")
+    ]
     assert "No summed index joins (1 - tanh(W[p,i] x[i])**2) W[i,p] (row index p)" in " ".join(notes)
 
 
@@ -456,8 +494,11 @@ def test_a_factor_inside_diag_gets_no_note_on_how_it_stands_in_the_product_aroun
     """``diag(dh₆ᵀ B) v``: the product inside ``diag(·)`` is not the one around it (found by the property above)."""
     A, B, G = ec.tensors("A[m] B[n] G[n,m]")
     expr = ec.parse("h6[a,i] where h3[i,j] = A[i] size(m) A[j] where h6[a,i] = (σ(h3[i,j]) B[a])[a,i]", A, B)
-    (step,) = [s for s in ec.explain(expr, A, upstream=G).steps if s.rule == "layer-gradient" and s.matrix
-               and "diag(" in s.matrix.text]
+    (step,) = [
+        s
+        for s in ec.explain(expr, A, upstream=G).steps
+        if s.rule == "layer-gradient" and s.matrix and "diag(" in s.matrix.text
+    ]
     assert step.matrix is not None and "dh₆ᵀ" in step.matrix.text
     assert not [note for note in step.notes if "transposed" in note]
 

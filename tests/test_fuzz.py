@@ -45,9 +45,14 @@ def test_a_fuzzing_run_lets_only_eincalc_errors_escape() -> None:
     assert {"parse: ParseError", "parse: IndexMismatch", "parse: UnknownNameError"} <= set(report.outcomes)
     assert report.outcomes["parsed, differentiated"] > 100, report.summary()
     assert report.outcomes["parsed, evaluated on integers"] > 100, report.summary()
-    assert {"parsed, not evaluated on odd inputs: UnsupportedError", "parsed, not evaluated on odd inputs: ShapeError",
-            "public function: UnsupportedError", "public function: ParseError", "public function: ShapeError",
-            "public function: answered"} <= set(report.outcomes), report.summary()
+    assert {
+        "parsed, not evaluated on odd inputs: UnsupportedError",
+        "parsed, not evaluated on odd inputs: ShapeError",
+        "public function: UnsupportedError",
+        "public function: ParseError",
+        "public function: ShapeError",
+        "public function: answered",
+    } <= set(report.outcomes), report.summary()
 
 
 def test_every_public_function_has_a_valid_call_for_the_fuzzer_to_spoil() -> None:
@@ -78,10 +83,14 @@ def test_any_text_parses_or_says_what_and_where(text: str) -> None:
         assert parse_error_problem(text, error) is None, str(error)
 
 
-@given(problems(), st.lists(st.tuples(st.integers(0, 200), st.integers(0, 3), st.sampled_from(TOKENS)), max_size=4),
-       st.integers(0, 2**32 - 1))
-def test_edited_printed_expressions_fail_cleanly(problem: Problem, edits: list[tuple[int, int, str]],
-                                                 seed: int) -> None:
+@given(
+    problems(),
+    st.lists(st.tuples(st.integers(0, 200), st.integers(0, 3), st.sampled_from(TOKENS)), max_size=4),
+    st.integers(0, 2**32 - 1),
+)
+def test_edited_printed_expressions_fail_cleanly(
+    problem: Problem, edits: list[tuple[int, int, str]], seed: int
+) -> None:
     text = str(problem.expr)
     for position, removed, inserted in edits:
         position %= len(text) + 1
@@ -107,8 +116,15 @@ def test_deeply_nested_and_long_inputs_are_refused_with_a_message() -> None:
 
 RUNS_CODE = {"eval", "exec", "compile", "__import__", "breakpoint", "input"}
 RUNS_CODE_IN = {("builtins", name) for name in RUNS_CODE} | {
-    ("importlib", "import_module"), ("pickle", "loads"), ("pickle", "load"), ("marshal", "loads"), ("os", "system"),
-    ("os", "popen"), ("runpy", "run_path"), ("runpy", "run_module"), ("code", "interact"),
+    ("importlib", "import_module"),
+    ("pickle", "loads"),
+    ("pickle", "load"),
+    ("marshal", "loads"),
+    ("os", "system"),
+    ("os", "popen"),
+    ("runpy", "run_path"),
+    ("runpy", "run_module"),
+    ("code", "interact"),
 }
 
 
@@ -116,19 +132,28 @@ def code_runners(tree: ast.Module) -> list[str]:
     """Calls in ``tree`` that can run code: builtins like ``eval`` (unless the module binds that name
     itself, as ``from .evaluate import compile`` does), functions like ``pickle.loads``, and a
     subprocess started through a shell (a fixed program with an argument list is fine)."""
-    own = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-           for alias in node.names if node.module not in ("builtins", None) or node.level > 0}
+    own = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if node.module not in ("builtins", None) or node.level > 0
+    }
     own |= {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
-    return [f"line {node.lineno}: {ast.unparse(node.func)}(…)" for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and _runs_code(node, own)]
+    return [
+        f"line {node.lineno}: {ast.unparse(node.func)}(…)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and _runs_code(node, own)
+    ]
 
 
 def _runs_code(call: ast.Call, own: set[str]) -> bool:
     func = call.func
     if isinstance(func, ast.Name):
         named = func.id in RUNS_CODE and func.id not in own
-        return named or (func.id == "getattr" and any(isinstance(a, ast.Constant) and a.value in RUNS_CODE
-                                                      for a in call.args))
+        return named or (
+            func.id == "getattr" and any(isinstance(a, ast.Constant) and a.value in RUNS_CODE for a in call.args)
+        )
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         shell = func.value.id == "subprocess" and any(k.arg == "shell" for k in call.keywords)
         return shell or (func.value.id, func.attr) in RUNS_CODE_IN
@@ -141,10 +166,11 @@ def test_no_module_runs_code(path: Path) -> None:
 
 
 def test_the_code_scan_finds_what_it_looks_for() -> None:
-    tree = ast.parse("import pickle, builtins\neval(t)\nexec(t)\ncompile(t, 'f', 'eval')\npickle.loads(b)\n"
-                     "builtins.eval(t)\ngetattr(builtins, 'exec')(t)\nsubprocess.run(t, shell=True)\n")
+    tree = ast.parse(
+        "import pickle, builtins\neval(t)\nexec(t)\ncompile(t, 'f', 'eval')\npickle.loads(b)\n"
+        "builtins.eval(t)\ngetattr(builtins, 'exec')(t)\nsubprocess.run(t, shell=True)\n"
+    )
     assert len(code_runners(tree)) == 7
     assert code_runners(ast.parse("subprocess.run(['dot', '-Tsvg'], input=source)")) == []
     assert code_runners(ast.parse("from .evaluate import compile\ncompile(expr)\n")) == []
     assert code_runners(ast.parse("def compile(e): ...\ncompile(expr)\n")) == []
-

@@ -1,7 +1,5 @@
 """The computational graph: forward values, upstream and local gradients, text, DOT and pictures."""
 
-
-
 from __future__ import annotations
 
 import shutil
@@ -11,8 +9,8 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.graph import graph_at, show
 from eincalc.testing import numeric_jacobian, random_values
+from eincalc.views.graph import graph_at, show
 
 P4 = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
 
@@ -98,7 +96,7 @@ def test_svg_and_png_with_graphviz() -> None:
 
 
 def test_pictures_without_graphviz_say_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys.modules["eincalc.graph"].shutil, "which", lambda name: None)
+    monkeypatch.setattr(sys.modules["eincalc.views.graph"].shutil, "which", lambda name: None)
     f, _ = sigmoid_neuron()
     g = ec.graph(f, P4)
     with pytest.raises(ec.UnsupportedError, match="apt install graphviz"):
@@ -110,16 +108,21 @@ def test_facts_name_the_add_gate_and_the_numbers_of_the_question() -> None:
     f, _ = sigmoid_neuron()
     facts = ec.graph(f, P4).backward().facts()
     assert facts[0] == "The output is f = 0.7311."
-    assert ("The add gate n3 = n1 + n2 + w2: the add gate passes the upstream gradient through: local gradient 1 "
-            "for each input, so n1, n2 and w2 each receive its gradient 0.197 unchanged.") in facts
-    assert "The sigmoid gate f has local gradient ∂f/∂n3 = f (1 − f) = 0.197; every gradient below it carries " \
-           "this factor." in facts
-    assert facts[-1] == ("The gradients of the inputs: ∂f/∂w0 = -0.197, ∂f/∂x0 = 0.393, ∂f/∂w1 = -0.393, "
-                         "∂f/∂x1 = -0.59, ∂f/∂w2 = 0.197.")
+    assert (
+        "The add gate n3 = n1 + n2 + w2: the add gate passes the upstream gradient through: local gradient 1 "
+        "for each input, so n1, n2 and w2 each receive its gradient 0.197 unchanged."
+    ) in facts
+    assert (
+        "The sigmoid gate f has local gradient ∂f/∂n3 = f (1 − f) = 0.197; every gradient below it carries "
+        "this factor." in facts
+    )
+    assert facts[-1] == (
+        "The gradients of the inputs: ∂f/∂w0 = -0.197, ∂f/∂x0 = 0.393, ∂f/∂w1 = -0.393, ∂f/∂x1 = -0.59, ∂f/∂w2 = 0.197."
+    )
 
 
 def test_labels_tell_log_softmax_from_softmax() -> None:
-    theta, = ec.tensors("θ[c]")
+    (theta,) = ec.tensors("θ[c]")
     values = {"θ": np.array([0.5, -1.0, 2.0])}
     assert ec.graph(ec.sum(ec.log_softmax(theta)), values).nodes[1].gate == "log_softmax(·)"
     assert ec.graph(ec.sum(ec.softmax(theta)), values).nodes[1].gate == "softmax(·)"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.expr import Expr, Tensor, walk
-from eincalc.hessian import describe
+from eincalc.calculus.hessian import describe
+from eincalc.core.expr import Expr, Tensor, walk
 from eincalc.testing import numeric_jacobian, random_values
 
 x, v, a, A = ec.tensors("x[n] v[n] a[n] A[n,n]")
@@ -116,8 +116,13 @@ def _largest_rank(expr: Expr) -> int:
 
 @pytest.mark.parametrize(
     ("f", "wrt", "direction"),
-    [(x @ A @ x, x, v), (LOGISTIC, w, v), (ec.logdet(M), M, U), (ec.sum((X @ W - Y) ** 2), W, V),
-     (ec.trace(ec.inv(M) @ U), M, U)],
+    [
+        (x @ A @ x, x, v),
+        (LOGISTIC, w, v),
+        (ec.logdet(M), M, U),
+        (ec.sum((X @ W - Y) ** 2), W, V),
+        (ec.trace(ec.inv(M) @ U), M, U),
+    ],
     ids=lambda p: str(p) if isinstance(p, Expr) and p.rank == 0 else "",
 )
 def test_hvp_equals_hessian_times_direction_without_forming_it(f: Expr, wrt: Tensor, direction: Tensor) -> None:
@@ -138,7 +143,7 @@ def test_hvp_of_logdet_in_matrix_form() -> None:
 
 @pytest.mark.parametrize(
     ("f", "wrt"),
-    [(ec.sum(x ** 3), x), (ec.logdet(M), M), ((a @ x) * (x @ A @ x), x), (ec.sum(ec.tanh(A @ x)), x)],
+    [(ec.sum(x**3), x), (ec.logdet(M), M), ((a @ x) * (x @ A @ x), x), (ec.sum(ec.tanh(A @ x)), x)],
     ids=lambda p: str(p) if isinstance(p, Expr) and p.rank == 0 else "",
 )
 def test_third_derivatives_are_jacobians_of_hessians(f: Expr, wrt: Tensor) -> None:
@@ -151,7 +156,7 @@ def test_third_derivatives_are_jacobians_of_hessians(f: Expr, wrt: Tensor) -> No
 
 
 def test_sum_of_cubes_third_derivative_is_six_on_the_diagonal() -> None:
-    third = ec.evaluate(ec.jacobian(ec.hessian(ec.sum(x ** 3), x), x), {"x": np.ones(3)}, dims=SIZES)
+    third = ec.evaluate(ec.jacobian(ec.hessian(ec.sum(x**3), x), x), {"x": np.ones(3)}, dims=SIZES)
     expected = np.zeros((3, 3, 3))
     for k in range(3):
         expected[k, k, k] = 6.0
@@ -169,6 +174,7 @@ def test_bad_requests_are_reported() -> None:
 
 # -- differential tests against autodiff frameworks (skipped when none is installed) ------------
 
+
 def test_hessians_agree_with_pytorch() -> None:
     torch = pytest.importorskip("torch")
     f = LOGISTIC
@@ -180,8 +186,9 @@ def test_hessians_agree_with_pytorch() -> None:
 
     expected = torch.autograd.functional.hessian(loss, tensors["w"]).numpy()
     np.testing.assert_allclose(ec.evaluate(ec.hessian(f, w), values), expected, atol=1e-10)
-    inverse = torch.autograd.functional.hessian(lambda m: torch.linalg.slogdet(m)[1],
-                                                torch.tensor(_values(ec.logdet(M))["M"])).numpy()
+    inverse = torch.autograd.functional.hessian(
+        lambda m: torch.linalg.slogdet(m)[1], torch.tensor(_values(ec.logdet(M))["M"])
+    ).numpy()
     np.testing.assert_allclose(ec.evaluate(ec.hessian(ec.logdet(M), M), _values(ec.logdet(M))), inverse, atol=1e-10)
 
 

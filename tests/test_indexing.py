@@ -18,7 +18,7 @@ import eincalc as ec
 from eincalc.testing import check_grad
 
 A, B, v, w, y, x, c = ec.tensors("A[n,n] B[n,n] v[n] w[n] y[n] x[m] c")
-M, = ec.tensors("M[n,n]")  # a declared stand-in holding the value of each expression below
+(M,) = ec.tensors("M[n,n]")  # a declared stand-in holding the value of each expression below
 X, Y, G, gamma, beta = ec.tensors("X[b,f] Y[b,f] G[b,f] γ[f] β[f]")  # a batch of b examples with f features
 TENSORS = (A, B, v, w, y, x, c, M, X, Y, G, gamma, beta)
 
@@ -71,7 +71,7 @@ def value(expr: ec.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
 
 def reads_back(expr: ec.Expr, values: dict[str, np.ndarray]) -> None:
     """The printed text, read back given the tensors and the free indices, has the same value."""
-    if any(isinstance(node, ec.expr.Named) for node in ec.expr.walk(expr)):
+    if any(isinstance(node, ec.core.expr.Named) for node in ec.core.expr.walk(expr)):
         return  # a named intermediate prints as its name; its text reads back only with a definition
     back = ec.parse(str(expr), *TENSORS, *expr.free)
     np.testing.assert_allclose(value(back, values), value(expr, values), rtol=1e-12, atol=1e-12, err_msg=str(expr))
@@ -83,7 +83,6 @@ def reads_back(expr: ec.Expr, values: dict[str, np.ndarray]) -> None:
 def random_arrays(test: Callable[..., None]) -> Callable[..., None]:
     """Run ``test`` on a few random arrays (``seed``) of a few sizes (``n``, 1 included)."""
     return settings(max_examples=8, deadline=None)(given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 4))(test))
-
 
 
 @pytest.mark.parametrize("kind", SQUARE)
@@ -103,8 +102,11 @@ def test_a_repeated_index_takes_the_diagonal_of_every_kind_of_matrix(kind: str, 
         "Σ X[j,j]": (ec.sum(expr[j, j]), ec.sum(M[j, j]), np.trace(values["M"])),
         "X[j,k] y[k]": (expr[j, k] * y[k], M[j, k] * y[k], values["M"] @ values["y"]),
         "X[k,j] y[k]": (expr[k, j] * y[k], M[k, j] * y[k], values["M"].T @ values["y"]),
-        "X[j,j] - c X[j,j]": (expr[j, j] - c * expr[j, j], M[j, j] - c * M[j, j],
-                              (1 - values["c"]) * np.einsum("jj->j", values["M"])),
+        "X[j,j] - c X[j,j]": (
+            expr[j, j] - c * expr[j, j],
+            M[j, j] - c * M[j, j],
+            (1 - values["c"]) * np.einsum("jj->j", values["M"]),
+        ),
     }
     for name, (built, declared, expected) in cases.items():
         assert built.shape == declared.shape and built.rank == np.ndim(expected), f"{kind}: {name}"
@@ -152,8 +154,9 @@ def test_text_reads_a_repeated_index_as_python_builds_it() -> None:
         np.testing.assert_allclose(value(parsed, values), value(built, values), rtol=1e-12, err_msg=text)
 
 
-@pytest.mark.parametrize(("text", "column"),
-                         [("A[i,i] y[i] v[i]", 14), ("y[i] A[i,i] v[i]", 14), ("y[i] v[i] A[i,i]", 12)])
+@pytest.mark.parametrize(
+    ("text", "column"), [("A[i,i] y[i] v[i]", 14), ("y[i] A[i,i] v[i]", 14), ("y[i] v[i] A[i,i]", 12)]
+)
 def test_a_diagonal_is_one_factor_when_text_is_read(text: str, column: int) -> None:
     """The third factor carrying ``i`` is the error, and the caret is under its ``i``."""
     with pytest.raises(ec.IndexMismatch, match="index i appears 3 times") as info:
@@ -239,8 +242,11 @@ REDUCTIONS: dict[str, tuple[Callable[..., ec.Expr], Callable[..., np.ndarray], b
     "softmax": (lambda e, _, a: ec.softmax(e, axis=a), lambda v, _, a: _softmax(v, a), False),
     "log_softmax": (lambda e, _, a: ec.log_softmax(e, axis=a), lambda v, _, a: np.log(_softmax(v, a)), False),
     "logsumexp": (lambda e, _, a: ec.logsumexp(e, axis=a), lambda v, _, a: _logsumexp(v, a), False),
-    "cross_entropy": (lambda e, t, a: ec.cross_entropy(e, t, axis=a),
-                      lambda v, t, a: -np.sum(t * np.log(_softmax(v, a))), False),
+    "cross_entropy": (
+        lambda e, t, a: ec.cross_entropy(e, t, axis=a),
+        lambda v, t, a: -np.sum(t * np.log(_softmax(v, a))),
+        False,
+    ),
 }
 
 
@@ -307,8 +313,12 @@ def test_batch_norm_built_on_mean_matches_numpy(style: str) -> None:
         variance = ec.mean(ec.square(centred), axis="s")
         normalised = centred / (ec.sqrt(variance + eps) / gamma["t"]) + beta["t"]  # * would sum t (Einstein)
     rng = np.random.default_rng(7)
-    values = {"X": rng.normal(size=(5, 3)) * 3 + 1, "γ": rng.uniform(0.5, 2, 3), "β": rng.normal(size=3),
-              "G": rng.normal(size=(5, 3))}
+    values = {
+        "X": rng.normal(size=(5, 3)) * 3 + 1,
+        "γ": rng.uniform(0.5, 2, 3),
+        "β": rng.normal(size=3),
+        "G": rng.normal(size=(5, 3)),
+    }
     Xv = values["X"]
     expected = (Xv - Xv.mean(axis=0)) / np.sqrt(Xv.var(axis=0) + eps) * values["γ"] + values["β"]
     np.testing.assert_allclose(value(normalised, values), expected, rtol=1e-10, atol=1e-12)

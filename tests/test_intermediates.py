@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.expr import Expr, Named, Size, Tensor
-from eincalc.intermediates import DEPTH, display, is_automatic
+from eincalc.core.expr import Expr, Named, Size, Tensor
+from eincalc.core.intermediates import DEPTH, display, is_automatic
 from fuzz_parser import parse_error_problem
 
 
@@ -37,8 +37,10 @@ def test_each_layer_output_of_a_plain_network_is_named_once() -> None:
 
 
 def test_printed_size_grows_linearly_with_depth() -> None:
-    sizes = {depth: len(str(ec.grad(plain_mlp(depth, f"d{depth}")[0], plain_mlp(depth, f"d{depth}")[1][0])))
-             for depth in (10, 20, 40)}
+    sizes = {
+        depth: len(str(ec.grad(plain_mlp(depth, f"d{depth}")[0], plain_mlp(depth, f"d{depth}")[1][0])))
+        for depth in (10, 20, 40)
+    }
     assert sizes[40] - sizes[20] == pytest.approx(2 * (sizes[20] - sizes[10]), rel=0.1)
     assert sizes[40] < 12 * sizes[10] / 2.5
 
@@ -75,10 +77,13 @@ def test_where_clauses_read_on_one_line_and_in_any_index_order() -> None:
     np.testing.assert_allclose(ec.evaluate(back, values), (values["A"] + values["A"].T) @ values["x"])
 
 
-@pytest.mark.parametrize(("text", "written_in"), [
-    ("t1 (A - t1)\n  where t1 = -(A)", "(-(A)) (A - (-(A)))"),  # -(-A) folds as the reader folds it
-    ("x[p] - t1[p] + 2 t1[p]\n  where t1[i] = -(W[i,j] a[j])", "x[p] - (-(W[p,j] a[j])) + 2 (-(W[p,j] a[j]))"),
-])
+@pytest.mark.parametrize(
+    ("text", "written_in"),
+    [
+        ("t1 (A - t1)\n  where t1 = -(A)", "(-(A)) (A - (-(A)))"),  # -(-A) folds as the reader folds it
+        ("x[p] - t1[p] + 2 t1[p]\n  where t1[i] = -(W[i,j] a[j])", "x[p] - (-(W[p,j] a[j])) + 2 (-(W[p,j] a[j]))"),
+    ],
+)
 def test_an_automatic_name_reads_as_its_definition_written_in_parentheses(text: str, written_in: str) -> None:
     """The reading of a use is the reading of its body in parentheses at that place, so the first
     reading of printed text is already a fixed point (its signs and coefficients fold alike)."""
@@ -88,23 +93,29 @@ def test_an_automatic_name_reads_as_its_definition_written_in_parentheses(text: 
     assert ec.parse(str(back), *tensors) is back
 
 
-@pytest.mark.parametrize(("text", "error", "message"), [
-    ("x[i] where x[i] = 2 x[i]", ec.ParseError, "x is already a tensor or defined above"),
-    ("t1[i] where t1[j] = x[i]", ec.IndexMismatch, "the indices on the left must be the free indices"),
-    ("t1[i,i] where t1[i,j] = x[i] x[j]", ec.IndexMismatch, "repeats an index"),
-    ("t2[i] where t1[i] = x[i] where t2[i] = t3[i]", ec.UnknownNameError, "unknown name 't3'"),
-])
+@pytest.mark.parametrize(
+    ("text", "error", "message"),
+    [
+        ("x[i] where x[i] = 2 x[i]", ec.ParseError, "x is already a tensor or defined above"),
+        ("t1[i] where t1[j] = x[i]", ec.IndexMismatch, "the indices on the left must be the free indices"),
+        ("t1[i,i] where t1[i,j] = x[i] x[j]", ec.IndexMismatch, "repeats an index"),
+        ("t2[i] where t1[i] = x[i] where t2[i] = t3[i]", ec.UnknownNameError, "unknown name 't3'"),
+    ],
+)
 def test_a_bad_where_clause_says_what_and_where(text: str, error: type[ec.EincalcError], message: str) -> None:
     (x,) = ec.tensors("x[n]")
     with pytest.raises(error, match=message):
         ec.parse(text, x)
 
 
-@pytest.mark.parametrize(("text", "under"), [
-    ("t1[p]\n  where t1[i] = x[i,i]", "i]"),  # the body's error, at its second index
-    ("t1[i] where t1[j] = x[i]", "t1[j]"),  # the definition's error, at its name
-    ("t2[p] where t1[i] = x[i] where t2[i] = (t1[i]", "(t1[i]"),  # a syntax error in a later body
-])
+@pytest.mark.parametrize(
+    ("text", "under"),
+    [
+        ("t1[p]\n  where t1[i] = x[i,i]", "i]"),  # the body's error, at its second index
+        ("t1[i] where t1[j] = x[i]", "t1[j]"),  # the definition's error, at its name
+        ("t2[p] where t1[i] = x[i] where t2[i] = (t1[i]", "(t1[i]"),  # a syntax error in a later body
+    ],
+)
 def test_an_error_in_a_where_clause_shows_the_whole_text_with_the_caret_in_it(text: str, under: str) -> None:
     (x,) = ec.tensors("x[n]")
     with pytest.raises(ec.EincalcError) as raised:

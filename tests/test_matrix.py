@@ -11,11 +11,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eincalc as ec
-from eincalc.errors import NoMatrixForm
-from eincalc.expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, TensorSpec, node
-from eincalc.matrix import Converter, MatrixForm, Term, register_matrix_rule, to_matrix
-from eincalc.matrix_check import run_numpy
-from eincalc.matrix_tree import Call
+from eincalc.core.errors import NoMatrixForm
+from eincalc.core.expr import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    Named,
+    One,
+    Size,
+    Tensor,
+    TensorSpec,
+    node,
+)
+from eincalc.matrix.check import run_numpy
+from eincalc.matrix.tree import Call
+from eincalc.matrix.view import Converter, MatrixForm, Term, register_matrix_rule, to_matrix
 
 SIZES = {"m": 3, "n": 4, "B": 5}
 i, j, k = Index("i", "m"), Index("j", "n"), Index("k", "n")

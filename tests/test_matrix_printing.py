@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eincalc as ec
-from eincalc import matrix_render
-from eincalc import matrix_tree as mt
-from eincalc.expr import Tensor
-from eincalc.functions import FUNCTIONS, apply_array
-from eincalc.linalg import matrix_call
-from eincalc.matrix_algebra import transpose
-from eincalc.matrix_check import run_numpy
-from eincalc.matrix_render import to_latex, to_numpy, to_text
+from eincalc.core.expr import Tensor
+from eincalc.core.functions import FUNCTIONS, apply_array
+from eincalc.matrix import render as matrix_render
+from eincalc.matrix import tree as mt
+from eincalc.matrix.algebra import transpose
+from eincalc.matrix.check import run_numpy
+from eincalc.matrix.render import to_latex, to_numpy, to_text
+from eincalc.ops.linalg import matrix_call
 
 Values = dict[str, np.ndarray]
 Oracle = Callable[[Values], Any]
@@ -65,95 +65,177 @@ def assert_runs_to(code: str, arrays: Values, expected: Any) -> None:
 # -- precedence: every operator the renderers emit --------------------------------------------------
 
 PRECEDENCE: dict[str, tuple[mt.MatrixExpr, tuple[str, str, str], Oracle]] = {
-    "minus a sum": (add(x, times(-1, add(y, z))), ("x − (y + z)", r"x - \left(y + z\right)", "x - (y + z)"),
-                    lambda v: v["x"] - (v["y"] + v["z"])),
-    "minus a difference": (add(x, times(-1, add(y, times(-1, z)))),
-                           ("x − (y − z)", r"x - \left(y - z\right)", "x - (y - z)"),
-                           lambda v: v["x"] - (v["y"] - v["z"])),
-    "minus a negation": (add(x, times(-1, times(-1, y))), ("x − (−y)", r"x - \left(-y\right)", "x - (-y)"),
-                         lambda v: v["x"] + v["y"]),
-    "minus a product": (add(x, times(-1, mt.MatMul((A, y)))), ("x − A y", "x - A y", "x - A @ y"),
-                        lambda v: v["x"] - v["A"] @ v["y"]),
-    "negated sum": (times(-1, add(x, y)), ("−(x + y)", r"-\left(x + y\right)", "-(x + y)"),
-                    lambda v: -(v["x"] + v["y"])),
+    "minus a sum": (
+        add(x, times(-1, add(y, z))),
+        ("x − (y + z)", r"x - \left(y + z\right)", "x - (y + z)"),
+        lambda v: v["x"] - (v["y"] + v["z"]),
+    ),
+    "minus a difference": (
+        add(x, times(-1, add(y, times(-1, z)))),
+        ("x − (y − z)", r"x - \left(y - z\right)", "x - (y - z)"),
+        lambda v: v["x"] - (v["y"] - v["z"]),
+    ),
+    "minus a negation": (
+        add(x, times(-1, times(-1, y))),
+        ("x − (−y)", r"x - \left(-y\right)", "x - (-y)"),
+        lambda v: v["x"] + v["y"],
+    ),
+    "minus a product": (
+        add(x, times(-1, mt.MatMul((A, y)))),
+        ("x − A y", "x - A y", "x - A @ y"),
+        lambda v: v["x"] - v["A"] @ v["y"],
+    ),
+    "negated sum": (
+        times(-1, add(x, y)),
+        ("−(x + y)", r"-\left(x + y\right)", "-(x + y)"),
+        lambda v: -(v["x"] + v["y"]),
+    ),
     "negated negation": (times(-1, times(-1, x)), ("−(−x)", r"-\left(-x\right)", "-(-x)"), lambda v: v["x"]),
     "negated power": (times(-1, power(x, 2)), ("−x²", "-x^{2}", "-x ** 2.0"), lambda v: -(v["x"] ** 2)),
-    "negative coefficient times a sum": (times(-2, add(x, y)),
-                                         ("−2 (x + y)", r"-2 \left(x + y\right)", "-2.0 * (x + y)"),
-                                         lambda v: -2 * (v["x"] + v["y"])),
-    "coefficient times a sum": (times(0.5, add(x, y)), ("0.5 (x + y)", r"0.5 \left(x + y\right)", "0.5 * (x + y)"),
-                                lambda v: 0.5 * (v["x"] + v["y"])),
-    "coefficient times a Hadamard product": (times(3, mt.Hadamard((x, y))),
-                                             ("3 (x ⊙ y)", r"3 \left(x \odot y\right)", "3.0 * x * y"),
-                                             lambda v: 3 * v["x"] * v["y"]),
-    "scalar times a sum": (mt.Scale(mt.Trace(A), add(x, y)),
-                           ("tr(A) (x + y)", r"\operatorname{tr}\left(A\right) \left(x + y\right)",
-                            "np.trace(A) * (x + y)"),
-                           lambda v: np.trace(v["A"]) * (v["x"] + v["y"])),
-    "scalar sum times a vector": (mt.Scale(add(s, mt.Number(1.0)), x), ("(s + 1) x", r"\left(s + 1\right) x",
-                                                                          "(s + 1.0) * x"),
-                                  lambda v: (v["s"] + 1) * v["x"]),
-    "Hadamard product of a sum": (mt.Hadamard((add(x, y), z)),
-                                  ("(x + y) ⊙ z", r"\left(x + y\right) \odot z", "(x + y) * z"),
-                                  lambda v: (v["x"] + v["y"]) * v["z"]),
-    "Hadamard product of a negation": (mt.Hadamard((x, times(-1, y))),
-                                       ("x ⊙ (−y)", r"x \odot \left(-y\right)", "x * (-y)"),
-                                       lambda v: v["x"] * -v["y"]),
-    "Hadamard product of a matrix product": (mt.Hadamard((x, mt.MatMul((A, y)))),
-                                             ("x ⊙ (A y)", r"x \odot \left(A y\right)", "x * (A @ y)"),
-                                             lambda v: v["x"] * (v["A"] @ v["y"])),
-    "matrix product of a Hadamard product": (mt.MatMul((A, mt.Hadamard((x, y)))),
-                                             ("A (x ⊙ y)", r"A \left(x \odot y\right)", "A @ (x * y)"),
-                                             lambda v: v["A"] @ (v["x"] * v["y"])),
-    "matrix product of a sum": (mt.MatMul((A, add(x, y))), ("A (x + y)", r"A \left(x + y\right)", "A @ (x + y)"),
-                                lambda v: v["A"] @ (v["x"] + v["y"])),
-    "matrix product of a negation": (mt.MatMul((times(-1, A), x)), ("(−A) x", r"\left(-A\right) x", "(-A) @ x"),
-                                     lambda v: -v["A"] @ v["x"]),
-    "power of a sum": (power(add(x, y), 2), ("(x + y)²", r"\left(x + y\right)^{2}", "(x + y) ** 2.0"),
-                       lambda v: (v["x"] + v["y"]) ** 2),
-    "power of a negation": (power(times(-1, x), 3), ("(−x)³", r"\left(-x\right)^{3}", "(-x) ** 3.0"),
-                            lambda v: (-v["x"]) ** 3),
-    "power of a negative number": (power(mt.Number(-3.0), 2), ("(−3)²", r"\left(-3\right)^{2}", "(-3.0) ** 2.0"),
-                                   lambda v: 9.0),
-    "negative power of a sum": (power(add(x, z), -1), ("(x + z)⁻¹", r"\left(x + z\right)^{-1}", "(x + z) ** -1.0"),
-                                lambda v: 1 / (v["x"] + v["z"])),
-    "power of a power": (power(power(x, 2), 3), ("(x²)³", r"\left(x^{2}\right)^{3}", "(x ** 2.0) ** 3.0"),
-                         lambda v: v["x"] ** 6),
-    "power of a function": (power(mt.Function("tanh", None, add(x, y)), 2),
-                            ("tanh(x + y)²", r"\tanh\left(x + y\right)^{2}", "np.tanh(x + y) ** 2.0"),
-                            lambda v: np.tanh(v["x"] + v["y"]) ** 2),
-    "transpose of a sum": (mt.Transpose(add(A, B)), ("(A + B)ᵀ", r"\left(A + B\right)^\top", "(A + B).T"),
-                           lambda v: (v["A"] + v["B"]).T),
-    "transpose of a product": (mt.Transpose(mt.MatMul((A, B))), ("(A B)ᵀ", r"\left(A B\right)^\top", "(A @ B).T"),
-                               lambda v: (v["A"] @ v["B"]).T),
-    "transpose of a negation": (mt.Transpose(times(-1, A)), ("(−A)ᵀ", r"\left(-A\right)^\top", "(-A).T"),
-                                lambda v: -v["A"].T),
-    "transpose of a power": (mt.Transpose(power(A, 2)), ("(A∘²)ᵀ", r"\left(A^{\circ 2}\right)^\top", "(A ** 2.0).T"),
-                             lambda v: (v["A"] ** 2).T),
-    "inverse of a sum": (matrix_call("inv", add(A, B)), ("(A + B)⁻¹", r"\left(A + B\right)^{-1}",
-                                                         "np.linalg.inv(A + B)"),
-                         lambda v: np.linalg.inv(v["A"] + v["B"])),
-    "transposed inverse of a product": (transpose(matrix_call("inv", mt.MatMul((A, B)))),
-                                        ("(A B)⁻ᵀ", r"\left(A B\right)^{-\top}", "np.linalg.inv(A @ B).T"),
-                                        lambda v: np.linalg.inv(v["A"] @ v["B"]).T),
-    "inverse times a sum": (mt.MatMul((matrix_call("inv", A), add(x, y))),
-                            ("A⁻¹ (x + y)", r"A^{-1} \left(x + y\right)", "np.linalg.inv(A) @ (x + y)"),
-                            lambda v: np.linalg.inv(v["A"]) @ (v["x"] + v["y"])),
-    "determinant of a sum times a vector": (mt.Scale(matrix_call("det", add(A, B)), x),
-                                            ("det(A + B) x", r"\det\left(A + B\right) x", "np.linalg.det(A + B) * x"),
-                                            lambda v: np.linalg.det(v["A"] + v["B"]) * v["x"]),
-    "negative power of a function of an integer": (power(mt.Function("abs", None, mt.Number(-2.0)), -1),
-                                                   ("abs(−2)⁻¹", r"\left|-2\right|^{-1}", "np.abs(-2.0) ** -1.0"),
-                                                   lambda v: 0.5),
-    "product of functions of large integers": (mt.Hadamard((mt.Function("abs", None, mt.Number(1e10)),) * 2),
-                                               ("abs(10000000000) ⊙ abs(10000000000)",
-                                                r"\left|10000000000\right| \odot \left|10000000000\right|",
-                                                "np.abs(10000000000.0) * np.abs(10000000000.0)"),
-                                               lambda v: 1e20),
-    "function of a difference": (mt.Function("tanh", None, add(x, times(-1, add(y, z)))),
-                                 ("tanh(x − (y + z))", r"\tanh\left(x - \left(y + z\right)\right)",
-                                  "np.tanh(x - (y + z))"),
-                                 lambda v: np.tanh(v["x"] - (v["y"] + v["z"]))),
+    "negative coefficient times a sum": (
+        times(-2, add(x, y)),
+        ("−2 (x + y)", r"-2 \left(x + y\right)", "-2.0 * (x + y)"),
+        lambda v: -2 * (v["x"] + v["y"]),
+    ),
+    "coefficient times a sum": (
+        times(0.5, add(x, y)),
+        ("0.5 (x + y)", r"0.5 \left(x + y\right)", "0.5 * (x + y)"),
+        lambda v: 0.5 * (v["x"] + v["y"]),
+    ),
+    "coefficient times a Hadamard product": (
+        times(3, mt.Hadamard((x, y))),
+        ("3 (x ⊙ y)", r"3 \left(x \odot y\right)", "3.0 * x * y"),
+        lambda v: 3 * v["x"] * v["y"],
+    ),
+    "scalar times a sum": (
+        mt.Scale(mt.Trace(A), add(x, y)),
+        ("tr(A) (x + y)", r"\operatorname{tr}\left(A\right) \left(x + y\right)", "np.trace(A) * (x + y)"),
+        lambda v: np.trace(v["A"]) * (v["x"] + v["y"]),
+    ),
+    "scalar sum times a vector": (
+        mt.Scale(add(s, mt.Number(1.0)), x),
+        ("(s + 1) x", r"\left(s + 1\right) x", "(s + 1.0) * x"),
+        lambda v: (v["s"] + 1) * v["x"],
+    ),
+    "Hadamard product of a sum": (
+        mt.Hadamard((add(x, y), z)),
+        ("(x + y) ⊙ z", r"\left(x + y\right) \odot z", "(x + y) * z"),
+        lambda v: (v["x"] + v["y"]) * v["z"],
+    ),
+    "Hadamard product of a negation": (
+        mt.Hadamard((x, times(-1, y))),
+        ("x ⊙ (−y)", r"x \odot \left(-y\right)", "x * (-y)"),
+        lambda v: v["x"] * -v["y"],
+    ),
+    "Hadamard product of a matrix product": (
+        mt.Hadamard((x, mt.MatMul((A, y)))),
+        ("x ⊙ (A y)", r"x \odot \left(A y\right)", "x * (A @ y)"),
+        lambda v: v["x"] * (v["A"] @ v["y"]),
+    ),
+    "matrix product of a Hadamard product": (
+        mt.MatMul((A, mt.Hadamard((x, y)))),
+        ("A (x ⊙ y)", r"A \left(x \odot y\right)", "A @ (x * y)"),
+        lambda v: v["A"] @ (v["x"] * v["y"]),
+    ),
+    "matrix product of a sum": (
+        mt.MatMul((A, add(x, y))),
+        ("A (x + y)", r"A \left(x + y\right)", "A @ (x + y)"),
+        lambda v: v["A"] @ (v["x"] + v["y"]),
+    ),
+    "matrix product of a negation": (
+        mt.MatMul((times(-1, A), x)),
+        ("(−A) x", r"\left(-A\right) x", "(-A) @ x"),
+        lambda v: -v["A"] @ v["x"],
+    ),
+    "power of a sum": (
+        power(add(x, y), 2),
+        ("(x + y)²", r"\left(x + y\right)^{2}", "(x + y) ** 2.0"),
+        lambda v: (v["x"] + v["y"]) ** 2,
+    ),
+    "power of a negation": (
+        power(times(-1, x), 3),
+        ("(−x)³", r"\left(-x\right)^{3}", "(-x) ** 3.0"),
+        lambda v: (-v["x"]) ** 3,
+    ),
+    "power of a negative number": (
+        power(mt.Number(-3.0), 2),
+        ("(−3)²", r"\left(-3\right)^{2}", "(-3.0) ** 2.0"),
+        lambda v: 9.0,
+    ),
+    "negative power of a sum": (
+        power(add(x, z), -1),
+        ("(x + z)⁻¹", r"\left(x + z\right)^{-1}", "(x + z) ** -1.0"),
+        lambda v: 1 / (v["x"] + v["z"]),
+    ),
+    "power of a power": (
+        power(power(x, 2), 3),
+        ("(x²)³", r"\left(x^{2}\right)^{3}", "(x ** 2.0) ** 3.0"),
+        lambda v: v["x"] ** 6,
+    ),
+    "power of a function": (
+        power(mt.Function("tanh", None, add(x, y)), 2),
+        ("tanh(x + y)²", r"\tanh\left(x + y\right)^{2}", "np.tanh(x + y) ** 2.0"),
+        lambda v: np.tanh(v["x"] + v["y"]) ** 2,
+    ),
+    "transpose of a sum": (
+        mt.Transpose(add(A, B)),
+        ("(A + B)ᵀ", r"\left(A + B\right)^\top", "(A + B).T"),
+        lambda v: (v["A"] + v["B"]).T,
+    ),
+    "transpose of a product": (
+        mt.Transpose(mt.MatMul((A, B))),
+        ("(A B)ᵀ", r"\left(A B\right)^\top", "(A @ B).T"),
+        lambda v: (v["A"] @ v["B"]).T,
+    ),
+    "transpose of a negation": (
+        mt.Transpose(times(-1, A)),
+        ("(−A)ᵀ", r"\left(-A\right)^\top", "(-A).T"),
+        lambda v: -v["A"].T,
+    ),
+    "transpose of a power": (
+        mt.Transpose(power(A, 2)),
+        ("(A∘²)ᵀ", r"\left(A^{\circ 2}\right)^\top", "(A ** 2.0).T"),
+        lambda v: (v["A"] ** 2).T,
+    ),
+    "inverse of a sum": (
+        matrix_call("inv", add(A, B)),
+        ("(A + B)⁻¹", r"\left(A + B\right)^{-1}", "np.linalg.inv(A + B)"),
+        lambda v: np.linalg.inv(v["A"] + v["B"]),
+    ),
+    "transposed inverse of a product": (
+        transpose(matrix_call("inv", mt.MatMul((A, B)))),
+        ("(A B)⁻ᵀ", r"\left(A B\right)^{-\top}", "np.linalg.inv(A @ B).T"),
+        lambda v: np.linalg.inv(v["A"] @ v["B"]).T,
+    ),
+    "inverse times a sum": (
+        mt.MatMul((matrix_call("inv", A), add(x, y))),
+        ("A⁻¹ (x + y)", r"A^{-1} \left(x + y\right)", "np.linalg.inv(A) @ (x + y)"),
+        lambda v: np.linalg.inv(v["A"]) @ (v["x"] + v["y"]),
+    ),
+    "determinant of a sum times a vector": (
+        mt.Scale(matrix_call("det", add(A, B)), x),
+        ("det(A + B) x", r"\det\left(A + B\right) x", "np.linalg.det(A + B) * x"),
+        lambda v: np.linalg.det(v["A"] + v["B"]) * v["x"],
+    ),
+    "negative power of a function of an integer": (
+        power(mt.Function("abs", None, mt.Number(-2.0)), -1),
+        ("abs(−2)⁻¹", r"\left|-2\right|^{-1}", "np.abs(-2.0) ** -1.0"),
+        lambda v: 0.5,
+    ),
+    "product of functions of large integers": (
+        mt.Hadamard((mt.Function("abs", None, mt.Number(1e10)),) * 2),
+        (
+            "abs(10000000000) ⊙ abs(10000000000)",
+            r"\left|10000000000\right| \odot \left|10000000000\right|",
+            "np.abs(10000000000.0) * np.abs(10000000000.0)",
+        ),
+        lambda v: 1e20,
+    ),
+    "function of a difference": (
+        mt.Function("tanh", None, add(x, times(-1, add(y, z)))),
+        ("tanh(x − (y + z))", r"\tanh\left(x - \left(y + z\right)\right)", "np.tanh(x - (y + z))"),
+        lambda v: np.tanh(v["x"] - (v["y"] + v["z"])),
+    ),
 }
 
 
@@ -179,8 +261,9 @@ def test_every_function_takes_a_difference_of_sums_as_its_argument(fn: str) -> N
 @st.composite
 def square_trees(draw: st.DrawFn, depth: int = 3) -> tuple[mt.MatrixExpr, Oracle]:
     """A random tree over the 3×3 matrices A, B, C and what it means, computed directly with NumPy."""
-    kinds = ["symbol"] + (["sum", "hadamard", "product", "negate", "scale", "transpose", "power", "tanh"] if depth
-                          else [])
+    kinds = ["symbol"] + (
+        ["sum", "hadamard", "product", "negate", "scale", "transpose", "power", "tanh"] if depth else []
+    )
     kind = draw(st.sampled_from(kinds))
     if kind == "symbol":
         name = draw(st.sampled_from("ABC"))
@@ -189,8 +272,11 @@ def square_trees(draw: st.DrawFn, depth: int = 3) -> tuple[mt.MatrixExpr, Oracle
         parts = draw(st.lists(square_trees(depth - 1), min_size=2, max_size=3))
         nodes, oracles = tuple(p[0] for p in parts), [p[1] for p in parts]
         combine = {"sum": np.add, "hadamard": np.multiply, "product": np.matmul}[kind]
-        node = {"sum": lambda: mt.Add(nodes, "matrix"), "hadamard": lambda: mt.Hadamard(nodes),
-                "product": lambda: mt.MatMul(nodes)}[kind]()
+        node = {
+            "sum": lambda: mt.Add(nodes, "matrix"),
+            "hadamard": lambda: mt.Hadamard(nodes),
+            "product": lambda: mt.MatMul(nodes),
+        }[kind]()
         return node, lambda v: functools.reduce(combine, (o(v) for o in oracles))
     child, oracle = draw(square_trees(depth - 1))
     if kind == "negate":
@@ -217,15 +303,15 @@ def test_random_trees_print_numpy_that_computes_them(drawn: tuple[mt.MatrixExpr,
     expected = oracle(arrays)
     scale = 1.0 + float(np.max(np.abs(expected)))
     code = to_numpy(tree)
-    np.testing.assert_allclose(run_numpy(code, arrays), expected, rtol=1e-9, atol=1e-9 * scale,
-                               err_msg=f"{to_text(tree)}: {code}")
+    np.testing.assert_allclose(
+        run_numpy(code, arrays), expected, rtol=1e-9, atol=1e-9 * scale, err_msg=f"{to_text(tree)}: {code}"
+    )
     assert to_latex(tree)
 
 
 # -- the examples of issue 12 -------------------------------------------------------------------------
 
-ISSUE_VALUES = {"x": np.array([1.0, 2.0, 3.0]), "y": np.array([100.0, 200.0, 300.0]),
-                "z": np.array([10.0, 20.0, 30.0])}
+ISSUE_VALUES = {"x": np.array([1.0, 2.0, 3.0]), "y": np.array([100.0, 200.0, 300.0]), "z": np.array([10.0, 20.0, 30.0])}
 
 
 def test_minus_before_a_sum_keeps_its_parentheses_in_every_view() -> None:
@@ -269,12 +355,16 @@ def test_explain_certifies_the_printed_numpy_text(monkeypatch: pytest.MonkeyPatc
     assert "gives DIFFERENT numbers from the index form" in broken.check.sentence()
 
 
-@pytest.mark.parametrize(("code", "problem"), [
-    ("undefined_helper(x)", "UnknownNameError: the NumPy text uses 'undefined_helper'"),
-    ("x", r"it gives shape \(3,\), the index form \(2, 3\)"),
-])
-def test_a_numpy_text_that_does_not_run_fails_the_check(monkeypatch: pytest.MonkeyPatch, code: str,
-                                                        problem: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ("undefined_helper(x)", "UnknownNameError: the NumPy text uses 'undefined_helper'"),
+        ("x", r"it gives shape \(3,\), the index form \(2, 3\)"),
+    ],
+)
+def test_a_numpy_text_that_does_not_run_fails_the_check(
+    monkeypatch: pytest.MonkeyPatch, code: str, problem: str
+) -> None:
     loss, W = tanh_layer()
     monkeypatch.setattr(ec.MatrixForm, "numpy", property(lambda form: code))
     check = ec.explain(loss, W).check
@@ -354,21 +444,25 @@ def test_a_call_template_with_a_stray_field_is_refused_when_made() -> None:
 
 # -- the reader of printed NumPy ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("code", "error", "message"), [
-    ("softmax(x)", ec.UnknownNameError, "'softmax', which is neither np nor a given array"),
-    ("x.__class__", ec.UnsupportedError, "attribute '__class__'"),
-    ("x.tofile", ec.UnsupportedError, "attribute 'tofile'"),
-    ("np.add.at", ec.UnsupportedError, "attribute 'at'"),
-    ("np.load('file')", ec.UnsupportedError, "the constant 'file'"),
-    ("(lambda: 0)()", ec.UnsupportedError, "a Lambda is not part of the NumPy"),
-    ("[x for x in x]", ec.UnsupportedError, "a ListComp"),
-    ("x if x else x", ec.UnsupportedError, "a IfExp"),
-    ("np.sum(**x)", ec.UnsupportedError, "\\*\\* arguments"),
-    ("x // 2", ec.UnsupportedError, "FloorDiv"),
-    ("x +", ec.UnsupportedError, "does not parse"),
-    ("x @ x.T @ np.ones(4)", ec.ShapeError, "running x @ x.T @ np.ones\\(4\\) on x \\(3,\\)"),
-    ("np.linalg.inv(np.zeros((2, 2)))", ec.DomainError, "Singular matrix"),
-])
+
+@pytest.mark.parametrize(
+    ("code", "error", "message"),
+    [
+        ("softmax(x)", ec.UnknownNameError, "'softmax', which is neither np nor a given array"),
+        ("x.__class__", ec.UnsupportedError, "attribute '__class__'"),
+        ("x.tofile", ec.UnsupportedError, "attribute 'tofile'"),
+        ("np.add.at", ec.UnsupportedError, "attribute 'at'"),
+        ("np.load('file')", ec.UnsupportedError, "the constant 'file'"),
+        ("(lambda: 0)()", ec.UnsupportedError, "a Lambda is not part of the NumPy"),
+        ("[x for x in x]", ec.UnsupportedError, "a ListComp"),
+        ("x if x else x", ec.UnsupportedError, "a IfExp"),
+        ("np.sum(**x)", ec.UnsupportedError, "\\*\\* arguments"),
+        ("x // 2", ec.UnsupportedError, "FloorDiv"),
+        ("x +", ec.UnsupportedError, "does not parse"),
+        ("x @ x.T @ np.ones(4)", ec.ShapeError, "running x @ x.T @ np.ones\\(4\\) on x \\(3,\\)"),
+        ("np.linalg.inv(np.zeros((2, 2)))", ec.DomainError, "Singular matrix"),
+    ],
+)
 def test_the_reader_runs_only_the_numpy_the_matrix_view_prints(code: str, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         run_numpy(code, {"x": np.ones(3)})

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eincalc as ec
-from eincalc import kernels
-from eincalc.printing import definitions
+from eincalc.frontend.printing import definitions
+from eincalc.numeric import kernels
 from eincalc.testing import check_grad, check_jacobian, check_vjp, random_values, sizes_of
 
 
@@ -39,7 +39,7 @@ def test_softmax_jacobian_is_the_textbook_form() -> None:
 def test_softmax_vjp_never_forms_the_jacobian() -> None:
     theta, g = ec.tensors("θ[c] g[c]")
     V = ec.vjp(ec.softmax(theta), theta, g)
-    assert not any(isinstance(sub, ec.expr.Delta) for sub in ec.expr.walk(V))
+    assert not any(isinstance(sub, ec.core.expr.Delta) for sub in ec.core.expr.walk(V))
     assert ec.to_matrix(V).text == "softmax(θ) ⊙ (g − (gᵀ softmax(θ)) 1)"
     values = random_values(V, {"c": 5}, seed=1)
     assert check_vjp(ec.softmax(theta), theta, g, values) < 1e-8
@@ -112,8 +112,9 @@ def test_stable_evaluation_for_extreme_inputs() -> None:
         assert float(ec.evaluate(ec.logsumexp(theta), extreme)) == pytest.approx(1000.0)
         np.testing.assert_allclose(ec.evaluate(ec.log_softmax(theta), extreme), [0.0, -2000.0, -1000.0])
         assert float(ec.evaluate(ec.cross_entropy(theta, y), extreme)) == pytest.approx(2000.0)
-        np.testing.assert_allclose(ec.evaluate(ec.grad(ec.cross_entropy(theta, y), theta), extreme),
-                                   [1.0, -1.0, 0.0], atol=1e-300)
+        np.testing.assert_allclose(
+            ec.evaluate(ec.grad(ec.cross_entropy(theta, y), theta), extreme), [1.0, -1.0, 0.0], atol=1e-300
+        )
         np.testing.assert_allclose(ec.evaluate(ec.sigmoid(theta), extreme), [1.0, 0.0, 0.5])
         np.testing.assert_allclose(ec.evaluate(ec.softplus(theta), extreme), [1000.0, 0.0, np.log(2.0)])
         z, t = ec.tensors("z[n] t[n]")
@@ -228,8 +229,7 @@ def test_p8_attention_gradients(shape: tuple[int, int, int, int]) -> None:
 
 
 def mlp() -> tuple[ec.Expr, tuple[ec.Expr, ...]]:
-    X, W1, b1, W2, b2, W3, b3, Y = ec.tensors("X[B,d] W1[d,h] b1[h] W2[h,k] b2[k] W3[k,c] b3[c] Y[B,c]",
-                                              simplex="Y")
+    X, W1, b1, W2, b2, W3, b3, Y = ec.tensors("X[B,d] W1[d,h] b1[h] W2[h,k] b2[k] W3[k,c] b3[c] Y[B,c]", simplex="Y")
     h1 = ec.let("h1", ec.tanh(X @ W1 + b1))
     h2 = ec.let("h2", ec.relu(h1 @ W2 + b2))
     out = ec.sigmoid(h2 @ W3 + b3)

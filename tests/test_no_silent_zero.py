@@ -18,18 +18,18 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc import expr as ir
-from eincalc.evaluate import evaluate
-from eincalc.expr import Apply, Contract, Expr, Index, Tensor, node, positional_flag, walk
-from eincalc.functions import FUNCTIONS
-from eincalc.linalg import MatrixFunction
-from eincalc.nn import LogSumExp, Softmax
-from eincalc.parse import CALLS
-from eincalc.powers import Power
+from eincalc.core import expr as ir
+from eincalc.core.expr import Apply, Contract, Expr, Index, Tensor, node, positional_flag, walk
+from eincalc.core.functions import FUNCTIONS
+from eincalc.frontend.parse import CALLS
+from eincalc.numeric.evaluate import evaluate
+from eincalc.ops.linalg import MatrixFunction
+from eincalc.ops.nn import LogSumExp, Softmax
+from eincalc.ops.powers import Power
 from eincalc.testing import check_jacobian, check_vjp, numeric_jacobian
 
-for _module in pkgutil.iter_modules(ec.__path__):  # every module registers its node kinds and functions
-    importlib.import_module(f"eincalc.{_module.name}")
+for _module in pkgutil.walk_packages(ec.__path__, "eincalc."):  # every module registers its node kinds and functions
+    importlib.import_module(_module.name)
 
 x, X, G = ec.tensors("x[n] X[n,n] G[n,n]")
 i, j = Index("i", "n"), Index("j", "n")
@@ -40,8 +40,11 @@ SIZES = {"n": 3}
 def _values(seed: int = 0) -> dict[str, np.ndarray]:
     """Positive, well-conditioned values: every function below is smooth there."""
     rng = np.random.default_rng(seed)
-    return {"x": rng.uniform(0.5, 1.5, 3), "X": rng.uniform(0.0, 0.3, (3, 3)) + np.eye(3),
-            "G": rng.standard_normal((3, 3))}
+    return {
+        "x": rng.uniform(0.5, 1.5, 3),
+        "X": rng.uniform(0.0, 0.3, (3, 3)) + np.eye(3),
+        "G": rng.standard_normal((3, 3)),
+    }
 
 
 def _node_kinds() -> set[type]:
@@ -130,8 +133,12 @@ class Mystery(Expr):
 
 def test_a_node_kind_without_rules_raises_naming_it() -> None:
     mystery = Mystery(X @ x)
-    for derive in (lambda: ec.jacobian(mystery, x), lambda: ec.vjp(mystery, x, ec.tensors("g[n]")[0]),
-                   lambda: ec.grad(ec.sum(mystery), X), lambda: ec.hessian(ec.sum(mystery), x)):
+    for derive in (
+        lambda: ec.jacobian(mystery, x),
+        lambda: ec.vjp(mystery, x, ec.tensors("g[n]")[0]),
+        lambda: ec.grad(ec.sum(mystery), X),
+        lambda: ec.hessian(ec.sum(mystery), x),
+    ):
         with pytest.raises(ec.UnsupportedError, match="Mystery"):
             derive()
     with pytest.raises(ec.UnsupportedError, match="Mystery"):
@@ -143,7 +150,7 @@ def test_a_node_kind_without_rules_raises_naming_it() -> None:
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_element_wise_function_differentiates_like_finite_differences(name: str) -> None:
     values = _values()
-    for param in ((3.0, -1.5) if name == "pow" else (None,)):
+    for param in (3.0, -1.5) if name == "pow" else (None,):
         expr = Apply(name, X @ x, param)
         _check_derivatives(expr, X, values)
         numeric = numeric_jacobian(expr, X, values)
@@ -158,14 +165,46 @@ def test_an_unregistered_function_raises_naming_it(derive: Callable[[Expr, Tenso
 
 
 PARSE_SAMPLES = {
-    **{name: f"{name}(X @ x)" for name in ("sigmoid", "σ", "tanh", "exp", "log", "relu", "sqrt", "abs",
-                                           "softplus", "sin", "cos", "tan", "step", "sign", "square", "norm",
-                                           "softmax", "log_softmax", "logsumexp")},
-    "trace": "trace(X @ X)", "outer": "outer(X @ x, x)", "dot": "dot(X @ x, x)", "sum": "sum(X * X)",
-    "Σ": "Σ(X[i,j] x[j])", "size": "size(n) * (X @ x)", "inv": "inv(X) @ x", "det": "det(X)",
-    "logdet": "logdet(X)", "frobenius": "frobenius(X)", "diag": "diag(x) @ X", "diagonal": "diagonal(X @ X)",
-    "kron": "kron(X, X @ X)", "matrix_power": "matrix_power(X, 3)",
-    "cross_entropy": "cross_entropy(X @ x, x)", "mse": "mse(X @ x, x)",
+    **{
+        name: f"{name}(X @ x)"
+        for name in (
+            "sigmoid",
+            "σ",
+            "tanh",
+            "exp",
+            "log",
+            "relu",
+            "sqrt",
+            "abs",
+            "softplus",
+            "sin",
+            "cos",
+            "tan",
+            "step",
+            "sign",
+            "square",
+            "norm",
+            "softmax",
+            "log_softmax",
+            "logsumexp",
+        )
+    },
+    "trace": "trace(X @ X)",
+    "outer": "outer(X @ x, x)",
+    "dot": "dot(X @ x, x)",
+    "sum": "sum(X * X)",
+    "Σ": "Σ(X[i,j] x[j])",
+    "size": "size(n) * (X @ x)",
+    "inv": "inv(X) @ x",
+    "det": "det(X)",
+    "logdet": "logdet(X)",
+    "frobenius": "frobenius(X)",
+    "diag": "diag(x) @ X",
+    "diagonal": "diagonal(X @ X)",
+    "kron": "kron(X, X @ X)",
+    "matrix_power": "matrix_power(X, 3)",
+    "cross_entropy": "cross_entropy(X @ x, x)",
+    "mse": "mse(X @ x, x)",
     "binary_cross_entropy": "binary_cross_entropy(X @ x, x)",
 }
 

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eincalc import build
-from eincalc.errors import EincalcError, IndexMismatch, ParseError, ShapeError, UnknownNameError, UnsupportedError
-from eincalc.evaluate import evaluate
-from eincalc.expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Zero
-from eincalc.names import canonical
-from eincalc.nn import Softmax
-from eincalc.parse import CALLS, Call, parse, register_parse_function
-from eincalc.printing import to_text
+from eincalc.core.errors import EincalcError, IndexMismatch, ParseError, ShapeError, UnknownNameError, UnsupportedError
+from eincalc.core.expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Zero
+from eincalc.core.names import canonical
+from eincalc.frontend import build
+from eincalc.frontend.parse import CALLS, Call, parse, register_parse_function
+from eincalc.frontend.printing import to_text
+from eincalc.numeric.evaluate import evaluate
+from eincalc.ops.nn import Softmax
 
 x, y, z, W, A, c = build.tensors("x[n] y[n] z[n] W[m,n] A[n,n] c")
 T = (x, y, z, W, A, c)
@@ -259,9 +259,48 @@ def test_huge_exponents_stay_symbolic() -> None:
     assert parse("x[i]**(-1e308)", *T) == build.power(x["i"], -1e308)
 
 
-TOKENS = ["x", "y", "W", "A", "c", "i", "j", "σ", "δ", "Σ", "sum", "size", "n", "1", "0", "2.5", "e9",
-          "[", "]", "(", ")", ",", "+", "-", "*", "/", "**", "@", ".T", " ", "−", "⊙", "=", ":", "'", "\\",
-          "lambda", "for", "if", "\n"]
+TOKENS = [
+    "x",
+    "y",
+    "W",
+    "A",
+    "c",
+    "i",
+    "j",
+    "σ",
+    "δ",
+    "Σ",
+    "sum",
+    "size",
+    "n",
+    "1",
+    "0",
+    "2.5",
+    "e9",
+    "[",
+    "]",
+    "(",
+    ")",
+    ",",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "@",
+    ".T",
+    " ",
+    "−",
+    "⊙",
+    "=",
+    ":",
+    "'",
+    "\\",
+    "lambda",
+    "for",
+    "if",
+    "\n",
+]
 
 
 def parses_or_fails_cleanly(text: str) -> None:
@@ -280,18 +319,25 @@ def test_fuzz_only_eincalc_errors(text: str) -> None:
 
 
 VALID = [
-    "σ(W[i,j] x[j] + y[i])", "(x[i] y[i])[i] - 2 Σ(x[j] A[j,k] z[k])", "W @ x + 1", "((A[j,i] + A[i,j]))[i,j]",
-    "x[i]**(-1) δ[i,j] y[j]", "sum(W, axis=0) ⊙ x", "size(n) c − tanh(x[i] y[i])",
+    "σ(W[i,j] x[j] + y[i])",
+    "(x[i] y[i])[i] - 2 Σ(x[j] A[j,k] z[k])",
+    "W @ x + 1",
+    "((A[j,i] + A[i,j]))[i,j]",
+    "x[i]**(-1) δ[i,j] y[j]",
+    "sum(W, axis=0) ⊙ x",
+    "size(n) c − tanh(x[i] y[i])",
 ]
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.sampled_from(VALID), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 3), st.sampled_from(TOKENS)),
-                                       min_size=1, max_size=4))
+@given(
+    st.sampled_from(VALID),
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 3), st.sampled_from(TOKENS)), min_size=1, max_size=4),
+)
 def test_fuzz_mutated_expressions(text: str, edits: list[tuple[int, int, str]]) -> None:
     for position, removed, inserted in edits:
         position %= len(text) + 1
-        text = text[:position] + inserted + text[position + removed:]
+        text = text[:position] + inserted + text[position + removed :]
     parses_or_fails_cleanly(text)
 
 
@@ -325,7 +371,8 @@ def compose(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
         st.tuples(children, st.sampled_from([-1.0, 2.0, -0.5])).map(lambda p: build.scale(*p)),
         st.tuples(children, st.sampled_from([2, -1, 0.5])).map(lambda p: build.power(*p)),
         st.tuples(children, st.sampled_from(["sigmoid", "exp", "tanh", "softplus"])).map(
-            lambda p: build.apply(p[1], p[0])),
+            lambda p: build.apply(p[1], p[0])
+        ),
         children.filter(lambda e: e.rank > 0).map(lambda e: Contract((e,), ())),
         children.filter(lambda e: e.rank > 1).map(lambda e: Contract((e,), tuple(reversed(e.free)))),
     )
@@ -337,8 +384,13 @@ EXPRESSIONS = st.recursive(LEAVES, compose, max_leaves=8)
 
 def same_value(left: Expr, right: Expr, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    values = {"x": rng.uniform(0.5, 1.5, 3), "y": rng.uniform(0.5, 1.5, 3), "W": rng.uniform(0.5, 1.5, (2, 3)),
-              "A": rng.uniform(0.5, 1.5, (3, 3)), "c": 1.25}
+    values = {
+        "x": rng.uniform(0.5, 1.5, 3),
+        "y": rng.uniform(0.5, 1.5, 3),
+        "W": rng.uniform(0.5, 1.5, (2, 3)),
+        "A": rng.uniform(0.5, 1.5, (3, 3)),
+        "c": 1.25,
+    }
     with np.errstate(all="ignore"):
         np.testing.assert_allclose(evaluate(left, values), evaluate(right, values), rtol=1e-9)
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.cli import main
-from eincalc.expr import Contract, Expr, Tensor
-from eincalc.matrix_check import run_numpy
-from eincalc.parse import MAX_DEPTH, MAX_LENGTH
-from eincalc.parse_matrix import ReadBack, reads_back
+from eincalc.core.expr import Contract, Expr, Tensor
+from eincalc.frontend.parse import MAX_DEPTH, MAX_LENGTH
+from eincalc.frontend.parse_matrix import ReadBack, reads_back
+from eincalc.matrix.check import run_numpy
 from eincalc.strategies import Problem, problems
 
 W, W1, a, g, x, y, p = ec.tensors("W[m,n] W1[m,n] a[n] g[m] x[n] y[n] p[n]")
@@ -98,27 +98,33 @@ VIEW: dict[str, Callable[[dict[str, Any]], Any]] = {
     "tr(Xᵀ X)^-0.5 X": lambda v: v["X"] / np.linalg.norm(v["X"]),
     "σ(W x)": lambda v: sigmoid(v["W"] @ v["x"]),
     "σ(x) ⊙ (1 − σ(x))": lambda v: sigmoid(v["x"]) * (1 - sigmoid(v["x"])),
-    "tanh(x) ⊙ exp(y) ⊙ relu(x) ⊙ abs(y)": lambda v: np.tanh(v["x"]) * np.exp(v["y"]) * np.maximum(v["x"], 0)
-    * np.abs(v["y"]),
-    "log(p) + sqrt(p) + softplus(x) + sin(x) + cos(x)": lambda v: np.log(v["p"]) + np.sqrt(v["p"])
-    + np.logaddexp(0, v["x"]) + np.sin(v["x"]) + np.cos(v["x"]),
-    "(1 − tanh(A x)²) ⊙ step(x) ⊙ sign(y)": lambda v: (1 - np.tanh(v["A"] @ v["x"]) ** 2) * (v["x"] > 0)
-    * np.sign(v["y"]),
+    "tanh(x) ⊙ exp(y) ⊙ relu(x) ⊙ abs(y)": lambda v: (
+        np.tanh(v["x"]) * np.exp(v["y"]) * np.maximum(v["x"], 0) * np.abs(v["y"])
+    ),
+    "log(p) + sqrt(p) + softplus(x) + sin(x) + cos(x)": lambda v: (
+        np.log(v["p"]) + np.sqrt(v["p"]) + np.logaddexp(0, v["x"]) + np.sin(v["x"]) + np.cos(v["x"])
+    ),
+    "(1 − tanh(A x)²) ⊙ step(x) ⊙ sign(y)": lambda v: (
+        (1 - np.tanh(v["A"] @ v["x"]) ** 2) * (v["x"] > 0) * np.sign(v["y"])
+    ),
     "softmax(x) − log_softmax(y)": lambda v: softmax(v["x"]) - np.log(softmax(v["y"])),
     "logsumexp(A x)": lambda v: logsumexp(v["A"] @ v["x"]),
-    "softmax_rows(W) + softmax_cols(W) + log_softmax_rows(W)": lambda v: softmax(v["W"], 1) + softmax(v["W"], 0)
-    + np.log(softmax(v["W"], 1)),
+    "softmax_rows(W) + softmax_cols(W) + log_softmax_rows(W)": lambda v: (
+        softmax(v["W"], 1) + softmax(v["W"], 0) + np.log(softmax(v["W"], 1))
+    ),
     "logsumexp_rows(W)": lambda v: logsumexp(v["W"], 1),
     "logsumexp_cols(W)": lambda v: logsumexp(v["W"], 0),
-    "diag(softmax(x)) − softmax(x) softmax(x)ᵀ": lambda v: np.diag(softmax(v["x"])) - np.outer(softmax(v["x"]),
-                                                                                               softmax(v["x"])),
+    "diag(softmax(x)) − softmax(x) softmax(x)ᵀ": lambda v: (
+        np.diag(softmax(v["x"])) - np.outer(softmax(v["x"]), softmax(v["x"]))
+    ),
     "det(X) X⁻ᵀ": lambda v: det(v["X"]) * inv(v["X"]).T,
     "log|det(X)|": lambda v: np.log(abs(det(v["X"]))),
     "−X⁻ᵀ Aᵀ X⁻ᵀ": lambda v: -inv(v["X"]).T @ v["A"].T @ inv(v["X"]).T,
     "diag(A) ⊙ x": lambda v: np.diag(v["A"]) * v["x"],
     "W diag(0) + diag(1) W": lambda v: v["W"],
-    "Xᵀ diag(σ(X x) ⊙ (1 − σ(X x))) X": lambda v: v["X"].T @ np.diag(sigmoid(v["X"] @ v["x"])
-                                                                      * (1 - sigmoid(v["X"] @ v["x"]))) @ v["X"],
+    "Xᵀ diag(σ(X x) ⊙ (1 − σ(X x))) X": lambda v: (
+        v["X"].T @ np.diag(sigmoid(v["X"] @ v["x"]) * (1 - sigmoid(v["X"] @ v["x"]))) @ v["X"]
+    ),
     "S x + Sᵀ x": lambda v: 2 * v["S"] @ v["x"],
     "0 + x − 0": lambda v: v["x"],
     "a ⊙ h where h = σ(z), z = A x": lambda v: v["a"] * sigmoid(v["A"] @ v["x"]),
@@ -130,8 +136,9 @@ VIEW: dict[str, Callable[[dict[str, Any]], Any]] = {
     "A*exp(x)": lambda v: v["A"] @ np.exp(v["x"]),
     "(y.*x)'*a": lambda v: (v["y"] * v["x"]) @ v["a"],
     "norm2(A*x-y)^2": lambda v: np.sum((v["A"] @ v["x"] - v["y"]) ** 2),
-    "norm1(A*x-y) + norm2(W) + norm1(W)": lambda v: np.abs(v["A"] @ v["x"] - v["y"]).sum()
-    + np.linalg.norm(v["W"]) + np.abs(v["W"]).sum(),
+    "norm1(A*x-y) + norm2(W) + norm1(W)": lambda v: (
+        np.abs(v["A"] @ v["x"] - v["y"]).sum() + np.linalg.norm(v["W"]) + np.abs(v["W"]).sum()
+    ),
     "sum(log(exp(-y.*(A*x)) + vector(1)))": lambda v: np.sum(np.log(np.exp(-v["y"] * (v["A"] @ v["x"])) + 1)),
     "tr(A*X'*B*X*C)": lambda v: np.trace(v["A"] @ v["X"].T @ v["B"] @ v["X"] @ v["C"]),
     "log(det(inv(X)))": lambda v: np.log(det(inv(v["X"]))),
@@ -207,8 +214,9 @@ def test_named_intermediates_are_read_by_name() -> None:
 
 def test_shape_fixes_a_lone_identity_or_ones() -> None:
     assert ec.evaluate(ec.parse_matrix("I", *DECLARED, shape=("n", "n")), V, dims=SIZES).shape == (4, 4)
-    np.testing.assert_allclose(ec.evaluate(ec.parse_matrix("1 xᵀ", *DECLARED, shape=("m", "n")), V, dims=SIZES),
-                               np.outer(np.ones(3), V["x"]))
+    np.testing.assert_allclose(
+        ec.evaluate(ec.parse_matrix("1 xᵀ", *DECLARED, shape=("m", "n")), V, dims=SIZES), np.outer(np.ones(3), V["x"])
+    )
     assert ec.evaluate(ec.parse_matrix("0", *DECLARED, shape=("m",)), V, dims=SIZES).shape == (3,)
     constant = ec.parse_matrix("exp((c + 1) 1) 1", *DECLARED, shape=("n",))  # literals multiply element-wise
     np.testing.assert_allclose(ec.evaluate(constant, V, dims=SIZES), np.full(4, np.exp(V["c"] + 1)))
@@ -220,143 +228,151 @@ def test_shape_fixes_a_lone_identity_or_ones() -> None:
 
 ERRORS: dict[str, tuple[str, type[ec.EincalcError], str]] = {
     "matrix minus a vector": (
-        "A − x", ec.ShapeError,
+        "A − x",
+        ec.ShapeError,
         "an n×n matrix minus an n-vector: the terms of a sum must have one shape (strict matrix typing never "
         "broadcasts); to repeat the vector, write x 1ᵀ (a copy in every column) or 1 xᵀ (a copy in every row)\n"
         "  A − x\n"
-        "      ^"),
+        "      ^",
+    ),
     "matrix plus a vector of its row length": (
-        "W + x", ec.ShapeError,
+        "W + x",
+        ec.ShapeError,
         "an m×n matrix plus an n-vector: the terms of a sum must have one shape (strict matrix typing never "
         "broadcasts); to repeat the vector, write 1 xᵀ (a copy in every row)\n"
         "  W + x\n"
-        "      ^"),
+        "      ^",
+    ),
     "vector plus a scalar": (
-        "x + c", ec.ShapeError,
+        "x + c",
+        ec.ShapeError,
         "an n-vector plus a scalar: the terms of a sum must have one shape (strict matrix typing never broadcasts); "
         "to repeat the scalar, write c 1\n"
         "  x + c\n"
-        "      ^"),
+        "      ^",
+    ),
     "row plus column": (
-        "xᵀ + y", ec.ShapeError,
+        "xᵀ + y",
+        ec.ShapeError,
         "a row n-vector plus an n-vector: the terms of a sum must have one shape (strict matrix typing never "
         "broadcasts); transpose one of them, like yᵀ\n"
         "  xᵀ + y\n"
-        "       ^"),
+        "       ^",
+    ),
     "matrix plus its transpose's shape": (
-        "W + Wᵀ", ec.ShapeError,
+        "W + Wᵀ",
+        ec.ShapeError,
         "an m×n matrix plus an n×m matrix: the terms of a sum must have one shape (strict matrix typing never "
         "broadcasts); did you mean W?\n"
         "  W + Wᵀ\n"
-        "      ^"),
+        "      ^",
+    ),
     "inner dimensions differ": (
-        "Wᵀ x", ec.ShapeError,
+        "Wᵀ x",
+        ec.ShapeError,
         "the matrix product of an n×m matrix and an n-vector: inner dimensions m and n differ; did you mean W x?\n"
         "  Wᵀ x\n"
-        "     ^"),
+        "     ^",
+    ),
     "two column vectors": (
-        "x y", ec.ShapeError,
+        "x y",
+        ec.ShapeError,
         "the matrix product of an n-vector and an n-vector is not defined; write xᵀ y for the inner product, x yᵀ "
         "for the outer product, or x ⊙ y element-wise\n"
         "  x y\n"
-        "    ^"),
+        "    ^",
+    ),
     "column vector times a matrix": (
-        "x A", ec.ShapeError,
+        "x A",
+        ec.ShapeError,
         "the matrix product of an n-vector and an n×n matrix: a column vector can only be followed by a row vector "
         "or a scalar; did you mean xᵀ A?\n"
         "  x A\n"
-        "    ^"),
+        "    ^",
+    ),
     "element-wise product of two shapes": (
-        "W ⊙ A", ec.ShapeError,
-        "an m×n matrix ⊙ an n×n matrix: element-wise operations need operands of one shape\n"
-        "  W ⊙ A\n"
-        "      ^"),
+        "W ⊙ A",
+        ec.ShapeError,
+        "an m×n matrix ⊙ an n×n matrix: element-wise operations need operands of one shape\n  W ⊙ A\n      ^",
+    ),
     "⊙ beside a matrix product": (
-        "x ⊙ y aᵀ", ec.ParseError,
+        "x ⊙ y aᵀ",
+        ec.ParseError,
         "⊙ (or ⊘) and a matrix product side by side read differently in different conventions; add parentheses, "
         "like (A ⊙ B) C or A ⊙ (B C)\n"
         "  x ⊙ y aᵀ\n"
-        "        ^"),
+        "        ^",
+    ),
     "division by a vector": (
-        "x / y", ec.ShapeError,
-        "division by an n-vector: / divides by a scalar only; write x ./ y to divide element-wise\n"
-        "  x / y\n"
-        "      ^"),
-    "unknown name": (
-        "b x", ec.UnknownNameError,
-        "unknown name 'b'; declared tensors: A[n,n], x[n]\n"
-        "  b x\n"
-        "  ^"),
-    "unknown function": (
-        "foo(x)", ec.UnknownNameError,
-        "unknown function 'foo'; known functions: "),
+        "x / y",
+        ec.ShapeError,
+        "division by an n-vector: / divides by a scalar only; write x ./ y to divide element-wise\n  x / y\n      ^",
+    ),
+    "unknown name": ("b x", ec.UnknownNameError, "unknown name 'b'; declared tensors: A[n,n], x[n]\n  b x\n  ^"),
+    "unknown function": ("foo(x)", ec.UnknownNameError, "unknown function 'foo'; known functions: "),
     "rank-3 tensor": (
-        "T x", ec.UnsupportedError,
+        "T x",
+        ec.UnsupportedError,
         "T has rank 3 (m, n, n): matrix notation stops at rank 2; write the expression in index notation with "
         "ec.parse\n"
         "  T x\n"
-        "  ^"),
+        "  ^",
+    ),
     "trace of a non-square matrix": (
-        "tr(W)", ec.ShapeError,
-        "tr needs a square matrix; W is an m×n matrix\n"
-        "  tr(W)\n"
-        "     ^"),
+        "tr(W)",
+        ec.ShapeError,
+        "tr needs a square matrix; W is an m×n matrix\n  tr(W)\n     ^",
+    ),
     "softmax of a matrix": (
-        "softmax(A)", ec.ShapeError,
+        "softmax(A)",
+        ec.ShapeError,
         "softmax takes a vector; A is an n×n matrix; say which way it normalises: softmax_rows(…) or softmax_cols(…)\n"
         "  softmax(A)\n"
-        "          ^"),
+        "          ^",
+    ),
     "spectral norm": (
-        "‖A‖", ec.UnsupportedError,
-        "‖A‖ of a matrix is an induced norm, which has no rule; write ‖A‖_F for the Frobenius norm\n"
-        "  ‖A‖\n"
-        "  ^"),
+        "‖A‖",
+        ec.UnsupportedError,
+        "‖A‖ of a matrix is an induced norm, which has no rule; write ‖A‖_F for the Frobenius norm\n  ‖A‖\n  ^",
+    ),
     "non-integer matrix power": (
-        "A^0.5", ec.UnsupportedError,
+        "A^0.5",
+        ec.UnsupportedError,
         "a matrix power (A^0.5): a matrix power needs an integer exponent; for the element-wise power write A.^0.5\n"
         "  A^0.5\n"
-        "  ^"),
+        "  ^",
+    ),
     "variable exponent": (
-        "x^c", ec.ParseError,
-        "an exponent must be a number, like x^2 or X^-1; for a variable exponent b write exp(b log(a))\n"
-        "  x^c\n"
-        "    ^"),
+        "x^c",
+        ec.ParseError,
+        "an exponent must be a number, like x^2 or X^-1; for a variable exponent b write exp(b log(a))\n  x^c\n    ^",
+    ),
     "identity of no size": (
-        "I", ec.ShapeError,
+        "I",
+        ec.ShapeError,
         "nothing beside I fixes its size; write it beside a tensor of the size meant, or pass the result's shape= to "
         "parse_matrix\n"
         "  I\n"
-        "  ^"),
-    "bracket never closed": (
-        "(x + y", ec.ParseError,
-        "'(' was never closed\n"
-        "  (x + y\n"
-        "  ^"),
+        "  ^",
+    ),
+    "bracket never closed": ("(x + y", ec.ParseError, "'(' was never closed\n  (x + y\n  ^"),
     "text that ends too soon": (
-        "x +", ec.ParseError,
-        "the expression ends too soon, after '+'; an operand must follow\n"
-        "  x +\n"
-        "    ^"),
-    "unknown character": (
-        "x $ y", ec.ParseError,
-        "unexpected character '$' in matrix notation\n"
-        "  x $ y\n"
-        "    ^"),
+        "x +",
+        ec.ParseError,
+        "the expression ends too soon, after '+'; an operand must follow\n  x +\n    ^",
+    ),
+    "unknown character": ("x $ y", ec.ParseError, "unexpected character '$' in matrix notation\n  x $ y\n    ^"),
     "definitions in a cycle": (
-        "z where z = w, w = z", ec.ParseError,
-        "the definitions of z, w refer to each other\n"
-        "  z where z = w, w = z\n"
-        "          ^"),
+        "z where z = w, w = z",
+        ec.ParseError,
+        "the definitions of z, w refer to each other\n  z where z = w, w = z\n          ^",
+    ),
     "definition of a declared name": (
-        "x where x = y", ec.ParseError,
-        "x is already declared; name the intermediate differently\n"
-        "  x where x = y\n"
-        "          ^"),
-    "wrong number of arguments": (
-        "tr(A, A)", ec.ParseError,
-        "tr takes 1 argument, not 2\n"
-        "  tr(A, A)\n"
-        "  ^"),
+        "x where x = y",
+        ec.ParseError,
+        "x is already declared; name the intermediate differently\n  x where x = y\n          ^",
+    ),
+    "wrong number of arguments": ("tr(A, A)", ec.ParseError, "tr takes 1 argument, not 2\n  tr(A, A)\n  ^"),
 }
 
 
@@ -369,11 +385,17 @@ def test_error_message(case: str) -> None:
     assert str(info.value).startswith(message) if case == "unknown function" else str(info.value) == message
 
 
-@pytest.mark.parametrize(("arguments", "message"), [
-    ((3,), "the text given to ec.parse_matrix must be a string like \"x'*A*x\", not int 3"),
-    (("x", [x]), "parse_matrix takes declared tensors (ec.tensors) and named intermediates (ec.let), not list "
-                 "[<Tensor x[i]>]; unpack a list with *: ec.parse_matrix(text, *tensors)"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ((3,), 'the text given to ec.parse_matrix must be a string like "x\'*A*x", not int 3'),
+        (
+            ("x", [x]),
+            "parse_matrix takes declared tensors (ec.tensors) and named intermediates (ec.let), not list "
+            "[<Tensor x[i]>]; unpack a list with *: ec.parse_matrix(text, *tensors)",
+        ),
+    ],
+)
 def test_bad_arguments(arguments: tuple[Any, ...], message: str) -> None:
     with pytest.raises(ec.EincalcError) as info:
         ec.parse_matrix(*arguments)
@@ -387,8 +409,11 @@ def test_long_input_is_read_by_loops_and_deep_nesting_is_refused() -> None:
     np.testing.assert_allclose(ec.evaluate(long_sum, V), 1000 * V["x"])
     long_product = ec.parse_matrix(" ".join(["A"] * 300), A)  # multiplied pairwise: a shallow expression
     np.testing.assert_allclose(ec.evaluate(long_product, V), np.linalg.matrix_power(V["A"], 300), rtol=1e-8)
-    for deep in ("(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), "A" + "ᵀ" * (MAX_DEPTH + 1),
-                 "σ(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1)):
+    for deep in (
+        "(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1),
+        "A" + "ᵀ" * (MAX_DEPTH + 1),
+        "σ(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1),
+    ):
         with pytest.raises(ec.ParseError, match=f"nests deeper than {MAX_DEPTH} levels"):
             ec.parse_matrix(deep, x, A)
     with pytest.raises(ec.ParseError, match=f"the limit is {MAX_LENGTH}"):
@@ -421,9 +446,18 @@ def _readme_and_cookbook() -> Iterator[tuple[str, Expr, list[Tensor], bool]]:
     XX, BB, CC, WW, YY, QQ = ec.tensors("X[m,n] B[n,k] C[k,m] W[n,k] Y[m,k] Q[n,n]")
     yy, ww = ec.tensors("y[m] w[n]")
     Wr, ar, gr = ec.tensors("W[m,n] a[n] g[m]")
-    gradients = [(aa @ xx, xx), (xx @ xx, xx), (xx @ AA @ xx, xx), (ec.sum(ec.square(xx - bb)), xx),
-                 (ec.trace(XX @ BB @ CC), BB), (ec.trace(XX.T @ XX), XX), (ec.sum(ec.square(XX @ WW - YY)), WW),
-                 (ec.logdet(QQ), QQ), (ec.det(QQ), QQ), (ec.trace(ec.inv(QQ) @ AA), QQ)]
+    gradients = [
+        (aa @ xx, xx),
+        (xx @ xx, xx),
+        (xx @ AA @ xx, xx),
+        (ec.sum(ec.square(xx - bb)), xx),
+        (ec.trace(XX @ BB @ CC), BB),
+        (ec.trace(XX.T @ XX), XX),
+        (ec.sum(ec.square(XX @ WW - YY)), WW),
+        (ec.logdet(QQ), QQ),
+        (ec.det(QQ), QQ),
+        (ec.trace(ec.inv(QQ) @ AA), QQ),
+    ]
     for f, wrt in gradients:
         yield f"∇ {f}", ec.grad(f, wrt), [wrt], False
     yield "Hessian of xᵀAx", ec.hessian(xx @ AA @ xx, xx), [xx], False
@@ -453,7 +487,7 @@ def test_documented_forms_read_back(name: str) -> None:
 
 
 def _dims(expr: Expr, wrt: list[Tensor]) -> set[str]:
-    from eincalc.expr import walk
+    from eincalc.core.expr import walk
 
     return {d for node in [*walk(expr), *wrt] if isinstance(node, Tensor) for d in node.spec.dims}
 
@@ -491,17 +525,29 @@ def _former_defects() -> dict[str, tuple[Expr, list[Tensor], str]]:
     theta, gg, xx, AA, XX, WW, cc, ww = ec.tensors("θ[n] g[n] x[n] A[n,n] X[b,n] W[n,m] c[m] w[n]")
     (s,) = ec.tensors("s")
     return {
-        "softmax Jacobian diag(s) (I − s)": (ec.jacobian(ec.softmax(theta), theta), [theta],
-                                             "diag(softmax(θ)) − softmax(θ) softmax(θ)ᵀ"),
-        "logsumexp Hessian Aᵀ diag(s) (A − Aᵀ s)": (ec.hessian(ec.logsumexp(AA @ xx), xx), [xx],
-                                                    "Aᵀ (diag(softmax(A x)) − softmax(A x) softmax(A x)ᵀ) A"),
+        "softmax Jacobian diag(s) (I − s)": (
+            ec.jacobian(ec.softmax(theta), theta),
+            [theta],
+            "diag(softmax(θ)) − softmax(θ) softmax(θ)ᵀ",
+        ),
+        "logsumexp Hessian Aᵀ diag(s) (A − Aᵀ s)": (
+            ec.hessian(ec.logsumexp(AA @ xx), xx),
+            [xx],
+            "Aᵀ (diag(softmax(A x)) − softmax(A x) softmax(A x)ᵀ) A",
+        ),
         "bias added to a batch X W + c": (XX @ WW + cc, [], "X W + 1 cᵀ"),
-        "softmax VJP s ⊙ (g − gᵀ s)": (ec.vjp(ec.softmax(theta), theta, gg), [theta],
-                                       "softmax(θ) ⊙ (g − (gᵀ softmax(θ)) 1)"),
+        "softmax VJP s ⊙ (g − gᵀ s)": (
+            ec.vjp(ec.softmax(theta), theta, gg),
+            [theta],
+            "softmax(θ) ⊙ (g − (gᵀ softmax(θ)) 1)",
+        ),
         "scalar bias σ(X w + s)": (ec.sigmoid(XX @ ww + s), [], "σ(X w + s 1)"),
         "ones plus a scalar exp(1 + s)": (ec.parse("(exp(1[i:n] + s))[i]", s, AA), [AA], "exp(1 + s) 1"),
         "ones plus a scalar, read well typed with other numbers (exp(s + 1)ᵀ g) 1 1ᵀ": (
-            ec.parse("(Σ(exp(s + 1[i]) g[i]) 1[j:n] 1[k:n])[j,k]", s, gg), [gg], "exp(s + 1) (1ᵀ g) (1 1ᵀ)"),
+            ec.parse("(Σ(exp(s + 1[i]) g[i]) 1[j:n] 1[k:n])[j,k]", s, gg),
+            [gg],
+            "exp(s + 1) (1ᵀ g) (1 1ᵀ)",
+        ),
         "a function of ones (1ᵀ σ(1)) x": (ec.parse("Σ(σ(1[i:n])) x[j]", xx), [xx], "σ(1) n x"),
     }
 
@@ -517,11 +563,16 @@ def test_former_view_defects_print_well_typed_and_read_back(name: str) -> None:
     assert check.passed, str(check)
 
 
-@pytest.mark.parametrize(("expr", "message"), [
-    (ec.let("h", x) + ec.let("h", y),
-     "two different intermediates are named h (x[i] and y[i]): text would show one name for both; rename one"),
-    (ec.parse("Σ(exp(δ[i:n,j:n]))", A), "reduces a constant vector or matrix whose size nothing in the text shows"),
-])
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        (
+            ec.let("h", x) + ec.let("h", y),
+            "two different intermediates are named h (x[i] and y[i]): text would show one name for both; rename one",
+        ),
+        (ec.parse("Σ(exp(δ[i:n,j:n]))", A), "reduces a constant vector or matrix whose size nothing in the text shows"),
+    ],
+)
 def test_a_form_the_text_cannot_show_has_no_matrix_form(expr: Expr, message: str) -> None:
     with pytest.raises(ec.NoMatrixForm, match=re.escape(message)):
         ec.to_matrix(expr, sizes_from=[A])

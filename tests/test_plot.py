@@ -1,7 +1,5 @@
 """Heat maps of Jacobians (matplotlib is optional: the drawing tests skip without it)."""
 
-
-
 from __future__ import annotations
 
 import sys

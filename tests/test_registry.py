@@ -1,4 +1,4 @@
-"""Every interpretation's table refuses a second rule for the same node kind or name (eincalc.registry)."""
+"""Every interpretation's table refuses a second rule for the same node kind or name (eincalc.core.registry)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import pytest
 
 import eincalc as ec
 from custom_nodes import opaque_node
-from eincalc.codegen import register_numpy
-from eincalc.diff import register_jacobian, register_vjp
-from eincalc.errors import DuplicateRegistrationError, EincalcError, UnsupportedError
-from eincalc.evaluate import register_evaluator
-from eincalc.expr import Expr, node, positional_flag
-from eincalc.fastplan import register_in_place
-from eincalc.functions import lookup, register
-from eincalc.matrix import register_matrix_rule
-from eincalc.parse import CALLS, register_parse_function
-from eincalc.registry import Registry
-from eincalc.simplify import RULES, register_rule
+from eincalc.calculus.diff import register_jacobian, register_vjp
+from eincalc.calculus.simplify import RULES, register_rule
+from eincalc.core.errors import DuplicateRegistrationError, EincalcError, UnsupportedError
+from eincalc.core.expr import Expr, node, positional_flag
+from eincalc.core.functions import lookup, register
+from eincalc.core.registry import Registry
+from eincalc.frontend.parse import CALLS, register_parse_function
+from eincalc.matrix.view import register_matrix_rule
+from eincalc.numeric.codegen import register_numpy
+from eincalc.numeric.evaluate import register_evaluator
+from eincalc.numeric.fastplan import register_in_place
 
 
 def _rule(*_: Any) -> None:
@@ -32,8 +32,9 @@ def _twice(register: Callable[[Any], Any]) -> None:
         register(_rule)
 
 
-@pytest.mark.parametrize("hook", [register_jacobian, register_vjp, register_evaluator, register_matrix_rule,
-                                  register_in_place])
+@pytest.mark.parametrize(
+    "hook", [register_jacobian, register_vjp, register_evaluator, register_matrix_rule, register_in_place]
+)
 def test_a_node_kind_gets_one_rule_per_interpretation(hook: Callable[[type], Callable[[Any], Any]]) -> None:
     _twice(hook(opaque_node("Twice")))
 
@@ -69,15 +70,22 @@ def test_the_error_is_an_eincalc_error_naming_the_table_and_key() -> None:
 def _bare_node() -> Any:
     """A node kind with no printer of its own (no ``text`` or ``latex_with`` method)."""
     x = opaque_node("Inner")(ec.tensors("x[n]")[0])
-    namespace = {"__annotations__": {"arg": Expr, "positional": bool}, "positional": positional_flag(),
-                 "args": lambda self: (self.arg,), "children": lambda self: (self.arg,),
-                 "_compute_free": lambda self: tuple(self.arg.free)}
+    namespace = {
+        "__annotations__": {"arg": Expr, "positional": bool},
+        "positional": positional_flag(),
+        "args": lambda self: (self.arg,),
+        "children": lambda self: (self.arg,),
+        "_compute_free": lambda self: tuple(self.arg.free),
+    }
     return node(type("Bare", (Expr,), namespace))(x)
 
 
-@pytest.mark.parametrize(("printer", "message"), [(str, "no text printer for node Bare"),
-                                                  (lambda e: e.latex(), "no LaTeX printer for node Bare")])
-def test_an_unknown_node_kind_gets_a_specific_error_from_each_printer(printer: Callable[[Any], str],
-                                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("printer", "message"),
+    [(str, "no text printer for node Bare"), (lambda e: e.latex(), "no LaTeX printer for node Bare")],
+)
+def test_an_unknown_node_kind_gets_a_specific_error_from_each_printer(
+    printer: Callable[[Any], str], message: str
+) -> None:
     with pytest.raises(UnsupportedError, match=message):
         printer(_bare_node())

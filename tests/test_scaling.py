@@ -11,9 +11,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 import eincalc as ec
-from eincalc.expr import Contract, Expr, Tensor, postorder
-from eincalc.printing import with_definitions
-from eincalc.simplify import FLAT_PRODUCT_LIMIT, Recorder
+from eincalc.calculus.simplify import FLAT_PRODUCT_LIMIT, Recorder
+from eincalc.core.expr import Contract, Expr, Tensor, postorder
+from eincalc.frontend.printing import with_definitions
 
 
 def deep_mlp(depth: int) -> tuple[Expr, list[Tensor], Tensor]:
@@ -92,17 +92,17 @@ def test_deep_gradient_compiles_and_evaluates_at_depth_1000() -> None:
 def test_the_reciprocal_search_reads_each_named_definition_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cancelling ``x x⁻¹`` looks through named definitions; it once rewrote every definition below every
     product it asked about (1,000 named layers took 21 s to derive): the search is now kept per node."""
-    import eincalc.cancel
+    import eincalc.calculus.cancel
 
     renamings = 0
-    rename = eincalc.cancel.rename
+    rename = eincalc.calculus.cancel.rename
 
     def counted(*args: object) -> Expr:
         nonlocal renamings
         renamings += 1
         return rename(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(eincalc.cancel, "rename", counted)
+    monkeypatch.setattr(eincalc.calculus.cancel, "rename", counted)
     loss, weights, _ = deep_mlp(200)
     with ec.resource_limits(max_nodes=None):
         ec.grad(loss, weights[0])
@@ -111,7 +111,7 @@ def test_the_reciprocal_search_reads_each_named_definition_once(monkeypatch: pyt
 
 def test_a_ten_thousand_layer_chain_builds_derives_and_prints_under_the_default_recursion_limit() -> None:
     """Issue 13, item 5: every pass is iterative or reads shallow named pieces; nothing reaches Python's limit."""
-    x, = ec.tensors("x[n]")
+    (x,) = ec.tensors("x[n]")
     h: Expr = x
     for _ in range(10_000):
         h = ec.tanh(h)
@@ -126,7 +126,7 @@ def test_a_ten_thousand_layer_chain_builds_derives_and_prints_under_the_default_
 
 
 def test_hashing_and_comparing_a_deep_unnamed_chain_do_not_recurse() -> None:
-    x, = ec.tensors("x[n]")
+    (x,) = ec.tensors("x[n]")
     first: Expr = x
     second: Expr = x
     for _ in range(5000):
@@ -156,5 +156,4 @@ def test_a_plain_deep_loop_derives_in_linear_size_and_evaluates() -> None:
     assert_allclose(ec.evaluate(last, values), np.outer(delta * (1 - hs[-1] ** 2), hs[-2]), rtol=1e-9)
     for layer in range(depth, 1, -1):
         delta = values[f"W{layer}"].T @ (delta * (1 - hs[layer] ** 2))
-    assert_allclose(ec.evaluate(first, values), np.outer(delta * (1 - hs[1] ** 2), values["x"]),
-                    rtol=1e-9, atol=1e-15)
+    assert_allclose(ec.evaluate(first, values), np.outer(delta * (1 - hs[1] ** 2), values["x"]), rtol=1e-9, atol=1e-15)

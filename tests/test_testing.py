@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.expr import Index
+from eincalc.core.expr import Index
 from eincalc.testing import check_grad, check_jacobian, check_vjp, numeric_jacobian, random_values
 
 x, W, g = ec.tensors("x[n] W[m,n] g[m]")
@@ -54,6 +54,8 @@ def test_the_strategies_are_reachable_from_testing_and_name_their_dependency(mon
     assert testing.problems is strategies.problems
     monkeypatch.setitem(sys.modules, "hypothesis", None)  # as if hypothesis were not installed
     monkeypatch.delitem(sys.modules, "eincalc.strategies")
+    monkeypatch.delitem(sys.modules, "eincalc.testing.strategies")
+    monkeypatch.delattr(testing, "strategies")
     monkeypatch.delattr(ec, "strategies")
     with pytest.raises(ModuleNotFoundError, match=r"eincalc.testing.problems needs hypothesis: pip install"):
         testing.problems  # noqa: B018

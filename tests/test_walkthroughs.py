@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from eincalc import walkthroughs
-from eincalc.walkthroughs import CHECKOUT, WALKTHROUGHS, commands
+from eincalc.cli import walkthroughs
+from eincalc.cli.walkthroughs import CHECKOUT, WALKTHROUGHS, commands
 
 backprop, chain_rule, sigmoid_gate = WALKTHROUGHS["backprop"], WALKTHROUGHS["chain-rule"], WALKTHROUGHS["sigmoid-gate"]
 
@@ -39,7 +39,8 @@ def test_walkthrough_matches_its_snapshot(name: str) -> None:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"no snapshot {path.name}; create it with EINCALC_UPDATE_SNAPSHOTS=1"
     assert text == path.read_text(encoding="utf-8"), (
-        f"walk-through {name!r} changed; if intended, regenerate with EINCALC_UPDATE_SNAPSHOTS=1 and review the diff")
+        f"walk-through {name!r} changed; if intended, regenerate with EINCALC_UPDATE_SNAPSHOTS=1 and review the diff"
+    )
 
 
 def test_backprop_answers_the_question() -> None:
@@ -88,17 +89,31 @@ def test_the_words_live_with_the_docs() -> None:
 def test_an_installed_wheel_prints_the_walkthroughs(tmp_path: Path) -> None:
     """The wheel carries the pages as package data, so `eincalc walkthrough` works away from the checkout."""
     root = CHECKOUT.parent.parent
-    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)], cwd=root,
-                   check=True, capture_output=True)
-    wheel, = tmp_path.glob("eincalc-*.whl")
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("eincalc-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         packed = {n for n in archive.namelist() if n.startswith("eincalc/walkthrough_texts/")}
         assert packed == {f"eincalc/walkthrough_texts/{name}.md" for name in WALKTHROUGHS}
         archive.extractall(tmp_path / "site")
     environment = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
-    found = subprocess.run([sys.executable, "-c", "import eincalc, sys; print(eincalc.__file__); "
-                            "from eincalc.cli import main; sys.exit(main(['walkthrough', 'sigmoid-gate']))"],
-                           cwd=tmp_path, env=environment, capture_output=True, text=True, check=False)
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import eincalc, sys; print(eincalc.__file__); "
+            "from eincalc.cli import main; sys.exit(main(['walkthrough', 'sigmoid-gate']))",
+        ],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert found.returncode == 0, found.stderr
     where, text = found.stdout.split("\n", 1)
     assert where.startswith(str(tmp_path / "site"))

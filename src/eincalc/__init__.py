@@ -11,8 +11,24 @@ g[p] a[q] = g aᵀ
 import types
 from collections.abc import Iterable
 
-from . import powers  # noqa: F401 - the rules of x ** t (derivative, value, printing) register on import
-from .build import (
+from .calculus.diff import grad, jacobian, vjp
+from .calculus.hessian import hessian, hvp
+from .calculus.simplify import simplify
+from .core.errors import (
+    DomainError,
+    EincalcError,
+    IndexMismatch,
+    NoMatrixForm,
+    ParseError,
+    ResourceError,
+    ShapeError,
+    UnknownNameError,
+    UnsupportedError,
+)
+from .core.expr import Expr, Index, TensorSpec
+from .core.limits import Limits, bounded, get_limits, resource_limits, set_limits
+from .explain.derivation import Derivation, explain
+from .frontend.build import (
     absolute,
     cos,
     dot,
@@ -32,38 +48,22 @@ from .build import (
     tensors,
     trace,
 )
-from .build import total as sum
-from .codegen import codegen
-from .diff import grad, jacobian, vjp
-from .einsum import einsum
-from .errors import (
-    DomainError,
-    EincalcError,
-    IndexMismatch,
-    NoMatrixForm,
-    ParseError,
-    ResourceError,
-    ShapeError,
-    UnknownNameError,
-    UnsupportedError,
-)
-from .evaluate import compile, evaluate
-from .explain import Derivation, explain
-from .expr import Expr, Index, TensorSpec
-from .graph import Graph, graph
-from .hessian import hessian, hvp
-from .limits import Limits, bounded, get_limits, resource_limits, set_limits
-from .linalg import det, inv, logdet
-from .linalg_build import diag, diagonal, frobenius, kron, matrix_power, norm
-from .losses import binary_cross_entropy, cross_entropy, mean, mse
-from .matrix import MatrixForm, to_matrix
-from .nn import log_softmax, logsumexp, softmax
-from .parse import parse
-from .parse_matrix import parse_matrix
-from .plot import plot_jacobian
-from .printing import with_definitions
-from .simplify import simplify
+from .frontend.build import total as sum
+from .frontend.einsum import einsum
+from .frontend.parse import parse
+from .frontend.parse_matrix import parse_matrix
+from .frontend.printing import with_definitions
+from .matrix.view import MatrixForm, to_matrix
+from .numeric.codegen import codegen
+from .numeric.evaluate import compile, evaluate
+from .ops import powers  # noqa: F401 - the rules of x ** t (derivative, value, printing) register on import
+from .ops.linalg import det, inv, logdet
+from .ops.linalg_build import diag, diagonal, frobenius, kron, matrix_power, norm
+from .ops.losses import binary_cross_entropy, cross_entropy, mean, mse
+from .ops.nn import log_softmax, logsumexp, softmax
 from .testing import check_grad
+from .views.graph import Graph, graph
+from .views.plot import plot_jacobian
 
 abs = absolute
 
@@ -145,22 +145,51 @@ __all__ = [
 __version__ = "0.1.0"
 
 _EXPR_METHODS = (
-    "__str__", "__repr__", "_repr_latex_", "_repr_markdown_", "latex", "to_einsum", "to_matrix", "__getitem__",
-    "__add__", "__radd__", "__sub__", "__rsub__", "__neg__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-    "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "T",
+    "__str__",
+    "__repr__",
+    "_repr_latex_",
+    "_repr_markdown_",
+    "latex",
+    "to_einsum",
+    "to_matrix",
+    "__getitem__",
+    "__add__",
+    "__radd__",
+    "__sub__",
+    "__rsub__",
+    "__neg__",
+    "__mul__",
+    "__rmul__",
+    "__truediv__",
+    "__rtruediv__",
+    "__pow__",
+    "__rpow__",
+    "__matmul__",
+    "__rmatmul__",
+    "T",
 )
 """What a user calls on an expression (its structural methods are iterative, and hot, so left alone)."""
 
 
-_DISPLAY_METHODS = ("__str__", "__repr__", "_repr_latex_", "_repr_markdown_", "_repr_html_", "_repr_svg_",
-                    "_repr_mimebundle_")
+_DISPLAY_METHODS = (
+    "__str__",
+    "__repr__",
+    "_repr_latex_",
+    "_repr_markdown_",
+    "_repr_html_",
+    "_repr_svg_",
+    "_repr_mimebundle_",
+)
 """How a REPL or Jupyter shows an object: guarded like the public methods."""
 
 
 def _public_methods(cls: type) -> list[str]:
     """The methods and properties of ``cls`` a user calls: public ones, printing and Jupyter's ``_repr_*_``."""
-    return [name for name, value in vars(cls).items() if isinstance(value, property | types.FunctionType)
-            and (not name.startswith("_") or name in _DISPLAY_METHODS)]
+    return [
+        name
+        for name, value in vars(cls).items()
+        if isinstance(value, property | types.FunctionType) and (not name.startswith("_") or name in _DISPLAY_METHODS)
+    ]
 
 
 def _guard(cls: type, names: Iterable[str]) -> None:
@@ -175,7 +204,7 @@ def _guard(cls: type, names: Iterable[str]) -> None:
 
 def _guard_public_api() -> None:
     """Every public function, and what a user calls on the objects they return, reports an expression too
-    deep for Python's recursion as a `ResourceError` saying what to do (see `eincalc.limits.bounded()`)."""
+    deep for Python's recursion as a `ResourceError` saying what to do (see `eincalc.core.limits.bounded()`)."""
     namespace = globals()
     for name in __all__:
         value = namespace[name]

@@ -1,0 +1,1 @@
+"""Differentiation (one reverse pass), simplification rules, Hessians."""

@@ -1,0 +1,31 @@
+"""The one place where eincalc asks which array library an array comes from.
+
+`array_namespace` follows the field's convention, `array-api-compat`: NumPy,
+CuPy, PyTorch, JAX and Dask arrays each get a namespace with the Array API's
+functions (``xp.tanh``, ``xp.sum(x, axis=..., keepdims=...)``, ``xp.eye``), so
+results stay arrays of the caller's library (a PyTorch result keeps its
+autograd graph, a Dask result stays lazy).  array-api-compat recognises a
+framework only when the user has already imported it (it looks in
+``sys.modules``), so nothing here imports PyTorch, JAX or Dask.  Plain NumPy
+arrays, and anything that is no array (a Python float), use NumPy itself.
+
+>>> import numpy as np
+>>> array_namespace(np.ones(2)) is np
+True
+>>> array_namespace(2.0) is np
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+
+def array_namespace(x: Any) -> Any:
+    """The namespace whose functions compute on ``x`` and return arrays of its library (NumPy for non-arrays)."""
+    if isinstance(x, np.ndarray | np.generic) or not array_api_compat.is_array_api_obj(x):
+        return np
+    return array_api_compat.array_namespace(x)

@@ -1,0 +1,185 @@
+"""Automatic named intermediates: what every printer shows once.
+
+An expression is a DAG: the natural loop ``h = tanh(W @ h)`` builds one node per
+layer, and its gradient refers to each layer's output again and again (in the
+forward pass, and in ``1 − tanh(z)²``).  Written out, such a DAG grows with the
+square of its depth (or doubles with each step of ``h = h*0.5 + h*0.5``).  So
+before printing, `display()` names sub-expressions, and every printer — index
+text, LaTeX, the matrix view, explanations — shows each named one once, as
+``where t1[i] = tanh(W1[i,j] x[j])``, and refers to it by name.
+
+The rules, applied to the distinct sub-expressions *up to the names of their free
+indices* (``tanh(W[i,j] x[j])`` and ``tanh(W[p,j] x[j])`` are one intermediate,
+used at ``i`` and at ``p``):
+
+* a sub-expression used more than once — by several parents, or twice by one —
+  is named when it has at least `SMALL` nodes written out, so ``x[i] y[i]``
+  or ``σ(x[i])`` used twice still print inline, while a layer's output
+  ``tanh(W[i,j] x[j])`` (forward pass and derivative) is named;
+* a sub-expression nested more than `DEPTH` levels below the nearest name
+  is named, so every printed piece is shallow and every printer, recursive or not,
+  works at any depth (an unnamed 10,000-layer chain prints as 10,000 / DEPTH
+  definitions);
+* a user's name (`eincalc.let()`) is kept: its body is its own definition.
+
+Names are ``t1, t2, …`` in the order of definition (each after the ones it uses),
+skipping any name a tensor or a named intermediate of the expression has, so the
+same expression always prints the same text.  Everything is linear in the number
+of distinct nodes, iterative, and kept on the node.
+
+>>> import eincalc as ec
+>>> W, x, y = ec.tensors("W[m,n] x[n] y[m]")
+>>> h = ec.tanh(W @ x)
+>>> print(ec.grad(ec.sum((h - y) ** 2), W))
+2 ((1 - t1[p]**2) (t1[p] - y[p]) x[q])[p,q]
+  where t1[i] = tanh(W[i,j] x[j])
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator
+from typing import TypeVar
+
+from .expr import Expr, Index, Named, Tensor
+from .names import positional_names, rename
+
+SMALL = 4
+"""Nodes written out from which a sub-expression used more than once is named (``tanh(W[i,j] x[j])`` has 4)."""
+DEPTH = 24
+"""Levels of nesting a printed piece may have below the nearest name."""
+PREFIX = "t"
+"""Automatic names are this letter and a number: ``t1``, ``t2`` (``t₁`` in matrix notation)."""
+
+
+def display(expr: Expr) -> Expr:
+    """``expr`` with its automatic intermediates as `Named` nodes (``t1``, …), kept on the node.
+
+    >>> import eincalc as ec
+    >>> x, y = ec.tensors("x[n] y[n]")
+    >>> h = ec.exp(x + y)
+    >>> from eincalc.frontend.printing import line_text
+    >>> line_text(display(ec.sum(h * h) * ec.sum(h)))
+    'Σ((t1[i] t1[i])[i]) Σ(t1[j])'
+    >>> line_text(display(ec.sum(h * h)))  # used twice, but by one node
+    'Σ((t1[i] t1[i])[i])'
+
+    """
+    memo = expr.memo()
+    if "display" not in memo:
+        memo["display"] = _Plan(expr).rewrite()
+    result: Expr = memo["display"]
+    return result
+
+
+def is_automatic(name: str) -> bool:
+    """Whether ``name`` has the form of an automatic intermediate's name (``t1``, ``t12``).
+
+    >>> is_automatic("t3"), is_automatic("t"), is_automatic("theta")
+    (True, False, False)
+    """
+    return name.startswith(PREFIX) and name[len(PREFIX) :].isdigit() and name[len(PREFIX) :].isascii()
+
+
+def key(node: Expr) -> Expr:
+    """``node`` with its free indices named by position (``i, j, …``): equal for every labelling of the same
+    sub-expression (kept on the node)."""
+    memo = node.memo()
+    found: Expr | None = memo.get("key")
+    if found is None:
+        free = node.free
+        target = (Index(name, k.dim) for name, k in zip(positional_names(len(free)), free, strict=True))
+        found = memo["key"] = rename(node, dict(zip(free, target, strict=True)))
+    return found
+
+
+class _Plan:
+    """Which sub-expressions of one expression get names, and the expression rewritten with them."""
+
+    def __init__(self, root: Expr) -> None:
+        self.root = root
+        self.order = _postorder(root, self.children)
+        uses: Counter[Expr] = Counter(child for node in self.order for child in self.children(node))
+        user_bodies = {key(n.body) for n in self.order if isinstance(n, Named)}
+        self.names: dict[Expr, str] = {}
+        fresh = _fresh_names(self.order)
+        height: dict[Expr, int] = {}
+        for node in self.order:
+            below = [
+                0 if child in self.names or isinstance(child, Named) else height[child] for child in self.children(node)
+            ]
+            height[node] = 1 + max(below, default=-1)
+            named = (
+                ((uses[node] > 1 and node.tree_size >= SMALL) or height[node] > DEPTH)
+                and below
+                and node is not root
+                and not isinstance(node, Named)
+                and node not in user_bodies
+            )
+            if named:
+                self.names[node] = next(fresh)
+                height[node] = 0
+
+    def children(self, node: Expr) -> list[Expr]:
+        """The keys of ``node``'s children: the distinct sub-expressions it uses, up to free index names."""
+        kept: list[Expr] = node.memo().get("child keys")  # type: ignore[assignment]
+        if kept is None:
+            kept = [key(child) for child in node.children()]
+            node.memo()["child keys"] = kept
+        return kept
+
+    def rewrite(self) -> Expr:
+        """The root with every use of a named key replaced by a reference to its one definition.
+
+        Two kinds of job, each done once, children first: the *use* of a node (a reference, if its key is
+        named, else the node with its children's uses) and the *definition* of a named key (the key with
+        its children's uses).
+        """
+        done: dict[tuple[Expr, bool], Expr] = {}
+
+        def named(node: Expr) -> bool:
+            return key(node) in self.names
+
+        def needs(job: tuple[Expr, bool]) -> list[tuple[Expr, bool]]:
+            node, definition = job
+            if not definition and named(node):
+                return [(key(node), True)]
+            return [(child, False) for child in node.children()]
+
+        def use(child: Expr) -> Expr:
+            return done[child, False]
+
+        for node, definition in _postorder((self.root, False), needs):
+            if not definition and named(node):
+                shape = key(node)
+                done[node, False] = Named(self.names[shape], done[shape, True], node.free, positional=node.positional)
+            else:
+                done[node, definition] = node.map_children(use)
+        return done[self.root, False]
+
+
+_T = TypeVar("_T", bound=Hashable)
+
+
+def _postorder(root: _T, children: Callable[[_T], list[_T]]) -> list[_T]:
+    """``root`` and everything reachable through ``children``, each after all of its children (no recursion)."""
+    order: list[_T] = []
+    seen: set[_T] = {root}
+    stack: list[tuple[_T, Iterator[_T]]] = [(root, iter(children(root)))]
+    while stack:
+        item, pending = stack[-1]
+        child = next((c for c in pending if c not in seen), None)
+        if child is None:
+            stack.pop()
+            order.append(item)
+        else:
+            seen.add(child)
+            stack.append((child, iter(children(child))))
+    return order
+
+
+def _fresh_names(nodes: list[Expr]) -> Iterator[str]:
+    """``t1, t2, …`` without the names the tensors and named intermediates among ``nodes`` already have."""
+    taken = {n.spec.name for n in nodes if isinstance(n, Tensor)} | {n.name for n in nodes if isinstance(n, Named)}
+    return (name for name in (f"{PREFIX}{n}" for n in itertools.count(1)) if name not in taken)

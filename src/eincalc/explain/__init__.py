@@ -1,0 +1,1 @@
+"""Explained derivations and their renderers."""

@@ -1,0 +1,231 @@
+"""The numeric check that ends every derivation: the symbolic result against finite differences.
+
+Random values are drawn for every tensor (distinct sizes per dimension, so a
+lost transpose cannot pass by accident), the result is evaluated, and the same
+derivative is measured with central finite differences of the original
+expression.  When the result has a matrix form, its printed NumPy text is run
+(`run_numpy()`: only ``np`` and the arrays in scope)
+and compared with the index form it came from, and the printed index form, with
+its ``where`` lines (named intermediates, automatic or the user's), is read
+back by `eincalc.parse()` and evaluated, so a printing error cannot be
+certified.  A failed check is reported, never hidden.
+
+>>> import eincalc as ec
+>>> W, a = ec.tensors("W[m,n] a[n]")
+>>> check = numeric_check(W @ a, W, ec.jacobian(W @ a, W), kind="jacobian")
+>>> check.passed, dict(check.sizes)
+(True, {'m': 2, 'n': 3})
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import EincalcError
+from ..core.expr import Expr, Size, Tensor, walk
+from ..frontend.build import tensors as tensors_of
+from ..frontend.parse import parse
+from ..frontend.printing import to_text
+from ..matrix.check import run_numpy
+from ..matrix.view import MatrixForm
+from ..numeric.evaluate import evaluate
+from ..testing import declared, numeric_jacobian, random_values
+
+TOLERANCE = 1e-6
+"""Largest accepted difference, relative to the size of the derivative's entries (at least 1)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the numeric check measured.
+
+    ``error`` is the largest difference between the symbolic result and finite
+    differences; ``gradient_error`` the same for the gradient a Hessian was
+    derived from; ``matrix_error`` the largest difference between the matrix
+    form's printed NumPy text, run, and the index form, and ``matrix_problem``
+    why that text could not be run or compared (then ``matrix_error`` is infinite);
+    ``text_error`` and ``text_problem`` the same for the printed index form, read back.
+    """
+
+    error: float
+    tolerance: float
+    sizes: Mapping[str, int]
+    seed: int
+    gradient_error: float | None = None
+    matrix_error: float | None = None
+    matrix_problem: str | None = None
+    text_error: float | None = None
+    text_problem: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        measured = [e for e in (self.error, self.gradient_error, self.matrix_error, self.text_error) if e is not None]
+        return (
+            self.matrix_problem is None
+            and self.text_problem is None
+            and all(_within(e, self.tolerance) for e in measured)
+        )
+
+    def sentence(self) -> str:
+        """One sentence stating what was compared and the measured error."""
+        sizes = ", ".join(f"{dim} = {n}" for dim, n in self.sizes.items()) or "scalars only"
+        verdict = "agree" if self.passed else "DISAGREE"
+        text = (
+            f"On random values ({sizes}; seed {self.seed}) the symbolic result and central finite differences "
+            f"{verdict}: max |error| = {self.error:.1e} (tolerance {self.tolerance:.0e})"
+        )
+        if self.gradient_error is not None:
+            text += f", and the gradient it came from {self.gradient_error:.1e}"
+        return text + self._text_clause() + self._matrix_clause() + "."
+
+    def _text_clause(self) -> str:
+        if self.text_problem is not None:
+            return f"; the printed index form could NOT be read back: {self.text_problem}"
+        if self.text_error is None or _within(self.text_error, self.tolerance):
+            return ""
+        return f"; the printed index form, read back, gives DIFFERENT numbers (max |difference| {self.text_error:.1e})"
+
+    def _matrix_clause(self) -> str:
+        if self.matrix_problem is not None:
+            return f"; the printed NumPy text of the matrix form could NOT be checked: {self.matrix_problem}"
+        if self.matrix_error is None:
+            return ""
+        measured = f"(max |difference| {self.matrix_error:.1e})"
+        if _within(self.matrix_error, self.tolerance):
+            return f"; the matrix form gives the same numbers as the index form {measured}"
+        return f"; the printed NumPy text of the matrix form gives DIFFERENT numbers from the index form {measured}"
+
+
+def _within(error: float, tolerance: float) -> bool:
+    return bool(np.isfinite(error)) and error <= tolerance
+
+
+def default_sizes(*exprs: Expr) -> dict[str, int]:
+    """Distinct sizes 2, 3, 4, … for the dimensions of ``exprs``, in order of first appearance.
+
+    A dimension counts wherever it appears: on a tensor, an index, or a ``size(m)`` that no tensor carries.
+
+    >>> import eincalc as ec
+    >>> x, A = ec.tensors("x[n] A[m,n]")
+    >>> default_sizes(ec.parse("sum(x[i]) size(m)", x, A))
+    {'n': 2, 'm': 3}
+    """
+    dims: dict[str, None] = {}
+    for expr in exprs:
+        for node in walk(expr):
+            if isinstance(node, Tensor):
+                dims.update(dict.fromkeys(node.spec.dims))
+            elif isinstance(node, Size):
+                dims[node.dim] = None
+            dims.update(dict.fromkeys(k.dim for k in node.free))
+    return {dim: 2 + n for n, dim in enumerate(dims)}
+
+
+def draw_values(exprs: list[Expr], sizes: Mapping[str, int], seed: int) -> dict[str, np.ndarray]:
+    """Random values for every tensor in ``exprs``; all positive if the first expression is not finite otherwise."""
+    first = exprs[0]
+    for positive in (False, True):
+        values: dict[str, np.ndarray] = {}
+        for offset, expr in enumerate(exprs):
+            names = tuple(declared(expr)) if positive else ()
+            drawn = random_values(expr, sizes, seed=seed + offset, positive=names)
+            values.update({k: v for k, v in drawn.items() if k not in values})
+        with np.errstate(all="ignore"):
+            if np.all(np.isfinite(evaluate(first, values, dims=sizes))):
+                return values
+    return values
+
+
+def numeric_check(
+    expr: Expr,
+    wrt: Tensor,
+    result: Expr,
+    *,
+    kind: str,
+    upstream: Expr | None = None,
+    gradient: Expr | None = None,
+    sizes: Mapping[str, int] | None = None,
+    seed: int = 0,
+    form: MatrixForm | None = None,
+) -> Check:
+    """Compare ``result`` (a ``kind`` derivative of ``expr`` with respect to ``wrt``) with finite differences.
+
+    Every size, chosen or given, reaches the finite differences too (a dimension may be carried by no tensor), and
+    ``wrt`` gets a value even where ``expr`` does not mention it (its derivative is then zero).
+    """
+    parts = [expr] + ([upstream] if upstream is not None else [])
+    chosen = {**default_sizes(*parts, wrt, result), **(sizes or {})}
+    values = draw_values([*parts, wrt], chosen, seed)
+    symbolic = _value(result, values, chosen)
+    gradient_error = None
+    if kind == "hessian":
+        assert gradient is not None
+        numeric = numeric_jacobian(gradient, wrt, values, dims=chosen)
+        gradient_error = _distance(_value(gradient, values, chosen), numeric_jacobian(expr, wrt, values, dims=chosen))
+    else:
+        numeric = numeric_jacobian(expr, wrt, values, dims=chosen)
+        if upstream is not None:
+            g = _value(upstream, values, chosen)
+            numeric = np.tensordot(g, numeric, axes=g.ndim)
+    scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
+    matrix_error, matrix_problem = (None, None) if form is None else _printed_error(form, values, symbolic)
+    text_error, text_problem = _read_back_error(result, [*parts, wrt], values, chosen, symbolic)
+    return Check(
+        _distance(symbolic, numeric),
+        TOLERANCE * scale,
+        chosen,
+        seed,
+        gradient_error,
+        matrix_error,
+        matrix_problem,
+        text_error,
+        text_problem,
+    )
+
+
+def _read_back_error(
+    result: Expr, sources: list[Expr], values: Mapping[str, Any], sizes: Mapping[str, int], expected: np.ndarray
+) -> tuple[float, str | None]:
+    """The largest difference between ``result``'s printed index text (with its where-clauses), read back by
+    `eincalc.parse()` over the tensors of ``sources`` and ``result`` and evaluated, and ``expected``; and why there
+    is none when the text does not read back."""
+    tensors = {**{k: v for e in sources for k, v in declared(e).items()}, **declared(result)}
+    try:
+        read = parse(to_text(result), *tensors.values(), *_declaring(sizes, tensors), *result.free)
+        return _distance(_value(read, values, sizes), expected), None
+    except EincalcError as error:
+        return math.inf, f"{type(error).__name__}: {error}"
+
+
+def _declaring(sizes: Mapping[str, int], tensors: Mapping[str, Tensor]) -> tuple[Tensor, ...]:
+    """A tensor with the dimensions in ``sizes`` that no tensor of ``tensors`` has (``size(m)`` with ``m`` declared
+    on a tensor the expression does not use), named unlike them, so the reader knows every dimension."""
+    carried = {d for t in tensors.values() for d in t.spec.dims}
+    missing = [d for d in sizes if d not in carried]
+    name = "_dims" + "_" * sum(n.startswith("_dims") for n in tensors)
+    return tensors_of(f"{name}[{','.join(missing)}]") if missing else ()
+
+
+def _printed_error(form: MatrixForm, values: Mapping[str, Any], expected: np.ndarray) -> tuple[float, str | None]:
+    """The largest difference between ``form``'s printed NumPy text, run on ``values``, and ``expected``, and
+    why there is none when the text does not run or gives another shape (the difference is then infinite)."""
+    try:
+        printed = run_numpy(form.numpy, values)
+    except EincalcError as error:
+        return math.inf, f"{type(error).__name__}: {error}"
+    if printed.shape != expected.shape:
+        return math.inf, f"it gives shape {printed.shape}, the index form {expected.shape}"
+    return _distance(printed, expected), None
+
+
+def _value(expr: Expr, values: Mapping[str, Any], sizes: Mapping[str, int]) -> np.ndarray:
+    return np.asarray(evaluate(expr, values, dims=sizes), dtype=float)
+
+
+def _distance(a: Any, b: Any) -> float:
+    return float(np.max(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)), initial=0.0))

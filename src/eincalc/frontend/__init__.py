@@ -1,0 +1,1 @@
+"""Reading what people write: operators, declarations, einsum, index and matrix text; printing."""

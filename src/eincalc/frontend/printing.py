@@ -1,0 +1,438 @@
+"""Index-form printers: text (parseable, deterministic), LaTeX, and einsum equations.
+
+Text follows Einstein's convention wherever that reads back exactly: a product
+prints as juxtaposed factors (``W[i,j] a[j]``), an index written twice is
+summed and one written once is free.  A product that Einstein's rule would
+misread (a Hadamard product ``x[i] y[i]`` keeping ``i``, a transpose, a sum
+over an index written once) prints with its output indices explicit:
+``(x[i] y[i])[i]``, or ``Σ(x[i])`` when nothing is kept.  The parser reads all
+of it back to the same expression.
+
+LaTeX is for people: every sum is written out (``\\sum_{j} W_{ij} a_{j}``).
+
+>>> from eincalc.frontend.build import tensors, indices
+>>> x, y = tensors("x[n] y[n]")
+>>> i, = indices("i")
+>>> print(to_text(x[i] * y[i]), "|", to_text(x * y), "|", to_latex(x[i] * y[i]))
+x[i] y[i] | (x[i] y[i])[i] | \\sum_{i} x_{i} y_{i}
+"""
+
+from __future__ import annotations
+
+import string
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..core.errors import UnsupportedError
+from ..core.expr import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Delta,
+    Expr,
+    Index,
+    Named,
+    One,
+    Size,
+    Tensor,
+    Zero,
+    postorder,
+    split_coefficient,
+    walk,
+)
+from ..core.functions import lookup
+from ..core.intermediates import display
+from ..core.names import separate_bound
+from .build import as_expr
+from .parse import infer_dimensions
+
+
+def number(value: float) -> str:
+    """A constant as people write it: ``2``, ``-1``, ``0.5``."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def _index_list(indices: tuple[Index, ...]) -> str:
+    return ",".join(k.name for k in indices)
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def to_text(expr: Expr) -> str:
+    """Deterministic, parseable index notation for ``expr``: one line, then a ``where`` line defining each
+    named intermediate it uses, automatic (`eincalc.core.intermediates`) or the user's (`eincalc.let()`).
+
+    ``parse(to_text(e), *tensors, *e.free)`` reads it back: an index that sits only on
+    deltas, ones or zeros and that a reader cannot tell the dimension of from the tensors
+    beside it (or from ``e``'s free indices) is written with its dimension, ``1[j:n]``.
+
+    >>> from eincalc.frontend.build import tensors, let, sigmoid
+    >>> W, x = tensors("W[m,n] x[n]")
+    >>> print(to_text(sigmoid(let("z", W @ x))))
+    σ(z[i])
+      where z[i] = W[i,j] x[j]
+    """
+    line, clauses = text_lines(expr)
+    return "\n".join([line, *(f"  {clause}" for clause in clauses)])
+
+
+def text_lines(expr: Expr) -> tuple[str, list[str]]:
+    """What `to_text()` prints: the expression's line, and its where-clauses (``where t1[i] = …``), each after
+    the ones it uses."""
+    clauses = [f"where {_head(named)} = {line_text(named.body, free_known=False)}" for named in named_definitions(expr)]
+    return line(expr), clauses
+
+
+def with_definitions(expr: Expr) -> str:
+    """``expr`` followed by the definition of every named intermediate it uses, one per line: what
+    `to_text()` (and ``str``) print.
+
+    >>> from eincalc.frontend.build import tensors, let, sigmoid
+    >>> W, x = tensors("W[m,n] x[n]")
+    >>> print(with_definitions(sigmoid(let("z", W @ x))))
+    σ(z[i])
+      where z[i] = W[i,j] x[j]
+    """
+    return to_text(as_expr(expr, "the expression to print"))
+
+
+def line(expr: Expr) -> str:
+    """The first line of `to_text()`: ``expr`` with its intermediates by name (`named_definitions()` lists them)."""
+    return line_text(display(expr))
+
+
+def latex_line(expr: Expr) -> str:
+    """LaTeX of ``expr`` with its intermediates by name, as `line()`."""
+    return line_latex(display(expr))
+
+
+def named_definitions(expr: Expr) -> list[Named]:
+    """The intermediates `line()` refers to, automatic and the user's, each after the ones it uses."""
+    return definitions(display(expr))
+
+
+def _head(named: Named) -> str:
+    """The left side of a definition: ``z[i]``, or ``z`` for a scalar."""
+    return f"{named.name}[{_index_list(named.body.free)}]" if named.body.free else named.name
+
+
+def line_text(expr: Expr, *, free_known: bool = True) -> str:
+    """``expr`` on one line, a named intermediate by its name only (its definition is not shown).
+
+    With ``free_known`` the reader is given the free indices (as ``parse(text, *expr.free)``); without,
+    as for the body of a where-clause, a free index no tensor tells the dimension of is written with it.
+    Recursive with the depth of ``expr``: what it is given is shallow, the pieces of
+    `display()` (each at most ``DEPTH`` levels below a name).
+    """
+    separated = separate_bound(expr)
+    return _Printer({k.name: k.dim for k in separated.free} if free_known else {}, {}).scope(separated)
+
+
+class TextPrinter(Protocol):
+    """What a node's ``text`` hook is given to print its parts with."""
+
+    def __call__(self, expr: Expr) -> str:
+        """``expr`` printed in the scope of the node."""
+
+    def scope(self, expr: Expr) -> str:
+        """``expr`` printed as a scope of its own, as the body of ``det(…)`` is read."""
+
+
+@dataclass(frozen=True)
+class _Printer:
+    """Prints in one scope: ``dims`` is what a reader infers for each index name there."""
+
+    given: Mapping[str, str]
+    dims: Mapping[str, set[str]]
+
+    def __call__(self, expr: Expr) -> str:
+        return _text(expr, self)
+
+    def scope(self, expr: Expr) -> str:
+        return _text(expr, _Printer(self.given, _reader_dimensions(expr, self.given)))
+
+    def indices(self, indices: tuple[Index, ...]) -> str:
+        """The indices of a δ, 1 or 0, each with its dimension where a reader could not infer it."""
+        return ",".join(k.name if self.dims.get(k.name) == {k.dim} else f"{k.name}:{k.dim}" for k in indices)
+
+
+def _reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[str]]:
+    """The dimensions `eincalc.parse()` infers for each index name in the scope of ``root``: from the
+    tensors there, through deltas, else from the ``given`` indices (named intermediates and the bodies of
+    matrix functions are scopes of their own)."""
+    dims: dict[str, set[str]] = {}
+    deltas: list[list[str]] = []
+    for node in walk(root, enter=lambda node: not (node.opens_scope or isinstance(node, Named))):
+        if isinstance(node, Tensor):
+            for k in node.indices:
+                dims.setdefault(k.name, set()).add(k.dim)
+        elif isinstance(node, Delta):
+            deltas.append([node.i.name, node.j.name])
+    return infer_dimensions(dims, deltas, given)
+
+
+def _text(expr: Expr, printer: _Printer) -> str:
+    if isinstance(expr, Tensor):
+        return f"{expr.spec.name}[{_index_list(expr.indices)}]" if expr.indices else expr.spec.name
+    if isinstance(expr, Delta):
+        return f"δ[{printer.indices((expr.i, expr.j))}]"
+    if isinstance(expr, One):
+        return f"1[{printer.indices((expr.i,))}]"
+    if isinstance(expr, Zero):
+        return f"0[{printer.indices(expr.indices)}]" if expr.indices else "0"
+    if isinstance(expr, Const):  # 0.0, since 0 reads as the structural Zero
+        return "0.0" if expr.value == 0 else number(expr.value)
+    if isinstance(expr, Size):
+        return f"size({expr.dim})"
+    if isinstance(expr, Apply):
+        return _apply_text(expr, printer)
+    if isinstance(expr, Contract):
+        return _contract_text(expr, printer)
+    if isinstance(expr, Add):
+        return _add_text(expr, printer)
+    if isinstance(expr, Named):
+        return f"{expr.name}[{_index_list(expr.indices)}]" if expr.indices else expr.name
+    text_hook = getattr(expr, "text", None)
+    if text_hook is None:
+        raise UnsupportedError(
+            f"no text printer for node {type(expr).__name__}; give the node kind a "
+            "text(printer) method (docs/extending.md)"
+        )
+    return text_hook(printer)
+
+
+def _apply_text(expr: Apply, printer: _Printer) -> str:
+    inner = _text(expr.arg, printer)
+    if expr.fn == "pow":
+        assert expr.param is not None
+        base = inner if _is_atom(expr.arg) else f"({inner})"
+        return f"{base}**{number(expr.param)}" if expr.param >= 0 else f"{base}**({number(expr.param)})"
+    return lookup(expr.fn).text.format(x=inner)
+
+
+def _is_atom(expr: Expr) -> bool:
+    return (
+        isinstance(expr, Tensor | Delta | One | Zero | Size | Named)
+        or (isinstance(expr, Const) and expr.value >= 0)
+        or (isinstance(expr, Apply) and expr.fn != "pow")
+    )
+
+
+def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
+    """Whether Einstein's rule applied to ``factors`` gives exactly the output ``out``."""
+    counts = Counter(k for f in factors for k in f.free)  # a factor carries each free index once
+    if any(c > 2 for c in counts.values()):
+        return False
+    return tuple(k for k in counts if counts[k] == 1) == out
+
+
+def _contract_text(expr: Contract, printer: _Printer) -> str:
+    coefficient, rest = split_coefficient(expr)
+    if not rest:
+        return number(coefficient)
+    explicit = _explicit_output(expr)
+    # a coefficient joins a lone product beside it: 2 Σ(A[i,i]) reads as Σ(2 A[i,i]), 2 (Σ(A[i,i])) does not
+    alone = coefficient != 1.0 and len(rest) == 1 and not explicit
+    body = " ".join(_factor_text(f, printer, grouped=alone) for f in rest)
+    if explicit:
+        body = f"({body})[{_index_list(expr.out)}]" if expr.out else f"Σ({body})"
+    if coefficient == 1.0:
+        return body
+    return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
+
+
+def _explicit_output(expr: Contract) -> bool:
+    """Whether a product prints as ``(…)[out]`` / ``Σ(…)``: Einstein's rule would misread it.
+
+    ``A[i,i]`` reads as the diagonal (one factor carrying ``i`` once), so its trace is explicit too: ``Σ(A[i,i])``.
+    """
+    _, rest = split_coefficient(expr)
+    counted = [f for f in rest if not _reads_as_number(f)]  # the parser folds numbers into the coefficient
+    return bool(counted) and not einstein_reads_back(counted, expr.out)
+
+
+def _reads_as_number(expr: Expr) -> bool:
+    """Whether ``expr`` prints as a number: a constant, a scalar ``0``, or a product of those (``((2))``)."""
+    if isinstance(expr, Contract):
+        return all(_reads_as_number(f) for f in expr.factors)
+    return isinstance(expr, Const) or (isinstance(expr, Zero) and not expr.free)
+
+
+def _factor_text(expr: Expr, printer: _Printer, grouped: bool = False) -> str:
+    """A factor of a product; a nested product is parenthesised so that it reads back as one factor.
+
+    A product printed with its output explicit (``Σ(…)``, ``(…)[out]``) and no coefficient in front
+    is one factor already, unless it is ``grouped`` with a coefficient: then the coefficient would join it.
+    """
+    self_contained = (
+        isinstance(expr, Contract) and split_coefficient(expr)[0] == 1.0 and _explicit_output(expr) and not grouped
+    )
+    if isinstance(expr, Add) or (isinstance(expr, Contract) and not self_contained):
+        return f"({_text(expr, printer)})"
+    return _text(expr, printer)
+
+
+def signed_sum(texts: list[str]) -> str:
+    """Terms joined with ``+``, a term printed with a leading ``-`` joined with ``-``."""
+    pieces = texts[:1]
+    for text in texts[1:]:
+        pieces.append(f"- {text[1:]}" if text.startswith("-") else f"+ {text}")
+    return " ".join(pieces)
+
+
+def _add_text(expr: Add, printer: _Printer) -> str:
+    """``x[i] + y[i]``, or with the output indices written (``(x[i] + y[j])[j,i]``); an index no term has
+    (the sum is constant along it) with its dimension where a reader could not infer it: ``(x[p] + c)[p,i:n]``."""
+    body = signed_sum([_text(term, printer) for term in expr.terms])
+    widest = max(expr.terms, key=lambda t: len(t.free))
+    if widest.free != expr.out:
+        present = {k for term in expr.terms for k in term.free}
+        return f"({body})[{','.join(k.name if k in present else printer.indices((k,)) for k in expr.out)}]"
+    return body
+
+
+def definitions(expr: Expr) -> list[Named]:
+    """The named intermediates ``expr`` refers to, each after the ones it uses."""
+    seen: dict[tuple[str, Expr], Named] = {}
+    for sub in postorder(expr):
+        if isinstance(sub, Named):
+            seen.setdefault((sub.name, sub.body), sub)
+    return list(seen.values())
+
+
+# -- LaTeX ----------------------------------------------------------------------------------
+
+
+def to_latex(expr: Expr) -> str:
+    """LaTeX for ``expr`` with every sum written out, then ``where`` and the definition of each named
+    intermediate it uses (as `to_text()`).
+
+    >>> from eincalc.frontend.build import tensors, let, sigmoid
+    >>> W, x = tensors("W[m,n] x[n]")
+    >>> print(to_latex(sigmoid(let("z", W @ x))))
+    \\sigma\\left(z_{i}\\right) \\quad \\text{where } z_{i} = \\sum_{j} W_{ij} x_{j}
+    """
+    parts = [f"{latex_name(n.name)}{_sub(n.body.free)} = {line_latex(n.body)}" for n in named_definitions(expr)]
+    where = rf" \quad \text{{where }} {', '.join(parts)}" if parts else ""
+    return latex_line(expr) + where
+
+
+def line_latex(expr: Expr) -> str:
+    """LaTeX for ``expr`` alone, a named intermediate by its name (shallow pieces, as `line_text()`)."""
+    return _latex(separate_bound(expr))
+
+
+def _sub(indices: tuple[Index, ...]) -> str:
+    names = [k.name for k in indices]
+    joined = "".join(names) if all(len(n) == 1 for n in names) else ",".join(names)
+    return f"_{{{joined}}}" if names else ""
+
+
+def _latex(expr: Expr) -> str:
+    if isinstance(expr, Tensor):
+        return f"{latex_name(expr.spec.name)}{_sub(expr.indices)}"
+    if isinstance(expr, Delta):
+        return rf"\delta{_sub((expr.i, expr.j))}"
+    if isinstance(expr, One):
+        return rf"\mathbb{{1}}{_sub((expr.i,))}"
+    if isinstance(expr, Zero):
+        return f"0{_sub(expr.indices)}"
+    if isinstance(expr, Const):
+        return number(expr.value)
+    if isinstance(expr, Size):
+        return rf"\lvert {expr.dim} \rvert"
+    if isinstance(expr, Apply):
+        inner = _latex(expr.arg)
+        if expr.fn == "pow":
+            base = inner if _is_atom(expr.arg) else rf"\left({inner}\right)"
+            return f"{base}^{{{number(expr.param or 0.0)}}}"
+        return lookup(expr.fn).latex.format(x=inner)
+    if isinstance(expr, Contract):
+        coefficient, rest = split_coefficient(expr)
+        parts = [rf"\left({_latex(f)}\right)" if isinstance(f, Add) else _latex(f) for f in rest]
+        body = " ".join(parts) or "1"
+        if expr.summed:
+            body = rf"\sum_{{{_index_list(expr.summed)}}} {body}"
+        if coefficient == 1.0:
+            return body
+        return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
+    if isinstance(expr, Named):
+        return f"{latex_name(expr.name)}{_sub(expr.indices)}"
+    if isinstance(expr, Add):
+        return signed_sum([_latex(term) for term in expr.terms])
+    latex_hook = getattr(expr, "latex_with", None)
+    if latex_hook is None:
+        raise UnsupportedError(
+            f"no LaTeX printer for node {type(expr).__name__}; give the node kind a "
+            "latex_with(latex) method (docs/extending.md)"
+        )
+    return latex_hook(_latex)
+
+
+_GREEK = {
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "ε": r"\epsilon",
+    "η": r"\eta",
+    "θ": r"\theta",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "σ": r"\sigma",
+    "τ": r"\tau",
+    "φ": r"\phi",
+    "ω": r"\omega",
+    "Σ": r"\Sigma",
+    "ŷ": r"\hat{y}",
+}
+
+
+def latex_name(name: str) -> str:
+    """A tensor or intermediate name in LaTeX: ``W1 → {W_{1}}``, ``δ2 → {\\delta_{2}}``, ``loss → \\mathrm{loss}``.
+
+    A name with a subscript is braced, so an index subscript can follow it.
+    """
+    stem, underscore, tail = name.partition("_")
+    if not underscore:
+        stem = name.rstrip(string.digits)
+        tail = name[len(stem) :] if stem else ""
+        stem = stem or name
+    head = _GREEK.get(stem, stem if len(stem) <= 1 else rf"\mathrm{{{stem}}}")
+    if not tail:
+        return head
+    subscript = tail if tail.isdigit() or len(tail) == 1 else rf"\mathrm{{{tail}}}"
+    return f"{{{head}_{{{subscript}}}}}"
+
+
+# -- einsum ---------------------------------------------------------------------------------
+
+
+def to_einsum(expr: Expr) -> tuple[str, list[Expr]]:
+    """An einsum equation and its operands: the factors of a contraction, else the whole.
+
+    >>> from eincalc.frontend.build import tensors
+    >>> W, a = tensors("W[m,n] a[n]")
+    >>> equation, operands = to_einsum(W @ a)
+    >>> equation, [str(o) for o in operands]
+    ('ij,j->i', ['W[i,j]', 'a[j]'])
+    """
+    operands = list(expr.factors) if isinstance(expr, Contract) else [expr]
+    used = [k for f in operands for k in _array_axes(f)]
+    names = dict.fromkeys(used)
+    if all(len(k.name) == 1 and k.name in string.ascii_letters for k in names):
+        letters = {k: k.name for k in names}
+    else:
+        letters = dict(zip(names, string.ascii_letters, strict=False))
+    inputs = ["".join(letters[k] for k in _array_axes(f)) for f in operands]
+    output = "".join(letters[k] for k in expr.free)
+    return f"{','.join(inputs)}->{output}", operands
+
+
+def _array_axes(operand: Expr) -> tuple[Index, ...]:
+    """The letters of an einsum operand: a tensor's array has an axis per index (``A[i,i]`` is ``ii``)."""
+    return operand.indices if isinstance(operand, Tensor) else operand.free

@@ -1,0 +1,1 @@
+"""Numbers: lowering to a straight-line program, compiled evaluation, runtime kernels, codegen."""

@@ -1,0 +1,68 @@
+"""Numerically stable array kernels for the structured functions, for every array library.
+
+Softmax and its relatives shift by the maximum along the axis before
+exponentiating, so no entry overflows and ``log_softmax`` never takes ``log(0)``.
+The generated NumPy code (matrix views, `eincalc.codegen`) calls these by
+name.  Every array library goes through its Array API namespace
+(`eincalc.core.arrays`), so PyTorch gradients keep flowing and no framework is imported here.
+
+>>> import numpy as np
+>>> softmax(np.array([1000.0, 1000.0]), axis=0)
+array([0.5, 0.5])
+>>> float(logsumexp(np.array([-1000.0, -1000.0]), axis=0))
+-999.3068528194401
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.arrays import array_namespace
+
+
+def _max(x: Any, axis: int) -> Any:
+    return array_namespace(x).max(x, axis=axis, keepdims=True)
+
+
+def _log_sum_exp_shifted(shifted: Any, axis: int) -> Any:
+    """``log Σ exp(shifted)`` along ``axis``, keeping the axis."""
+    xp = array_namespace(shifted)
+    return xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+def logsumexp(x: Any, axis: int) -> Any:
+    """``log Σ exp(x)`` along ``axis`` (the axis is removed)."""
+    peak = _max(x, axis)
+    total = _log_sum_exp_shifted(x - peak, axis) + peak
+    return array_namespace(x).squeeze(total, axis=axis)
+
+
+def log_softmax(x: Any, axis: int) -> Any:
+    """``x − logsumexp(x)`` along ``axis``."""
+    shifted = x - _max(x, axis)
+    return shifted - _log_sum_exp_shifted(shifted, axis)
+
+
+def softmax(x: Any, axis: int) -> Any:
+    """``exp(x) / Σ exp(x)`` along ``axis``."""
+    shifted = x - _max(x, axis)
+    xp = array_namespace(shifted)
+    e = xp.exp(shifted)
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_into(x: Any, axis: int, out: Any) -> Any:
+    """NumPy's ``softmax(x)`` along ``axis`` written into ``out`` (which may be ``x``): no temporaries of its size.
+
+    >>> import numpy as np
+    >>> x = np.array([[1000.0, 1000.0], [0.0, np.log(3.0)]])
+    >>> softmax_into(x, 1, x)
+    array([[0.5 , 0.5 ],
+           [0.25, 0.75]])
+    """
+    import numpy as np
+
+    peak = x.max(axis=axis, keepdims=True)
+    np.subtract(x, peak, out=out)
+    np.exp(out, out=out)
+    return np.divide(out, out.sum(axis=axis, keepdims=True), out=out)

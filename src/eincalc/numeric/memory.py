@@ -1,0 +1,187 @@
+"""The memory plan of a compiled program: which buffer every step writes into, reused across steps and calls.
+
+Given, for each step, what its result is (`Need`), `plan_memory()`
+decides once per shape signature:
+
+* **donation**: an element-wise step (or a softmax) may write its result over
+  an argument that dies there, so ``σ(X W + b)`` and ``P ⊙ (dP − r)`` need no
+  new array at all;
+* **reuse**: a buffer whose values are dead (after their last reader) serves a
+  later step, so a chain of layers cycles through a few buffers;
+* **outputs** are written into new arrays on every call (the caller keeps
+  them), and so is everything an output is a view of or was written over.
+
+Buffers are flat; a step views the first ``size`` elements in the shape it
+wants.  The runtime allocates the buffers once and keeps them between calls, so
+a warm call allocates nothing but its outputs.
+
+>>> needs = [Need("external"), Need("buffer", 6), Need("buffer", 6, donors=(0,)), Need("buffer", 2)]
+>>> plan = plan_memory(needs, [(), (0,), (1,), (2,)], outputs={3})
+>>> plan.sizes, [p.out for p in plan.placements], plan.placements[2].donor
+([6], [None, 0, 0, 'fresh'], 0)
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+FRESH: Literal["fresh"] = "fresh"
+"""A result written into a new array on every call (an output, or what an output is made from)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What a step's result is.
+
+    ``kind``: ``"buffer"`` (written into a buffer of ``size`` elements it is given), ``"alias"`` (a view of its
+    argument ``donors[0]``) or ``"external"`` (an input, a constant, or an array some rule returns).
+    ``donors``: argument positions the step may overwrite (each read once, at the same shape and layout).
+    ``scratch``: element counts of buffers the step uses only while it runs.
+    """
+
+    kind: Literal["buffer", "alias", "external"]
+    size: int = 0
+    donors: tuple[int, ...] = ()
+    scratch: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a step writes: buffer ``out`` (``"fresh"``: a new array; ``None``: nowhere, it returns its result),
+    over its argument ``donor`` when set, using the buffers ``scratch`` meanwhile."""
+
+    out: int | Literal["fresh"] | None = None
+    donor: int | None = None
+    scratch: tuple[int, ...] = ()
+
+
+@dataclass
+class MemoryPlan:
+    """Per step its placement and the slots dropped after it; the element count of every kept buffer."""
+
+    placements: list[Placement] = field(default_factory=list)
+    release: list[list[int]] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+
+
+class _Groups:
+    """Slots that share one buffer (a view and what it views, a result and the argument it overwrote), and the
+    last step that reads any of them."""
+
+    def __init__(self, last_use: dict[int, int], count: int) -> None:
+        self.parent = list(range(count))
+        self.end = [last_use.get(slot, slot) for slot in range(count)]
+
+    def find(self, slot: int) -> int:
+        while self.parent[slot] != slot:
+            self.parent[slot] = self.parent[self.parent[slot]]
+            slot = self.parent[slot]
+        return slot
+
+    def join(self, a: int, b: int) -> None:
+        a, b = self.find(a), self.find(b)
+        self.parent[a] = b
+        self.end[b] = max(self.end[a], self.end[b])
+
+
+class _Pool:
+    """Free buffers by size: a request takes the smallest free buffer that fits, else a new one."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.free: list[tuple[int, int]] = []
+        """``(size, buffer)`` of the free buffers, sorted: the first that fits is the smallest (a search, not a
+        scan: a program of thousands of steps is planned in time linear in its length)."""
+
+    def take(self, size: int) -> int:
+        at = bisect.bisect_left(self.free, (size, -1))
+        if at < len(self.free):
+            return self.free.pop(at)[1]
+        self.sizes.append(size)
+        return len(self.sizes) - 1
+
+    def give(self, buffer: int) -> None:
+        bisect.insort(self.free, (self.sizes[buffer], buffer))
+
+
+def plan_memory(needs: Sequence[Need], args: Sequence[Sequence[int]], outputs: Collection[int]) -> MemoryPlan:
+    """Place every step's result (``needs[n]``, reading the slots ``args[n]``) so that buffers are reused.
+
+    Slot ``n`` is the result of step ``n``; ``outputs`` are the slots the caller receives.
+    """
+    count = len(needs)
+    last_use = {s: n for n, slots in enumerate(args) for s in slots}
+    groups = _Groups(last_use, count)
+    for n, need in enumerate(needs):
+        if need.kind == "alias" and needs[args[n][need.donors[0]]].kind != "external":
+            groups.join(n, args[n][need.donors[0]])
+    donors: dict[int, int] = {}
+    for n, need in enumerate(needs):
+        if need.kind == "buffer":
+            donor = _donor(n, need, needs, args, groups, outputs)
+            if donor is not None:
+                donors[n] = donor
+                groups.join(n, args[n][donor])
+    fresh = {groups.find(s) for s in outputs if needs[s].kind != "external"}
+    return _assign(needs, groups, donors, fresh, outputs, last_use)
+
+
+def _donor(
+    n: int, need: Need, needs: Sequence[Need], args: Sequence[Sequence[int]], groups: _Groups, outputs: Collection[int]
+) -> int | None:
+    """The first argument step ``n`` may overwrite: a buffer of the same size that nothing reads after ``n``."""
+    for position in need.donors:
+        slot = args[n][position]
+        if (
+            needs[slot].kind == "buffer"
+            and needs[slot].size == need.size
+            and slot not in outputs
+            and args[n].count(slot) == 1
+            and groups.end[groups.find(slot)] <= n
+        ):
+            return position
+    return None
+
+
+def _assign(
+    needs: Sequence[Need],
+    groups: _Groups,
+    donors: dict[int, int],
+    fresh: set[int],
+    outputs: Collection[int],
+    last_use: dict[int, int],
+) -> MemoryPlan:
+    """Walk the steps in order, giving each new group a free buffer and taking it back after its last reader."""
+    pool = _Pool()
+    buffer_of: dict[int, int] = {}
+    plan = MemoryPlan()
+    released: dict[int, list[int]] = {}
+    for slot, last in last_use.items():
+        if slot not in outputs:
+            released.setdefault(last, []).append(slot)
+    dying: dict[int, list[int]] = {}
+    for root in {groups.find(slot) for slot in range(len(needs)) if needs[slot].kind == "buffer"}:
+        dying.setdefault(groups.end[root], []).append(root)
+    for n, need in enumerate(needs):
+        root = groups.find(n)
+        out: int | Literal["fresh"] | None = None
+        if need.kind == "buffer":
+            if root in fresh:
+                out = FRESH
+            elif root in buffer_of:
+                out = buffer_of[root]
+            else:
+                out = buffer_of[root] = pool.take(need.size)
+        scratch = tuple(pool.take(size) for size in need.scratch)
+        for buffer in scratch:
+            pool.give(buffer)
+        plan.placements.append(Placement(out, donors.get(n), scratch))
+        for ended in dying.get(n, []):
+            if ended in buffer_of:
+                pool.give(buffer_of[ended])
+        plan.release.append(released.get(n, []))
+    plan.sizes = pool.sizes
+    return plan

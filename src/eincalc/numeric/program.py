@@ -1,0 +1,145 @@
+"""The straight-line program compiled evaluation runs: operations on numbered slots.
+
+Each operation reads earlier slots (``args``) and fills one slot; its result's
+axes have dimension names ``dims``.  Operations are frozen values written with
+canonical einsum letters, so two that compute the same thing are equal and
+`eincalc.numeric.lowering` keeps one.  `eincalc.evaluate` runs a program,
+`eincalc.codegen` prints it as NumPy source.
+
+>>> op = Contraction(("ab", "bc"), "ac", ("m", "k"), (0, 1))
+>>> op.equation, inputs(op)
+('ab,bc->ac', (0, 1))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.expr import Expr, Index, TensorSpec
+
+View = tuple[int | None, ...]
+"""For each axis of a kernel's result, the argument axis that supplies it (``None``: broadcast)."""
+Tree = tuple[Any, ...]
+"""A kernel: ``("arg", k, view)``, ``("num", x)``, ``("apply", fn, param, tree)``, ``("add"|"mul", trees)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """Input tensor ``name``; ``equation`` extracts a diagonal when an index repeats (``"aa->a"``)."""
+
+    name: str
+    dims: tuple[str, ...]
+    equation: str | None = None
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A number: ``value``, or the size of dimension ``size_of``."""
+
+    value: float = 1.0
+    size_of: str | None = None
+    dims: tuple[str, ...] = ()
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A constant array: ``ones``, ``zeros`` or ``eye`` over ``dims``."""
+
+    kind: str
+    dims: tuple[str, ...]
+    args: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Elementwise:
+    """An element-wise kernel over ``args`` (see `Tree`)."""
+
+    tree: Tree
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contraction:
+    """``einsum(inputs -> output)`` over ``args``, times ``coefficient`` and the scalar slots ``scale``."""
+
+    inputs: tuple[str, ...]
+    output: str
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+    coefficient: float = 1.0
+    scale: tuple[int, ...] = ()
+
+    @property
+    def equation(self) -> str:
+        return f"{','.join(self.inputs)}->{self.output}"
+
+
+@dataclass(frozen=True, slots=True)
+class Custom:
+    """A node kind with a registered evaluator; ``views`` put each arg in its child's index order."""
+
+    node: Expr
+    dims: tuple[str, ...]
+    args: tuple[int, ...]
+    views: tuple[tuple[int, ...], ...]
+
+
+Op = Load | Scalar | Fill | Elementwise | Contraction | Custom
+
+
+def inputs(op: Op) -> tuple[int, ...]:
+    """Every slot ``op`` reads, once per use (a kernel leaf counts each time it occurs)."""
+    if isinstance(op, Contraction):
+        return (*op.args, *op.scale)
+    if isinstance(op, Elementwise):
+        return tuple(op.args[position] for position, _ in arg_views(op.tree))
+    return op.args
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A lowered expression: slot ``slot``, whose axes carry the indices ``labels``."""
+
+    slot: int
+    labels: tuple[Index, ...]
+
+
+@dataclass
+class Program:
+    """Operations in execution order, the output refs, and a readable name per slot where known."""
+
+    ops: list[Op] = field(default_factory=list)
+    outputs: list[Ref] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    specs: dict[str, TensorSpec] = field(default_factory=dict)
+    nodes: dict[int, Expr] = field(default_factory=dict)
+    """For each slot, the expression whose lowering first produced it (for messages)."""
+
+
+def arg_views(tree: Tree) -> list[tuple[int, View]]:
+    """``(argument number, view)`` of every argument leaf of a kernel, in order."""
+    kind = tree[0]
+    if kind == "arg":
+        return [(tree[1], tree[2])]
+    if kind == "num":
+        return []
+    if kind == "apply":
+        return arg_views(tree[3])
+    return [v for t in tree[1] for v in arg_views(t)]
+
+
+def map_leaves(tree: Tree, leaf: Callable[[Tree], Tree]) -> Tree:
+    """``tree`` with every ``("arg", …)`` leaf replaced by ``leaf(it)``."""
+    kind = tree[0]
+    if kind == "arg":
+        return leaf(tree)
+    if kind == "num":
+        return tree
+    if kind == "apply":
+        return (*tree[:3], map_leaves(tree[3], leaf))
+    return (kind, tuple(map_leaves(t, leaf) for t in tree[1]))

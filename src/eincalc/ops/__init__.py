@@ -1,0 +1,1 @@
+"""Node kinds and builders beyond the core, each with its rules: linalg, nn, losses, powers."""

@@ -1,0 +1,1 @@
+"""Pictures: the gate-level graph and Jacobian plots."""
