@@ -160,7 +160,7 @@ def _runs_code(call: ast.Call, own: set[str]) -> bool:
     return False
 
 
-@pytest.mark.parametrize("path", sorted(SOURCE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(SOURCE.rglob("*.py")), ids=lambda p: str(p.relative_to(SOURCE)))
 def test_no_module_runs_code(path: Path) -> None:
     assert code_runners(ast.parse(path.read_text(encoding="utf-8"))) == []
 
