@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.cli import main
-from eincalc.core.expr import Contract, Expr, Tensor
+from eincalc.core.expr import Add, Contract, Expr, Tensor, Zero
 from eincalc.frontend.parse import MAX_DEPTH, MAX_LENGTH
 from eincalc.frontend.parse_matrix import ReadBack, reads_back
 from eincalc.matrix.check import run_numpy
@@ -607,3 +607,17 @@ def test_literals_typed_one_way_and_built_another_raise_a_shape_error() -> None:
     expr = ec.parse("0[i] - W[b,i] / 2 + 0[i]", W, ec.Index("b", "m"), ec.Index("i", "n"))
     values = {"W": np.arange(6.0).reshape(2, 3)}
     assert np.allclose(run_numpy(ec.to_matrix(expr).numpy, values), ec.evaluate(expr, values))
+
+
+def test_a_zero_scalar_spread_over_a_vector_sum_is_the_zero_vector() -> None:
+    """``Σ_i (C[i] + Σ_j C[j] 0 A) A``: the zero scalar term spread over the sum's vector is the zero vector, never
+    ``0 1ᵀ``, which the reader takes for a zero column times a row (found by the deep read-back run)."""
+    A, C = ec.tensors("A C[m]")
+    i, j = ec.Index("i", "m"), ec.Index("j", "m")
+    zero_term = Contract((Tensor(C.spec, (j,)), Zero(()), A), ())
+    expr = Contract((Add((Tensor(C.spec, (i,)), zero_term), (i,)), A), ())
+    values = {"A": np.array(0.5), "C": np.array([1.0, -2.0, 4.0])}
+    for rows in (True, False):
+        form = ec.to_matrix(expr, rows=rows)
+        assert "0" not in form.text, form.text
+        assert reads_back(form, expr, (A, C), values).passed

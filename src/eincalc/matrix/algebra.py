@@ -124,6 +124,8 @@ def scale(factor: MatrixExpr, child: MatrixExpr) -> MatrixExpr:
     """Scalar ``factor`` times ``child``, with numbers multiplied out and kept in front."""
     if isinstance(child, Zeros):
         return child
+    if isinstance(factor, Zeros):  # the zero scalar scales as the number 0 does
+        factor = Number(0.0)
     if isinstance(child, Number) and not isinstance(factor, Number):  # two scalars: the number in front
         return scale(child, factor)
     if isinstance(factor, Scale) and isinstance(factor.factor, Number):
@@ -131,8 +133,8 @@ def scale(factor: MatrixExpr, child: MatrixExpr) -> MatrixExpr:
     if isinstance(factor, Number):
         if factor.value == 1.0:
             return child
-        if factor.value == 0.0 and all_ones(child):
-            return zeros_shaped(child)
+        if factor.value == 0.0 and (shaped := uniform(child)) is not None:  # 0 (c 1ᵀ) is the zero row, not 0 1ᵀ
+            return zeros_shaped(shaped[1])
         if isinstance(child, Number):
             return Number(factor.value * child.value)
         if isinstance(child, Scale) and isinstance(child.factor, Number):
