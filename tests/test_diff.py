@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.calculus.diff import jacobian_raw, vjp_raw
-from eincalc.core.expr import Index
+from eincalc.core.expr import Apply, Const, Contract, Index, Named, Tensor
 from eincalc.numeric.evaluate import evaluate
 from eincalc.testing import check_grad, check_jacobian, check_vjp, numeric_jacobian, random_values
 
@@ -277,3 +277,15 @@ def test_a_tensor_exponent_needs_a_positive_base() -> None:
 
 def test_an_exponent_that_simplifies_to_a_number_is_the_power_function() -> None:
     assert str(ec.simplify(u ** (t - t + 3))) == "u[i]**3"
+
+
+def test_a_reciprocal_under_a_summed_index_is_not_renamed_into_capture() -> None:
+    """``h4[a] = Σ_i h2[i,a] A[i,i,a]`` with ``h2 = (−A[i,i,a])⁻¹``: the reciprocal's base found inside h4 carries the
+    summed i, so it cannot cancel with a factor outside (renaming it to h4's indices gave A[i,i,i]: IndexMismatch)."""
+    (A,) = ec.tensors("A[m,m,n]")
+    i, a = Index("i", "m"), Index("a", "n")
+    diagonal = Tensor(A.spec, (i, i, a))
+    h2 = Named("h2", Apply("pow", Contract((Const(-1.0), diagonal), (i, a)), -1.0), (i, a), "dh2")
+    h4 = Named("h4", Contract((h2, diagonal), (a,)), (a,), "dh4")
+    values = {"A": np.random.default_rng(0).uniform(0.5, 1.5, (2, 2, 3))}
+    assert ec.check_grad(ec.sum(h4), A, values) < 1e-6

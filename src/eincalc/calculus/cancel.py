@@ -64,8 +64,10 @@ def _own_reciprocals(node: Expr) -> tuple[Expr, ...]:
     base = _base_of_reciprocal(node)
     if base is not None:
         return (base,)
-    if isinstance(node, Contract | Add):
-        return tuple(dict.fromkeys(b for child in node.children() for b in child.memo()["reciprocals"]))
+    if isinstance(node, Contract | Add):  # a base that carries an index summed here is not seen from outside
+        free = set(node.free)
+        bases = (b for child in node.children() for b in child.memo()["reciprocals"])
+        return tuple(dict.fromkeys(b for b in bases if free.issuperset(b.free)))
     if isinstance(node, Named):
         mapping = dict(zip(node.body.free, node.indices, strict=True))
         return tuple(rename(b, mapping) for b in node.body.memo()["reciprocals"])
