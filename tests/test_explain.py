@@ -399,12 +399,15 @@ def test_no_step_prints_the_same_before_and_after() -> None:
 # -- one pipeline: explain's answer is grad's and vjp's, as a property ---------------------------------
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(problems(max_depth=3, named=True))
 def test_explain_ends_where_grad_and_vjp_end(problem: object) -> None:
     """For random expressions (with named intermediates), explain's result and its matrix form are exactly
     those of grad or vjp with to_matrix, every gradient a layer sends back is the one grad names, and every
-    note says only what is printed."""
+    note says only what is printed.  At depth (20,000 examples)::
+
+        python -m pytest tests/test_explain.py --hypothesis-profile=deep -p no:warnings -k ends_where
+    """
     expr, tensors = problem.expr, problem.tensors  # type: ignore[attr-defined]
     assume(tensors)  # the numeric check finds every size, on a tensor or not
     wrt = tensors[0]
@@ -428,6 +431,15 @@ def test_explain_ends_where_grad_and_vjp_end(problem: object) -> None:
             assert np.allclose(mine, values[adjoint], equal_nan=True), variable
     assert not false_notes(d), false_notes(d)
     assert d.check.passed, d.check.sentence()
+
+
+def test_the_check_draws_values_where_the_derivative_is_finite_too() -> None:
+    """√relu(A) is finite everywhere, its derivative not where relu(A) = 0: the check drew A's values for the
+    expression alone, got a negative entry, and reported a DISAGREEMENT of nan (found by the deep property run)."""
+    A, g = ec.tensors("A[m] g[m]")
+    h2 = ec.let("h2", ec.sqrt(ec.let("h1", ec.relu(A))))
+    d = ec.explain(h2, A, upstream=g)
+    assert d.check.passed and np.isfinite(d.check.error), d.check.sentence()
 
 
 def test_a_layer_gradient_that_grad_cancels_out_is_still_explained() -> None:

@@ -20,7 +20,7 @@ certified.  A failed check is reported, never hidden.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,9 +126,12 @@ def default_sizes(*exprs: Expr) -> dict[str, int]:
     return {dim: 2 + n for n, dim in enumerate(dims)}
 
 
-def draw_values(exprs: list[Expr], sizes: Mapping[str, int], seed: int) -> dict[str, np.ndarray]:
-    """Random values for every tensor in ``exprs``; all positive if the first expression is not finite otherwise."""
-    first = exprs[0]
+def draw_values(
+    exprs: list[Expr], sizes: Mapping[str, int], seed: int, finite: Sequence[Expr] = ()
+) -> dict[str, np.ndarray]:
+    """Random values for every tensor in ``exprs``; all positive if the first expression, or one of ``finite`` (the
+    derivative being checked: √relu(A) is finite where its derivative is not), is not finite otherwise."""
+    checked = [exprs[0], *finite]
     for positive in (False, True):
         values: dict[str, np.ndarray] = {}
         for offset, expr in enumerate(exprs):
@@ -136,7 +139,7 @@ def draw_values(exprs: list[Expr], sizes: Mapping[str, int], seed: int) -> dict[
             drawn = random_values(expr, sizes, seed=seed + offset, positive=names)
             values.update({k: v for k, v in drawn.items() if k not in values})
         with np.errstate(all="ignore"):
-            if np.all(np.isfinite(evaluate(first, values, dims=sizes))):
+            if all(np.all(np.isfinite(evaluate(e, values, dims=sizes))) for e in checked):
                 return values
     return values
 
@@ -160,7 +163,8 @@ def numeric_check(
     """
     parts = [expr] + ([upstream] if upstream is not None else [])
     chosen = {**default_sizes(*parts, wrt, result), **(sizes or {})}
-    values = draw_values([*parts, wrt], chosen, seed)
+    derivatives = [e for e in (result, gradient) if e is not None]
+    values = draw_values([*parts, wrt, *derivatives], chosen, seed, finite=derivatives)
     symbolic = _value(result, values, chosen)
     gradient_error = None
     if kind == "hessian":
