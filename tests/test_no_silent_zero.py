@@ -164,31 +164,8 @@ def test_an_unregistered_function_raises_naming_it(derive: Callable[[Expr, Tenso
         derive(Apply("erf", X @ x), x)
 
 
-PARSE_SAMPLES = {
-    **{
-        name: f"{name}(X @ x)"
-        for name in (
-            "sigmoid",
-            "σ",
-            "tanh",
-            "exp",
-            "log",
-            "relu",
-            "sqrt",
-            "abs",
-            "softplus",
-            "sin",
-            "cos",
-            "tan",
-            "step",
-            "sign",
-            "square",
-            "norm",
-            "softmax",
-            "log_softmax",
-            "logsumexp",
-        )
-    },
+# A parser function that takes one argument is sampled as name(X @ x); these take other arguments, or need a square one.
+OTHER_SAMPLES = {
     "trace": "trace(X @ X)",
     "outer": "outer(X @ x, x)",
     "dot": "dot(X @ x, x)",
@@ -207,11 +184,7 @@ PARSE_SAMPLES = {
     "mse": "mse(X @ x, x)",
     "binary_cross_entropy": "binary_cross_entropy(X @ x, x)",
 }
-
-
-def test_every_parse_function_has_a_sample() -> None:
-    missing = set(CALLS) - set(PARSE_SAMPLES)
-    assert not missing, f"add a sample for parse function(s) {missing} to PARSE_SAMPLES"
+PARSE_SAMPLES = {name: OTHER_SAMPLES.get(name, f"{name}(X @ x)") for name in CALLS}
 
 
 @pytest.mark.parametrize("name", sorted(PARSE_SAMPLES))

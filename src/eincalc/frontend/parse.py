@@ -48,6 +48,7 @@ from typing import NamedTuple
 from ..core.arguments import describe, require_text
 from ..core.errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
 from ..core.expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Tensor, TensorSpec, Zero, check_consistent
+from ..core.functions import FUNCTIONS
 from ..core.registry import Registry
 from . import build, where
 
@@ -652,22 +653,7 @@ def _size(call: Call) -> Expr:
     return Size(dim)
 
 
-for _name in (
-    "sigmoid",
-    "σ",
-    "tanh",
-    "exp",
-    "log",
-    "relu",
-    "sqrt",
-    "abs",
-    "softplus",
-    "sin",
-    "cos",
-    "tan",
-    "step",
-    "sign",
-):
+for _name in ("σ", *(name for name in FUNCTIONS if name != "pow")):  # pow is written x ** k
     register_parse_function(_name, _fixed(functools.partial(build.apply, _name), 1))
 for _name, _builder in {
     "square": _fixed(lambda e: build.power(e, 2), 1),
