@@ -89,7 +89,7 @@ def test_html_writes_a_standalone_page(derivation: ec.Derivation, tmp_path: Path
 
 def test_graph_shows_a_picture_or_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
     gates = sigmoid_gate().backward()
-    monkeypatch.setattr(sys.modules["eincalc.views.graph"].shutil, "which", lambda name: None)
+    monkeypatch.setattr(sys.modules["eincalc.explain.graph"].shutil, "which", lambda name: None)
     assert gates._repr_svg_() is None
     bundle = gates._repr_mimebundle_()
     assert set(bundle) == {"text/plain"} and bundle["text/plain"].startswith(gates.text())

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import eincalc as ec
+from eincalc.explain.graph import graph_at, show
 from eincalc.testing import numeric_jacobian, random_values
-from eincalc.views.graph import graph_at, show
 
 P4 = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
 
@@ -96,7 +96,7 @@ def test_svg_and_png_with_graphviz() -> None:
 
 
 def test_pictures_without_graphviz_say_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys.modules["eincalc.views.graph"].shutil, "which", lambda name: None)
+    monkeypatch.setattr(sys.modules["eincalc.explain.graph"].shutil, "which", lambda name: None)
     f, _ = sigmoid_neuron()
     g = ec.graph(f, P4)
     with pytest.raises(ec.UnsupportedError, match="apt install graphviz"):

@@ -135,7 +135,6 @@ REMAINING_UPWARD = {
     ("eincalc.core.expr", "eincalc.frontend.build"),
     ("eincalc.core.expr", "eincalc.frontend.printing"),
     ("eincalc.core.expr", "eincalc.matrix.view"),
-    ("eincalc.explain.derivation", "eincalc.views.graph"),
     ("eincalc.frontend.build", "eincalc.ops.powers"),
     ("eincalc.frontend.parse_matrix", "eincalc.numeric.evaluate"),
     ("eincalc.frontend.parse_matrix", "eincalc.ops.linalg"),

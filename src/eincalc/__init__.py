@@ -28,6 +28,7 @@ from .core.errors import (
 from .core.expr import Expr, Index, TensorSpec
 from .core.limits import Limits, bounded, get_limits, resource_limits, set_limits
 from .explain.derivation import Derivation, explain
+from .explain.graph import Graph, graph
 from .frontend.build import (
     absolute,
     cos,
@@ -62,7 +63,6 @@ from .ops.linalg_build import diag, diagonal, frobenius, kron, matrix_power, nor
 from .ops.losses import binary_cross_entropy, cross_entropy, mean, mse
 from .ops.nn import log_softmax, logsumexp, softmax
 from .testing import check_grad
-from .views.graph import Graph, graph
 from .views.plot import plot_jacobian
 
 abs = absolute

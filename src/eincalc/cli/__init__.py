@@ -45,6 +45,7 @@ from ..calculus.hessian import hessian
 from ..core.errors import EincalcError, NoMatrixForm, ParseError, UnknownNameError
 from ..core.expr import Expr, Tensor
 from ..explain.derivation import DETAILS, KINDS, Derivation, explain, resolve_kind
+from ..explain.graph import graph_at, show
 from ..frontend.build import tensors as declare
 from ..frontend.parse import parse
 from ..frontend.parse_matrix import parse_matrix
@@ -52,7 +53,6 @@ from ..frontend.printing import text_lines
 from ..matrix.view import to_matrix
 from ..numeric.codegen import codegen
 from ..numeric.evaluate import evaluate
-from ..views.graph import graph_at, show
 from .input import read_network, read_values
 
 

@@ -1,1 +1,1 @@
-"""Explained derivations and their renderers."""
+"""Explained derivations, the gate-level computational graph they draw, and their renderers."""

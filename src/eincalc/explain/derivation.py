@@ -61,8 +61,8 @@ from ..matrix.render import to_text as matrix_text
 from ..matrix.view import MatrixForm
 from ..numeric.evaluate import evaluate
 from ..testing import sizes_of
-from ..views.graph import Graph, graph_at, show
 from .check import Check, numeric_check
+from .graph import Graph, graph_at, show
 from .layers import backward, opaque
 from .reasons import entry, inline_names, names, reading_notes, shape_text
 from .steps import DETAILS, Builder, Detail, Step, expressions_of

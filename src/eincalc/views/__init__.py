@@ -1,1 +1,1 @@
-"""Pictures: the gate-level graph and Jacobian plots."""
+"""Pictures: Jacobian plots (the gate-level graph is a step of an explanation: `eincalc.explain.graph`)."""

@@ -60,13 +60,13 @@ from ..core.expr import (
 )
 from ..core.functions import lookup
 from ..core.names import rename, substitute
-from ..explain.reasons import ADD_GATE
 from ..frontend.build import as_expr
 from ..frontend.printing import line, number, to_einsum
 from ..matrix.tree import Diag
 from ..matrix.view import to_matrix
 from ..numeric.evaluate import as_array, compile
 from ..testing import sizes_of
+from .reasons import ADD_GATE
 
 LOCAL_LIMIT = 64
 """Local Jacobians are computed for gates whose output has at most this many entries."""
