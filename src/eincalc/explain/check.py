@@ -19,6 +19,7 @@ certified.  A failed check is reported, never hidden.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ class Check:
     matrix_problem: str | None = None
     text_error: float | None = None
     text_problem: str | None = None
+    undefined: bool = False
+    """Whether the expression is undefined at every value drawn (its finite differences are not finite), so that
+    nothing could be compared: the check did not pass, and says so rather than "disagree"."""
 
     @property
     def passed(self) -> bool:
@@ -74,6 +78,11 @@ class Check:
     def sentence(self) -> str:
         """One sentence stating what was compared and the measured error."""
         sizes = ", ".join(f"{dim} = {n}" for dim, n in self.sizes.items()) or "scalars only"
+        if self.undefined:
+            return (
+                f"The numeric check could NOT run: on random values ({sizes}; seed {self.seed}) the finite "
+                "differences of the expression are not finite (it is undefined there), so nothing was compared."
+            )
         verdict = "agree" if self.passed else "DISAGREE"
         text = (
             f"On random values ({sizes}; seed {self.seed}) the symbolic result and central finite differences "
@@ -126,22 +135,28 @@ def default_sizes(*exprs: Expr) -> dict[str, int]:
     return {dim: 2 + n for n, dim in enumerate(dims)}
 
 
+SEEDS_TRIED = 4
+"""Seeds the check draws values from, each as drawn and then all positive, until the expression and its derivative
+are finite at them (``√det(X)`` needs a positive determinant)."""
+
+
 def draw_values(
     exprs: list[Expr], sizes: Mapping[str, int], seed: int, finite: Sequence[Expr] = ()
-) -> dict[str, np.ndarray]:
-    """Random values for every tensor in ``exprs``; all positive if the first expression, or one of ``finite`` (the
-    derivative being checked: √relu(A) is finite where its derivative is not), is not finite otherwise."""
+) -> tuple[dict[str, np.ndarray], int]:
+    """Random values for every tensor in ``exprs``, and the seed they came from: the first of `SEEDS_TRIED` seeds
+    from ``seed`` on, as drawn or all positive, at which the first expression and each of ``finite`` (the derivative
+    being checked: √relu(A) is finite where its derivative is not) are finite; the last drawn if none is."""
     checked = [exprs[0], *finite]
-    for positive in (False, True):
+    for tried, positive in itertools.product(range(seed, seed + SEEDS_TRIED), (False, True)):
         values: dict[str, np.ndarray] = {}
         for offset, expr in enumerate(exprs):
             names = tuple(declared(expr)) if positive else ()
-            drawn = random_values(expr, sizes, seed=seed + offset, positive=names)
+            drawn = random_values(expr, sizes, seed=tried + offset, positive=names)
             values.update({k: v for k, v in drawn.items() if k not in values})
         with np.errstate(all="ignore"):
             if all(np.all(np.isfinite(evaluate(e, values, dims=sizes))) for e in checked):
-                return values
-    return values
+                break
+    return values, tried
 
 
 def numeric_check(
@@ -164,7 +179,7 @@ def numeric_check(
     parts = [expr] + ([upstream] if upstream is not None else [])
     chosen = {**default_sizes(*parts, wrt, result), **(sizes or {})}
     derivatives = [e for e in (result, gradient) if e is not None]
-    values = draw_values([*parts, wrt, *derivatives], chosen, seed, finite=derivatives)
+    values, seed = draw_values([*parts, wrt, *derivatives], chosen, seed, finite=derivatives)
     symbolic = _value(result, values, chosen)
     gradient_error = None
     if kind == "hessian":
@@ -189,6 +204,7 @@ def numeric_check(
         matrix_problem,
         text_error,
         text_problem,
+        undefined=not np.all(np.isfinite(numeric)),
     )
 
 
