@@ -34,222 +34,23 @@ that do not go together), as argparse reports them.
 from __future__ import annotations
 
 import argparse
-import functools
-import re
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
-from ..calculus.diff import grad, jacobian, vjp
-from ..calculus.hessian import hessian
-from ..core.errors import EincalcError, NoMatrixForm, ParseError, UnknownNameError
-from ..core.expr import Expr, Tensor
-from ..explain.derivation import DETAILS, KINDS, Derivation, explain, resolve_kind
-from ..explain.graph import graph_at, show
-from ..frontend.build import tensors as declare
-from ..frontend.parse import parse
-from ..frontend.parse_matrix import parse_matrix
-from ..frontend.printing import text_lines
-from ..matrix.view import to_matrix
-from ..numeric.codegen import codegen
-from ..numeric.evaluate import evaluate
-from .input import read_network, read_values
+from ..core.errors import EincalcError
+from .commands import derive, explained, explanation, parser_and_commands
+from .walkthroughs import WALKTHROUGHS
+
+__all__ = ["explanation", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eincalc", description="Tensor calculus in index notation.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    declarations = argparse.ArgumentParser(add_help=False)
-    declarations.add_argument("expression", help='e.g. "W @ a", "W[i,j] a[j]", or with --syntax matrix "x\'*A*x"')
-    declarations.add_argument("--tensors", required=True, help='declarations, e.g. "W[m,n] a[n] g[m]"')
-    declarations.add_argument(
-        "--symmetric", default="", metavar="NAMES", help="square matrices equal to their transpose"
-    )
-    declarations.add_argument(
-        "--simplex", default="", metavar="NAMES", help="vectors whose entries sum to one (labels)"
-    )
-    declarations.add_argument("--wrt", required=True, metavar="X", help="the tensor to differentiate with respect to")
-    declarations.add_argument("--upstream", metavar="G", help="the upstream gradient tensor, shaped like the output")
-    declarations.add_argument(
-        "--kind", choices=KINDS, help="default: vjp with --upstream, grad for a scalar, else jacobian"
-    )
-    declarations.add_argument("--rows", action="store_true", help="row-vector convention in the matrix form")
-    declarations.add_argument(
-        "--syntax",
-        choices=("index", "matrix"),
-        default="index",
-        help="matrix: read EXPRESSION as matrix notation (x'*A*x, Wᵀ g), strictly typed",
-    )
-    declarations.add_argument(
-        "--let",
-        action="append",
-        default=[],
-        metavar="NAME=EXPR",
-        help="name an intermediate (repeatable, in order); later text may use NAME",
-    )
-    declarations.add_argument(
-        "--values",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="NAME=VALUE",
-        help="values (numbers or JSON arrays): print the computational graph at that point",
-    )
-    declarations.add_argument("--name", help="what the output is called (default f)")
-
-    derive = commands.add_parser("derive", parents=[declarations], help="differentiate and show each form")
-    derive.add_argument(
-        "--format",
-        choices=("text", "numpy"),
-        default="text",
-        help="numpy: standalone NumPy source computing the result (runs without eincalc)",
-    )
-
-    steps = commands.add_parser("explain", parents=[declarations], help="derive step by step, with reasons")
-    steps.add_argument(
-        "--detail",
-        choices=DETAILS,
-        default="teaching",
-        help="teaching: the steps a learner needs; full: every rewrite; result: the answer and checks",
-    )
-    steps.add_argument("--format", choices=("text", "markdown", "latex", "numpy"), default="text")
-
-    from .walkthroughs import WALKTHROUGHS  # the walk-throughs run this command line
-
+    """The whole command line: ``derive``, ``explain`` and ``walkthrough``."""
+    parser, commands = parser_and_commands()
     worked = commands.add_parser("walkthrough", help="print a worked answer")
     worked.add_argument("name", choices=sorted(WALKTHROUGHS))
     worked.add_argument("--format", choices=("text", "markdown"), default="text")
     return parser
-
-
-def _tensor(name: str, declared: dict[str, Tensor], role: str) -> Tensor:
-    try:
-        return declared[name]
-    except KeyError:
-        raise UnknownNameError(f"{role} {name!r} is not declared; declared tensors: {', '.join(declared)}") from None
-
-
-def _shape(expr: Expr) -> str:
-    return " × ".join(expr.shape) if expr.shape else "scalar"
-
-
-def _matrix_line(expr: Expr, rows: bool, wrt: Tensor) -> list[str]:
-    try:
-        form = to_matrix(expr, rows=rows, sizes_from=[wrt])
-    except NoMatrixForm as reason:  # its first line: the expression is printed above
-        return [f"matrix form   none: {str(reason).splitlines()[0]}"]
-    return [f"matrix form   {form.text}", f"numpy         {form.numpy}"]
-
-
-def _read(args: argparse.Namespace) -> tuple[Expr, dict[str, Tensor]]:
-    """The declared tensors and the parsed expression; a declaration error points at its column."""
-    try:
-        found = declare(args.tensors, symmetric=args.symmetric, simplex=args.simplex)
-    except ParseError as error:
-        raise error.with_context(args.tensors, _column(str(error), args.tensors)) from None
-    declared = {t.spec.name: t for t in found}
-    reader = functools.partial(parse_matrix, rows=args.rows) if args.syntax == "matrix" else parse
-    return read_network(args.expression, args.let, declared, reader), declared
-
-
-def _column(message: str, text: str) -> int | None:
-    """Where in ``text`` a declaration error points: its column, or the first quoted piece found in ``text``."""
-    column = re.search(r"at column (\d+)", message)
-    if column:
-        return int(column.group(1))
-    for quoted in re.findall(r"'([^']+)'", message):
-        if quoted in text:
-            return text.index(quoted)
-    return None
-
-
-def derive(args: argparse.Namespace) -> list[str]:
-    """The lines ``eincalc derive`` prints."""
-    expr, declared = _read(args)
-    wrt = _tensor(args.wrt, declared, "variable")
-    upstream = None if args.upstream is None else _tensor(args.upstream, declared, "upstream gradient")
-    kind = resolve_kind(expr, upstream, args.kind)
-    jac = jacobian(expr, wrt)
-    shown = [("Jacobian", jac)]
-    if kind == "vjp":
-        assert upstream is not None  # resolve_kind: a vjp has an upstream gradient
-        shown.append(("contracted", vjp(expr, wrt, upstream)))
-    elif kind != "jacobian":
-        shown.append(("gradient", grad(expr, wrt)))
-    if kind == "hessian":
-        shown.append(("Hessian", hessian(expr, wrt)))
-    result = shown[-1][1]
-    if args.format == "numpy":
-        return [codegen(result, name=f"{_CODE_NAMES[kind]}_{args.wrt}")]
-    lines = _labelled("expression", expr, _shape(expr))
-    for label, form in shown:
-        lines += _labelled(label, form, _rank(form) if label == "Jacobian" else _shape(form))
-    derivative = None if kind == "jacobian" else (wrt, result)
-    return lines + _matrix_line(result, args.rows, wrt) + _graph_lines(args, expr, declared, upstream, derivative)
-
-
-_CODE_NAMES = {"jacobian": "jacobian", "vjp": "d", "grad": "d", "hessian": "hessian"}
-"""The generated function's name, before the variable's: ``d_W`` for a gradient."""
-
-
-def _labelled(label: str, expr: Expr, shape: str) -> list[str]:
-    """``label``, ``expr``'s line and its shape, then its where-clauses beneath the expression."""
-    line, clauses = text_lines(expr)
-    return [f"{label:<13} {line}    ({shape})", *(f"{'':<16}{clause}" for clause in clauses)]
-
-
-def _rank(expr: Expr) -> str:
-    return f"rank {expr.rank}: {_shape(expr)}"
-
-
-def _graph_lines(
-    args: argparse.Namespace,
-    expr: Expr,
-    declared: dict[str, Tensor],
-    upstream: Tensor | None,
-    derivative: tuple[Tensor, Expr] | None,
-) -> list[str]:
-    """The computational graph at ``--values``, and the derivative evaluated there."""
-    if not args.values:
-        return []
-    values = read_values(args.values, declared)
-    drawn = graph_at(expr, values, name=args.name or "f", upstream=upstream)
-    lines = ["graph at the given values", *(f"  {row}" for row in drawn.text().splitlines())]
-    lines += [f"  · {fact}" for fact in drawn.facts()]
-    if derivative is not None:
-        wrt, result = derivative
-        lines.append(
-            f"derivative    {show(evaluate(result, values, dims=drawn.sizes))}    (∂/∂{wrt.spec.name} at these values)"
-        )
-    return lines
-
-
-def explanation(arguments: Sequence[str]) -> Derivation:
-    """The derivation ``eincalc explain ARGUMENTS`` prints."""
-    return _derivation(_parser().parse_args(["explain", *arguments]))
-
-
-def explained(args: argparse.Namespace) -> list[str]:
-    """The lines ``eincalc explain`` prints."""
-    derivation = _derivation(args)
-    render = {
-        "text": derivation.text,
-        "markdown": derivation.markdown,
-        "latex": derivation.latex,
-        "numpy": derivation.numpy,
-    }[args.format]
-    return [render()]
-
-
-def _derivation(args: argparse.Namespace) -> Derivation:
-    expr, declared = _read(args)
-    wrt = _tensor(args.wrt, declared, "variable")
-    upstream = None if args.upstream is None else _tensor(args.upstream, declared, "upstream gradient")
-    values = read_values(args.values, declared) if args.values else None
-    return explain(
-        expr, wrt, upstream=upstream, kind=args.kind, name=args.name, rows=args.rows, detail=args.detail, values=values
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -260,8 +61,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--values goes with --format text: the graph at that point is a table")
     try:
         if args.command == "walkthrough":
-            from .walkthroughs import WALKTHROUGHS
-
             lines = [WALKTHROUGHS[args.name](args.format).rstrip("\n")]
         else:
             lines = explained(args) if args.command == "explain" else derive(args)

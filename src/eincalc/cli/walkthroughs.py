@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..explain.derivation import Derivation
-from . import explanation
+from .commands import explanation
 
 Format = Literal["text", "markdown"]
 

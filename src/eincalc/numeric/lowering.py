@@ -32,6 +32,7 @@ import opt_einsum
 
 from ..core.expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero
 from ..core.names import canonical, rename
+from .factoring import factor_shared
 from .fusion import fuse
 from .program import Contraction, Custom, Elementwise, Fill, Load, Op, Program, Ref, Scalar, Tree, View
 
@@ -225,9 +226,20 @@ def _drop_deltas(factors: list[Ref], out: tuple[Index, ...], ops: Sequence[Op]) 
 
 
 def lower(exprs: Sequence[Expr]) -> Program:
-    """The fused straight-line program computing every expression of ``exprs``."""
+    """The fused straight-line program computing every expression of ``exprs``.
+
+    Sums of contractions sharing a factor are lowered factored (`factor_shared()`): the logistic-regression
+    gradient ``X[i,p] σ(X[i,j] w[j]) − y[i] X[i,p]`` contracts ``X`` over its rows once, not twice.
+
+    >>> from eincalc.frontend.build import tensors
+    >>> from eincalc.frontend.parse import parse
+    >>> X, y, w = tensors("X[b,n] y[b] w[n]")
+    >>> program = lower([parse("X[i,p] sigmoid(X[i,j] w[j]) - y[i] X[i,p]", X, y, w)])
+    >>> [op.equation for op in program.ops if isinstance(op, Contraction)]
+    ['ab,b->a', 'ab,a->b']
+    """
     lowerer = _Lowerer()
-    for expr in exprs:
+    for expr in factor_shared(exprs):
         expr.free  # noqa: B018 - compute free indices bottom-up before walking
         lowerer.program.outputs.append(lowerer.lower(expr))
     return fuse(lowerer.program)
