@@ -406,10 +406,14 @@ def test_an_empty_axis_is_refused_before_any_function_sees_it(fn: str) -> None:
 
 
 class _Native:
-    """A stand-in for an array of another library: a shape and a dtype, no NumPy conversion wanted."""
+    """A stand-in for an array of another library: a shape, a dtype and its namespace (the Array API's mark of an
+    array, which array-api-compat looks for), no NumPy conversion wanted."""
 
     def __init__(self, dtype: Any) -> None:
         self.shape, self.dtype = (3,), dtype
+
+    def __array_namespace__(self, api_version: Any = None) -> Any:
+        return np
 
 
 @pytest.mark.parametrize("dtype", [np.dtype("int64"), np.dtype("bool"), np.dtype("complex64")])

@@ -49,7 +49,7 @@ import numpy as np
 import opt_einsum
 
 from ..core.arguments import describe, require_flag, require_mapping, require_sizes
-from ..core.arrays import array_namespace
+from ..core.arrays import array_namespace, is_foreign_array
 from ..core.errors import ShapeError, UnknownNameError, UnsupportedError
 from ..core.expr import Expr, Index, Tensor, TensorSpec
 from ..core.limits import Limits, bounded, check_intermediates, get_limits
@@ -136,7 +136,7 @@ def as_array(name: str, value: Any) -> Any:
             f"value for {name} is a masked array; fill its masked entries first "
             "(x.filled(...)), eincalc would otherwise read them"
         )
-    if not isinstance(value, np.ndarray | np.generic) and _is_native(value):
+    if is_foreign_array(value):
         kind = _dtype_kind(value.dtype)
         if kind != "f":
             raise UnsupportedError(
@@ -153,11 +153,6 @@ def as_array(name: str, value: Any) -> Any:
         what = "complex numbers" if kind == "c" else "not numbers"
         raise UnsupportedError(f"value for {name} has dtype {array.dtype} ({what}); eincalc computes with real numbers")
     return array.astype(np.float64) if kind in "biu" else array
-
-
-def _is_native(value: Any) -> bool:
-    """Whether ``value`` is an array of another library (it brings its namespace, or a shape and a dtype)."""
-    return hasattr(value, "__array_namespace__") or (hasattr(value, "shape") and hasattr(value, "dtype"))
 
 
 def _dtype_kind(dtype: Any) -> str:
@@ -318,10 +313,11 @@ def _contraction_step(op: Contraction, shapes: list[tuple[int, ...]], numpy: boo
 
 
 class _Plan:
-    """The steps of a program for one shape signature, and the slots each step frees (any array type)."""
+    """The steps of a program for one shape signature, and the slots each step frees (any array type; with
+    ``numpy``, NumPy arrays, whose kernels it interprets: cheap to make, for a call that may not come again)."""
 
-    def __init__(self, program: Program, ctx: EvalContext) -> None:
-        self.steps = [_step(op, program, ctx, False) for op in program.ops]
+    def __init__(self, program: Program, ctx: EvalContext, numpy: bool = False) -> None:
+        self.steps = [_step(op, program, ctx, numpy) for op in program.ops]
         keep = {r.slot for r in program.outputs}
         last_use = {s: n for n, op in enumerate(program.ops) for s in inputs(op)}
         self.release: list[list[int]] = [[] for _ in program.ops]
@@ -358,7 +354,13 @@ class CompiledFunction:
     """Shape signatures whose plans are kept (least recently used ones are dropped)."""
 
     def __init__(
-        self, outputs: Sequence[Expr], *, single: bool, dims: Mapping[str, int] | None = None, keep_buffers: bool = True
+        self,
+        outputs: Sequence[Expr],
+        *,
+        single: bool,
+        dims: Mapping[str, int] | None = None,
+        keep_buffers: bool = True,
+        interpret_first: bool = False,
     ) -> None:
         self.outputs = tuple(outputs)
         self._single = single
@@ -370,6 +372,9 @@ class CompiledFunction:
         self._unsized = frozenset(used - set(self._dims) - {d for spec in self._specs for d in spec.dims})
         """Dimensions that neither ``dims`` nor a tensor read gives a size (``m`` of ``δ[i,p] a[q]``)."""
         self._plans: OrderedDict[tuple[Any, ...], tuple[dict[str, int], NumpyPlan | None, _Plan | None]] = OrderedDict()
+        self._interpret_first = interpret_first
+        """Whether the first NumPy call for a shape signature interprets its kernels, and only a second plans them."""
+        self._interpreted: set[tuple[Any, ...]] = set()
         self._keep_buffers = keep_buffers
         self._warm: NumpyPlan | None = None
         """The NumPy plan whose buffers are kept for the next call (only one plan's, to bound memory)."""
@@ -408,11 +413,17 @@ class CompiledFunction:
             sizes = check_intermediates(sizes, self.program.nodes.values())
             entry = (sizes, None, None)
             if len(self._plans) >= self.MAX_PLANS:
+                self._interpreted.discard(next(iter(self._plans)))
                 self._plans.popitem(last=False)
         self._plans[signature] = entry
         self._plans.move_to_end(signature)
         if numpy is not None:
             ctx = EvalContext(bound, entry[0], np, numpy)
+            if entry[1] is None and self._interpret_first and signature not in self._interpreted:
+                # ec.evaluate may be called once: planning every kernel of a 10,000-layer chain takes longer
+                # than running the program interpreted (see benchmarks/deep.py); a second call plans them.
+                self._interpreted.add(signature)
+                return ctx, bounded(_Plan)(self.program, ctx, True)
             # Planning builds many small objects (kernels of closures): the collector is paused meanwhile,
             # as in every public call (a 10,000-layer chain's first call took 32 s with it, 15 s without).
             fast = entry[1] or bounded(_numpy_plan)(self.program, ctx)
@@ -501,5 +512,6 @@ def evaluate(expr: Expr, values: Mapping[str, Any], *, dims: Mapping[str, int] |
 @functools.lru_cache(maxsize=128)
 def _compiled(expr: Expr, dims: tuple[tuple[str, int], ...], limits: Limits) -> CompiledFunction:
     """One program per expression, extra sizes and resource limits (checked when a shape is first planned); its
-    buffers are not kept between calls (the cache holds plans, never arrays)."""
-    return CompiledFunction((expr,), single=True, dims=dict(dims), keep_buffers=False)
+    buffers are not kept between calls (the cache holds plans, never arrays), and its first call for a shape
+    interprets the kernels (cheap to start; finite differences, which call again, get them planned)."""
+    return CompiledFunction((expr,), single=True, dims=dict(dims), keep_buffers=False, interpret_first=True)
