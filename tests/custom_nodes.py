@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eincalc.core.expr import Expr, Index, node, positional_flag
+from eincalc.frontend.printing import register_text
 
 
 def opaque_node(name: str = "Opaque") -> Any:
@@ -24,15 +25,17 @@ def opaque_node(name: str = "Opaque") -> Any:
     def compute_free(self: Any) -> tuple[Index, ...]:
         return tuple(self.arg.free)
 
-    def text(self: Any, inner: Callable[[Expr], str]) -> str:
-        return f"{name.lower()}({inner(self.arg)})"
-
     namespace = {
         "__annotations__": {"arg": Expr, "positional": bool},
         "positional": positional_flag(),
         "args": args,
         "children": children,
         "_compute_free": compute_free,
-        "text": text,
     }
-    return node(type(name, (Expr,), namespace))
+    kind = node(type(name, (Expr,), namespace))
+
+    @register_text(kind)
+    def text(expr: Any, inner: Callable[[Expr], str]) -> str:
+        return f"{name.lower()}({inner(expr.arg)})"
+
+    return kind

@@ -1,6 +1,11 @@
-"""The package's layers, read from its import graph: imports only point down, and no two subpackages import each other.
+"""The package's layers, read from its import graph: imports only point down, and no module imports itself back.
 
-Every import counts, the ones inside functions included: a deferred import is still a dependency.
+Every import counts, the ones inside functions included: a deferred import is still a dependency.  A node kind
+reaches what the layers above give it (operators, printers, the matrix view, the ops/ node kinds) through the
+registrations those layers make when imported (`eincalc.core.registry`), never by importing them.
+
+Run as a script, this module prints the import picture (modules per layer, imports, cycles, upward imports):
+``python tests/test_layers.py``, or ``python tests/test_layers.py --at REV`` for the package at a git revision.
 """
 
 from __future__ import annotations
@@ -46,17 +51,38 @@ def imported_names(tree: ast.AST, module: str, is_package: bool, modules: set[st
                 yield f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules else source
 
 
-def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
-    """Module → the package's modules it imports (only names that are modules of the package)."""
+def without_annotation_imports(tree: ast.Module) -> ast.Module:
+    """``tree`` without its ``if TYPE_CHECKING:`` blocks: imports there name types for the checker and never run.
+
+    >>> code = "import a\\nif TYPE_CHECKING:\\n    import b\\nelse:\\n    import c"
+    >>> sorted(imported_names(without_annotation_imports(ast.parse(code)), "p.m", False, set()))
+    ['a', 'c']
+    """
+
+    class Strip(ast.NodeTransformer):
+        def visit_If(self, node: ast.If) -> ast.AST | list[ast.stmt]:
+            self.generic_visit(node)
+            names = {getattr(node.test, "id", None), getattr(node.test, "attr", None)}
+            return node.orelse if "TYPE_CHECKING" in names else node
+
+    return Strip().visit(tree)
+
+
+def import_graph(package: Path = PACKAGE, *, annotations: bool = True) -> dict[str, set[str]]:
+    """Module → the package's modules it imports (only names that are modules of the package); without
+    ``annotations``, the imports that run only: those under ``if TYPE_CHECKING:`` are left out."""
     root = package.parent
     files = {module_name(path, root): path for path in sorted(package.rglob("*.py"))}
+    trees = {name: ast.parse(path.read_text()) for name, path in files.items()}
+    if not annotations:
+        trees = {name: without_annotation_imports(tree) for name, tree in trees.items()}
     return {
         name: {
             target
-            for target in imported_names(ast.parse(path.read_text()), name, path.name == "__init__.py", set(files))
+            for target in imported_names(trees[name], name, files[name].name == "__init__.py", set(files))
             if target in files and target != name
         }
-        for name, path in files.items()
+        for name in files
     }
 
 
@@ -127,22 +153,6 @@ def test_every_module_sits_in_a_layer() -> None:
     assert outside == [name for name in outside if name.split(".")[-1] in ("__main__", "strategies")], outside
 
 
-# The upward imports still to remove (issue 14): node operator methods must reach the builder, the printer and the
-# matrix view through a registration made by the frontend; x ** t through one made by ops.powers; the matrix parser
-# builds ops' node kinds; the derivation draws its graph. Exact: a new upward import fails, and so does a removed one
-# left on this list.
-REMAINING_UPWARD = {
-    ("eincalc.core.expr", "eincalc.frontend.build"),
-    ("eincalc.core.expr", "eincalc.frontend.printing"),
-    ("eincalc.core.expr", "eincalc.matrix.view"),
-    ("eincalc.frontend.build", "eincalc.ops.powers"),
-    ("eincalc.frontend.parse_matrix", "eincalc.numeric.evaluate"),
-    ("eincalc.frontend.parse_matrix", "eincalc.ops.linalg"),
-    ("eincalc.frontend.parse_matrix", "eincalc.ops.linalg_build"),
-    ("eincalc.frontend.parse_matrix", "eincalc.ops.nn"),
-}
-
-
 def upward_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
     """The module imports that point up the layer order."""
     return {
@@ -154,15 +164,14 @@ def upward_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
 
 
 def test_imports_only_point_down() -> None:
-    assert upward_imports(import_graph()) == REMAINING_UPWARD
+    """No module imports one of a layer above it, not even to name a type (``if TYPE_CHECKING:`` imports count)."""
+    assert sorted(upward_imports(import_graph())) == []
 
 
-def test_no_cycle_between_layers_but_through_the_remaining_upward_imports() -> None:
-    layer_graph: dict[str, set[str]] = {layer: set() for layer in LAYERS}
-    remaining = {(layer_of(source), layer_of(target)) for source, target in REMAINING_UPWARD}
-    for source, target in layer_edges(import_graph()) - remaining:
-        layer_graph[source].add(target)
-    assert cycles(layer_graph) == []
+def test_no_module_imports_itself_back() -> None:
+    """No import cycle between modules, through any number of them: each strongly connected component of the
+    graph of imports that run (module level or inside a function) is a single module."""
+    assert cycles(import_graph(annotations=False)) == []
 
 
 def test_the_checks_see_an_upward_import_and_a_cycle() -> None:
@@ -170,3 +179,45 @@ def test_the_checks_see_an_upward_import_and_a_cycle() -> None:
     assert upward(layer_edges(graph)) == [("core", "frontend")]
     assert upward_imports(graph) == {("eincalc.core.a", "eincalc.frontend.b")}
     assert cycles(graph) == [["eincalc.core.a", "eincalc.frontend.b"]]
+
+
+def picture(graph: dict[str, set[str]], running: dict[str, set[str]]) -> list[str]:
+    """The import picture as lines: modules per layer, imports, cycles (of the ``running`` imports, and of all of
+    ``graph``, ``if TYPE_CHECKING:`` imports included) and the imports that point up."""
+    per_layer = {layer: sum(1 for name in graph if layer_of(name) == layer) for layer in LAYERS}
+    runtime_cycles, all_cycles = cycles(running), cycles(graph)
+    up = sorted(upward_imports(graph))
+    return [
+        "modules per layer: "
+        + ", ".join(f"{layer} {n}" for layer, n in per_layer.items() if n)
+        + f" (+ {sum(1 for name in graph if not layer_of(name))} façade modules)",
+        f"intra-package imports (module -> module): {sum(map(len, graph.values()))}"
+        f" ({sum(map(len, running.values()))} that run)",
+        f"import cycles: {len(runtime_cycles)}, sizes {sorted(map(len, runtime_cycles), reverse=True)}"
+        f" (with type-only imports: {len(all_cycles)}, sizes {sorted(map(len, all_cycles), reverse=True)})",
+        f"upward imports: {len(up)} between modules, {len(upward(layer_edges(graph)))} between layers",
+        *(f"  {source} -> {target}" for source, target in up),
+    ]
+
+
+def main(argv: list[str]) -> None:
+    """Print the import picture of the package here, or with ``--at REV`` of ``src/eincalc`` at a git revision."""
+    import subprocess
+    import tarfile
+    import tempfile
+    from io import BytesIO
+
+    package = PACKAGE
+    with tempfile.TemporaryDirectory() as scratch:
+        if argv[:1] == ["--at"]:
+            archive = subprocess.run(["git", "archive", argv[1], "src/eincalc"], capture_output=True, check=True)
+            with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+                tar.extractall(scratch, filter="data")
+            package = Path(scratch, "src", "eincalc")
+        print("\n".join(picture(import_graph(package), import_graph(package, annotations=False))))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

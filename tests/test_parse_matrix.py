@@ -16,8 +16,8 @@ import eincalc as ec
 from eincalc.cli import main
 from eincalc.core.expr import Add, Contract, Expr, Tensor, Zero
 from eincalc.frontend.parse import MAX_DEPTH, MAX_LENGTH
-from eincalc.frontend.parse_matrix import ReadBack, reads_back
 from eincalc.matrix.check import run_numpy
+from eincalc.matrix.readback import ReadBack, reads_back
 from eincalc.strategies import Problem, problems
 
 W, W1, a, g, x, y, p = ec.tensors("W[m,n] W1[m,n] a[n] g[m] x[n] y[n] p[n]")

@@ -19,7 +19,7 @@ import pytest
 
 import eincalc as ec
 from eincalc.core.expr import Expr, Tensor
-from eincalc.frontend.parse_matrix import reads_back
+from eincalc.matrix.readback import reads_back
 from eincalc.testing import random_values
 
 Values = dict[str, np.ndarray]

@@ -12,10 +12,12 @@ from custom_nodes import opaque_node
 from eincalc.calculus.diff import register_jacobian, register_vjp
 from eincalc.calculus.simplify import RULES, register_rule
 from eincalc.core.errors import DuplicateRegistrationError, EincalcError, UnsupportedError
-from eincalc.core.expr import Expr, node, positional_flag
+from eincalc.core.expr import OPERATORS, RENAMING, VIEWS, Contract, Expr, Index, Tensor, node, positional_flag
 from eincalc.core.functions import lookup, register
 from eincalc.core.registry import Registry
+from eincalc.frontend.build import NODE_BUILDERS
 from eincalc.frontend.parse import CALLS, register_parse_function
+from eincalc.frontend.printing import register_latex, register_text
 from eincalc.matrix.view import register_matrix_rule
 from eincalc.numeric.codegen import register_numpy
 from eincalc.numeric.evaluate import register_evaluator
@@ -33,10 +35,19 @@ def _twice(register: Callable[[Any], Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "hook", [register_jacobian, register_vjp, register_evaluator, register_matrix_rule, register_in_place]
+    "hook",
+    [
+        register_jacobian,
+        register_vjp,
+        register_evaluator,
+        register_matrix_rule,
+        register_in_place,
+        register_text,
+        register_latex,
+    ],
 )
 def test_a_node_kind_gets_one_rule_per_interpretation(hook: Callable[[type], Callable[[Any], Any]]) -> None:
-    _twice(hook(opaque_node("Twice")))
+    _twice(hook(_bare_kind()))
 
 
 def test_a_numpy_spelling_is_registered_once() -> None:
@@ -67,9 +78,8 @@ def test_the_error_is_an_eincalc_error_naming_the_table_and_key() -> None:
     assert table[int] == "first"
 
 
-def _bare_node() -> Any:
-    """A node kind with no printer of its own (no ``text`` or ``latex_with`` method)."""
-    x = opaque_node("Inner")(ec.tensors("x[n]")[0])
+def _bare_kind() -> Any:
+    """A new node kind with no rule of any interpretation registered (a printer included)."""
     namespace = {
         "__annotations__": {"arg": Expr, "positional": bool},
         "positional": positional_flag(),
@@ -77,15 +87,65 @@ def _bare_node() -> Any:
         "children": lambda self: (self.arg,),
         "_compute_free": lambda self: tuple(self.arg.free),
     }
-    return node(type("Bare", (Expr,), namespace))(x)
+    return node(type("Bare", (Expr,), namespace))
+
+
+def _bare_node() -> Any:
+    return _bare_kind()(opaque_node("Inner")(ec.tensors("x[n]")[0]))
 
 
 @pytest.mark.parametrize(
     ("printer", "message"),
-    [(str, "no text printer for node Bare"), (lambda e: e.latex(), "no LaTeX printer for node Bare")],
+    [
+        (str, r"no text printer for Bare is registered: register one with eincalc\.frontend\.printing\.register_text"),
+        (lambda e: e.latex(), r"no LaTeX printer for Bare is registered: register one with .*register_latex\(Kind\)"),
+    ],
 )
 def test_an_unknown_node_kind_gets_a_specific_error_from_each_printer(
     printer: Callable[[Any], str], message: str
 ) -> None:
     with pytest.raises(UnsupportedError, match=message):
         printer(_bare_node())
+
+
+def test_registering_many_at_once_refuses_a_duplicate_too() -> None:
+    table: Registry[str, str] = Registry("matrix rule")
+    table.update({"inv": "first"})
+    with pytest.raises(DuplicateRegistrationError, match="matrix rule for 'inv' is already registered"):
+        table.update({"det": "second", "inv": "second"})
+    assert table["inv"] == "first"
+
+
+def _summed_over_q(a: Any) -> Expr:
+    """``a[q] a[q]``: a product whose summed index is not named canonically, so building it renames it."""
+    q = Index("q", "n")
+    return Contract((Tensor(a.spec, (q,)), Tensor(a.spec, (q,))), ())
+
+
+def test_a_lookup_that_finds_nothing_says_what_to_register() -> None:
+    table: Registry[str, str] = Registry("matrix rule", "register one with register_matrix_rule(Kind)")
+    with pytest.raises(UnsupportedError, match="no matrix rule for 'cube' is registered: register one with"):
+        table.find("cube")
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "use", "named"),
+    [
+        (OPERATORS, "matmul", lambda m, a: m @ a, "eincalc.frontend.build"),
+        (OPERATORS, "add", lambda m, a: m + m, "eincalc.frontend.build"),
+        (VIEWS, "text", lambda m, a: str(m), "eincalc.frontend.printing"),
+        (VIEWS, "matrix", lambda m, a: m.to_matrix(), "eincalc.matrix.view"),
+        (NODE_BUILDERS, "tensor power", lambda m, a: a ** (a + 1), "eincalc.ops"),
+        (NODE_BUILDERS, "inv", lambda m, a: ec.parse_matrix("inv(W)", m), "eincalc.ops"),
+        (RENAMING, "rename", lambda m, a: _summed_over_q(a), "eincalc.core.names"),
+    ],
+)
+def test_a_node_reaches_the_layers_above_only_through_their_registrations(
+    monkeypatch: pytest.MonkeyPatch, table: Registry[str, Any], key: str, use: Callable[..., Any], named: str
+) -> None:
+    """The operators, printers, matrix view and plugin node kinds are registered by the modules that define them;
+    one missing is a specific error naming the module that registers it, never an AttributeError or a wrong result."""
+    W, a = ec.tensors("W[n,n] a[n]")
+    monkeypatch.delitem(table, key)
+    with pytest.raises(UnsupportedError, match=f"no .* for '{key}' is registered: .*{named}"):
+        use(W, a)

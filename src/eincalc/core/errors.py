@@ -1,4 +1,4 @@
-"""One exception family for everything eincalc reports to users.
+"""One exception family for everything eincalc reports to users, and how its messages show numbers (`count()`).
 
 Every public entry point raises only subclasses of `EincalcError` on bad
 input.  Internal code raises them with short facts; the public boundary adds
@@ -13,6 +13,8 @@ IndexMismatch free indices differ: (i) vs (j)
 """
 
 from __future__ import annotations
+
+import math
 
 
 class EincalcError(ValueError):
@@ -60,3 +62,14 @@ class ResourceError(EincalcError):
 
 class DuplicateRegistrationError(EincalcError):
     """A rule, function or node kind registered twice in one table (eincalc.core.registry)."""
+
+
+def count(number: int) -> str:
+    """``number`` with thousands separators, or its order of magnitude when it is too long to print.
+
+    >>> count(12345), count(10**400)
+    ('12,345', 'about 10^400')
+    """
+    if abs(number) < 10**30:
+        return f"{number:,}"
+    return f"about 10^{number.bit_length() * math.log10(2):.0f}"

@@ -36,6 +36,10 @@ Further node kinds (structured and matrix functions) subclass `Expr` in
 their own modules and implement the same small protocol: ``args``, ``free``,
 ``map_children``.
 
+A node's Python operators and views (``W @ a``, ``x[i]``, ``str``, `Expr.latex()`,
+`Expr.to_matrix()`) call what the layers above register in `OPERATORS` and
+`VIEWS` when they are imported: this module imports nothing above it.
+
 >>> from eincalc.core.expr import Index, TensorSpec, Tensor, Contract
 >>> i, j = Index("i", "m"), Index("j", "n")
 >>> W = Tensor(TensorSpec("W", ("m", "n")), (i, j))
@@ -53,13 +57,30 @@ import math
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
-from .errors import IndexMismatch, UnsupportedError
-from .limits import count
+from .errors import IndexMismatch, UnsupportedError, count
+from .registry import Registry
 
-if TYPE_CHECKING:
-    from ..matrix.view import MatrixForm
+OPERATORS: Registry[str, Callable[..., Expr]] = Registry(
+    "expression operator", "eincalc.frontend.build registers the operators when imported (import eincalc does)"
+)
+"""What a node's Python operators call, by name (``add``, ``scale``, ``multiply``, ``divide``, ``power``,
+``matmul``, ``transpose``, ``index``): the builder sits a layer above and registers them, so a node never imports it."""
+
+RENAMING: Registry[str, Callable[[Any, Any], Any]] = Registry(
+    "index renaming", "eincalc.core.names registers it when imported (importing eincalc.core does)"
+)
+"""Capture-avoiding renaming (`eincalc.core.names.rename()`), which a `Contract` needs to name its summed indices
+from itself: it is written over these nodes, so it registers here instead of being imported by them."""
+
+VIEWS: Registry[str, Callable[..., Any]] = Registry(
+    "view of expressions",
+    "eincalc.frontend.printing registers text, latex and einsum, eincalc.matrix.view registers matrix, when imported "
+    "(import eincalc does)",
+)
+"""What ``str(node)``, `Expr.latex()`, `Expr.to_einsum()` and `Expr.to_matrix()` call: registered by the printer
+and the matrix view, layers above."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -262,20 +283,16 @@ class Expr(metaclass=_Interning):
         fill_bottom_up(self, lambda n: hasattr(n, attr), lambda n: object.__setattr__(n, attr, compute(n)))
         return getattr(self, attr)
 
-    # -- rendering ----------------------------------------------------------------
+    # -- views and operators: registered by the layers above (`VIEWS`, `OPERATORS`) ----------------
     def __str__(self) -> str:
-        from ..frontend.printing import to_text
-
-        return to_text(self)
+        return VIEWS.find("text")(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self}>"
 
     def latex(self) -> str:
         """LaTeX of the index form."""
-        from ..frontend.printing import to_latex
-
-        return to_latex(self)
+        return VIEWS.find("latex")(self)
 
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"
@@ -285,92 +302,57 @@ class Expr(metaclass=_Interning):
 
     def to_einsum(self) -> tuple[str, list[Expr]]:
         """An einsum equation and operand list that computes this expression."""
-        from ..frontend.printing import to_einsum
+        return VIEWS.find("einsum")(self)
 
-        return to_einsum(self)
+    def to_matrix(self, *, rows: bool = False, sizes_from: Iterable[Tensor] = ()) -> Any:
+        """The matrix view, a `eincalc.MatrixForm` (see `eincalc.to_matrix()`)."""
+        return VIEWS.find("matrix")(self, rows=rows, sizes_from=sizes_from)
 
-    def to_matrix(self, *, rows: bool = False, sizes_from: Iterable[Tensor] = ()) -> MatrixForm:
-        """The matrix view (see `eincalc.to_matrix()`)."""
-        from ..matrix.view import to_matrix
-
-        return to_matrix(self, rows=rows, sizes_from=sizes_from)
-
-    # -- building (operators) -----------------------------------------------------
     def __getitem__(self, names: Any) -> Expr:
-        from ..frontend.build import index_expr
-
-        return index_expr(self, names)
+        return OPERATORS.find("index")(self, names)
 
     def __add__(self, other: Any) -> Expr:
-        from ..frontend.build import add
-
-        return add(self, other)
+        return OPERATORS.find("add")(self, other)
 
     def __radd__(self, other: Any) -> Expr:
-        from ..frontend.build import add
-
-        return add(other, self)
+        return OPERATORS.find("add")(other, self)
 
     def __sub__(self, other: Any) -> Expr:
-        from ..frontend.build import add, scale
-
-        return add(self, scale(other, -1.0))
+        return OPERATORS.find("add")(self, OPERATORS.find("scale")(other, -1.0))
 
     def __rsub__(self, other: Any) -> Expr:
-        from ..frontend.build import add, scale
-
-        return add(other, scale(self, -1.0))
+        return OPERATORS.find("add")(other, OPERATORS.find("scale")(self, -1.0))
 
     def __neg__(self) -> Expr:
-        from ..frontend.build import scale
-
-        return scale(self, -1.0)
+        return OPERATORS.find("scale")(self, -1.0)
 
     def __mul__(self, other: Any) -> Expr:
-        from ..frontend.build import multiply
-
-        return multiply(self, other)
+        return OPERATORS.find("multiply")(self, other)
 
     def __rmul__(self, other: Any) -> Expr:
-        from ..frontend.build import multiply
-
-        return multiply(other, self)
+        return OPERATORS.find("multiply")(other, self)
 
     def __truediv__(self, other: Any) -> Expr:
-        from ..frontend.build import divide
-
-        return divide(self, other)
+        return OPERATORS.find("divide")(self, other)
 
     def __rtruediv__(self, other: Any) -> Expr:
-        from ..frontend.build import divide
-
-        return divide(other, self)
+        return OPERATORS.find("divide")(other, self)
 
     def __pow__(self, exponent: Any) -> Expr:
-        from ..frontend.build import power
-
-        return power(self, exponent)
+        return OPERATORS.find("power")(self, exponent)
 
     def __rpow__(self, base: Any) -> Expr:
-        from ..frontend.build import power
-
-        return power(base, self)
+        return OPERATORS.find("power")(base, self)
 
     def __matmul__(self, other: Any) -> Expr:
-        from ..frontend.build import matmul
-
-        return matmul(self, other)
+        return OPERATORS.find("matmul")(self, other)
 
     def __rmatmul__(self, other: Any) -> Expr:
-        from ..frontend.build import matmul
-
-        return matmul(other, self)
+        return OPERATORS.find("matmul")(other, self)
 
     @property
     def T(self) -> Expr:  # noqa: N802 - NumPy's spelling
-        from ..frontend.build import transpose
-
-        return transpose(self)
+        return OPERATORS.find("transpose")(self)
 
 
 def _by_identity(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -640,8 +622,7 @@ class Contract(Expr):
         names = bound_names(len(summed), {k.name for k in self.out})
         if all(k.name == n for k, n in zip(summed, names, strict=True)):
             return self
-        from .names import rename
-
+        rename = RENAMING.find("rename")
         mapping = {k: Index(n, k.dim) for k, n in zip(summed, names, strict=True)}
         return Contract(tuple(rename(f, mapping) for f in self.factors), self.out, positional=self.positional)
 

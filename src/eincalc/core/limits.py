@@ -61,12 +61,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
-from .errors import ResourceError, UnsupportedError
-
-if TYPE_CHECKING:  # expr imports this module: the checks below take its nodes without importing it first
-    from .expr import Expr
+from .errors import ResourceError, UnsupportedError, count
+from .expr import Expr, Tensor, postorder
 
 
 @dataclass(frozen=True)
@@ -146,8 +144,6 @@ def check_expression_size(expr: Expr, operation: str, *inputs: Expr) -> Expr:
     ...     check_expression_size(Contract((x, x), ()), "jacobian", x) is not None
     True
     """
-    from .expr import postorder
-
     limit = get_limits().max_nodes
     if limit is None:
         return expr
@@ -155,8 +151,8 @@ def check_expression_size(expr: Expr, operation: str, *inputs: Expr) -> Expr:
     for root in inputs:
         seen.update(id(node) for node in postorder(root))
     allowed = max(limit, GROWTH * len(seen))
-    for count, _ in enumerate(postorder(expr), start=1):
-        if count > allowed:
+    for visited, _ in enumerate(postorder(expr), start=1):
+        if visited > allowed:
             bound = (
                 f"max_nodes={limit:,}"
                 if allowed == limit
@@ -177,8 +173,6 @@ def check_intermediates(sizes: _Sizes, nodes: Iterable[Expr]) -> _Sizes:
     ``nodes`` are the sub-expressions evaluation materialises and ``sizes`` the
     bound dimension sizes; a dimension without a size is left to evaluation to report.
     """
-    from .expr import Tensor
-
     limit = get_limits().max_elements
     if limit is None:
         return sizes
@@ -201,8 +195,6 @@ def check_intermediates(sizes: _Sizes, nodes: Iterable[Expr]) -> _Sizes:
 
 def describe(expr: Expr, budget: int = 40) -> str:
     """``expr`` as text when it is small (at most ``budget`` nodes), else a summary of its kind and indices."""
-    from .expr import postorder
-
     small = sum(1 for _, _ in zip(postorder(expr), range(budget + 1), strict=False)) <= budget
     if small:
         text = str(expr)
@@ -239,17 +231,6 @@ def check_tree_size(size: int, building: Callable[[], str], why: str = "") -> in
             + f" {_HOW.format('max_tree_nodes')}"
         )
     return size
-
-
-def count(number: int) -> str:
-    """``number`` with thousands separators, or its order of magnitude when it is too long to print.
-
-    >>> count(12345), count(10**400)
-    ('12,345', 'about 10^400')
-    """
-    if abs(number) < 10**30:
-        return f"{number:,}"
-    return f"about 10^{number.bit_length() * math.log10(2):.0f}"
 
 
 def check_count(name: str, value: int, building: Callable[[], str], why: str) -> int:

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from .expr import (
     CANONICAL_POOL,
+    RENAMING,
     Add,
     Contract,
     Delta,
@@ -399,3 +400,6 @@ def substitute(expr: Expr, old: Expr, new: Callable[[tuple[Index, ...]], Expr]) 
         return memo[node]
 
     return visit(expr)
+
+
+RENAMING["rename"] = rename  # what Contract calls to name its summed indices (expr cannot import this module)

@@ -35,6 +35,7 @@ import numpy as np
 from ..core.arguments import describe, is_whole, require_axes, require_axis, require_text
 from ..core.errors import DomainError, IndexMismatch, ParseError, ShapeError, UnsupportedError
 from ..core.expr import (
+    OPERATORS,
     Add,
     Apply,
     Const,
@@ -51,8 +52,18 @@ from ..core.expr import (
     split_coefficient,
 )
 from ..core.names import fresh_indices, positional_names, rename, with_positional
+from ..core.registry import Registry
 
 Operand = Expr | int | float
+
+
+NODE_BUILDERS: Registry[str, Callable[..., Expr]] = Registry(
+    "builder of a node kind",
+    "the ops/ plugins (eincalc.ops.linalg, linalg_build, nn, powers) register theirs when imported (import eincalc "
+    "does); a new node kind registers its own (docs/extending.md)",
+)
+"""The node kinds of the ops/ plugins that this layer's readers and operators build, by name (``tensor power``,
+``inv``, ``softmax``, …): each plugin registers its builders, so the layer below never imports it."""
 
 _DECL = re.compile(r"[\s,]*([^\W\d]\w*)\s*(?:\[([^\]]*)\])?[\s,]*")
 _NAME = re.compile(r"[^\W\d]\w*$")
@@ -370,8 +381,7 @@ def power(base: Operand, exponent: Any) -> Expr:
 
 
 def _tensor_power(base: Expr, exponent: Expr) -> Expr:
-    from ..ops.powers import Power  # the node lives with its rules (derivative, value, printing)
-
+    Power = NODE_BUILDERS.find("tensor power")  # noqa: N806 - a node kind, registered by ops.powers with its rules
     if isinstance(base, Const) and base.value <= 0:
         raise DomainError(
             f"({base.value:g}) ** {exponent}: a power with an expression as exponent needs "
@@ -648,3 +658,17 @@ absolute = _elementwise("abs")
 def square(x: Operand) -> Expr:
     """Element-wise square, ``x ** 2``."""
     return power(x, 2)
+
+
+OPERATORS.update(
+    {
+        "index": index_expr,
+        "add": add,
+        "scale": scale,
+        "multiply": multiply,
+        "divide": divide,
+        "power": power,
+        "matmul": matmul,
+        "transpose": transpose,
+    }
+)

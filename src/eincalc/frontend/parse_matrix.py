@@ -14,7 +14,7 @@ beside them, and a dimension name is its size (``0.5 n W``).  The result is
 an ordinary expression built with `eincalc.frontend.build`, so `eincalc.evaluate()`,
 `eincalc.grad()` and the views take it as they take any other.
 
-`reads_back()` is the check that a printed matrix form means what it was
+`eincalc.matrix.readback.reads_back()` is the check that a printed matrix form means what it was
 printed from: its text, read back here, evaluates to the index form's numbers.
 
 >>> import eincalc as ec
@@ -32,19 +32,15 @@ eincalc.core.errors.ShapeError: an n×n matrix minus an n-vector: ... write x 1�
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
-
-import numpy as np
 
 from ..core.arguments import describe as describe_value
 from ..core.arguments import require_flag, require_text
 from ..core.errors import EincalcError, ParseError, ShapeError, UnsupportedError
-from ..core.expr import Delta, Expr, Index, Named, One, Size, Tensor, Zero, walk
-from ..numeric.evaluate import evaluate
-from ..ops import linalg, linalg_build, nn
+from ..core.expr import Delta, Expr, Index, One, Size, Zero
 from . import build
+from .build import NODE_BUILDERS
 from .matrix_checker import AXIS_CALLS, MATRIX_CALLS, Checker, Scope, elementwise_functions, key
 from .matrix_syntax import Bars, Call, Definition, Located, Name, Negate, Node, Number, Postfix, Product, Sum, read
 from .matrix_typing import Kind, Shape, Var, find, product_rule
@@ -172,9 +168,9 @@ class _Builder:
         if node.mark == "T":
             return build.transpose(child) if matrix else child
         if node.mark == "invT":
-            return build.transpose(linalg.inv(child))
+            return build.transpose(_node("inv")(child))
         if matrix and not node.elementwise and id(node) not in self.checker.constant_powers:
-            return linalg_build.matrix_power(child, int(node.exponent))
+            return _node("matrix_power")(child, int(node.exponent))
         return build.power(child, node.exponent)
 
     def bars_expr(self, node: Bars) -> Expr:
@@ -183,7 +179,7 @@ class _Builder:
             return build.apply("abs", child)
         if node.sub == "1":
             return build.total(build.apply("abs", child))
-        return linalg_build.frobenius(child) if kind == "matrix" else linalg_build.norm(child)
+        return _node("frobenius")(child) if kind == "matrix" else _node("norm")(child)
 
     def call_expr(self, node: Call) -> Expr:
         (argument,) = node.args
@@ -194,11 +190,11 @@ class _Builder:
             and isinstance(argument.child, Call)
             and argument.child.fn == "det"
         ):  # log|det(X)| is logdet(X)
-            return linalg.logdet(self.build(argument.child.args[0]))
+            return _node("logdet")(self.build(argument.child.args[0]))
         value, kind = self.build(argument), self.shape(argument).kind
         if node.fn in AXIS_CALLS:
             fn, way = AXIS_CALLS[node.fn]
-            return getattr(nn, fn)(value, 1 if way == "rows" else 0)
+            return _node(fn)(value, 1 if way == "rows" else 0)
         if node.fn in _CALL_BUILDERS:
             return _CALL_BUILDERS[node.fn](self, node, value, kind)
         return build.apply(elementwise_functions()[node.fn], value)
@@ -213,6 +209,11 @@ class _Factor(NamedTuple):
 
 
 _T = TypeVar("_T")
+
+
+def _node(name: str) -> Callable[..., Expr]:
+    """The builder of an ops/ node kind (``inv``, ``softmax``, …), registered by its plugin in `NODE_BUILDERS`."""
+    return NODE_BUILDERS.find(name)
 
 
 def _pairwise(items: list[_T], combine: Callable[[_T, _T], _T]) -> _T:
@@ -230,13 +231,13 @@ def _constant(reader: _Builder, node: Call, value: Expr, kind: str) -> Expr:
 
 _CALL_BUILDERS: dict[str, Callable[[_Builder, Call, Expr, str], Expr]] = {
     "tr": lambda r, n, v, k: build.trace(v), "trace": lambda r, n, v, k: build.trace(v),
-    "det": lambda r, n, v, k: linalg.det(v), "logdet": lambda r, n, v, k: linalg.logdet(v),
-    "inv": lambda r, n, v, k: linalg.inv(v),
-    "diag": lambda r, n, v, k: linalg_build.diagonal(v) if k == "matrix" else linalg_build.diag(v),
+    "det": lambda r, n, v, k: _node("det")(v), "logdet": lambda r, n, v, k: _node("logdet")(v),
+    "inv": lambda r, n, v, k: _node("inv")(v),
+    "diag": lambda r, n, v, k: _node("diagonal")(v) if k == "matrix" else _node("diag")(v),
     "sum": lambda r, n, v, k: build.total(v), "norm1": lambda r, n, v, k: build.total(build.apply("abs", v)),
-    "norm2": lambda r, n, v, k: linalg_build.frobenius(v) if k == "matrix" else linalg_build.norm(v),
-    "softmax": lambda r, n, v, k: nn.softmax(v), "log_softmax": lambda r, n, v, k: nn.log_softmax(v),
-    "logsumexp": lambda r, n, v, k: nn.logsumexp(v), "vector": _constant, "matrix": _constant,
+    "norm2": lambda r, n, v, k: _node("frobenius")(v) if k == "matrix" else _node("norm")(v),
+    "softmax": lambda r, n, v, k: _node("softmax")(v), "log_softmax": lambda r, n, v, k: _node("log_softmax")(v),
+    "logsumexp": lambda r, n, v, k: _node("logsumexp")(v), "vector": _constant, "matrix": _constant,
 }  # fmt: skip
 
 _MULTIPLY: dict[str, Callable[[Expr, Expr], Expr]] = {"matmul": build.matmul, "outer": build.outer}
@@ -246,67 +247,3 @@ _BUILDERS: dict[type, Callable[[Any, Any], Expr]] = {
     Negate: lambda r, n: build.scale(r.build(n.child), -1.0), Postfix: _Builder.postfix_expr,
     Bars: _Builder.bars_expr, Call: _Builder.call_expr,
 }  # fmt: skip
-
-
-# -- reading a printed form back ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReadBack:
-    """What reading a matrix form's text back gave: the expression, or the error that stopped it, and the
-    largest difference from the index form's value (``inf`` when the shapes differ)."""
-
-    text: str
-    expr: Expr | None
-    error: EincalcError | None
-    difference: float | None
-    tolerance: float
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and self.difference is not None and self.difference <= self.tolerance
-
-    def __str__(self) -> str:
-        if self.error is not None:
-            return f"{self.text} does not read back: {type(self.error).__name__}: {self.error}"
-        verdict = "reads back" if self.passed else "reads back to different numbers"
-        return f"{self.text} {verdict} (max |difference| {self.difference:.1e}, tolerance {self.tolerance:.0e})"
-
-
-def reads_back(
-    form: Any, expr: Expr, tensors: Iterable[Expr], values: Mapping[str, Any], *, tolerance: float = 1e-9
-) -> ReadBack:
-    """Whether ``form.text`` (a `MatrixForm` of ``expr``), read by `parse_matrix()`
-    with strict typing, evaluates on ``values`` to ``expr``'s numbers.
-
-    The text may name the ``tensors`` and every tensor and named intermediate of ``expr``.
-    ``tolerance`` is relative to the largest entry (at least 1).
-
-    >>> import eincalc as ec, numpy as np
-    >>> x, A = ec.tensors("x[n] A[n,n]")
-    >>> gradient = ec.grad(x @ A @ x, x)
-    >>> values = {"x": np.arange(3.0), "A": np.arange(9.0).reshape(3, 3)}
-    >>> check = reads_back(ec.to_matrix(gradient), gradient, [x, A], values)
-    >>> check.passed
-    True
-    """
-    mentioned = {node.spec.name: build.bare(node.spec) for node in walk(expr) if isinstance(node, Tensor)}
-    named = [node for node in walk(expr) if isinstance(node, Named)]  # two with one name are refused by name
-    declared = {t.spec.name: t for t in tensors if isinstance(t, Tensor)}
-    scope: list[Expr] = [*{**mentioned, **declared}.values(), *named]
-    try:
-        back = parse_matrix(form.text, *scope, rows=form.rows, shape=expr.shape)
-        sizes = {
-            d: int(n)
-            for t in {**mentioned, **declared}.values()
-            if t.spec.name in values
-            for d, n in zip(t.spec.dims, np.shape(values[t.spec.name]), strict=True)
-        }
-        expected = np.asarray(evaluate(expr, values, dims=sizes), dtype=float)
-        actual = np.asarray(evaluate(back, values, dims=sizes), dtype=float)
-    except EincalcError as error:
-        return ReadBack(form.text, None, error, None, tolerance)
-    scale = tolerance * max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    if actual.shape != expected.shape:
-        return ReadBack(form.text, back, None, float("inf"), scale)
-    return ReadBack(form.text, back, None, float(np.max(np.abs(actual - expected), initial=0.0)), scale)

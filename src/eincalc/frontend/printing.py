@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import string
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from ..core.errors import UnsupportedError
 from ..core.expr import (
+    VIEWS,
     Add,
     Apply,
     Const,
@@ -46,6 +46,7 @@ from ..core.expr import (
 from ..core.functions import lookup
 from ..core.intermediates import display
 from ..core.names import separate_bound
+from ..core.registry import Registry
 from .build import as_expr
 from .parse import infer_dimensions
 
@@ -57,6 +58,53 @@ def number(value: float) -> str:
 
 def _index_list(indices: tuple[Index, ...]) -> str:
     return ",".join(k.name for k in indices)
+
+
+# -- the printers of each node kind -------------------------------------------------------------
+
+LatexPrinter = Callable[[Expr], str]
+"""What a node kind's LaTeX printer is given to print its children with."""
+
+TEXT_PRINTERS: Registry[type, Callable[[Any, TextPrinter], str]] = Registry(
+    "text printer",
+    "register one with eincalc.frontend.printing.register_text(Kind), and a LaTeX printer with register_latex(Kind) "
+    "(docs/extending.md)",
+)
+LATEX_PRINTERS: Registry[type, Callable[[Any, LatexPrinter], str]] = Registry(
+    "LaTeX printer",
+    "register one with eincalc.frontend.printing.register_latex(Kind), and a text printer with register_text(Kind) "
+    "(docs/extending.md)",
+)
+_Rule = TypeVar("_Rule", bound=Callable[..., str])
+
+
+def register_text(kind: type) -> Callable[[_Rule], _Rule]:
+    """Register ``rule(node, printer)`` as the index text of ``kind``; ``printer(child)`` prints a child in the
+    node's scope and ``printer.scope(child)`` in a scope of its own.  The text must read back through
+    `eincalc.parse()` (register a parser function for its call), since what is printed is what is checked."""
+    return _registering(TEXT_PRINTERS, kind)
+
+
+def register_latex(kind: type) -> Callable[[_Rule], _Rule]:
+    """Register ``rule(node, latex)`` as the LaTeX of ``kind``; ``latex(child)`` gives a child's LaTeX."""
+    return _registering(LATEX_PRINTERS, kind)
+
+
+def _registering(table: Registry[type, Any], kind: type) -> Callable[[_Rule], _Rule]:
+    def register(rule: _Rule) -> _Rule:
+        table[kind] = rule
+        return rule
+
+    return register
+
+
+def printer_of(table: Registry[type, Any], expr: Expr) -> Any:
+    """The printer ``table`` holds for ``expr``'s kind or the nearest kind it derives from; `UnsupportedError`
+    naming the kind and how to register a printer when there is none."""
+    for kind in type(expr).__mro__:
+        if kind in table:
+            return table[kind]
+    return table.find(type(expr))
 
 
 # -- text -----------------------------------------------------------------------------------
@@ -176,35 +224,23 @@ def _reader_dimensions(root: Expr, given: Mapping[str, str]) -> dict[str, set[st
 
 
 def _text(expr: Expr, printer: _Printer) -> str:
-    if isinstance(expr, Tensor):
-        return f"{expr.spec.name}[{_index_list(expr.indices)}]" if expr.indices else expr.spec.name
-    if isinstance(expr, Delta):
-        return f"δ[{printer.indices((expr.i, expr.j))}]"
-    if isinstance(expr, One):
-        return f"1[{printer.indices((expr.i,))}]"
-    if isinstance(expr, Zero):
-        return f"0[{printer.indices(expr.indices)}]" if expr.indices else "0"
-    if isinstance(expr, Const):  # 0.0, since 0 reads as the structural Zero
-        return "0.0" if expr.value == 0 else number(expr.value)
-    if isinstance(expr, Size):
-        return f"size({expr.dim})"
-    if isinstance(expr, Apply):
-        return _apply_text(expr, printer)
-    if isinstance(expr, Contract):
-        return _contract_text(expr, printer)
-    if isinstance(expr, Add):
-        return _add_text(expr, printer)
-    if isinstance(expr, Named):
-        return f"{expr.name}[{_index_list(expr.indices)}]" if expr.indices else expr.name
-    text_hook = getattr(expr, "text", None)
-    if text_hook is None:
-        raise UnsupportedError(
-            f"no text printer for node {type(expr).__name__}; give the node kind a "
-            "text(printer) method (docs/extending.md)"
-        )
-    return text_hook(printer)
+    return printer_of(TEXT_PRINTERS, expr)(expr, printer)
 
 
+TEXT_PRINTERS.update(  # the leaves and named intermediates
+    {
+        Tensor: lambda e, p: f"{e.spec.name}[{_index_list(e.indices)}]" if e.indices else e.spec.name,
+        Delta: lambda e, p: f"δ[{p.indices((e.i, e.j))}]",
+        One: lambda e, p: f"1[{p.indices((e.i,))}]",
+        Zero: lambda e, p: f"0[{p.indices(e.indices)}]" if e.indices else "0",
+        Const: lambda e, p: "0.0" if e.value == 0 else number(e.value),  # 0.0, since 0 reads as the structural Zero
+        Size: lambda e, p: f"size({e.dim})",
+        Named: lambda e, p: f"{e.name}[{_index_list(e.indices)}]" if e.indices else e.name,
+    }
+)
+
+
+@register_text(Apply)
 def _apply_text(expr: Apply, printer: _Printer) -> str:
     inner = _text(expr.arg, printer)
     if expr.fn == "pow":
@@ -230,6 +266,7 @@ def einstein_reads_back(factors: list[Expr], out: tuple[Index, ...]) -> bool:
     return tuple(k for k in counts if counts[k] == 1) == out
 
 
+@register_text(Contract)
 def _contract_text(expr: Contract, printer: _Printer) -> str:
     coefficient, rest = split_coefficient(expr)
     if not rest:
@@ -284,6 +321,7 @@ def signed_sum(texts: list[str]) -> str:
     return " ".join(pieces)
 
 
+@register_text(Add)
 def _add_text(expr: Add, printer: _Printer) -> str:
     """``x[i] + y[i]``, or with the output indices written (``(x[i] + y[j])[j,i]``); an index no term has
     (the sum is constant along it) with its dimension where a reader could not infer it: ``(x[p] + c)[p,i:n]``."""
@@ -333,44 +371,46 @@ def _sub(indices: tuple[Index, ...]) -> str:
 
 
 def _latex(expr: Expr) -> str:
-    if isinstance(expr, Tensor):
-        return f"{latex_name(expr.spec.name)}{_sub(expr.indices)}"
-    if isinstance(expr, Delta):
-        return rf"\delta{_sub((expr.i, expr.j))}"
-    if isinstance(expr, One):
-        return rf"\mathbb{{1}}{_sub((expr.i,))}"
-    if isinstance(expr, Zero):
-        return f"0{_sub(expr.indices)}"
-    if isinstance(expr, Const):
-        return number(expr.value)
-    if isinstance(expr, Size):
-        return rf"\lvert {expr.dim} \rvert"
-    if isinstance(expr, Apply):
-        inner = _latex(expr.arg)
-        if expr.fn == "pow":
-            base = inner if _is_atom(expr.arg) else rf"\left({inner}\right)"
-            return f"{base}^{{{number(expr.param or 0.0)}}}"
-        return lookup(expr.fn).latex.format(x=inner)
-    if isinstance(expr, Contract):
-        coefficient, rest = split_coefficient(expr)
-        parts = [rf"\left({_latex(f)}\right)" if isinstance(f, Add) else _latex(f) for f in rest]
-        body = " ".join(parts) or "1"
-        if expr.summed:
-            body = rf"\sum_{{{_index_list(expr.summed)}}} {body}"
-        if coefficient == 1.0:
-            return body
-        return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
-    if isinstance(expr, Named):
-        return f"{latex_name(expr.name)}{_sub(expr.indices)}"
-    if isinstance(expr, Add):
-        return signed_sum([_latex(term) for term in expr.terms])
-    latex_hook = getattr(expr, "latex_with", None)
-    if latex_hook is None:
-        raise UnsupportedError(
-            f"no LaTeX printer for node {type(expr).__name__}; give the node kind a "
-            "latex_with(latex) method (docs/extending.md)"
-        )
-    return latex_hook(_latex)
+    return printer_of(LATEX_PRINTERS, expr)(expr, _latex)
+
+
+LATEX_PRINTERS.update(  # the leaves and named intermediates
+    {
+        Tensor: lambda e, latex: f"{latex_name(e.spec.name)}{_sub(e.indices)}",
+        Delta: lambda e, latex: rf"\delta{_sub((e.i, e.j))}",
+        One: lambda e, latex: rf"\mathbb{{1}}{_sub((e.i,))}",
+        Zero: lambda e, latex: f"0{_sub(e.indices)}",
+        Const: lambda e, latex: number(e.value),
+        Size: lambda e, latex: rf"\lvert {e.dim} \rvert",
+        Named: lambda e, latex: f"{latex_name(e.name)}{_sub(e.indices)}",
+    }
+)
+
+
+@register_latex(Apply)
+def _apply_latex(expr: Apply, latex: LatexPrinter) -> str:
+    inner = latex(expr.arg)
+    if expr.fn == "pow":
+        base = inner if _is_atom(expr.arg) else rf"\left({inner}\right)"
+        return f"{base}^{{{number(expr.param or 0.0)}}}"
+    return lookup(expr.fn).latex.format(x=inner)
+
+
+@register_latex(Contract)
+def _contract_latex(expr: Contract, latex: LatexPrinter) -> str:
+    coefficient, rest = split_coefficient(expr)
+    parts = [rf"\left({latex(f)}\right)" if isinstance(f, Add) else latex(f) for f in rest]
+    body = " ".join(parts) or "1"
+    if expr.summed:
+        body = rf"\sum_{{{_index_list(expr.summed)}}} {body}"
+    if coefficient == 1.0:
+        return body
+    return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
+
+
+@register_latex(Add)
+def _add_latex(expr: Add, latex: LatexPrinter) -> str:
+    return signed_sum([latex(term) for term in expr.terms])
 
 
 _GREEK = {
@@ -436,3 +476,8 @@ def to_einsum(expr: Expr) -> tuple[str, list[Expr]]:
 def _array_axes(operand: Expr) -> tuple[Index, ...]:
     """The letters of an einsum operand: a tensor's array has an axis per index (``A[i,i]`` is ``ii``)."""
     return operand.indices if isinstance(operand, Tensor) else operand.free
+
+
+VIEWS["text"] = to_text
+VIEWS["latex"] = to_latex
+VIEWS["einsum"] = to_einsum

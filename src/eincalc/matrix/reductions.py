@@ -249,7 +249,7 @@ def require_readable(tree: MatrixExpr, text: str, expr: Expr, sizes_from: Iterab
     (``softmax_rows(B 1 1ᵀ)``: the last ``1`` is as long as the columns, which nothing shows).
 
     The sizes are found by reading the printed text as `eincalc.parse_matrix` does; any other reading problem is
-    left to the read-back check (`eincalc.frontend.parse_matrix.reads_back`), which compares numbers too.
+    left to the read-back check (`eincalc.matrix.readback.reads_back`), which compares numbers too.
     """
     if len(text) > MAX_LENGTH:
         raise NoMatrixForm(

@@ -47,9 +47,9 @@ from ..calculus.simplify import Rule, register_rule
 from ..core.errors import DomainError, IndexMismatch, ShapeError, UnsupportedError
 from ..core.expr import Add, Apply, Const, Contract, Delta, Expr, Index, Tensor, node, positional_flag
 from ..core.names import fresh_indices, index_names, rename
-from ..frontend.build import Operand, as_expr
+from ..frontend.build import NODE_BUILDERS, Operand, as_expr
 from ..frontend.parse import _fixed, register_parse_function
-from ..frontend.printing import TextPrinter
+from ..frontend.printing import LatexPrinter, TextPrinter, register_latex, register_text
 from ..matrix.tree import Call, DiagPart, MatrixExpr, Symbol
 from ..matrix.view import Converter, Term, register_matrix_rule
 from ..numeric.evaluate import EvalContext, register_evaluator
@@ -103,27 +103,31 @@ class MatrixFunction(Expr):
     def _compute_free(self) -> tuple[Index, ...]:
         return tuple(dict.fromkeys(self.indices))
 
-    def text(self, inner: TextPrinter) -> str:
-        if not self.indices:
-            return f"{self.fn}({inner.scope(self.body)})"
-        first, second = self.indices
-        if first != second:
-            return f"inv({inner.scope(_relabel_body(self.body, first, second))})"
-        # the diagonal: a partner name made from the label, so that it has the label's dimension wherever it is read
-        partner = f"{first.name}_"
-        (other,) = (
-            (Index(partner, first.dim),)
-            if partner not in index_names(self.body)
-            else fresh_indices((first,), index_names(self.body) | {first.name})
-        )
-        return f"(inv({inner.scope(_relabel_body(self.body, first, other))}) {inner(Delta(first, other))})[{first}]"
 
-    def latex_with(self, inner: Callable[[Expr], str]) -> str:
-        body = inner(self.body)
-        if self.fn != "inv":
-            return _SPELLING[self.fn][1].format(body)
-        labels = "".join(k.name for k in self.indices)
-        return rf"\left[\left({body}\right)^{{-1}}\right]_{{{labels}}}"
+@register_text(MatrixFunction)
+def _matrix_function_text(node: MatrixFunction, inner: TextPrinter) -> str:
+    if not node.indices:
+        return f"{node.fn}({inner.scope(node.body)})"
+    first, second = node.indices
+    if first != second:
+        return f"inv({inner.scope(_relabel_body(node.body, first, second))})"
+    # the diagonal: a partner name made from the label, so that it has the label's dimension wherever it is read
+    partner = f"{first.name}_"
+    (other,) = (
+        (Index(partner, first.dim),)
+        if partner not in index_names(node.body)
+        else fresh_indices((first,), index_names(node.body) | {first.name})
+    )
+    return f"(inv({inner.scope(_relabel_body(node.body, first, other))}) {inner(Delta(first, other))})[{first}]"
+
+
+@register_latex(MatrixFunction)
+def _matrix_function_latex(node: MatrixFunction, inner: LatexPrinter) -> str:
+    body = inner(node.body)
+    if node.fn != "inv":
+        return _SPELLING[node.fn][1].format(body)
+    labels = "".join(k.name for k in node.indices)
+    return rf"\left[\left({body}\right)^{{-1}}\right]_{{{labels}}}"
 
 
 def _relabel_body(body: Expr, first: Index, second: Index) -> Expr:
@@ -356,3 +360,4 @@ def _matrix_view(node: MatrixFunction, convert: Converter) -> Term:
 
 for _fn in MATRIX_FUNCTIONS:
     register_parse_function(_fn, _fixed(functools.partial(matrix_function, _fn), 1), scoped=True)
+NODE_BUILDERS.update({"inv": inv, "det": det, "logdet": logdet})

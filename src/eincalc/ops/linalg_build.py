@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import numbers
 
-from ..core.errors import IndexMismatch, ShapeError, UnsupportedError
+from ..core.errors import IndexMismatch, ShapeError, UnsupportedError, count
 from ..core.expr import Apply, Const, Contract, Delta, Expr, postorder
-from ..core.limits import check_count, check_tree_size, count, describe
+from ..core.limits import check_count, check_tree_size, describe
 from ..core.names import fresh_indices, index_names, rename
-from ..frontend.build import Operand, as_expr, diagonal_of, matmul, tidy
+from ..frontend.build import NODE_BUILDERS, Operand, as_expr, diagonal_of, matmul, tidy
 from ..frontend.parse import Call as ParseCall
 from ..frontend.parse import _fixed, register_parse_function
 from .linalg import inv
@@ -158,3 +158,12 @@ for _name, _builder in {
     "matrix_power": _parse_power,
 }.items():
     register_parse_function(_name, _builder)
+NODE_BUILDERS.update(
+    {
+        "norm": norm,
+        "frobenius": frobenius,
+        "diag": diag,
+        "diagonal": diagonal,
+        "matrix_power": matrix_power,
+    }
+)

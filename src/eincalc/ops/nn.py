@@ -45,9 +45,10 @@ from ..core.expr import (
     raw_mode,
 )
 from ..core.names import fresh_indices, index_names, rename
-from ..frontend.build import Operand, as_expr, axis_index, tidy
+from ..frontend.build import NODE_BUILDERS, Operand, as_expr, axis_index, tidy
 from ..frontend.parse import Call as ParseCall
 from ..frontend.parse import ParseFunction, register_parse_function
+from ..frontend.printing import LatexPrinter, TextPrinter, register_latex, register_text
 from ..matrix.tree import Call, Kind
 from ..matrix.view import Converter, Term, register_matrix_rule
 from ..numeric import kernels
@@ -86,13 +87,6 @@ class Softmax(Expr):
 
     def _compute_free(self) -> tuple[Index, ...]:
         return self.arg.free
-
-    def text(self, inner: Callable[[Expr], str]) -> str:
-        return f"{self.fn}({inner(self.arg)}, {self.axis})"
-
-    def latex_with(self, inner: Callable[[Expr], str]) -> str:
-        name = r"\operatorname{softmax}" if self.fn == "softmax" else r"\log\operatorname{softmax}"
-        return rf"{name}_{{{self.axis}}}\left({inner(self.arg)}\right)"
 
 
 @node
@@ -141,11 +135,26 @@ class LogSumExp(Expr):
     def _compute_free(self) -> tuple[Index, ...]:
         return tuple(k for k in self.arg.free if k != self.axis)
 
-    def text(self, inner: Callable[[Expr], str]) -> str:
-        return f"logsumexp({inner(self.arg)}, {self.axis})"
 
-    def latex_with(self, inner: Callable[[Expr], str]) -> str:
-        return rf"\log \sum_{{{self.axis}}} \exp\left({inner(self.arg)}\right)"
+@register_text(Softmax)
+def _softmax_text(node: Softmax, inner: TextPrinter) -> str:
+    return f"{node.fn}({inner(node.arg)}, {node.axis})"
+
+
+@register_latex(Softmax)
+def _softmax_latex(node: Softmax, inner: LatexPrinter) -> str:
+    name = r"\operatorname{softmax}" if node.fn == "softmax" else r"\log\operatorname{softmax}"
+    return rf"{name}_{{{node.axis}}}\left({inner(node.arg)}\right)"
+
+
+@register_text(LogSumExp)
+def _logsumexp_text(node: LogSumExp, inner: TextPrinter) -> str:
+    return f"logsumexp({inner(node.arg)}, {node.axis})"
+
+
+@register_latex(LogSumExp)
+def _logsumexp_latex(node: LogSumExp, inner: LatexPrinter) -> str:
+    return rf"\log \sum_{{{node.axis}}} \exp\left({inner(node.arg)}\right)"
 
 
 def _check_axis(arg: Expr, axis: Index, fn: str) -> None:
@@ -364,3 +373,4 @@ def _axis_function(build_node: Callable[..., Expr]) -> ParseFunction:
 
 for _name, _function in {"softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp}.items():
     register_parse_function(_name, _axis_function(_function))
+    NODE_BUILDERS[_name] = _function

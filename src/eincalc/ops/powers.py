@@ -55,7 +55,8 @@ from ..core.expr import (
     positional_flag,
     split_coefficient,
 )
-from ..frontend.printing import TextPrinter
+from ..frontend.build import NODE_BUILDERS
+from ..frontend.printing import LatexPrinter, TextPrinter, register_latex, register_text
 from ..matrix.tree import Call
 from ..matrix.view import Converter, Term, register_matrix_rule
 from ..numeric import runtime
@@ -86,12 +87,6 @@ class Power(Expr):
     def _compute_free(self) -> tuple[Index, ...]:
         return tuple(dict.fromkeys(self.base.free + self.exponent.free))
 
-    def text(self, inner: TextPrinter) -> str:
-        return f"{_grouped(self.base, inner(self.base), '()')}**{_grouped(self.exponent, inner(self.exponent), '()')}"
-
-    def latex_with(self, inner: Callable[[Expr], str]) -> str:
-        return f"{_grouped(self.base, inner(self.base), _LATEX_PARENTHESES)}^{{{inner(self.exponent)}}}"
-
 
 _ATOMS = (Tensor, Named, Delta, One, Size)
 _LATEX_PARENTHESES = (r"\left(", r"\right)")
@@ -105,6 +100,19 @@ def _grouped(expr: Expr, text: str, parentheses: Sequence[str]) -> str:
         or (isinstance(expr, Const) and expr.value >= 0)
     )
     return text if atom else f"{parentheses[0]}{text}{parentheses[1]}"
+
+
+@register_text(Power)
+def _power_text(node: Power, inner: TextPrinter) -> str:
+    return f"{_grouped(node.base, inner(node.base), '()')}**{_grouped(node.exponent, inner(node.exponent), '()')}"
+
+
+@register_latex(Power)
+def _power_latex(node: Power, inner: LatexPrinter) -> str:
+    return f"{_grouped(node.base, inner(node.base), _LATEX_PARENTHESES)}^{{{inner(node.exponent)}}}"
+
+
+NODE_BUILDERS["tensor power"] = Power
 
 
 # -- derivative rules ---------------------------------------------------------------------------
