@@ -32,7 +32,7 @@ def opaque_node(name: str = "Opaque") -> Any:
         "children": children,
         "_compute_free": compute_free,
     }
-    kind = node(type(name, (Expr,), namespace))
+    kind: Any = node(type(name, (Expr,), namespace))
 
     @register_text(kind)
     def text(expr: Any, inner: Callable[[Expr], str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from eincalc.core.functions import lookup, register
 from eincalc.core.registry import Registry
 from eincalc.frontend.build import NODE_BUILDERS
 from eincalc.frontend.parse import CALLS, register_parse_function
-from eincalc.frontend.printing import register_latex, register_text
+from eincalc.frontend.printing import LATEX_PRINTERS, TEXT_PRINTERS, register_latex, register_text
 from eincalc.matrix.view import register_matrix_rule
 from eincalc.numeric.codegen import register_numpy
 from eincalc.numeric.evaluate import register_evaluator
@@ -149,3 +150,23 @@ def test_a_node_reaches_the_layers_above_only_through_their_registrations(
     monkeypatch.delitem(table, key)
     with pytest.raises(UnsupportedError, match=f"no .* for '{key}' is registered: .*{named}"):
         use(W, a)
+
+
+def _kinds_of_the_package() -> list[type[Expr]]:
+    """Every node kind the package's modules define (the core's and the ops/ plugins'), subclasses included."""
+    found: list[type[Expr]] = []
+    todo = list(Expr.__subclasses__())
+    while todo:
+        kind = todo.pop()
+        todo.extend(kind.__subclasses__())
+        module = sys.modules[kind.__module__]
+        if module.__name__.startswith("eincalc.") and getattr(module, kind.__name__, None) is kind:
+            found.append(kind)  # the class its module holds (a slotted dataclass replaces the class it was made from)
+    return found
+
+
+@pytest.mark.parametrize("table", [TEXT_PRINTERS, LATEX_PRINTERS], ids=["text", "latex"])
+def test_every_node_kind_of_the_package_has_a_printer(table: Registry[type, Any]) -> None:
+    kinds = _kinds_of_the_package()
+    assert {"Tensor", "Contract", "Power", "MatrixFunction", "Softmax", "LogSumExp"} <= {k.__name__ for k in kinds}
+    assert [k.__name__ for k in kinds if not any(c in table for c in k.__mro__)] == []

@@ -381,16 +381,16 @@ def power(base: Operand, exponent: Any) -> Expr:
 
 
 def _tensor_power(base: Expr, exponent: Expr) -> Expr:
-    Power = NODE_BUILDERS.find("tensor power")  # noqa: N806 - a node kind, registered by ops.powers with its rules
+    power_node = NODE_BUILDERS.find("tensor power")  # the node kind lives with its rules, in ops.powers
     if isinstance(base, Const) and base.value <= 0:
         raise DomainError(
             f"({base.value:g}) ** {exponent}: a power with an expression as exponent needs "
             "a positive base (it is exp(t log x)); for a whole exponent write a number, like x ** 3"
         )
     if not _style(base, exponent):
-        return Power(base, exponent)
+        return power_node(base, exponent)
     left, right, out = _broadcast(base, exponent, "raise")
-    result = Power(left, right, positional=True)
+    result = power_node(left, right, positional=True)
     return tidy(result if result.free == out else Contract((result,), out))
 
 
