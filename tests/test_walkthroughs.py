@@ -8,6 +8,7 @@ review the diff.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shlex
@@ -20,6 +21,7 @@ import pytest
 
 from eincalc.cli import walkthroughs
 from eincalc.cli.walkthroughs import CHECKOUT, WALKTHROUGHS, commands
+from eincalc.core.errors import UnknownNameError
 
 backprop, chain_rule, sigmoid_gate = WALKTHROUGHS["backprop"], WALKTHROUGHS["chain-rule"], WALKTHROUGHS["sigmoid-gate"]
 
@@ -77,13 +79,65 @@ def test_the_pages_run_the_commands_they_show() -> None:
             assert f"$ {shlex.join(('eincalc', 'explain', *arguments))}" in WALKTHROUGHS[name]("text"), name
 
 
+def _code_of(module: Path) -> str:
+    """The module's source without its docstrings (which show the pages' names in their examples)."""
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
+            body[0] = ast.Pass()
+    return ast.unparse(tree)
+
+
 def test_the_words_live_with_the_docs() -> None:
-    """Every page is a file under docs/walkthroughs; the library module holds no sentence of them."""
+    """Every page is a file under docs/walkthroughs; the library module holds no sentence, name or number of them."""
     assert sorted(path.stem for path in CHECKOUT.glob("*.md")) == sorted(WALKTHROUGHS)
-    module = (Path(walkthroughs.__file__)).read_text(encoding="utf-8")
+    code = _code_of(Path(walkthroughs.__file__))
     for name in WALKTHROUGHS:
-        for heading in re.findall(r"^## (.+)$", (CHECKOUT / f"{name}.md").read_text(encoding="utf-8"), re.M):
-            assert heading not in module, heading
+        page = (CHECKOUT / f"{name}.md").read_text(encoding="utf-8")
+        assert name not in code, name
+        for heading in re.findall(r"^#+ (.+)$", page, re.M):
+            assert heading not in code, heading
+        networks = [argument for command in commands(name) for argument in command if set(argument) & set(" [(=")]
+        assert networks and not any(network in code for network in networks), networks
+
+
+NEW_PAGE = """# A new page
+
+## The neuron
+
+```console
+$ eincalc explain 'tanh(w x)' --tensors 'w x' --wrt w --values w=0.5 x=2
+```
+
+At this point tanh is {output}, and 1 + x² = {value: 1 + x x}; the gradient's matrix form:
+
+```
+∂f/∂w = {matrix}
+```
+"""
+
+
+def test_a_new_page_needs_no_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page dropped into the folder is a walk-through: its command runs and its facts are filled in."""
+    (tmp_path / "new-page.md").write_text(NEW_PAGE, encoding="utf-8")
+    monkeypatch.setattr(walkthroughs, "CHECKOUT", tmp_path)
+    assert walkthroughs.names() == ["new-page"]
+    text = walkthroughs.render("new-page")
+    assert text.startswith("A new page\n==========\n\nThe neuron\n----------\n\n    $ eincalc explain 'tanh(w x)'")
+    assert "At this point tanh is 0.762, and 1 + x² = 5.000; the gradient's matrix form:" in text
+    assert "    ∂f/∂w = (1 − tanh(w x)²) x\n" in text
+    (tmp_path / "new-page.md").write_text(NEW_PAGE.replace("{output}", "{outptu}"), encoding="utf-8")
+    with pytest.raises(UnknownNameError, match=r"no fact \{outptu\}; the facts are dot, matrix, "):
+        walkthroughs.render("new-page")
+    (tmp_path / "new-page.md").write_text("Before any command: {output}", encoding="utf-8")
+    with pytest.raises(UnknownNameError, match="stands before any command"):
+        walkthroughs.render("new-page")
 
 
 def test_an_installed_wheel_prints_the_walkthroughs(tmp_path: Path) -> None:
