@@ -127,14 +127,107 @@ def test_version_and_python_dash_m() -> None:
     assert refused.returncode == 1 and refused.stderr.startswith("eincalc: error: unknown name 'b'")
 
 
-def test_derive_and_explain_take_the_same_flags() -> None:
-    def flags(command: str) -> set[str]:
-        parser = _parser()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
-        return {option for action in sub._actions for option in action.option_strings}
+def _flags(command: str) -> dict[str, argparse.Action]:
+    """The options of ``eincalc COMMAND`` by flag name, as argparse defines them."""
+    parser = _parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    return {option: action for action in sub._actions for option in action.option_strings}
 
-    assert flags("explain") - flags("derive") == {"--detail"}  # explain's own: how much to show
-    assert {"--wrt", "--upstream", "--kind", "--let", "--values", "--rows", "--name", "--format"} <= flags("derive")
+
+def _definition(action: argparse.Action) -> dict[str, Any]:
+    """Everything argparse knows about an option: its kind, destination, arguments, choices, default and help."""
+    return {"kind": type(action), **{key: value for key, value in vars(action).items() if key != "container"}}
+
+
+def test_derive_and_explain_take_the_same_flags() -> None:
+    derive, explain = _flags("derive"), _flags("explain")
+    assert set(explain) - set(derive) == {"--detail"}  # explain's own: how much to show
+    assert set(derive) <= set(explain)
+    assert {"--wrt", "--upstream", "--kind", "--let", "--values", "--rows", "--name", "--format"} <= set(derive)
+    for flag in set(derive) - {"--format"}:
+        assert _definition(derive[flag]) == _definition(explain[flag]), flag
+    formats = derive["--format"], explain["--format"]  # derive prints text or code; explain renders documents too
+    assert formats[0].default == formats[1].default == "text"
+    assert formats[0].choices is not None and formats[1].choices is not None
+    assert set(formats[0].choices) < set(formats[1].choices)
+
+
+def _command(expression: str = "W @ a", tensors: str = "W[m,n] a[n]", *more: str, wrt: str = "W") -> tuple[str, ...]:
+    """The arguments of ``derive`` or ``explain``: ``W @ a`` over ``W[m,n] a[n]`` with respect to W, unless told."""
+    return (expression, "--tensors", tensors, "--wrt", wrt, *more)
+
+
+_OK = _command("W @ a", "W[m,n] a[n] g[m]", "--upstream", "g")
+_REFUSED = {
+    "unclosed declaration": _command(tensors="W[m,n] a[n"),
+    "declared twice": _command(tensors="W[m,n] a[n] W[m]"),
+    "not a declaration": _command(tensors="W[m,n] 3a[n]"),
+    "symmetric but not square": _command("W @ a", "W[m,n] a[n]", "--symmetric", "W"),
+    "marked but not declared": _command("W @ a", "W[m,n] a[n]", "--simplex", "q"),
+    "empty expression": _command(""),
+    "unfinished expression": _command("W @"),
+    "unknown name": _command("W @ b"),
+    "no code runs": _command("__import__('os')"),
+    "shapes do not chain": _command(tensors="W[m,m] a[n]"),
+    "matrix shapes": _command("W*a", "W[m,n] a[m]", "--syntax", "matrix"),
+    "upstream of another shape": _command("W @ a", "W[m,n] a[n] g[n]", "--upstream", "g"),
+    "variable not declared": _command(wrt="x"),
+    "a hessian of a vector": _command("W @ a", "W[m,n] a[n]", "--kind", "hessian", wrt="a"),
+}
+_USAGE = {
+    "no --tensors": ("W @ a", "--wrt", "W"),
+    "no --wrt": ("W @ a", "--tensors", "W[m,n] a[n]"),
+    "no expression": ("--tensors", "W[m,n] a[n]", "--wrt", "W"),
+    "unknown flag": (*_OK, "--colour"),
+    "unknown kind": (*_OK, "--kind", "hvp"),
+    "unknown format": (*_OK, "--format", "pdf"),
+    "unknown syntax": (*_OK, "--syntax", "latex"),
+}
+
+
+@pytest.mark.parametrize("command", ["derive", "explain"])
+def test_exit_status_0_when_done(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    status, out, err = run(capsys, command, *_OK)
+    assert status == 0 and "g aᵀ" in out and err == ""
+
+
+@pytest.mark.parametrize("case", sorted(_REFUSED))
+def test_exit_status_1_for_input_eincalc_refuses(capsys: pytest.CaptureFixture[str], case: str) -> None:
+    """Both commands read their input the same way, so they refuse it with the same one error."""
+    derived, explained = run(capsys, "derive", *_REFUSED[case]), run(capsys, "explain", *_REFUSED[case])
+    assert derived == explained
+    status, out, err = derived
+    assert status == 1 and out == "" and err.startswith("eincalc: error: ") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("case", sorted(_USAGE))
+@pytest.mark.parametrize("command", ["derive", "explain"])
+def test_exit_status_2_for_usage_errors(capsys: pytest.CaptureFixture[str], command: str, case: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, *_USAGE[case]])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and out == "" and err.startswith("usage: eincalc")
+    assert err.splitlines()[-1].startswith(f"eincalc{'' if case == 'unknown flag' else ' ' + command}: error: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "status"),
+    [
+        (("derive", *_OK), 0),
+        (("explain", *_REFUSED["unclosed declaration"]), 1),
+        (("explain", *_USAGE["unknown flag"]), 2),
+        (("--version",), 0),
+        ((), 2),
+    ],
+)
+def test_the_installed_script_and_python_dash_m_exit_alike(argv: tuple[str, ...], status: int) -> None:
+    """``eincalc`` (the console script pip installs) and ``python -m eincalc`` give the same status and output."""
+    script = Path(sys.executable).with_name("eincalc")
+    assert script.exists(), "eincalc's console script is not installed next to this Python"
+    by_script = subprocess.run([script, *argv], capture_output=True, text=True, check=False)
+    by_module = subprocess.run([sys.executable, "-m", "eincalc", *argv], capture_output=True, text=True, check=False)
+    assert by_script.returncode == by_module.returncode == status
+    assert by_script.stdout == by_module.stdout and by_script.stderr == by_module.stderr
 
 
 @pytest.mark.parametrize(
