@@ -52,6 +52,14 @@ def test_repr_shows_the_formula_or_a_summary(derivation: ec.Derivation) -> None:
     assert repr(gates.backward()).endswith("; gradients sent back>")
 
 
+def test_repr_says_when_the_check_could_not_run() -> None:
+    """log(−exp(x)) is undefined at every value: the summary line says the check did not run, never FAILED."""
+    (x,) = ec.tensors("x[n]")
+    derivation = ec.explain(ec.sum(ec.log(-ec.exp(x))), x)
+    assert derivation.check.undefined and "could NOT run" in derivation.text()
+    assert repr(derivation).endswith("(8 steps, check could NOT run)>")
+
+
 def test_no_dataclass_dump_anywhere(derivation: ec.Derivation) -> None:
     for shown in (derivation, derivation.matrix, sigmoid_gate()):
         assert "=" not in repr(shown).split(" ", 1)[0] and "(tree=" not in repr(shown) and "steps=(" not in repr(shown)
@@ -59,6 +67,42 @@ def test_no_dataclass_dump_anywhere(derivation: ec.Derivation) -> None:
 
 
 # -- Jupyter ----------------------------------------------------------------------------------------
+
+
+_RICH = {
+    "text/html": "_repr_html_",
+    "text/markdown": "_repr_markdown_",
+    "text/latex": "_repr_latex_",
+    "image/svg+xml": "_repr_svg_",
+}
+"""IPython's display formatters: the method each MIME type is read from (IPython.core.formatters)."""
+
+
+def jupyter_bundle(shown: object) -> dict[str, str]:
+    """What Jupyter receives for ``shown``, computed the way IPython's DisplayFormatter does: ``_repr_mimebundle_``
+    if there is one, then each ``_repr_*_`` that gives something, and ``repr`` as text."""
+    bundle = dict(getattr(shown, "_repr_mimebundle_", dict)())
+    for mime, method in _RICH.items():
+        data = getattr(shown, method, lambda: None)()
+        if data is not None:
+            bundle.setdefault(mime, data)
+    bundle.setdefault("text/plain", repr(shown))
+    return bundle
+
+
+def test_jupyter_shows_each_object_richly(derivation: ec.Derivation) -> None:
+    W, a = ec.tensors("W[m,n] a[n]")
+    assert derivation.matrix is not None
+    form = jupyter_bundle(derivation.matrix)
+    assert form == {"text/markdown": r"$g a^\top$", "text/latex": r"$g a^\top$", "text/plain": "<MatrixForm g aᵀ>"}
+    page = jupyter_bundle(derivation)
+    assert page["text/html"] == derivation._repr_html_() and page["text/markdown"] == derivation.markdown()
+    assert page["text/latex"] == derivation.latex() and page["text/plain"] == repr(derivation)
+    assert jupyter_bundle(ec.compile(W @ a)) == {"text/plain": repr(ec.compile(W @ a))}  # a summary line only
+    gates = jupyter_bundle(sigmoid_gate())
+    assert gates["text/plain"].startswith("node  gate") and ("image/svg+xml" in gates) == (
+        shutil.which("dot") is not None
+    )
 
 
 def test_derivation_html_is_katex_ready(derivation: ec.Derivation) -> None:

@@ -145,7 +145,10 @@ class Derivation:
 
     def __repr__(self) -> str:
         answer = self.matrix.text if self.matrix is not None else str(self.result)
-        verdict = "check passed" if self.check.passed else "check FAILED"
+        if self.check.undefined:
+            verdict = "check could NOT run"
+        else:
+            verdict = "check passed" if self.check.passed else "check FAILED"
         return f"<Derivation {self.title}: {answer} ({len(self.steps)} steps, {verdict})>"
 
     def _repr_html_(self) -> str:
