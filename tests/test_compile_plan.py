@@ -350,3 +350,49 @@ def test_a_chain_deeper_than_the_recursion_limit_compiles_and_matches_numpy() ->
         expected = expected * (1 - h**2)
     assert_allclose(ec.compile(gradient)(x=x), expected, rtol=1e-12)
     assert_allclose(ec.evaluate(gradient, {"x": x}), expected, rtol=1e-12)
+
+
+# -- row blocks (eincalc.numeric.blocking) -----------------------------------------------------------------------
+
+
+def _row_groups(f: CompiledFunction) -> list[list[int]]:
+    return [[m.n for m in entry[1].members] for entry in _plan(f).schedule if isinstance(entry[1], fastplan.RowBlocks)]
+
+
+def test_the_softmax_backward_runs_in_row_blocks_with_two_t_by_t_buffers() -> None:
+    T, d = 400, 3  # T×T arrays of 1.2 MiB: blocked, 163 rows a block, the last one shorter
+    outputs, values = attention(T, d)
+    f = ec.compile(outputs)
+    program = f.program
+    sizes = bind_sizes(list(program.specs.values()), values, {})
+    for _ in range(2):
+        for expr, got in zip(outputs, f(values), strict=True):
+            assert_allclose(got, reference_value(expr, values, sizes), rtol=1e-9, atol=1e-9)
+    ((softmax, rowsum, kernel),) = _row_groups(f)  # P = softmax(Z), Σ_s P ⊙ dP, P ⊙ (dP − r): the GEMM of dP first
+    assert type(program.ops[softmax]).__name__ == "Custom" and isinstance(program.ops[kernel], Elementwise)
+    assert program.ops[rowsum].inputs == ("ab", "ab")
+    assert sorted(size for size in _plan(f).memory.sizes if size >= T * T) == [T * T, T * T]
+    assert _warm_peak(f, values) < T * T * 8 // 2
+
+
+def _blocked_forms() -> dict[str, Any]:
+    A, B = ec.tensors("A[n,n] B[n,n]")
+    rows = ec.let("P", ec.softmax(A, axis=1))
+    return {
+        "a member read transposed": rows * B + rows.T,
+        "softmax down the columns": ec.softmax(A, axis=0) * B,
+        "a row sum broadcast back": ec.softmax(A * B, axis=1)["i", "j"] * ec.sum(rows * B, axis=1)["i"] + B["i", "j"],
+        "row sums of two members": ec.sum(rows * ec.sigmoid(A + B), axis=1),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_blocked_forms()))
+def test_row_blocks_compute_what_the_index_form_says(name: str) -> None:
+    expr = _blocked_forms()[name]
+    rng = np.random.default_rng(20)
+    n = 401  # 1.2 MiB arrays, so their row-wise steps are grouped
+    values = {"A": rng.standard_normal((n, n)), "B": rng.standard_normal((n, n))}
+    f = ec.compile(expr)
+    sizes = bind_sizes(list(f.program.specs.values()), values, {})
+    for _ in range(2):
+        assert_allclose(f(values), reference_value(expr, values, sizes), rtol=1e-9, atol=1e-9)

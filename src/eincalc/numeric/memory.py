@@ -71,9 +71,10 @@ class _Groups:
     """Slots that share one buffer (a view and what it views, a result and the argument it overwrote), and the
     last step that reads any of them."""
 
-    def __init__(self, last_use: dict[int, int], count: int) -> None:
-        self.parent = list(range(count))
-        self.end = [last_use.get(slot, slot) for slot in range(count)]
+    def __init__(self, last_use: dict[int, int], time: Sequence[int]) -> None:
+        self.parent = list(range(len(time)))
+        self.end = [last_use.get(slot, time[slot]) for slot in range(len(time))]
+        """Per group root, the moment (position in the order of steps) of its last reader."""
 
     def find(self, slot: int) -> int:
         while self.parent[slot] != slot:
@@ -107,32 +108,56 @@ class _Pool:
         bisect.insort(self.free, (self.sizes[buffer], buffer))
 
 
-def plan_memory(needs: Sequence[Need], args: Sequence[Sequence[int]], outputs: Collection[int]) -> MemoryPlan:
+def plan_memory(
+    needs: Sequence[Need],
+    args: Sequence[Sequence[int]],
+    outputs: Collection[int],
+    order: Sequence[int] | None = None,
+    blocked: Sequence[Sequence[int]] = (),
+) -> MemoryPlan:
     """Place every step's result (``needs[n]``, reading the slots ``args[n]``) so that buffers are reused.
 
-    Slot ``n`` is the result of step ``n``; ``outputs`` are the slots the caller receives.
+    Slot ``n`` is the result of step ``n``; ``outputs`` are the slots the caller receives.  The steps run in
+    ``order`` (slots; default: by number).  Each group of ``blocked`` (consecutive in ``order``) runs row block by
+    row block, all its steps for one block before the next block: a buffer freed inside a group (and every scratch
+    buffer of its steps) is taken back only after the group's last step, so no step of the group writes over rows a
+    step of the group has yet to read (an argument donated to a step is read at the rows it writes only).
+
+    >>> needs, chain = [Need("buffer", 6)] * 4, [(), (0,), (1,), (2,)]
+    >>> [p.out for p in plan_memory(needs, chain, outputs={3}).placements]   # step 2 takes back step 0's buffer ...
+    [0, 1, 0, 'fresh']
+    >>> [p.out for p in plan_memory(needs, chain, outputs={3}, blocked=[[0, 1, 2]]).placements]   # ... not in blocks
+    [0, 1, 2, 'fresh']
     """
     count = len(needs)
-    last_use = {s: n for n, slots in enumerate(args) for s in slots}
-    groups = _Groups(last_use, count)
-    for n, need in enumerate(needs):
+    order = range(count) if order is None else order
+    time = [0] * count
+    for moment, slot in enumerate(order):
+        time[slot] = moment
+    last_use = {s: time[n] for n in order for s in args[n]}
+    groups = _Groups(last_use, time)
+    for n in order:
+        need = needs[n]
         if need.kind == "alias" and needs[args[n][need.donors[0]]].kind != "external":
             groups.join(n, args[n][need.donors[0]])
     donors: dict[int, int] = {}
-    for n, need in enumerate(needs):
-        if need.kind == "buffer":
-            donor = _donor(n, need, needs, args, groups, outputs)
+    for n in order:
+        if needs[n].kind == "buffer":
+            donor = _donor(n, time[n], needs, args, groups, outputs)
             if donor is not None:
                 donors[n] = donor
                 groups.join(n, args[n][donor])
     fresh = {groups.find(s) for s in outputs if needs[s].kind != "external"}
-    return _assign(needs, groups, donors, fresh, outputs, last_use)
+    held = {time[n]: time[group[-1]] for group in blocked for n in group}
+    return _assign(needs, groups, donors, fresh, outputs, last_use, (order, held))
 
 
 def _donor(
-    n: int, need: Need, needs: Sequence[Need], args: Sequence[Sequence[int]], groups: _Groups, outputs: Collection[int]
+    n: int, moment: int, needs: Sequence[Need], args: Sequence[Sequence[int]], groups: _Groups, outputs: Collection[int]
 ) -> int | None:
-    """The first argument step ``n`` may overwrite: a buffer of the same size that nothing reads after ``n``."""
+    """The first argument step ``n`` (run at ``moment``) may overwrite: a buffer of the same size that nothing reads
+    later."""
+    need = needs[n]
     for position in need.donors:
         slot = args[n][position]
         if (
@@ -140,7 +165,7 @@ def _donor(
             and needs[slot].size == need.size
             and slot not in outputs
             and args[n].count(slot) == 1
-            and groups.end[groups.find(slot)] <= n
+            and groups.end[groups.find(slot)] <= moment
         ):
             return position
     return None
@@ -153,20 +178,26 @@ def _assign(
     fresh: set[int],
     outputs: Collection[int],
     last_use: dict[int, int],
+    timing: tuple[Sequence[int], dict[int, int]],
 ) -> MemoryPlan:
-    """Walk the steps in order, giving each new group a free buffer and taking it back after its last reader."""
+    """Walk the steps in order, giving each new group a free buffer and taking it back after its last reader (or,
+    inside a blocked group of steps, after that group's last step); ``timing``: the order of the steps, and for
+    each moment in a blocked group, the moment its buffers are held until."""
+    order, held = timing
     pool = _Pool()
     buffer_of: dict[int, int] = {}
-    plan = MemoryPlan()
-    released: dict[int, list[int]] = {}
+    placements: list[Placement | None] = [None] * len(needs)
+    release: list[list[int]] = [[] for _ in needs]
+    readers_done: dict[int, list[int]] = {}
     for slot, last in last_use.items():
         if slot not in outputs:
-            released.setdefault(last, []).append(slot)
+            readers_done.setdefault(last, []).append(slot)
     dying: dict[int, list[int]] = {}
     for root in {groups.find(slot) for slot in range(len(needs)) if needs[slot].kind == "buffer"}:
-        dying.setdefault(groups.end[root], []).append(root)
-    for n, need in enumerate(needs):
-        root = groups.find(n)
+        dying.setdefault(held.get(groups.end[root], groups.end[root]), []).append(root)
+    returning: dict[int, list[int]] = {}
+    for moment, n in enumerate(order):
+        need, root = needs[n], groups.find(n)
         out: int | Literal["fresh"] | None = None
         if need.kind == "buffer":
             if root in fresh:
@@ -176,12 +207,14 @@ def _assign(
             else:
                 out = buffer_of[root] = pool.take(need.size)
         scratch = tuple(pool.take(size) for size in need.scratch)
-        for buffer in scratch:
+        returning.setdefault(held.get(moment, moment), []).extend(scratch)
+        placements[n] = Placement(out, donors.get(n), scratch)
+        for buffer in returning.pop(moment, []):
             pool.give(buffer)
-        plan.placements.append(Placement(out, donors.get(n), scratch))
-        for ended in dying.get(n, []):
+        for ended in dying.get(moment, []):
             if ended in buffer_of:
                 pool.give(buffer_of[ended])
-        plan.release.append(released.get(n, []))
+        release[n] = readers_done.get(moment, [])
+    plan = MemoryPlan([p for p in placements if p is not None], release)
     plan.sizes = pool.sizes
     return plan
