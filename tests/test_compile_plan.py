@@ -359,15 +359,18 @@ def _row_groups(f: CompiledFunction) -> list[list[int]]:
     return [[m.n for m in entry[1].members] for entry in _plan(f).schedule if isinstance(entry[1], fastplan.RowBlocks)]
 
 
-def test_the_softmax_backward_runs_in_row_blocks_with_two_t_by_t_buffers() -> None:
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_softmax_backward_runs_in_row_blocks_with_two_t_by_t_buffers(dtype: Any) -> None:
     T, d = 400, 3  # T×T arrays of 1.2 MiB: blocked, 163 rows a block, the last one shorter
     outputs, values = attention(T, d)
     f = ec.compile(outputs)
     program = f.program
     sizes = bind_sizes(list(program.specs.values()), values, {})
+    tolerance = 1e-9 if dtype == np.float64 else 1e-4
     for _ in range(2):
-        for expr, got in zip(outputs, f(values), strict=True):
-            assert_allclose(got, reference_value(expr, values, sizes), rtol=1e-9, atol=1e-9)
+        for expr, got in zip(outputs, f({k: v.astype(dtype) for k, v in values.items()}), strict=True):
+            assert got.dtype == dtype
+            assert_allclose(got, reference_value(expr, values, sizes), rtol=tolerance, atol=tolerance)
     ((softmax, rowsum, kernel),) = _row_groups(f)  # P = softmax(Z), Σ_s P ⊙ dP, P ⊙ (dP − r): the GEMM of dP first
     assert type(program.ops[softmax]).__name__ == "Custom" and isinstance(program.ops[kernel], Elementwise)
     assert program.ops[rowsum].inputs == ("ab", "ab")
