@@ -173,6 +173,9 @@ _REFUSED = {
     "upstream of another shape": _command("W @ a", "W[m,n] a[n] g[n]", "--upstream", "g"),
     "variable not declared": _command(wrt="x"),
     "a hessian of a vector": _command("W @ a", "W[m,n] a[n]", "--kind", "hessian", wrt="a"),
+    "output name not a name": _command("W @ a", "W[m,n] a[n]", "--name", "a b"),
+    "output name empty": _command("W @ a", "W[m,n] a[n]", "--name", ""),
+    "output named like a tensor": _command("W @ a", "W[m,n] a[n]", "--name", "W"),
 }
 _USAGE = {
     "no --tensors": ("W @ a", "--wrt", "W"),

@@ -60,6 +60,21 @@ def test_repr_says_when_the_check_could_not_run() -> None:
     assert repr(derivation).endswith("(8 steps, check could NOT run)>")
 
 
+def test_an_output_is_never_named_like_one_of_its_tensors() -> None:
+    """With a tensor called f the output is g, so no row, title or local gradient reads f for two things; a name
+    that is a tensor's, or no name at all, is refused."""
+    f, x = ec.tensors("f x")
+    gates = ec.graph(ec.sigmoid(f * x), {"f": 2.0, "x": 3.0}).backward()
+    assert [row.split()[0] for row in gates.text().splitlines()[1:]] == ["f", "x", "n1", "g"]
+    assert gates.facts()[0] == "The output is g = 0.9975."
+    assert ec.explain(ec.sigmoid(f * x), f).title.startswith("the gradient ∂g/∂f of g = σ(f x)")
+    for name, reason in (("f", "is also a tensor of the expression"), ("a b", "is not a name"), ("", "is not a name")):
+        with pytest.raises(ec.ParseError, match=f"name '{name}' {reason}"):
+            ec.graph(f * x, {"f": 2.0, "x": 3.0}, name=name)
+        with pytest.raises(ec.ParseError, match=f"name '{name}' {reason}"):
+            ec.explain(f * x, f, name=name)
+
+
 def test_no_dataclass_dump_anywhere(derivation: ec.Derivation) -> None:
     for shown in (derivation, derivation.matrix, sigmoid_gate()):
         assert "=" not in repr(shown).split(" ", 1)[0] and "(tree=" not in repr(shown) and "steps=(" not in repr(shown)
@@ -115,9 +130,10 @@ def test_derivation_html_is_katex_ready(derivation: ec.Derivation) -> None:
 
 
 def test_html_escapes_what_the_user_typed() -> None:
-    (x,) = ec.tensors("x[n]")
-    page = ec.explain(ec.sum(x), x, name="<b>f</b>").html()
-    assert "<b>f</b>" not in page and "&lt;b&gt;f&lt;/b&gt;" in page
+    """The loss's name is free text (an output's name must be a name): the page shows it, escaped."""
+    x, g = ec.tensors("x[n] g[n]")
+    page = ec.explain(x, x, upstream=g, loss="<b>L</b>").html()
+    assert "<b>L</b>" not in page and "&lt;b&gt;L&lt;/b&gt;" in page
 
 
 def test_html_writes_a_standalone_page(derivation: ec.Derivation, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..calculus.diff import grad, jacobian, vjp
 from ..calculus.hessian import hessian
+from ..core.arguments import output_name
 from ..core.errors import NoMatrixForm, ParseError, UnknownNameError
 from ..core.expr import Expr, Tensor
 from ..explain.derivation import DETAILS, KINDS, Derivation, explain, resolve_kind
@@ -71,7 +72,7 @@ def parser_and_commands() -> tuple[argparse.ArgumentParser, argparse._SubParsers
         metavar="NAME=VALUE",
         help="values (numbers or JSON arrays): print the computational graph at that point",
     )
-    declarations.add_argument("--name", help="what the output is called (default f)")
+    declarations.add_argument("--name", help="what the output is called (default f, or g when a tensor is f)")
 
     derive = commands.add_parser("derive", parents=[declarations], help="differentiate and show each form")
     derive.add_argument(
@@ -139,6 +140,7 @@ def derive(args: argparse.Namespace) -> list[str]:
     wrt = _tensor(args.wrt, declared, "variable")
     upstream = None if args.upstream is None else _tensor(args.upstream, declared, "upstream gradient")
     kind = resolve_kind(expr, upstream, args.kind)
+    name = output_name(args.name, expr, wrt, upstream)  # refused as explain refuses it, with or without --values
     jac = jacobian(expr, wrt)
     shown = [("Jacobian", jac)]
     if kind == "vjp":
@@ -155,7 +157,8 @@ def derive(args: argparse.Namespace) -> list[str]:
     for label, form in shown:
         lines += _labelled(label, form, _rank(form) if label == "Jacobian" else _shape(form))
     derivative = None if kind == "jacobian" else (wrt, result)
-    return lines + _matrix_line(result, args.rows, wrt) + _graph_lines(args, expr, declared, upstream, derivative)
+    graph = _graph_lines(args.values, name, expr, declared, upstream, derivative)
+    return lines + _matrix_line(result, args.rows, wrt) + graph
 
 
 _CODE_NAMES = {"jacobian": "jacobian", "vjp": "d", "grad": "d", "hessian": "hessian"}
@@ -173,17 +176,18 @@ def _rank(expr: Expr) -> str:
 
 
 def _graph_lines(
-    args: argparse.Namespace,
+    items: Sequence[str],
+    name: str,
     expr: Expr,
     declared: dict[str, Tensor],
     upstream: Tensor | None,
     derivative: tuple[Tensor, Expr] | None,
 ) -> list[str]:
-    """The computational graph at ``--values``, and the derivative evaluated there."""
-    if not args.values:
+    """The computational graph of the output ``name`` at ``--values`` (``items``), and the derivative there."""
+    if not items:
         return []
-    values = read_values(args.values, declared)
-    drawn = graph_at(expr, values, name=args.name or "f", upstream=upstream)
+    values = read_values(items, declared)
+    drawn = graph_at(expr, values, name=name, upstream=upstream)
     lines = ["graph at the given values", *(f"  {row}" for row in drawn.text().splitlines())]
     lines += [f"  · {fact}" for fact in drawn.facts()]
     if derivative is not None:

@@ -10,6 +10,7 @@ never as a ``TypeError`` or ``AttributeError`` from deep inside.
 kind of argument          accepted                                            error otherwise
 ========================  ==================================================  =======================
 text                      ``str``                                             `ParseError`
+output name (``name=``)   a name no tensor it is computed from has            `ParseError`
 flag                      ``True``/``False`` (also NumPy's)                   `UnsupportedError`
 size                      a Python or NumPy integer ``≥ 1``                   `ShapeError`
 sizes (``dims=``)         ``None`` or a mapping of dimension names to sizes   `ShapeError`
@@ -35,6 +36,7 @@ eincalc.core.errors.ShapeError: dims['n'] must be a whole number of at least 1, 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -42,7 +44,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .errors import ParseError, ShapeError, UnsupportedError
-from .expr import Expr, Tensor
+from .expr import Expr, Tensor, walk
 
 _Choice = TypeVar("_Choice", bound=str)
 
@@ -63,6 +65,36 @@ def require_text(value: object, what: str, example: str) -> str:
     if not isinstance(value, str):
         raise ParseError(f"{what} must be a string like {example}, not {describe(value)}")
     return value
+
+
+OUTPUT_NAMES = ("f", "g", "h", "F", "G", "H")
+"""The names an output gets when none is given: the first that no tensor it is computed from has."""
+
+
+def output_name(value: object, *parts: Expr | None) -> str:
+    """The name an output is shown under: ``value`` if given, a name that no tensor of ``parts`` (the expressions it
+    is computed from) has, since an output called like one of its inputs would print ∂x/∂x or two rows named x;
+    else the first default that no tensor of ``parts`` has.
+
+    >>> import eincalc as ec
+    >>> f, x = ec.tensors("f x")
+    >>> output_name(None, f * x)
+    'g'
+    >>> output_name("x", f * x)
+    Traceback (most recent call last):
+      ...
+    eincalc.core.errors.ParseError: name 'x' is also a tensor of the expression; call the output something else
+    """
+    taken = {node.spec.name for part in parts if part is not None for node in walk(part) if isinstance(node, Tensor)}
+    if value is None:
+        defaults = itertools.chain(OUTPUT_NAMES, (f"f{n}" for n in itertools.count(1)))
+        return next(name for name in defaults if name not in taken)
+    name = require_text(value, "name", "'z'")
+    if not name.isidentifier():
+        raise ParseError(f"name {name!r} is not a name: write a letter, then letters, digits or _, like 'z'")
+    if name in taken:
+        raise ParseError(f"name {name!r} is also a tensor of the expression; call the output something else")
+    return name
 
 
 def require_flag(value: object, what: str) -> bool:

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..calculus.diff import dependents, grad, vjp
 from ..core.arguments import (
+    output_name,
     require_choice,
     require_flag,
     require_mapping,
@@ -255,11 +256,11 @@ def _request(
 ) -> _Request:
     expr, wrt = as_expr(expr, "the expression to explain"), require_variable(wrt)
     upstream = None if upstream is None else as_expr(upstream, "the upstream gradient")
-    name = None if name is None else require_text(name, "name", "'z'")
     loss, rows = require_text(loss, "loss", "'L'"), require_flag(rows, "rows")
     chosen = resolve_kind(expr, upstream, kind)
     shown = require_choice(detail, "detail", DETAILS)
-    output = name or (expr.name if isinstance(expr, Named) else "f")
+    own = expr.name if name is None and isinstance(expr, Named) else None  # an intermediate keeps its name
+    output = own or output_name(name, expr, wrt, upstream)
     return _Request(expr, wrt, upstream, chosen, output, output if chosen in ("grad", "hessian") else loss, rows, shown)
 
 

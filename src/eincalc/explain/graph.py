@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..calculus.diff import VJP_RULES, jacobian
-from ..core.arguments import require_mapping, require_text
+from ..core.arguments import output_name, require_mapping
 from ..core.errors import EincalcError, UnknownNameError, UnsupportedError
 from ..core.expr import (
     Add,
@@ -264,10 +264,14 @@ class Graph:
         return {"text/plain": f"{self.text()}\n(no picture: drawing the graph needs {NO_DOT})"}
 
 
-def graph(expr: Expr, values: Mapping[str, Any], *, name: str = "f", dims: Mapping[str, int] | None = None) -> Graph:
+def graph(
+    expr: Expr, values: Mapping[str, Any], *, name: str | None = None, dims: Mapping[str, int] | None = None
+) -> Graph:
     """The computational graph of ``expr`` with every gate evaluated at ``values`` (arrays by tensor name); ``dims``
-    gives the size of a dimension no array has (``size(m)`` with no tensor of axis ``m``)."""
-    expr, name = as_expr(expr, "the expression to draw"), require_text(name, "name", "'f'")
+    gives the size of a dimension no array has (``size(m)`` with no tensor of axis ``m``).  The output is called
+    ``name``, by default ``f`` (or ``g``, … when a tensor is called ``f``)."""
+    expr = as_expr(expr, "the expression to draw")
+    name = output_name(name, expr)
     values = require_mapping(values, "values", "tensor names to arrays, like {'W': W_value}")
     order: list[Expr] = []
     index: dict[Expr, int] = {}
@@ -298,7 +302,7 @@ def graph_at(
     expr: Expr,
     values: Mapping[str, Any],
     *,
-    name: str = "f",
+    name: str | None = None,
     upstream: Expr | None = None,
     dims: Mapping[str, int] | None = None,
 ) -> Graph:
