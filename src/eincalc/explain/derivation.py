@@ -198,7 +198,8 @@ def explain(
     shaped like ``expr``), ``"grad"`` (``expr`` a scalar), ``"jacobian"`` or
     ``"hessian"``; by default ``"vjp"`` when ``upstream`` is given, else
     ``"grad"`` for a scalar and ``"jacobian"`` otherwise.  ``name`` is what the
-    output is called (default: the intermediate's name, else ``f``) and ``loss``
+    output is called, a name no tensor of it has (default: the intermediate's
+    name, else ``f``, or ``g``, … when a tensor is called ``f``) and ``loss``
     what the upstream gradient is the gradient of (``∂L/∂z``).  ``rows`` reads
     vectors as rows in the matrix form; ``sizes`` and ``seed`` choose the random
     values of the numeric check; ``detail`` is ``"teaching"``, ``"full"`` or
