@@ -386,6 +386,8 @@ def _blocked_forms() -> dict[str, Any]:
         "softmax down the columns": ec.softmax(A, axis=0) * B,
         "a row sum broadcast back": ec.softmax(A * B, axis=1)["i", "j"] * ec.sum(rows * B, axis=1)["i"] + B["i", "j"],
         "row sums of two members": ec.sum(rows * ec.sigmoid(A + B), axis=1),
+        "a member times a number computed before": ec.sigmoid(rows * B * ec.sum(A * B)) * rows,
+        "a bias along the columns": ec.tanh(rows * B + ec.sum(A, axis=0)) * rows,
     }
 
 

@@ -50,29 +50,32 @@ def schedule(
     """
     order: list[int] = []
     groups: list[list[int]] = []
-    members: list[int] = []
+    members: dict[int, None] = {}
     moved: list[int] = []
 
     def close() -> None:
         if len(members) > 1 and max(nbytes[n] for n in members) >= BLOCKED_FROM:
-            order.extend(moved + members)
+            order.extend(moved + list(members))
             groups.append(list(members))
         else:
-            order.extend(sorted(moved + members))
+            order.extend(sorted(moved + list(members)))
         members.clear()
         moved.clear()
 
     for n, reads in enumerate(args):
         step = row_steps[n]
-        inside = set(members).intersection(reads)
-        first = row_steps[members[0]] if members else None
+        inside = {s for s in reads if s in members}
+        first = row_steps[next(iter(members))] if members else None
         if step is not None and first is not None and step.rows == first.rows and inside <= step.sliced:
-            members.append(n)
+            members[n] = None
         elif members and not inside:
             moved.append(n)
         else:
             close()
-            (members if step is not None else order).append(n)
+            if step is not None:
+                members[n] = None
+            else:
+                order.append(n)
     close()
     return order, groups
 

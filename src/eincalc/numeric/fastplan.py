@@ -338,8 +338,9 @@ def _kernel_rows(op: Elementwise) -> set[int] | None:
     whole and constant along the rows; else ``None``."""
     by_rows: dict[int, bool] = {}
     for k, view in arg_views(op.tree):
-        rows = view[0] == 0
-        if (view[0] is not None and not rows) or 0 in view[1:] or by_rows.setdefault(k, rows) != rows:
+        first = view[0] if view else None
+        rows = first == 0
+        if (first is not None and not rows) or (rows and 0 in view[1:]) or by_rows.setdefault(k, rows) != rows:
             return None
     sliced = {op.args[k] for k, rows in by_rows.items() if rows}
     whole = {op.args[k] for k, rows in by_rows.items() if not rows}
