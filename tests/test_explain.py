@@ -497,7 +497,7 @@ def test_the_check_reads_the_printed_index_form_back() -> None:
     (x,) = ec.tensors("x[n]")
     W, a = ec.tensors("W[n,n] a[n]")
     fine = ec.explain(ec.sum(ec.tanh(W @ ec.tanh(W @ a))), W)  # printed with automatic intermediates t1, t2, …
-    assert "where t1[i] = tanh(W[i,j] a[j])" in fine.text()
+    assert "where t1[j] = tanh(W[j,i] a[i])" in fine.text()  # t1 as its first use, tanh(W[i,j] t1[j]), names it
     assert fine.check.text_error is not None and fine.check.text_error < 1e-9 and fine.check.passed
     twice = ec.let("q", ec.sum(x)) * ec.let("q", 2 * ec.sum(x)) * x["p"]
     check = numeric_check(ec.sum(x) ** 3, x, twice, kind="grad")

@@ -5,12 +5,18 @@ Counts and texts, never timings (the benchmark `benchmarks/deep.py` times the sa
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given
 
 import eincalc as ec
-from eincalc.core.expr import Expr, Named, Size, Tensor
-from eincalc.core.intermediates import DEPTH, display, is_automatic
+from eincalc.core.expr import Apply, Const, Contract, Expr, Index, Named, Size, Tensor
+from eincalc.core.intermediates import DEPTH, SMALL, display, is_automatic
+from eincalc.core.names import rename
+from eincalc.frontend.where import split
+from eincalc.strategies import Problem, problems
 from fuzz_parser import parse_error_problem
 
 
@@ -29,9 +35,9 @@ def test_each_layer_output_of_a_plain_network_is_named_once() -> None:
     gradient = ec.grad(loss, weights[0])
     assert str(gradient) == (
         "((1 - t1[p]**2) W2[i,p] (1 - t2[i]**2) W3[j,i] (1 - t3[j]**2) (t3[j] - y[j]) x[q])[p,q]\n"
-        "  where t1[i] = tanh(W1[i,j] x[j])\n"
+        "  where t1[p] = tanh(W1[p,i] x[i])\n"
         "  where t2[i] = tanh(W2[i,j] t1[j])\n"
-        "  where t3[i] = tanh(W3[i,j] t2[j])"
+        "  where t3[j] = tanh(W3[j,i] t2[i])"
     )
     assert ec.parse(str(gradient), x, y, *weights, *gradient.free) == gradient  # the very expression
 
@@ -138,7 +144,7 @@ def test_every_piece_is_shallow_and_the_display_is_kept_on_the_node() -> None:
 def test_latex_shows_each_intermediate_once() -> None:
     loss, weights, _, _ = plain_mlp(2)
     latex = ec.grad(loss, weights[0]).latex()
-    assert latex.count(r"\tanh") == 2 and r"\text{where } {t_{1}}_{i} = \tanh" in latex
+    assert latex.count(r"\tanh") == 2 and r"\text{where } {t_{1}}_{p} = \tanh" in latex
 
 
 def test_a_definition_may_name_a_dimension_given_only_by_an_index() -> None:
@@ -149,3 +155,77 @@ def test_a_definition_may_name_a_dimension_given_only_by_an_index() -> None:
     text = str(expr)
     assert "where t1 = σ(size(m)) + A" in text
     assert ec.parse(text, a, ec.Index("k", "m")) == expr
+
+
+def test_a_definition_takes_the_index_names_of_its_first_use() -> None:
+    """``σ(W[i,j] a[i])`` used at ``j`` is defined at ``j`` with ``i`` summed, as in the line above it, never
+    relabelled to ``σ(W[j,i] a[j])``, which reads as a transpose; text and LaTeX alike, and it reads back."""
+    W, a = ec.tensors("W[m,n] a[m]")
+    gate = ec.parse("(σ(W[i,j] a[i]) (1 - σ(W[i,j] a[i])))[j]", W, a)
+    assert str(gate) == "(t1[j] (1 - t1[j]))[j]\n  where t1[j] = σ(W[i,j] a[i])"
+    assert gate.latex().endswith(r"\text{where } {t_{1}}_{j} = \sigma\left(\sum_{i} W_{ij} a_{i}\right)")
+    assert ec.parse(str(gate), W, a, *gate.free) is gate
+
+
+@pytest.mark.parametrize(
+    ("text", "definition"),
+    [
+        ("(exp(σ(W[i,q] a[i]) σ(W[i,p] a[i])) σ(W[i,q] a[i]))[q,p]", "where t1[q] = σ(W[i,q] a[i])"),
+        ("(exp(σ(W[i,p] a[i]) σ(W[i,q] a[i])) σ(W[i,q] a[i]))[q,p]", "where t1[p] = σ(W[i,p] a[i])"),
+    ],
+)
+def test_an_intermediate_used_at_several_names_is_defined_at_its_first(text: str, definition: str) -> None:
+    W, a = ec.tensors("W[m,n] a[m]")
+    expr = ec.parse(text, W, a)
+    assert str(expr).splitlines()[1:] == [f"  {definition}"]
+    assert ec.parse(str(expr), W, a, *expr.free) is expr
+
+
+def test_an_intermediate_used_only_by_definitions_is_named_as_in_the_first_printed() -> None:
+    """``t1`` is used only inside ``t2``'s definition, first at ``j``: it is defined at ``j``."""
+    x, y, W = ec.tensors("x[n] y[n] W[n,n]")
+    h1 = ec.tanh(W @ x + y)
+    h2 = ec.exp(W.T @ h1 + h1)
+    expr = ec.sum(h2 * h2)
+    assert str(expr).splitlines()[1:] == [
+        "  where t1[j] = tanh(W[j,i] x[i] + y[j])",
+        "  where t2[i] = exp((W[j,i])[i,j] t1[j] + t1[i])",
+    ]
+    assert str(ec.parse(str(expr), x, y, W)) == str(expr)
+
+
+def test_a_trivial_sub_expression_is_never_named_however_often_it_is_used() -> None:
+    """``-y``, ``2 y``, a transposed tensor: inlined at every use, even where their tree is big enough to be named
+    (``-1 y 0.5``, as the reverse pass builds it); a user's name for one is kept."""
+    y, x, W = ec.tensors("y[r,k] x[r,k] W[k,k]")
+    scaled = Contract((Const(-1.0), y, Const(0.5)), y.free, positional=True)
+    assert scaled.tree_size >= SMALL
+    for trivial in (-y, 2.0 * y, -(2.0 * y), W.T, scaled):
+        other = ec.exp(x) if trivial.shape == x.shape else ec.exp(W)
+        text = str(ec.sum(trivial * other) + ec.sum(trivial * ec.exp(trivial)) + ec.sum(trivial * ec.sin(trivial)))
+        assert "where" not in text, text
+    named = ec.let("ny", -y)
+    assert str(ec.sum(named * ec.exp(x))).endswith("where ny[i,j] = -y[i,j]")
+
+
+def shared_twice(expr: Expr) -> Expr:
+    """``expr`` used at its own indices and at fresh ones (an outer product with ``sin`` of it): a sub-expression
+    used twice, at two sets of index names."""
+    fresh = tuple(Index(f"{k.name}_", k.dim) for k in expr.free)
+    return Contract((expr, Apply("sin", rename(expr, dict(zip(expr.free, fresh, strict=True))))), expr.free + fresh)
+
+
+@given(problems())
+def test_printed_text_reads_back_and_each_definition_has_the_names_of_its_first_use(problem: Problem) -> None:
+    """The text of a random expression that uses a sub-expression at two sets of names reads back to the same
+    numbers, and every automatic definition's indices are those of its first use, read from the text."""
+    expr = shared_twice(problem.expr)
+    text = str(expr)
+    back = ec.parse(text, *problem.declarations(), *expr.free)
+    np.testing.assert_allclose(problem.evaluate(back), problem.evaluate(expr), rtol=1e-9, atol=1e-12)
+    line, clauses = split(text)
+    for at, clause in enumerate(clauses):
+        if is_automatic(clause.name):
+            uses = (line, *(later.body for later in clauses[at + 1 :]))
+            first = next(m for piece in uses for m in re.finditer(rf"(?<!\w){clause.name}(?:\[([^\]]*)\])?", piece))
+            assert clause.indices == tuple(filter(None, (first.group(1) or "").split(","))), text

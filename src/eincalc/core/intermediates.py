@@ -20,19 +20,28 @@ used at ``i`` and at ``p``):
   is named, so every printed piece is shallow and every printer, recursive or not,
   works at any depth (an unnamed 10,000-layer chain prints as 10,000 / DEPTH
   definitions);
-* a user's name (`eincalc.let()`) is kept: its body is its own definition.
+* a user's name (`eincalc.let()`) is kept: its body is its own definition;
+* a *trivial* sub-expression is never named, whatever its use count: a tensor, a
+  delta or a constant, alone or times constants (``-y[i,j]``), reads as fast as a
+  name would.
 
 Names are ``t1, t2, …`` in the order of definition (each after the ones it uses),
 skipping any name a tensor or a named intermediate of the expression has, so the
 same expression always prints the same text.  Everything is linear in the number
 of distinct nodes, iterative, and kept on the node.
 
+The IR keeps each body node-local (its free indices named by position); only
+`as_used()` names an automatic definition for the page: with the index names of
+its first use in the printed text, so ``where t1[j] = σ(W[i,j] a[i])`` sits under
+a line that uses ``t1[j]``, never a relabelled ``σ(W[j,i] a[j])`` that reads as a
+transpose (a user's definition stays as the user wrote it).
+
 >>> import eincalc as ec
 >>> W, x, y = ec.tensors("W[m,n] x[n] y[m]")
 >>> h = ec.tanh(W @ x)
 >>> print(ec.grad(ec.sum((h - y) ** 2), W))
 2 ((1 - t1[p]**2) (t1[p] - y[p]) x[q])[p,q]
-  where t1[i] = tanh(W[i,j] x[j])
+  where t1[p] = tanh(W[p,i] x[i])
 """
 
 from __future__ import annotations
@@ -42,8 +51,8 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
-from .expr import Expr, Index, Named, Tensor
-from .names import positional_names, rename
+from .expr import Const, Contract, Expr, Index, Named, Tensor, postorder, walk
+from .names import positional_names, rename, separate_bound
 
 SMALL = 4
 """Nodes written out from which a sub-expression used more than once is named (``tanh(W[i,j] x[j])`` has 4)."""
@@ -112,7 +121,7 @@ class _Plan:
             height[node] = 1 + max(below, default=-1)
             named = (
                 ((uses[node] > 1 and node.tree_size >= SMALL) or height[node] > DEPTH)
-                and below
+                and not _trivial(node)
                 and node is not root
                 and not isinstance(node, Named)
                 and node not in user_bodies
@@ -157,6 +166,90 @@ class _Plan:
             else:
                 done[node, definition] = node.map_children(use)
         return done[self.root, False]
+
+
+def _trivial(node: Expr) -> bool:
+    """Whether ``node`` is never worth a name: a leaf (tensor, delta, constant, a name), or a product of
+    constants and at most one trivial factor (``-y[i,j]``, ``2 W[j,i]``).
+
+    >>> import eincalc as ec
+    >>> y, W = ec.tensors("y[m,n] W[m,n]")
+    >>> _trivial(-y), _trivial(2 * (-y)), _trivial(-(y * W)), _trivial(ec.exp(y))
+    (True, True, False, False)
+    """
+    while isinstance(node, Contract):  # down a chain of products of constants and one factor, without recursion
+        varying = [f for f in node.factors if not isinstance(f, Const)]
+        if len(varying) > 1:
+            return False
+        if not varying:
+            return True
+        node = varying[0]
+    return isinstance(node, Named) or not node.children()
+
+
+def as_used(expr: Expr) -> list[Named]:
+    """The intermediates ``expr`` prints with (automatic and the user's), each after the ones it uses.
+
+    An automatic one is defined with the index names of its first use in the printed text: in ``expr``'s
+    line, else in the earliest definition that uses it.  Where it is used with different index names the
+    first use decides (``t1[j]`` then ``t1[p]``: defined as ``t1[j]``); uses are met in the order the
+    printers write a node's children.  The printer names the summed indices apart from them.  A user's
+    intermediate (`eincalc.let()`) keeps the index names the user wrote: its definition is the user's
+    text, and it reads back to the very same node.
+
+    >>> import eincalc as ec
+    >>> W, a = ec.tensors("W[m,n] a[m]")
+    >>> gate = ec.parse("(σ(W[i,j] a[i]) (1 - σ(W[i,j] a[i])))[j]", W, a)
+    >>> [(d.name, str(d.body)) for d in as_used(gate)]
+    [('t1', 'σ(W[i,j] a[i])')]
+    >>> print(gate)
+    (t1[j] (1 - t1[j]))[j]
+      where t1[j] = σ(W[i,j] a[i])
+    """
+    memo = expr.memo()
+    if "as used" not in memo:
+        memo["as used"] = _as_used(expr)
+    result: list[Named] = memo["as used"]
+    return result
+
+
+def _as_used(expr: Expr) -> list[Named]:
+    """What `as_used()` keeps on the node: the definitions named from the last to the first."""
+    pieces = definitions(display(expr))
+    first: dict[tuple[str, Expr], tuple[int, tuple[Index, ...]]] = {}
+    _note_uses(display(expr), 0, first)
+    shown: list[Named] = []
+    for rank in range(len(pieces), 0, -1):  # a definition is used only by the line and the ones after it
+        named = pieces[rank - 1]
+        used_at = first[named.name, named.body][1] if is_automatic(named.name) else ()
+        body = _renamed_to(named.body, used_at)
+        _note_uses(body, rank, first)
+        shown.append(Named(named.name, body, body.free, named.adjoint, positional=named.positional))
+    return shown[::-1]
+
+
+def _renamed_to(body: Expr, indices: tuple[Index, ...]) -> Expr:
+    """``body`` with its free indices named ``indices`` (in order); as it is when none are given."""
+    return rename(body, dict(zip(body.free, indices, strict=True))) if indices else body
+
+
+def _note_uses(piece: Expr, rank: int, first: dict[tuple[str, Expr], tuple[int, tuple[Index, ...]]]) -> None:
+    """Record, for each intermediate ``piece`` uses, the indices of its first use as printed, where ``piece``
+    (the line, ``rank`` 0, or the ``rank``-th definition) comes before the use recorded so far."""
+    for node in walk(separate_bound(piece), enter=lambda n: not isinstance(n, Named)):
+        if isinstance(node, Named):
+            use = (node.name, node.body)
+            if use not in first or rank < first[use][0]:
+                first[use] = (rank, node.indices)
+
+
+def definitions(expr: Expr) -> list[Named]:
+    """The named intermediates ``expr`` refers to, each after the ones it uses."""
+    seen: dict[tuple[str, Expr], Named] = {}
+    for sub in postorder(expr):
+        if isinstance(sub, Named):
+            seen.setdefault((sub.name, sub.body), sub)
+    return list(seen.values())
 
 
 _T = TypeVar("_T", bound=Hashable)

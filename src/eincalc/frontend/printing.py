@@ -39,12 +39,12 @@ from ..core.expr import (
     Size,
     Tensor,
     Zero,
-    postorder,
     split_coefficient,
     walk,
 )
 from ..core.functions import lookup
-from ..core.intermediates import display
+from ..core.intermediates import as_used, display
+from ..core.intermediates import definitions as definitions  # the explanations list them
 from ..core.names import separate_bound
 from ..core.registry import Registry
 from .build import as_expr
@@ -159,8 +159,9 @@ def latex_line(expr: Expr) -> str:
 
 
 def named_definitions(expr: Expr) -> list[Named]:
-    """The intermediates `line()` refers to, automatic and the user's, each after the ones it uses."""
-    return definitions(display(expr))
+    """The intermediates `line()` refers to, automatic and the user's, each after the ones it uses, each with
+    the index names of its first use in the printed text (`eincalc.core.intermediates.as_used()`)."""
+    return as_used(expr)
 
 
 def _head(named: Named) -> str:
@@ -331,15 +332,6 @@ def _add_text(expr: Add, printer: _Printer) -> str:
         present = {k for term in expr.terms for k in term.free}
         return f"({body})[{','.join(k.name if k in present else printer.indices((k,)) for k in expr.out)}]"
     return body
-
-
-def definitions(expr: Expr) -> list[Named]:
-    """The named intermediates ``expr`` refers to, each after the ones it uses."""
-    seen: dict[tuple[str, Expr], Named] = {}
-    for sub in postorder(expr):
-        if isinstance(sub, Named):
-            seen.setdefault((sub.name, sub.body), sub)
-    return list(seen.values())
 
 
 # -- LaTeX ----------------------------------------------------------------------------------

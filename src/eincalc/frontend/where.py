@@ -3,7 +3,7 @@
 The printers show each named intermediate once (`eincalc.core.intermediates`)::
 
     ((1 - t1[p]**2) (t1[p] - y[p]) x[q])[p,q]
-      where t1[i] = tanh(W[i,j] x[j])
+      where t1[p] = tanh(W[p,i] x[i])
 
 `split()` cuts such a text into the expression and its clauses; each clause is
 ``where NAME[indices] = body`` (``where NAME = body`` for a scalar) and may use the
