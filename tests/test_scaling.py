@@ -109,13 +109,18 @@ def test_the_reciprocal_search_reads_each_named_definition_once(monkeypatch: pyt
     assert renamings <= 200  # was 41,000: every named layer rewritten once per product above it
 
 
-def test_a_ten_thousand_layer_chain_builds_derives_and_prints_under_the_default_recursion_limit() -> None:
+def test_a_ten_thousand_layer_chain_builds_derives_prints_and_evaluates_under_the_default_recursion_limit() -> None:
     """Issue 13, item 5: every pass is iterative or reads shallow named pieces; nothing reaches Python's limit."""
     (x,) = ec.tensors("x[n]")
     h: Expr = x
     for _ in range(10_000):
         h = ec.tanh(h)
     gradient = ec.grad(ec.sum(h), x)
+    value, expected = np.array([0.9, -0.2, 0.5]), np.ones(3)
+    for _ in range(10_000):  # d/dx Σ tanh(…tanh(x)): the product of 1 − tᵢ² over the layers
+        value = np.tanh(value)
+        expected *= 1 - value**2
+    assert_allclose(ec.evaluate(gradient, {"x": np.array([0.9, -0.2, 0.5])}), expected, rtol=1e-9)
     text = str(gradient)
     assert text.count("\n  where t") >= 10_000 // 24  # one definition per 24 levels, at least
     assert "where" in gradient.latex()
@@ -157,3 +162,45 @@ def test_a_plain_deep_loop_derives_in_linear_size_and_evaluates() -> None:
     for layer in range(depth, 1, -1):
         delta = values[f"W{layer}"].T @ (delta * (1 - hs[layer] ** 2))
     assert_allclose(ec.evaluate(first, values), np.outer(delta * (1 - hs[1] ** 2), values["x"]), rtol=1e-9, atol=1e-15)
+
+
+def plain_chain(depth: int) -> tuple[Expr, Tensor]:
+    """The natural loop ``h = tanh(W @ h)``, no names, and a squared error; and W1."""
+    x, y = ec.tensors("x[n] y[n]")
+    weights = ec.tensors(" ".join(f"W{layer}[n,n]" for layer in range(1, depth + 1)))
+    h: Expr = x
+    for W in weights:
+        h = ec.tanh(W @ h)
+    return 0.5 * ec.sum((h - y) ** 2), weights[0]
+
+
+def test_explaining_a_plain_deep_loop_takes_as_many_steps_at_any_depth() -> None:
+    """Each step shows the whole expression, so the steps must not grow with the depth: a run of one bookkeeping
+    rewrite (flattening every layer's product) is one step (at 20 layers there were 20 such steps, 31 in all)."""
+    shallow, deep = (ec.explain(*plain_chain(depth)) for depth in (10, 30))
+    assert deep.check.passed and deep.result == ec.grad(*plain_chain(30))
+    rules = [step.rule for step in deep.steps]
+    assert len(rules) <= len(shallow.steps) + 2, rules
+    assert all(rules.count(rule) <= 4 for rule in rules), rules
+
+
+def test_a_first_evaluation_interprets_and_a_second_plans_with_the_same_numbers() -> None:
+    """``ec.evaluate`` runs its first call for a shape with kernels interpreted (planning them all took longer
+    than running them for a 10,000-layer chain), the next with planned kernels: the same numbers, up to rounding
+    (a planned kernel may add and multiply its parts in another order)."""
+    from eincalc.core.limits import get_limits
+    from eincalc.numeric.evaluate import _compiled
+
+    (x,) = ec.tensors("x[n]")
+    h: Expr = x
+    for layer in range(30):
+        h = (ec.tanh, ec.sigmoid, ec.softplus, ec.exp)[layer % 4](h * 0.5) ** 2
+    gradient = ec.grad(ec.sum(h), x)
+    values = {"x": np.linspace(-1.0, 1.0, 5)}
+    compiled = _compiled(gradient, (), get_limits())
+    first = ec.evaluate(gradient, values)
+    assert [plan[1] for plan in compiled._plans.values()] == [None]  # interpreted: no kernel planned
+    second, third = ec.evaluate(gradient, values), ec.evaluate(gradient, values)
+    assert all(plan[1] is not None for plan in compiled._plans.values())
+    assert_allclose(first, second, rtol=1e-13, atol=0)
+    assert np.array_equal(second, third)

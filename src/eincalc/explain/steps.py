@@ -30,6 +30,7 @@ derivation, the same way in every step, so ``r[i]`` never meets an index ``r``.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -38,7 +39,7 @@ from ..calculus.diff import dependents, jacobian, jacobian_raw
 from ..calculus.simplify import Recorder, simplify
 from ..calculus.simplify import Step as Recorded
 from ..core.errors import NoMatrixForm
-from ..core.expr import Contract, Expr, Index, Named, Tensor, TensorSpec, walk
+from ..core.expr import Contract, Expr, Index, Named, Tensor, TensorSpec, fill_bottom_up, walk
 from ..core.names import index_names, rename
 from ..frontend.printing import definitions, line_text, named_definitions, to_latex, to_text
 from ..matrix.view import MatrixForm, to_matrix
@@ -67,6 +68,9 @@ BOOKKEEPING = frozenset(
     }
 )
 """Rewrites that only tidy the notation: shown at ``detail="full"``, or when they change the matrix form."""
+MERGED = BOOKKEEPING - {"single-term"}
+"""Bookkeeping rewrites whose reason is the rule's own (never read off the part rewritten): below
+``detail="full"`` a run of one of them is one step."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +115,26 @@ class Step:
             self.part is not None
             and self.before is not None
             and self.after is not None
-            and to_text(self.before) == to_text(self.after)
+            and text_of(self.before) == text_of(self.after)
         )
 
 
 def differs(before: Expr, after: Expr) -> bool:
     """Whether a rewrite shows, in text and in LaTeX alike."""
-    return to_text(before) != to_text(after) and to_latex(before) != to_latex(after)
+    return text_of(before) != text_of(after) and latex_of(before) != latex_of(after)
+
+
+@functools.lru_cache(maxsize=64)
+def text_of(expr: Expr) -> str:
+    """`to_text()`, kept for the last expressions asked about: a derivation compares each whole expression
+    it shows with the one before and after it, and printing a deep one takes time linear in its depth."""
+    return to_text(expr)
+
+
+@functools.lru_cache(maxsize=64)
+def latex_of(expr: Expr) -> str:
+    """`to_latex()`, kept as `text_of()` is."""
+    return to_latex(expr)
 
 
 class Builder:
@@ -217,13 +234,20 @@ class Builder:
     # -- recorded rewrites --------------------------------------------------------------------------
 
     def simplified(self, start: Expr, label: Callable[[Expr], Label]) -> Expr:
-        """Run the simplifier on ``start`` and add one step per visible rewrite it recorded."""
+        """Run the simplifier on ``start`` and add one step per visible rewrite it recorded.
+
+        Below ``detail="full"``, a run of one bookkeeping rule applied several times in a row (flattening
+        the product of every layer of a deep chain) is one step, so the steps of a deep chain do not grow
+        with its depth, each showing the whole expression.
+        """
+        if not self.keeps("teaching"):
+            return simplify(start)  # no rewrite is shown
         with Recorder() as recorder:
             result = simplify(start)
         whole = start
-        for recorded in recorder.steps:
-            updated = _replace(whole, recorded.before, recorded.after)
-            self.rewrite(recorded, whole, updated, label)
+        for run in _runs(recorder.steps, merge=not self.keeps("full")):
+            updated = _replaced(whole, run)
+            self.rewrite(run[0] if len(run) == 1 else Recorded(run[0].rule, whole, updated), whole, updated, label)
             whole = updated
         return result
 
@@ -231,7 +255,7 @@ class Builder:
         """One recorded rewrite as a step, if it shows at all."""
         before, after = self.show(whole), self.show(updated)
         old, new = self.show(recorded.before), self.show(recorded.after)
-        in_part = to_text(before) == to_text(after)
+        in_part = text_of(before) == text_of(after)
         if not differs(old, new) if in_part else not differs(before, after):
             return
         rule = recorded.rule
@@ -362,18 +386,51 @@ def _form_text(form: MatrixForm | None) -> str | None:
     return None if form is None else form.text
 
 
-def _replace(expr: Expr, old: Expr, new: Expr) -> Expr:
-    """``expr`` with every sub-expression equal to ``old`` replaced by ``new`` (inside definitions too)."""
-    memo: dict[Expr, Expr] = {}
+def _runs(recorded: Sequence[Recorded], *, merge: bool) -> list[list[Recorded]]:
+    """The recorded rewrites one by one, or with ``merge`` each run of one bookkeeping rule as one group."""
+    runs: list[list[Recorded]] = []
+    for step in recorded:
+        name = step.rule.name
+        if merge and runs and runs[-1][0].rule.name == name and name in MERGED:
+            runs[-1].append(step)
+        else:
+            runs.append([step])
+    return runs
 
-    def visit(node: Expr) -> Expr:
-        if node == old:
-            return new
-        if node not in memo:
-            memo[node] = node.map_children(visit)
-        return memo[node]
 
-    return visit(expr)
+def _replaced(expr: Expr, run: Sequence[Recorded]) -> Expr:
+    """``expr`` with the rewrites of ``run`` applied in turn, each to every occurrence of what it rewrote
+    (inside definitions too).
+
+    The simplifier rewrites children before parents, so one pass that rewrites each node after its children
+    replays a run; where some rewrite of the run finds nothing to rewrite in that pass, they are replayed
+    one at a time instead.
+    """
+    table = {step.before: step.after for step in run}
+    replaced, fired = _one_pass(expr, table)
+    if len(run) == 1 or (len(table) == len(run) and fired == table.keys()):
+        return replaced
+    for step in run:
+        expr = _one_pass(expr, {step.before: step.after})[0]
+    return expr
+
+
+def _one_pass(expr: Expr, table: Mapping[Expr, Expr]) -> tuple[Expr, set[Expr]]:
+    """``expr`` rewritten by ``table`` children first, without recursion; and the keys that were found."""
+    done: dict[Expr, Expr] = {}
+    fired: set[Expr] = set()
+
+    def fill(node: Expr) -> None:
+        rebuilt = node.map_children(done.__getitem__)
+        for _ in table:  # a rewrite's result may be the next one's start
+            if rebuilt not in table:
+                break
+            fired.add(rebuilt)
+            rebuilt = table[rebuilt]
+        done[node] = rebuilt
+
+    fill_bottom_up(expr, done.__contains__, fill)
+    return done[expr], fired
 
 
 def _within(whole: Expr, part: Expr) -> str | None:

@@ -313,10 +313,11 @@ def _contraction_step(op: Contraction, shapes: list[tuple[int, ...]], numpy: boo
 
 
 class _Plan:
-    """The steps of a program for one shape signature, and the slots each step frees (any array type)."""
+    """The steps of a program for one shape signature, and the slots each step frees (any array type; with
+    ``numpy``, NumPy arrays, whose kernels it interprets: cheap to make, for a call that may not come again)."""
 
-    def __init__(self, program: Program, ctx: EvalContext) -> None:
-        self.steps = [_step(op, program, ctx, False) for op in program.ops]
+    def __init__(self, program: Program, ctx: EvalContext, numpy: bool = False) -> None:
+        self.steps = [_step(op, program, ctx, numpy) for op in program.ops]
         keep = {r.slot for r in program.outputs}
         last_use = {s: n for n, op in enumerate(program.ops) for s in inputs(op)}
         self.release: list[list[int]] = [[] for _ in program.ops]
@@ -353,7 +354,13 @@ class CompiledFunction:
     """Shape signatures whose plans are kept (least recently used ones are dropped)."""
 
     def __init__(
-        self, outputs: Sequence[Expr], *, single: bool, dims: Mapping[str, int] | None = None, keep_buffers: bool = True
+        self,
+        outputs: Sequence[Expr],
+        *,
+        single: bool,
+        dims: Mapping[str, int] | None = None,
+        keep_buffers: bool = True,
+        interpret_first: bool = False,
     ) -> None:
         self.outputs = tuple(outputs)
         self._single = single
@@ -365,6 +372,9 @@ class CompiledFunction:
         self._unsized = frozenset(used - set(self._dims) - {d for spec in self._specs for d in spec.dims})
         """Dimensions that neither ``dims`` nor a tensor read gives a size (``m`` of ``δ[i,p] a[q]``)."""
         self._plans: OrderedDict[tuple[Any, ...], tuple[dict[str, int], NumpyPlan | None, _Plan | None]] = OrderedDict()
+        self._interpret_first = interpret_first
+        """Whether the first NumPy call for a shape signature interprets its kernels, and only a second plans them."""
+        self._interpreted: set[tuple[Any, ...]] = set()
         self._keep_buffers = keep_buffers
         self._warm: NumpyPlan | None = None
         """The NumPy plan whose buffers are kept for the next call (only one plan's, to bound memory)."""
@@ -403,11 +413,17 @@ class CompiledFunction:
             sizes = check_intermediates(sizes, self.program.nodes.values())
             entry = (sizes, None, None)
             if len(self._plans) >= self.MAX_PLANS:
+                self._interpreted.discard(next(iter(self._plans)))
                 self._plans.popitem(last=False)
         self._plans[signature] = entry
         self._plans.move_to_end(signature)
         if numpy is not None:
             ctx = EvalContext(bound, entry[0], np, numpy)
+            if entry[1] is None and self._interpret_first and signature not in self._interpreted:
+                # ec.evaluate may be called once: planning every kernel of a 10,000-layer chain takes longer
+                # than running the program interpreted (see benchmarks/deep.py); a second call plans them.
+                self._interpreted.add(signature)
+                return ctx, bounded(_Plan)(self.program, ctx, True)
             # Planning builds many small objects (kernels of closures): the collector is paused meanwhile,
             # as in every public call (a 10,000-layer chain's first call took 32 s with it, 15 s without).
             fast = entry[1] or bounded(_numpy_plan)(self.program, ctx)
@@ -496,5 +512,6 @@ def evaluate(expr: Expr, values: Mapping[str, Any], *, dims: Mapping[str, int] |
 @functools.lru_cache(maxsize=128)
 def _compiled(expr: Expr, dims: tuple[tuple[str, int], ...], limits: Limits) -> CompiledFunction:
     """One program per expression, extra sizes and resource limits (checked when a shape is first planned); its
-    buffers are not kept between calls (the cache holds plans, never arrays)."""
-    return CompiledFunction((expr,), single=True, dims=dict(dims), keep_buffers=False)
+    buffers are not kept between calls (the cache holds plans, never arrays), and its first call for a shape
+    interprets the kernels (cheap to start; finite differences, which call again, get them planned)."""
+    return CompiledFunction((expr,), single=True, dims=dict(dims), keep_buffers=False, interpret_first=True)

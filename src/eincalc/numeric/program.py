@@ -122,24 +122,38 @@ class Program:
 
 
 def arg_views(tree: Tree) -> list[tuple[int, View]]:
-    """``(argument number, view)`` of every argument leaf of a kernel, in order."""
-    kind = tree[0]
-    if kind == "arg":
-        return [(tree[1], tree[2])]
-    if kind == "num":
-        return []
-    if kind == "apply":
-        return arg_views(tree[3])
-    return [v for t in tree[1] for v in arg_views(t)]
+    """``(argument number, view)`` of every argument leaf of a kernel, in order (without recursion: every fused
+    kernel of a deep chain is read, often, while it is fused).
+
+    >>> arg_views(("mul", (("arg", 0, (0,)), ("apply", "tanh", None, ("arg", 1, (0,))), ("num", 2.0))))
+    [(0, (0,)), (1, (0,))]
+    """
+    found: list[tuple[int, View]] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        kind = node[0]
+        if kind == "arg":
+            found.append((node[1], node[2]))
+        elif kind == "apply":
+            stack.append(node[3])
+        elif kind != "num":
+            stack.extend(reversed(node[1]))
+    return found
 
 
 def map_leaves(tree: Tree, leaf: Callable[[Tree], Tree]) -> Tree:
-    """``tree`` with every ``("arg", …)`` leaf replaced by ``leaf(it)``."""
+    """``tree`` with every ``("arg", …)`` leaf replaced by ``leaf(it)`` (recursive: fusion bounds a kernel's
+    depth).
+
+    >>> map_leaves(("add", (("arg", 0, (0,)), ("num", 1.0))), lambda t: ("arg", t[1] + 5, t[2]))
+    ('add', (('arg', 5, (0,)), ('num', 1.0)))
+    """
     kind = tree[0]
     if kind == "arg":
         return leaf(tree)
     if kind == "num":
         return tree
     if kind == "apply":
-        return (*tree[:3], map_leaves(tree[3], leaf))
-    return (kind, tuple(map_leaves(t, leaf) for t in tree[1]))
+        return (kind, tree[1], tree[2], map_leaves(tree[3], leaf))
+    return (kind, tuple([map_leaves(t, leaf) for t in tree[1]]))

@@ -109,14 +109,17 @@ def aligned(x: Any, view: tuple[int | None, ...], numpy: bool) -> Any:
 
 def run_kernel(tree: tuple[Any, ...], args: Sequence[Any], xp: Any, numpy: bool = False) -> Any:
     """Evaluate an element-wise kernel with non-mutating operators in namespace ``xp`` (any array type;
-    ``numpy``: NumPy arrays, whose axes are permuted as views)."""
+    ``numpy``: NumPy arrays, whose axes are permuted as views and whose functions are those of the planned
+    kernels, `in_place_rule()`, each writing into a new array where it has axes)."""
     kind = tree[0]
     if kind == "num":
         return tree[1]
     if kind == "arg":
         return aligned(args[tree[1]], tree[2], numpy)
     if kind == "apply":
-        return functions.apply_array(tree[1], run_kernel(tree[3], args, xp, numpy), tree[2])
+        value = run_kernel(tree[3], args, xp, numpy)
+        rule = in_place_rule(tree[1], tree[2]) if numpy and getattr(value, "ndim", 0) > 0 else None
+        return functions.apply_array(tree[1], value, tree[2]) if rule is None else rule(value, np.empty_like(value))
     values = [run_kernel(t, args, xp, numpy) for t in tree[1]]
     total = values[0]
     for value in values[1:]:
