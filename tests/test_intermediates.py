@@ -229,3 +229,15 @@ def test_printed_text_reads_back_and_each_definition_has_the_names_of_its_first_
             uses = (line, *(later.body for later in clauses[at + 1 :]))
             first = next(m for piece in uses for m in re.finditer(rf"(?<!\w){clause.name}(?:\[([^\]]*)\])?", piece))
             assert clause.indices == tuple(filter(None, (first.group(1) or "").split(","))), text
+
+
+def test_an_explanation_defines_an_intermediate_as_its_lines_first_use_it() -> None:
+    """Under ``∂f[j]/∂a[p] = … t1[j] … W[i,j] …`` the definition is ``t1[j] = σ(W[i,j] a[i])``; a rewrite
+    ``before = after`` is named from its first line, so a rewrite that only renames the uses of ``t1`` does not
+    define it again; the result's own block defines it as that block uses it."""
+    W, a, g = ec.tensors("W[nin,nout] a[nin] g[nout]")
+    text = ec.explain(ec.parse("σ(W[i,j] a[i])", W, a), a, upstream=g).text()
+    clauses = [line.strip() for line in text.splitlines() if line.strip().startswith("where t1")]
+    assert clauses == ["where t1[j] = σ(W[i,j] a[i])", "where t1[i] = σ(W[j,i] a[j])"]
+    assert "∂f[j]/∂a[p] = ((t1[j] (1 - t1[j]))[j] (W[i,j] (δ[i,p])))[j,p]\n        where t1[j] =" in text
+    assert "∂L/∂a[p] = (W[p,i] t1[i] (1 - t1[i]) g[i])[p]\n        where t1[i] =" in text

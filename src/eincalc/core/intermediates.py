@@ -187,15 +187,16 @@ def _trivial(node: Expr) -> bool:
     return isinstance(node, Named) or not node.children()
 
 
-def as_used(expr: Expr) -> list[Named]:
+def as_used(expr: Expr, earlier: tuple[Expr, ...] = ()) -> list[Named]:
     """The intermediates ``expr`` prints with (automatic and the user's), each after the ones it uses.
 
-    An automatic one is defined with the index names of its first use in the printed text: in ``expr``'s
-    line, else in the earliest definition that uses it.  Where it is used with different index names the
-    first use decides (``t1[j]`` then ``t1[p]``: defined as ``t1[j]``); uses are met in the order the
-    printers write a node's children.  The printer names the summed indices apart from them.  A user's
-    intermediate (`eincalc.let()`) keeps the index names the user wrote: its definition is the user's
-    text, and it reads back to the very same node.
+    An automatic one is defined with the index names of its first use in the printed text: in the lines
+    of ``earlier`` (expressions printed above ``expr``'s line, their definitions below them all, as a
+    rewrite ``before = after``), else in ``expr``'s line, else in the earliest definition that uses it.
+    Where it is used with different index names the first use decides (``t1[j]`` then ``t1[p]``: defined
+    as ``t1[j]``); uses are met in the order the printers write a node's children.  The printer names the
+    summed indices apart from them.  A user's intermediate (`eincalc.let()`) keeps the index names the
+    user wrote: its definition is the user's text, and it reads back to the very same node.
 
     >>> import eincalc as ec
     >>> W, a = ec.tensors("W[m,n] a[m]")
@@ -206,18 +207,18 @@ def as_used(expr: Expr) -> list[Named]:
     (t1[j] (1 - t1[j]))[j]
       where t1[j] = σ(W[i,j] a[i])
     """
-    memo = expr.memo()
-    if "as used" not in memo:
-        memo["as used"] = _as_used(expr)
-    result: list[Named] = memo["as used"]
-    return result
+    kept: dict[tuple[Expr, ...], list[Named]] = expr.memo().setdefault("as used", {})
+    if earlier not in kept:
+        kept[earlier] = _as_used(expr, earlier)
+    return kept[earlier]
 
 
-def _as_used(expr: Expr) -> list[Named]:
+def _as_used(expr: Expr, earlier: tuple[Expr, ...]) -> list[Named]:
     """What `as_used()` keeps on the node: the definitions named from the last to the first."""
     pieces = definitions(display(expr))
     first: dict[tuple[str, Expr], tuple[int, tuple[Index, ...]]] = {}
-    _note_uses(display(expr), 0, first)
+    for line in (*earlier, expr):  # a name means the same body in every line: its (name, body) is the key
+        _note_uses(display(line), 0, first)
     shown: list[Named] = []
     for rank in range(len(pieces), 0, -1):  # a definition is used only by the line and the ones after it
         named = pieces[rank - 1]

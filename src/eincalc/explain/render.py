@@ -34,8 +34,10 @@ WIDTH = 100
 """Text lines are wrapped at this many characters."""
 
 
-def _definition_lines(expr: Expr, show: Callable[[Expr], str], head: Callable[[str, Expr], str]) -> list[str]:
-    return [f"{head(d.name, d.body)} = {show(d.body)}" for d in named_definitions(expr)]
+def _definition_lines(
+    expr: Expr, show: Callable[[Expr], str], head: Callable[[str, Expr], str], earlier: tuple[Expr, ...]
+) -> list[str]:
+    return [f"{head(d.name, d.body)} = {show(d.body)}" for d in named_definitions(expr, earlier)]
 
 
 def _text_head(name: str, body: Expr) -> str:
@@ -49,10 +51,11 @@ def _latex_head(name: str, body: Expr) -> str:
 def _definitions_of(
     step: Step, derivation: Derivation, show: Callable[[Expr], str], head: Callable[[str, Expr], str]
 ) -> list[str]:
-    """The definitions to show under a step: those of a whole expression, not of a part or of a definition."""
+    """The definitions to show under a step: those of a whole expression, not of a part or of a definition;
+    named as first used in the step's lines (its ``before`` is printed above its ``after``)."""
     if step.after is None or step.part is not None or (step.rule == "matrix-form" and step.after != derivation.result):
         return []
-    return _definition_lines(step.after, show, head)
+    return _definition_lines(step.after, show, head, () if step.before is None else (step.before,))
 
 
 def _shows_numpy(step: Step, derivation: Derivation) -> bool:

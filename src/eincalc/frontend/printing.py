@@ -158,10 +158,11 @@ def latex_line(expr: Expr) -> str:
     return line_latex(display(expr))
 
 
-def named_definitions(expr: Expr) -> list[Named]:
+def named_definitions(expr: Expr, earlier: tuple[Expr, ...] = ()) -> list[Named]:
     """The intermediates `line()` refers to, automatic and the user's, each after the ones it uses, each with
-    the index names of its first use in the printed text (`eincalc.core.intermediates.as_used()`)."""
-    return as_used(expr)
+    the index names of its first use in the printed text, where the lines of ``earlier`` are printed above
+    ``expr``'s (`eincalc.core.intermediates.as_used()`)."""
+    return as_used(expr, earlier)
 
 
 def _head(named: Named) -> str:
