@@ -147,6 +147,17 @@ def test_html_writes_a_standalone_page(derivation: ec.Derivation, tmp_path: Path
         derivation.html(katex=3)  # type: ignore[arg-type]
 
 
+def test_html_refuses_a_path_it_cannot_write(derivation: ec.Derivation, tmp_path: Path) -> None:
+    """A missing folder, a folder, or no path at all: an UnsupportedError naming the path, never an OSError."""
+    missing = tmp_path / "missing" / "derivation.html"
+    with pytest.raises(ec.UnsupportedError, match=r"cannot write the page to '.*missing/derivation.html': No such"):
+        derivation.html(missing)
+    with pytest.raises(ec.UnsupportedError, match=r"cannot write the page to '.*': Is a directory"):
+        derivation.html(tmp_path)
+    with pytest.raises(ec.UnsupportedError, match=r"path must be a file path like 'derivation\.html', not int 3"):
+        derivation.html(3)  # type: ignore[arg-type]
+
+
 def test_graph_shows_a_picture_or_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
     gates = sigmoid_gate().backward()
     monkeypatch.setattr(sys.modules["eincalc.explain.graph"].shutil, "which", lambda name: None)

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..calculus.diff import dependents, grad, vjp
 from ..core.arguments import (
+    describe,
     output_name,
     require_choice,
     require_flag,
@@ -138,7 +139,7 @@ class Derivation:
             self, KATEX if katex is None else require_text(katex, "katex", "'file:///usr/share/javascript/katex'")
         )
         if path is not None:
-            Path(path).write_text(page, encoding="utf-8")
+            _write(page, path)
         return page
 
     def __str__(self) -> str:
@@ -243,6 +244,18 @@ def explain(
     return Derivation(
         request.kind, _title(request, builder), _layout(request), result, tuple(steps), check, rows, form, detail, drawn
     )
+
+
+def _write(page: str, path: object) -> None:
+    """Write ``page`` to the file ``path``: a path that is none, or a file that cannot be written, is refused."""
+    if not isinstance(path, str | os.PathLike):
+        raise UnsupportedError(f"path must be a file path like 'derivation.html', not {describe(path)}")
+    try:
+        Path(path).write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise UnsupportedError(
+            f"cannot write the page to {os.fspath(path)!r}: {error.strerror}; pass a file in a folder that exists"
+        ) from None
 
 
 def _request(
