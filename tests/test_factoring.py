@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, event, given
+from hypothesis import strategies as st
 
 import eincalc as ec
-from eincalc.core.expr import Add, Expr, Index
+from eincalc.core.expr import Add, Const, Contract, Expr, Index, Tensor, TensorSpec
 from eincalc.frontend.parse import parse
 from eincalc.numeric.factoring import factor_shared
 from eincalc.numeric.lowering import lower
 from eincalc.numeric.program import Contraction, Load, Program
+from eincalc.testing.strategies import Problem, problems, reference_value
 
 SIZES = {"m": 4, "n": 3, "r": 5, "s": 6}
 DECLARED = "A[m,n] B[n,r] C[m,n] D[n,r] u[m] v[m] X[s,n] a[s] b[s] c[r]"
@@ -79,6 +82,32 @@ def test_a_term_read_elsewhere_too_is_not_factored_away() -> None:
     alone, total = _read("X[i,p] a[i]"), _read("X[i,p] a[i] + X[i,p] b[i]")
     assert factor_shared([alone, total]) == [alone, total]
     assert str(factor_shared([total])[0]) == "X[i,p] (a[i] + b[i])"
+
+
+def _against_two_upstreams(problem: Problem) -> tuple[Expr, dict[str, np.ndarray]]:
+    """``Σ expr ⊙ U − Σ expr ⊙ V`` for random ``U`` and ``V``: the adjoint of ``expr`` is a sum, which the
+    simplifier distributes over a contraction with the variable (as in the logistic gradient)."""
+    free = problem.expr.free
+    rng = np.random.default_rng(problem.seed)
+    U, V = (Tensor(TensorSpec(name, problem.expr.shape), free) for name in ("U", "V"))
+    loss = Add((Contract((problem.expr, U), ()), Contract((Const(-1.0), problem.expr, V), ())), ())
+    arrays = {name: rng.uniform(-1, 1, [problem.sizes[d] for d in problem.expr.shape]) for name in ("U", "V")}
+    return loss, {**problem.values, **arrays}
+
+
+@given(problems(max_depth=3), st.data())
+def test_factoring_random_gradients_keeps_their_values(problem: Problem, data: st.DataObject) -> None:
+    """Gradients are where distributed sums come from; the factored form against a plain einsum walk."""
+    tensors = sorted({t.spec.name: t for t in ec.testing.declared(problem.expr).values()}.items())
+    assume(tensors)
+    _, wrt = data.draw(st.sampled_from(tensors))
+    loss, values = _against_two_upstreams(problem)
+    gradient = ec.grad(loss, ec.tensors(f"{wrt.spec.name}[{','.join(wrt.spec.dims)}]")[0])
+    (factored,) = factor_shared([gradient])
+    event("factored" if factored is not gradient else "left as it was")
+    want = reference_value(gradient, values, problem.sizes)
+    np.testing.assert_allclose(reference_value(factored, values, problem.sizes), want, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ec.compile(gradient, dims=problem.sizes)(values), want, rtol=1e-9, atol=1e-12)
 
 
 def _logistic() -> Expr:
