@@ -180,20 +180,23 @@ def numeric_check(
     chosen = {**default_sizes(*parts, wrt, result), **(sizes or {})}
     derivatives = [e for e in (result, gradient) if e is not None]
     values, seed = draw_values([*parts, wrt, *derivatives], chosen, seed, finite=derivatives)
-    symbolic = _value(result, values, chosen)
-    gradient_error = None
-    if kind == "hessian":
-        assert gradient is not None
-        numeric = numeric_jacobian(gradient, wrt, values, dims=chosen)
-        gradient_error = _distance(_value(gradient, values, chosen), numeric_jacobian(expr, wrt, values, dims=chosen))
-    else:
-        numeric = numeric_jacobian(expr, wrt, values, dims=chosen)
-        if upstream is not None:
-            g = _value(upstream, values, chosen)
-            numeric = np.tensordot(g, numeric, axes=g.ndim)
-    scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
-    matrix_error, matrix_problem = (None, None) if form is None else _printed_error(form, values, symbolic)
-    text_error, text_problem = _read_back_error(result, [*parts, wrt], values, chosen, symbolic)
+    with np.errstate(all="ignore"):  # an expression undefined at these values is reported, not warned about
+        symbolic = _value(result, values, chosen)
+        gradient_error = None
+        if kind == "hessian":
+            assert gradient is not None
+            numeric = numeric_jacobian(gradient, wrt, values, dims=chosen)
+            gradient_error = _distance(
+                _value(gradient, values, chosen), numeric_jacobian(expr, wrt, values, dims=chosen)
+            )
+        else:
+            numeric = numeric_jacobian(expr, wrt, values, dims=chosen)
+            if upstream is not None:
+                g = _value(upstream, values, chosen)
+                numeric = np.tensordot(g, numeric, axes=g.ndim)
+        scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
+        matrix_error, matrix_problem = (None, None) if form is None else _printed_error(form, values, symbolic)
+        text_error, text_problem = _read_back_error(result, [*parts, wrt], values, chosen, symbolic)
     return Check(
         _distance(symbolic, numeric),
         TOLERANCE * scale,
