@@ -204,3 +204,24 @@ def test_a_first_evaluation_interprets_and_a_second_plans_with_the_same_numbers(
     assert all(plan[1] is not None for plan in compiled._plans.values())
     assert_allclose(first, second, rtol=1e-13, atol=0)
     assert np.array_equal(second, third)
+
+
+def test_explain_replays_rewrites_deep_in_a_chain_without_recursion() -> None:
+    """A derivation replays each recorded rewrite on the whole expression: that replay recursed, so explaining a
+    plain 300-layer chain reported 'nested too deeply'.  A run of rewrites is replayed in one pass, children
+    first, or one rewrite at a time where that pass would miss one."""
+    from eincalc.calculus.simplify import RULES, Step
+    from eincalc.explain.steps import _replaced
+
+    x, y, w = ec.tensors("x[n] y[n] w[n]")
+    rule = next(rule for rule in RULES if rule.name == "flatten-product")
+
+    def chain(start: Expr, depth: int) -> Expr:
+        for _ in range(depth):
+            start = ec.tanh(start)
+        return start
+
+    deep = chain(x, 5000)
+    assert _replaced(deep, [Step(rule, x, y)]) is chain(y, 5000)
+    assert _replaced(deep, [Step(rule, x, y), Step(rule, ec.tanh(y), w)]) is chain(w, 4999)
+    assert _replaced(deep, [Step(rule, ec.tanh(x), w), Step(rule, x, y)]) is chain(w, 4999)  # x is gone by then
