@@ -90,10 +90,13 @@ def _product(node: Contract, factors: list[Expr], gone: tuple[Index, ...] = ()) 
 
 def _reciprocal(node: Expr) -> Expr | None:
     assert isinstance(node, Contract)
+    first: dict[Expr, int] = {}  # where each factor first occurs: one pass, not one per factor
+    for m, factor in enumerate(node.factors):
+        first.setdefault(factor, m)
     for n, factor in enumerate(node.factors):
         base = _base_of_reciprocal(factor)
-        m = next((m for m, other in enumerate(node.factors) if m != n and other == base), None)
-        if base is not None and m is not None:
+        m = first.get(base) if base is not None else None
+        if m is not None and m != n:
             rest = [f for k, f in enumerate(node.factors) if k not in (n, m)]
             return _product(node, rest, base.free)
     return None
@@ -102,8 +105,10 @@ def _reciprocal(node: Expr) -> Expr | None:
 def _inline_to_cancel(node: Expr) -> Expr | None:
     assert isinstance(node, Contract)
     for n, factor in enumerate(node.factors):
+        if not isinstance(factor, Named):
+            continue
         others = node.factors[:n] + node.factors[n + 1 :]
-        if isinstance(factor, Named) and _cancels_with(factor, others):
+        if _cancels_with(factor, others):
             return Contract((*others, _definition(factor)), node.out, positional=node.positional)
     return None
 
@@ -111,8 +116,10 @@ def _inline_to_cancel(node: Expr) -> Expr | None:
 def _distribute_to_cancel(node: Expr) -> Expr | None:
     assert isinstance(node, Contract)
     for n, factor in enumerate(node.factors):
+        if not isinstance(factor, Add):
+            continue
         others = node.factors[:n] + node.factors[n + 1 :]
-        if isinstance(factor, Add) and any(_cancels_with(term, others) for term in factor.terms):
+        if any(_cancels_with(term, others) for term in factor.terms):
             terms = tuple(
                 _product(node, [*others, term, *(One(k) for k in factor.out if k not in term.free)])
                 for term in factor.terms
