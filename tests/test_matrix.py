@@ -346,15 +346,15 @@ CASES: dict[str, Case] = {
     "named_vector": (
         Contract((declare("a", p), Named("δ2", Contract((declare("W", i, q), declare("g", i)), (q,)), (k,))), (p, k)),
         False,
-        "a δ₂ᵀ",
-        "np.outer(a, W.T @ g)",
+        "a δ₂ᵀ\n  where δ₂ = Wᵀ g",
+        "δ2 = W.T @ g\nnp.outer(a, δ2)",
         lambda v: np.outer(v["a"], v["W"].T @ v["g"]),
     ),
     "named_matrix": (
         Contract((Named("Z1", Contract((declare("X", b, j), declare("W", j, q)), (b, q)), (r, k)),), (k, r)),
         False,
-        "Z₁ᵀ",
-        "(X @ W).T",
+        "Z₁ᵀ\n  where Z₁ = X W",
+        "Z1 = X @ W\nZ1.T",
         lambda v: (v["X"] @ v["W"]).T,
     ),
     "ones_outer": (

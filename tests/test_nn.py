@@ -154,13 +154,16 @@ def two_layer_network() -> tuple[ec.Expr, tuple[ec.Expr, ...]]:
 def test_p2_backprop_with_named_deltas() -> None:
     E, (W1, W2, x, _labels) = two_layer_network()
     dW1, dW2 = ec.grad(E, W1), ec.grad(E, W2)
-    assert ec.to_matrix(dW1).text == "x δ₁ᵀ"
-    assert ec.to_matrix(dW2).text == "a₁ δ₂ᵀ"
+    assert ec.to_matrix(dW1).text == (
+        "x δ₁ᵀ\n  where z₁ = W₁ᵀ x\n  where a₁ = σ(z₁)\n  where z₂ = W₂ᵀ a₁\n  where a₂ = σ(z₂)\n"
+        "  where da₂ = a₂ − y\n  where δ₂ = a₂ ⊙ (1 − a₂) ⊙ da₂\n  where da₁ = W₂ δ₂\n  where δ₁ = a₁ ⊙ (1 − a₁) ⊙ da₁"
+    )
+    assert ec.to_matrix(dW2).text.splitlines()[0] == "a₁ δ₂ᵀ"  # then its where-lines
     named = {d.name: d for d in definitions(dW1)}
-    assert ec.to_matrix(named["δ2"].body).text == "a₂ ⊙ (1 − a₂) ⊙ da₂"
-    assert ec.to_matrix(named["da2"].body).text == "a₂ − y"
-    assert ec.to_matrix(named["da1"].body).text == "W₂ δ₂"
-    assert ec.to_matrix(named["δ1"].body).text == "a₁ ⊙ (1 − a₁) ⊙ da₁"
+    assert ec.to_matrix(named["δ2"].body).text.splitlines()[0] == "a₂ ⊙ (1 − a₂) ⊙ da₂"
+    assert ec.to_matrix(named["da2"].body).text.splitlines()[0] == "a₂ − y"
+    assert ec.to_matrix(named["da1"].body).text.splitlines()[0] == "W₂ δ₂"
+    assert ec.to_matrix(named["δ1"].body).text.splitlines()[0] == "a₁ ⊙ (1 − a₁) ⊙ da₁"
     values = random_values(E, {"n0": 3, "n1": 4, "n2": 2}, seed=7)
     for wrt in (W1, W2, x):
         assert check_grad(E, wrt, values) < 1e-8
@@ -187,12 +190,17 @@ def test_p3_row_vector_network(batch: bool) -> None:
     values = random_values(J, sizes, seed=8)
     grads = {name: ec.grad(J, p) for name, p in params.items()}
     defs = {d.name: d for g in grads.values() for d in definitions(g)}
-    assert ec.to_matrix(defs["δ2"].body, rows=True).text == ("softmax_rows(θ) − Y" if batch else "softmax(θ) − Y")
-    assert ec.to_matrix(defs["dh"].body, rows=True).text == "δ₂ W₂ᵀ"
-    assert ec.to_matrix(defs["δ1"].body, rows=True).text == "h ⊙ (1 − h) ⊙ dh"
-    assert ec.to_matrix(grads["W1"], rows=True).text == "Xᵀ δ₁"
+    first = {name: ec.to_matrix(defs[name].body, rows=True).text.splitlines()[0] for name in ("δ2", "dh", "δ1")}
+    assert first["δ2"] == ("softmax_rows(θ) − Y" if batch else "softmax(θ) − Y")
+    assert first["dh"] == "δ₂ W₂ᵀ"
+    assert first["δ1"] == "h ⊙ (1 − h) ⊙ dh"
+    ones = "1 " if batch else ""  # a bias repeated down the rows of a batch
+    assert ec.to_matrix(grads["W1"], rows=True).text == (
+        f"Xᵀ δ₁\n  where r = X W₁ + {ones}b₁\n  where h = σ(r)\n  where θ = h W₂ + {ones}b₂\n"
+        f"  where δ₂ = {first['δ2']}\n  where dh = δ₂ W₂ᵀ\n  where δ₁ = h ⊙ (1 − h) ⊙ dh"
+    )
     assert str(grads["W1"]).splitlines()[0] == ("X[i,p] δ1[i,q]" if batch else "X[p] δ1[q]")  # then its where-lines
-    assert ec.to_matrix(grads["X"], rows=True).text == "δ₁ W₁ᵀ"
+    assert ec.to_matrix(grads["X"], rows=True).text.splitlines()[0] == "δ₁ W₁ᵀ"
     for name, p in params.items():
         assert check_grad(J, p, values) < 1e-7, name
         matrix_value(grads[name], values)
@@ -218,7 +226,8 @@ def test_p8_attention_gradients(shape: tuple[int, int, int, int]) -> None:
     L = ec.sum((P @ V) * G)
     dQ, dK, dV = (ec.grad(L, w) for w in (Q, K, V))
     assert "P ⊙ (dP − (dP ⊙ P) 1 1ᵀ)" in ec.to_matrix(dQ).text
-    assert ec.to_matrix(dV).text == "Pᵀ G"
+    text = ec.to_matrix(dV).text  # P is defined beneath, with the scale 1/√d as a number
+    assert text.startswith("Pᵀ G\n  where P = softmax_rows(") and text.endswith(" Q Kᵀ)")
     values = random_values(L, {"T": T, "S": S, "d": d, "e": e}, seed=9)
     for w, g in ((Q, dQ), (K, dK), (V, dV)):
         assert check_grad(L, w, values) < 1e-7

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.cli import main
-from eincalc.core.expr import Add, Contract, Expr, Tensor, Zero
+from eincalc.core.expr import Add, Contract, Expr, One, Tensor, Zero
 from eincalc.frontend.parse import MAX_DEPTH, MAX_LENGTH
 from eincalc.matrix.check import run_numpy
 from eincalc.matrix.readback import ReadBack, reads_back
@@ -593,7 +593,7 @@ def test_a_zero_before_a_product_is_bracketed_so_it_reads_as_a_number() -> None:
     A, B, u = ec.tensors("A[m] B u[m]")
     gradient = ec.grad(ec.let("h6", B * ec.relu(ec.parse("-1")) + A) @ u, B)
     form = ec.to_matrix(gradient, sizes_from=[B])
-    assert form.text == "0 (1ᵀ dh₆)"
+    assert form.text == "0 (1ᵀ dh₆)\n  where dh₆ = u"
     values = {"A": np.ones(3), "B": np.array(2.0), "u": np.arange(3.0)}
     check = reads_back(form, gradient, [B], values)
     assert check.passed, str(check)
@@ -621,3 +621,51 @@ def test_a_zero_scalar_spread_over_a_vector_sum_is_the_zero_vector() -> None:
         form = ec.to_matrix(expr, rows=rows)
         assert "0" not in form.text, form.text
         assert reads_back(form, expr, (A, C), values).passed
+
+
+def test_a_product_of_functions_of_literals_is_a_number_before_a_row_of_ones() -> None:
+    """The read-back run's counterexamples: in ``((A σ(1)) σ(A² σ(1))) 1ᵀ G`` the product of two functions of ``1``
+    (and in ``(1 − σ(…)) σ(1) 1ᵀ G`` a sum with one) took the written flag of the literal its shape is kept on, so it
+    read as a column of ones before ``1ᵀ`` (an outer product); it is a number, and the whole a scalar."""
+    A, G = ec.tensors("A G[m]")
+    values = {"A": np.array(0.3), "G": np.array([0.5, -1.0, 2.0])}
+    sig = 1 / (1 + np.exp(-1.0))
+    for text in ["((A σ(1)) σ(A² σ(1))) 1ᵀ G", "(σ(1) + σ(1)) A 1ᵀ G", "2 A σ(A² σ(1)) (1 − σ(A² σ(1))) σ(1) 1ᵀ G"]:
+        back = ec.parse_matrix(text, A, G)
+        assert back.shape == ()
+    expected = 0.3 * sig / (1 + np.exp(-0.09 * sig)) * values["G"].sum()
+    assert np.isclose(ec.evaluate(ec.parse_matrix("((A σ(1)) σ(A² σ(1))) 1ᵀ G", A, G), values), expected)
+    i = ec.Index("i", "m")
+    h5 = ec.let("h5", A + ec.let("h3", ec.sigmoid(One(i))) - A)
+    h8 = ec.let("h8", ec.sigmoid(ec.let("h7", A * h5 * A)))
+    loss = Contract((h8, Tensor(G.spec, (i,))), ())
+    for derived in (ec.grad(loss, A), ec.hessian(loss, A)):  # 2 A σ(A² σ(1)) (1 − σ(A² σ(1))) σ(1) 1ᵀ dh₈, …
+        check = reads_back(ec.to_matrix(derived, sizes_from=[A]), derived, [A], values)
+        assert check.passed, str(check)
+
+
+def test_a_zero_row_broadcast_down_a_column_is_the_zero_matrix() -> None:
+    """The deep read-back run's counterexample: a zero row repeated down the rows (``1 0ᵀ``), times ``h₃``, printed
+    ``2 h₃ 0``, which the reader takes for a vector times the number 0; it is the zero matrix, ``0``."""
+    (B,) = ec.tensors("B[m]")
+    k = ec.Index("k", "m")
+    h1, h3 = ec.let("h1", ec.log(ec.parse("1[k:m]", k))), ec.let("h3", ec.softmax(B))
+    hessian = ec.hessian(ec.let("h6", ec.let("h5", ec.let("h4", Contract((h1, h3), ())))), B)
+    form = ec.to_matrix(hessian, sizes_from=[B])
+    assert form.text == "0"
+    check = reads_back(form, hessian, [B], {"B": np.array([0.1, 0.5, -0.3])})
+    assert check.passed, str(check)
+
+
+def test_a_function_of_one_beside_a_one_is_a_number_times_ones() -> None:
+    """The deep read-back run's counterexample: in ``dh₄ σ(1) 1`` the two literals were joined into one shape, so
+    both became columns (``cannot multiply a col by a col``); ``σ(1)`` is a number beside the ones."""
+    A, G = ec.tensors("A[m] G")
+    h4 = ec.let("h4", ec.parse("A[i] σ(1[i])", A, ec.Index("i", "m")))
+    gradient = ec.grad(ec.let("h5", h4) * G, A)
+    form = ec.to_matrix(gradient, sizes_from=[A])
+    assert form.text.splitlines()[0] == "dh₄ σ(1) 1"
+    values = {"A": np.array([0.5, -1.0, 2.0]), "G": np.array(1.5)}
+    check = reads_back(form, gradient, [A], values)
+    assert check.passed, str(check)
+    assert ec.parse_matrix("σ(1) σ(2) 1", A, shape=("m",)).shape == ("m",)

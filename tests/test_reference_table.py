@@ -418,7 +418,7 @@ PROBLEMS = [
         "logistic regression",
         "p = let('p', σ(X @ w)); grad(−(y @ log(p) + (1 − y) @ log(1 − p)), w)",
         lambda: grad(_hand_logistic(), w),
-        "Xᵀ (p − y)",
+        "Xᵀ (p − y)\n  where p = σ(X w)",
         "Xᵀ (p − y)",
         lambda v: v["X"].T @ (sigmoid(v["X"] @ v["w"]) - v["y"]),
     ),
@@ -426,7 +426,7 @@ PROBLEMS = [
         "logistic regression",
         "the same, hessian",
         lambda: hess(_hand_logistic(), w),
-        "Xᵀ diag(p ⊙ (1 − p)) X",
+        "Xᵀ diag(p ⊙ (1 − p)) X\n  where p = σ(X w)",
         "Xᵀ diag(p ⊙ (1 − p)) X",
         lambda v: v["X"].T @ np.diag(sigmoid(v["X"] @ v["w"]) * (1 - sigmoid(v["X"] @ v["w"]))) @ v["X"],
     ),
@@ -459,7 +459,7 @@ PROBLEMS = [
         "softmax",
         "ŷ = let('ŷ', softmax(θ)); grad(−sum(y * log(ŷ)), θ), y simplex",
         lambda: grad(_named_cross_entropy(), theta),
-        "ŷ − y",
+        "ŷ − y\n  where ŷ = softmax(θ)",
         "ŷ − y",
         lambda v: softmax(v["θ"]) - v["y"],
     ),
@@ -508,7 +508,7 @@ PROBLEMS = [
         "MLP",
         "h = σ(W1 x + b1), ŷ = softmax(W2 h + b2) (named); grad(−Σ y log ŷ, W2)",
         lambda: grad(_mlp()[0], _mlp()[2]),
-        "(ŷ − y) hᵀ",
+        "(ŷ − y) hᵀ\n  where h = σ(W₁ x + b₁)\n  where ŷ = softmax(W₂ h + b₂)",
         "(ŷ − y) hᵀ",
         lambda v: np.outer(_mlp_closed(v)[1], _mlp_closed(v)[0]),
     ),
@@ -516,7 +516,7 @@ PROBLEMS = [
         "MLP",
         "the same, by W1 (dh: the gradient at h)",
         lambda: grad(_mlp()[0], _mlp()[1]),
-        "(h ⊙ (1 − h) ⊙ dh) xᵀ",
+        "(h ⊙ (1 − h) ⊙ dh) xᵀ\n  where h = σ(W₁ x + b₁)\n  where ŷ = softmax(W₂ h + b₂)\n  where dh = W₂ᵀ (ŷ − y)",
         "((W₂ᵀ (ŷ − y)) ⊙ h ⊙ (1 − h)) xᵀ",
         lambda v: np.outer(_mlp_closed(v)[2], v["x"]),
     ),
@@ -524,7 +524,7 @@ PROBLEMS = [
         "attention",
         "P = softmax_rows(Q Kᵀ) (named); vjp(P @ V, V, G)",
         lambda: _attention(V),
-        "Pᵀ G",
+        "Pᵀ G\n  where P = softmax_rows(Q Kᵀ)",
         "Pᵀ G",
         lambda v: softmax(v["Q"] @ v["K"].T, axis=1).T @ v["G"],
     ),
@@ -532,7 +532,7 @@ PROBLEMS = [
         "attention",
         "the same, by Q (dP = G Vᵀ)",
         lambda: _attention(Q),
-        "(P ⊙ (dP − (dP ⊙ P) 1 1ᵀ)) K",
+        "(P ⊙ (dP − (dP ⊙ P) 1 1ᵀ)) K\n  where P = softmax_rows(Q Kᵀ)\n  where dP = G Vᵀ",
         "(P ⊙ (dP − rowsum(dP ⊙ P) 1ᵀ)) K",
         _attention_query,
     ),
@@ -540,7 +540,7 @@ PROBLEMS = [
         "layer norm",
         "c = z − mean(z), v = mean(c²) (named); vjp(γ ⊙ c / √(v + ε) + β, γ, g)",
         lambda: _layer_norm(gamma),
-        "(g ⊙ c) / (v + ε)^0.5",
+        "(g ⊙ c) / (v + ε)^0.5\n  where μ = 1ᵀ z / n\n  where c = z − μ 1\n  where v = cᵀ c / n",
         "g ⊙ (z − μ) / √(σ² + ε)",
         _layer_norm_gamma,
     ),
@@ -549,7 +549,14 @@ PROBLEMS = [
         "LSTM cell",
         "gates f, i, g, o and cn = f ⊙ c + i ⊙ g (named); vjp(o ⊙ tanh(cn), Wf, dh)",
         lambda: _lstm("Wf"),
-        "(f ⊙ (1 − f) ⊙ df) xᵀ",
+        "(f ⊙ (1 − f) ⊙ df) xᵀ"
+        "\n  where f = σ(Wf x + Uf h + bf)"
+        "\n  where i = σ(Wi x + Ui h + bi)"
+        "\n  where g = tanh(Wg x + Ug h + bg)"
+        "\n  where cn = f ⊙ c + i ⊙ g"
+        "\n  where o = σ(Wo x + Uo h + bo)"
+        "\n  where dcn = (1 − tanh(cn)²) ⊙ o ⊙ dh"
+        "\n  where df = dcn ⊙ c",
         "(dc′ ⊙ c ⊙ f ⊙ (1 − f)) xᵀ",
         lambda v: np.outer(_lstm_closed(v)[1] * v["c"] * _lstm_closed(v)[0] * (1 - _lstm_closed(v)[0]), v["x"]),
     ),
@@ -557,7 +564,13 @@ PROBLEMS = [
         "LSTM cell",
         "the same, by the previous cell state c",
         lambda: _lstm("c"),
-        "f ⊙ dcn",
+        "f ⊙ dcn"
+        "\n  where f = σ(Wf x + Uf h + bf)"
+        "\n  where i = σ(Wi x + Ui h + bi)"
+        "\n  where g = tanh(Wg x + Ug h + bg)"
+        "\n  where cn = f ⊙ c + i ⊙ g"
+        "\n  where o = σ(Wo x + Uo h + bo)"
+        "\n  where dcn = (1 − tanh(cn)²) ⊙ o ⊙ dh",
         "f ⊙ dc′",
         lambda v: _lstm_closed(v)[0] * _lstm_closed(v)[1],
     ),
@@ -614,7 +627,8 @@ def table() -> str:
     """The Markdown table of `PROBLEMS`, as docs/reference-table.md shows it."""
     rows = ["| # | family | input | eincalc prints | textbook |", "|---|---|---|---|---|"]
     for n, p in enumerate(PROBLEMS, start=1):
-        rows.append(f"| {n} | {p.family} | `{p.source}` | `{p.printed}` | `{p.textbook}` |")
+        printed = p.printed.replace("\n  ", " ")  # where-clauses on the line, as parse_matrix also reads them
+        rows.append(f"| {n} | {p.family} | `{p.source}` | `{printed}` | `{p.textbook}` |")
     return "\n".join(rows) + "\n"
 
 

@@ -26,6 +26,7 @@ is written out only where that lets a factor cancel.
 >>> y_hat = ec.let("ŷ", ec.softmax(theta))
 >>> print(ec.to_matrix(ec.grad(-ec.sum(y * ec.log(y_hat)), theta)))
 ŷ − y
+  where ŷ = softmax(θ)
 """
 
 from __future__ import annotations

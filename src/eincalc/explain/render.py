@@ -106,7 +106,8 @@ def render_text(derivation: Derivation) -> str:
         lines.append(_wrap(f"{number:>2}. {step.rule}: {step.reason}", "    "))
         lines += [f"      {line}" for line in text_formula(step, derivation, shown)]
         if step.matrix is not None:
-            lines.append(f"      matrix form: {step.matrix.text}")
+            first, *clauses = step.matrix.text.splitlines()  # its where-clauses beneath, under the form
+            lines += [f"      matrix form: {first}", *(f"                   {clause}" for clause in clauses)]
             if _shows_numpy(step, derivation):
                 lines.append(f"      numpy:       {step.matrix.numpy}")
         if step.table is not None:

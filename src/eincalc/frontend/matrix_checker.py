@@ -265,10 +265,8 @@ class Checker:
         types = [self.check(term) for term in node.terms]
         shaped = [(term, t) for term, t in zip(node.terms, types, strict=True) if isinstance(t, Shape)]
         if not shaped:
-            literals = [t for t in types if isinstance(t, Flexible)]
-            for other in literals[1:]:
-                literals[0].join(other)
-            return literals[0].root()
+            literal, *literals = [t for t in types if isinstance(t, Flexible)]
+            return literal.joined(*literals)
         (first_node, first), *others = shaped
         for term, shape in others:
             if not same(first, shape):
@@ -326,7 +324,7 @@ class Checker:
                 )
             return "divide", left
         if isinstance(left, Flexible) and isinstance(right, Flexible):
-            return "scale", left.join(right)
+            return "scale", self.literal_product(left, right, factor)
         if op in ELEMENTWISE or op in ELEMENTWISE_DIVIDE:
             return self.elementwise(op, left, right, left_text, factor)
         if isinstance(left, Flexible):  # 1 xᵀ: a column of ones; σ(1) xᵀ: a number
@@ -341,6 +339,16 @@ class Checker:
         if rule is None:
             raise Located(ShapeError(product_problem(left, right, left_text, self.text(factor))), factor.start)
         return rule
+
+    def literal_product(self, left: Flexible, right: Flexible, factor: Node) -> Type:
+        """Two literals side by side: ``1 1`` stays one literal; a function of one (``σ(1)``) is a number beside
+        the other (``σ(1) 1`` is ones scaled, ``σ(1) σ(2)`` a number)."""
+        if left.written and right.written:
+            return left.joined(right)
+        for number in (left, right):
+            if not number.written:
+                self.settle(number, SCALAR, factor)
+        return right if right.written else left if left.written else SCALAR
 
     def elementwise(self, op: str, left: Type, right: Type, left_text: str, factor: Node) -> tuple[str, Type]:
         """``left ⊙ right`` or ``left ⊘ right``: one shape, or a scalar that scales (a literal takes the other's)."""

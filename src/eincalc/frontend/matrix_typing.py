@@ -114,6 +114,21 @@ class Flexible:
             root.target = shape
         return root.target
 
+    def joined(self, *others: Flexible) -> Flexible:
+        """This literal settled with ``others`` (one shape, as the terms of a sum): written when every one is
+        (``1 + 1``), whatever the literal that the shape is kept on; ``1 − σ(1)`` is a number in a product.
+
+        >>> one = Flexible()
+        >>> one.joined(Flexible()).written, one.joined(one.derived()).written
+        (True, False)
+        """
+        value = Flexible(written=self.written and all(other.written for other in others))
+        root = self.root()
+        for other in others:
+            root = root.join(other)
+        value.parent = root
+        return value
+
     def join(self, other: Flexible) -> Flexible:
         mine, theirs = self.root(), other.root()
         if mine is not theirs:

@@ -153,7 +153,7 @@ def matmul(left: MatrixExpr, right: MatrixExpr) -> MatrixExpr:
     if isinstance(right, Scale):
         return scale(right.factor, matmul(left, right.child))
     if left.kind == "col" and right.kind == "row":
-        return Outer(left, right)
+        return _zero_outer(left, right) or Outer(left, right)
     assert left.kind in ("row", "matrix") and right.kind in ("col", "matrix"), (left.kind, right.kind)
     if isinstance(left, Identity):
         return right
@@ -165,6 +165,27 @@ def matmul(left: MatrixExpr, right: MatrixExpr) -> MatrixExpr:
         size = SizeOf(last.dim, last.source)
         return scale(size, functools.reduce(times, [*before, *after])) if before or after else size
     return MatMul(_factors(left) + _factors(right))
+
+
+def _zero_outer(column: MatrixExpr, row: MatrixExpr) -> Zeros | None:
+    """A column times a row where one is zero and the text shows both sizes (``1 0ᵀ``, a zero broadcast): the zero
+    matrix, never ``1 0``, which the matrix reader takes for a column times the number 0.
+
+    >>> from eincalc.matrix.tree import Axis, Ones
+    >>> axis = Axis("x", 0)
+    >>> _zero_outer(Ones("n", axis, "col"), Zeros((axis,), "row", ("n",))).kind
+    'matrix'
+    """
+    if not isinstance(column, Zeros) and not isinstance(row, Zeros):
+        return None
+    sized = [
+        (v.source, v.dim) if isinstance(v, Ones) else (v.sources[0], v.dims[0])
+        for v in (column, row)
+        if isinstance(v, Ones) or (isinstance(v, Zeros) and len(v.sources) == len(v.dims) == 1)
+    ]
+    if len(sized) < 2:
+        return None
+    return Zeros((sized[0][0], sized[1][0]), "matrix", (sized[0][1], sized[1][1]))
 
 
 def _factors(node: MatrixExpr) -> tuple[MatrixExpr, ...]:
@@ -256,7 +277,7 @@ def broadcast(vector: MatrixExpr, axis: int, ones: Ones) -> MatrixExpr:
     if isinstance(vector, Scale):
         return scale(vector.factor, broadcast(vector.child, axis, ones))
     column, row = (ones, oriented(vector, "row")) if axis == 1 else (oriented(vector, "col"), transpose(ones))
-    return Broadcast(vector, axis, ones, Outer(column, row))
+    return _zero_outer(column, row) or Broadcast(vector, axis, ones, Outer(column, row))
 
 
 def spread(scalar: MatrixExpr, ones: tuple[MatrixExpr, ...]) -> MatrixExpr:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import EincalcError
-from ..core.expr import Expr, Named, Tensor, walk
+from ..core.expr import Expr, Tensor, walk
 from ..frontend import build
 from ..frontend.parse_matrix import parse_matrix
 from ..numeric.evaluate import evaluate
@@ -47,7 +47,7 @@ def reads_back(
     """Whether ``form.text`` (a `MatrixForm` of ``expr``), read by `parse_matrix()`
     with strict typing, evaluates on ``values`` to ``expr``'s numbers.
 
-    The text may name the ``tensors`` and every tensor and named intermediate of ``expr``.
+    The text may name the ``tensors`` and every tensor of ``expr``; it defines its intermediates (``where``).
     ``tolerance`` is relative to the largest entry (at least 1).
 
     >>> import eincalc as ec, numpy as np
@@ -59,9 +59,8 @@ def reads_back(
     True
     """
     mentioned = {node.spec.name: build.bare(node.spec) for node in walk(expr) if isinstance(node, Tensor)}
-    named = [node for node in walk(expr) if isinstance(node, Named)]  # two with one name are refused by name
     declared = {t.spec.name: t for t in tensors if isinstance(t, Tensor)}
-    scope: list[Expr] = [*{**mentioned, **declared}.values(), *named]
+    scope: list[Expr] = [*{**mentioned, **declared}.values()]  # the text defines its intermediates (where …)
     try:
         back = parse_matrix(form.text, *scope, rows=form.rows, shape=expr.shape)
         sizes = {

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ..core.errors import EincalcError, NoMatrixForm, ShapeError
-from ..core.expr import Expr, Named, Tensor, walk
+from ..core.expr import Expr, Tensor, walk
 from ..core.functions import apply_array
 from ..frontend.build import bare
 from ..frontend.parse import MAX_LENGTH
@@ -207,7 +207,7 @@ def require_sized(tree: MatrixExpr) -> None:
     size."""
     constant: dict[int, bool] = {}
     for node in printed_nodes(tree):
-        children = _printed_children(node)
+        children = printed_children(node)
         anchor = isinstance(node, Symbol | Intermediate) and node.kind != "scalar"
         constant[id(node)] = not anchor and all(constant[id(c)] for c in children)
         shaped = [c for c in children if c.kind != "scalar"]
@@ -218,7 +218,7 @@ def require_sized(tree: MatrixExpr) -> None:
             )
 
 
-def _printed_children(node: MatrixExpr) -> tuple[MatrixExpr, ...]:
+def printed_children(node: MatrixExpr) -> tuple[MatrixExpr, ...]:
     """The sub-trees the text of ``node`` shows (a sum shows its display, a name none)."""
     if isinstance(node, Broadcast | Sum | Inner):
         return (node.display,)
@@ -232,7 +232,7 @@ def _printed_children(node: MatrixExpr) -> tuple[MatrixExpr, ...]:
 
 
 def printed_nodes(tree: MatrixExpr) -> Iterator[MatrixExpr]:
-    """Every node of ``tree`` that its text shows, children first, with a stack."""
+    """Every node of ``tree`` that its text shows, children first and left to right, with a stack."""
     stack: list[tuple[MatrixExpr, bool]] = [(tree, False)]
     while stack:
         node, ready = stack.pop()
@@ -240,13 +240,16 @@ def printed_nodes(tree: MatrixExpr) -> Iterator[MatrixExpr]:
             yield node
         else:
             stack.append((node, True))
-            stack.extend((c, False) for c in _printed_children(node))
+            stack.extend((c, False) for c in reversed(printed_children(node)))
 
 
-def require_readable(tree: MatrixExpr, text: str, expr: Expr, sizes_from: Iterable[Tensor], rows: bool) -> None:
-    """Raise `NoMatrixForm` when the matrix reader could not read ``text`` (the text of ``tree``, the matrix form of
-    ``expr``) back: it is longer than the reader reads, or it has a ``1`` or ``I`` whose size nothing in it shows
-    (``softmax_rows(B 1 1ᵀ)``: the last ``1`` is as long as the columns, which nothing shows).
+def require_readable(
+    trees: Iterable[MatrixExpr], text: str, expr: Expr, sizes_from: Iterable[Tensor], rows: bool
+) -> None:
+    """Raise `NoMatrixForm` when the matrix reader could not read ``text`` (the text of ``trees``: a matrix form of
+    ``expr`` and the bodies of its where-clauses) back: it is longer than the reader reads, or it has a ``1`` or
+    ``I`` whose size nothing in it shows (``softmax_rows(B 1 1ᵀ)``: the last ``1`` is as long as the columns, which
+    nothing shows).
 
     The sizes are found by reading the printed text as `eincalc.parse_matrix` does; any other reading problem is
     left to the read-back check (`eincalc.matrix.readback.reads_back`), which compares numbers too.
@@ -256,7 +259,7 @@ def require_readable(tree: MatrixExpr, text: str, expr: Expr, sizes_from: Iterab
             f"the matrix form has {len(text)} characters, more than the matrix reader reads "
             f"({MAX_LENGTH}); name intermediates (ec.let) or keep the index form"
         )
-    if not any(isinstance(node, Ones | Identity) for node in printed_nodes(tree)):
+    if not any(isinstance(node, Ones | Identity) for tree in trees for node in printed_nodes(tree)):
         return
     declared = {t.spec.name: bare(t.spec) for t in [*walk(expr), *sizes_from] if isinstance(t, Tensor)}
     key = f"matrix text read: {text} {rows} {sorted(str(t.spec) for t in declared.values())}"
@@ -268,9 +271,8 @@ def require_readable(tree: MatrixExpr, text: str, expr: Expr, sizes_from: Iterab
 def _read_sizes(text: str, expr: Expr, declared: dict[str, Tensor], rows: bool) -> None:
     from ..frontend.parse_matrix import parse_matrix  # the reader builds with modules that import this one
 
-    named = {node.name: node for node in walk(expr) if isinstance(node, Named)}
-    try:
-        parse_matrix(text, *declared.values(), *named.values(), rows=rows, shape=expr.shape)
+    try:  # the text defines its intermediates (where …)
+        parse_matrix(text, *declared.values(), rows=rows, shape=expr.shape)
     except ShapeError as error:
         if "fixes its size" in str(error).splitlines()[0]:
             raise NoMatrixForm(

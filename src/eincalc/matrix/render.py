@@ -533,6 +533,6 @@ _NUMPY: dict[type, Callable[[Any], Code]] = {
     Norm: lambda n: (f"np.linalg.norm({_np(n.child)[0]})", ATOM),
     Sum: _np_sum,
     Inner: lambda n: (f"np.sum({_np_operand(n.left, 'factor')} * {_np_operand(n.right, 'factor')})", ATOM),
-    Intermediate: lambda n: _np(n.body),
+    Intermediate: lambda n: (n.name, ATOM),
     Call: _np_call,
 }

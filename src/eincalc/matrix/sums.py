@@ -46,23 +46,28 @@ def add(terms: list[MatrixExpr], kind: Kind) -> MatrixExpr:
     constant = _constant_sum(flat) if kind != "scalar" else None
     if constant is not None:
         return constant
-    flat = _gather(flat)
+    flat = _gather(flat, kind)
     common, flat = _common_scalars(flat)
     flat = _lead_with_a_positive(_factor_out(flat))
     body = flat[0] if len(flat) == 1 else Add(tuple(flat), kind)
     return body if common is None else scale(common, body)
 
 
-def _gather(terms: list[MatrixExpr]) -> list[MatrixExpr]:
+def _gather(terms: list[MatrixExpr], kind: Kind) -> list[MatrixExpr]:
     """Like terms added, their coefficients gathered (``x + x → 2 x``, ``s x + t x → (s + t) x``), in order of
-    first appearance, those that cancel dropped; unchanged when everything cancels."""
-    groups: dict[MatrixExpr, list[MatrixExpr]] = {}
-    for term in terms:
+    first appearance, those that cancel dropped; unchanged when everything cancels.  In a vector or matrix sum a
+    bare number is the literal ``1`` (ones) and stays apart: ``x − 1 − 1``, never ``x − 2``, which reads as a
+    scalar."""
+    groups: dict[object, list[MatrixExpr]] = {}
+    bodies: dict[object, MatrixExpr] = {}
+    for position, term in enumerate(terms):
         coefficient, body = _coefficient(term)
-        groups.setdefault(body, []).append(coefficient)
+        key = position if kind != "scalar" and isinstance(term, Number) else body
+        groups.setdefault(key, []).append(coefficient)
+        bodies[key] = body
     if len(groups) == len(terms):
         return terms
-    totals = [(_total(c), body) for body, c in groups.items()]
+    totals = [(_total(c), bodies[key]) for key, c in groups.items()]
     return [scale(total, body) for total, body in totals if not _is_zero(total)] or terms
 
 

@@ -237,7 +237,8 @@ class Inner(MatrixExpr):
 
 @dataclass(frozen=True, slots=True)
 class Intermediate(MatrixExpr):
-    """A named intermediate (``δ₂``): text shows ``name``; the value and NumPy code are ``body``'s.
+    """A named intermediate (``δ₂``): text and NumPy code show ``name``; the value is ``body``'s, which the form
+    defines beneath it (``where δ₂ = Wᵀ g``, `eincalc.matrix.where`).
 
     Compared and hashed by name alone (a form gives each name one body): a chain of
     names, each body using the one before, is never compared or hashed through.

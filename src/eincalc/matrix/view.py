@@ -51,13 +51,14 @@ from ..core.expr import (
 from ..core.intermediates import DEPTH, display
 from ..core.registry import Registry
 from ..frontend.build import as_expr
+from ..frontend.matrix_checker import key
 from .algebra import broadcast, matmul, oriented, spread, transpose
 from .check import run_numpy
 from .product import read_product
 from .reductions import function, require_readable, require_sized
-from .render import to_latex, to_numpy, to_text
 from .sums import add
 from .tree import Axis, DiagPart, Identity, Intermediate, Kind, MatrixExpr, Number, Ones, SizeOf, Symbol, Term, Zeros
+from .where import require_unshadowed_sizes, shown_trees, shows_its_kind, where_latex, where_numpy, where_text
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,12 @@ class MatrixForm:
     """The matrix reading of an index expression.
 
     ``indices`` are the result's free indices in order: its array axes, exactly
-    as in the index form.  ``text`` and ``latex`` are matrix notation; ``numpy``
-    is a NumPy expression in the tensor names that runs after ``import numpy as np``
-    alone: functions NumPy lacks are spelled out (``softmax(θ)`` as
-    ``np.exp(θ - np.logaddexp.reduce(θ))``, the stable log-sum-exp of NumPy's
-    ``logaddexp``), so the text needs no helper definitions.  ``evaluate`` runs
+    as in the index form.  ``text`` and ``latex`` are matrix notation, with a ``where``
+    clause for each named intermediate they show (`eincalc.matrix.where`); ``numpy``
+    is NumPy code in the tensor names, one assignment per intermediate and then the
+    expression, that runs after ``import numpy as np`` alone: functions NumPy lacks
+    are spelled out (``softmax(θ)`` as ``np.exp(θ - np.logaddexp.reduce(θ))``, the
+    stable log-sum-exp of NumPy's ``logaddexp``), so the text needs no helper definitions.  ``evaluate`` runs
     that very text (`run_numpy()`), so a value checked
     through it is the value of what is printed.
     """
@@ -80,15 +82,15 @@ class MatrixForm:
 
     @property
     def text(self) -> str:
-        return to_text(self.tree)
+        return where_text(self.tree)
 
     @property
     def latex(self) -> str:
-        return to_latex(self.tree)
+        return where_latex(self.tree)
 
     @property
     def numpy(self) -> str:
-        return to_numpy(self.tree)
+        return where_numpy(self.tree)
 
     def evaluate(self, values: Mapping[str, Any]) -> np.ndarray:
         """The value of the printed ``numpy`` text on the arrays ``values`` (by tensor name), axes in ``indices`` order.
@@ -132,9 +134,12 @@ def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = 
     try:
         convert.read_intermediates()
         term = convert.orient(convert(shown), expr.free)
-        require_sized(term.matrix)
+        printed = shown_trees(term.matrix)
+        require_unshadowed_sizes(printed)
+        for tree in printed:
+            require_sized(tree)
         form = MatrixForm(term.matrix, expr.free, rows)
-        require_readable(term.matrix, form.text, expr, convert.sizes_from, rows)
+        require_readable(printed, form.text, expr, convert.sizes_from, rows)
     except NoMatrixForm as error:
         raise error.with_context(_shown(expr)) from None
     return form
@@ -180,6 +185,9 @@ def register_matrix_rule(node_type: type) -> Callable[[_R], _R]:
     return decorate
 
 
+_RESERVED = {"I": "the identity I", "where": "the word that starts a where-clause", "np": "NumPy (np)"}
+
+
 class Converter:
     """Reads nodes of one expression into `Term` objects (see `register_matrix_rule()`)."""
 
@@ -189,10 +197,21 @@ class Converter:
         self.named: dict[str, Expr] = {}  # the body of each intermediate read, by name
         self._read: dict[Expr, Term] = {}  # each intermediate's reading, so a reference reads it once
         self._axes: dict[str, Axis] = {}
+        self._taken = dict(_RESERVED)  # what the text would read each name as, by how the reader looks it up
         for sub in [*walk(root), *self.sizes_from]:
             if isinstance(sub, Tensor):
+                self._taken[key(sub.spec.name)] = f"the tensor {sub.spec.name}"
                 for position, dim in enumerate(sub.spec.dims):
                     self._axes.setdefault(dim, Axis(sub.spec.name, position))
+
+    def require_own_name(self, node: Named) -> None:
+        """Raise `NoMatrixForm` when the text would read the name of the intermediate ``node`` as something else."""
+        taken = self._taken.get(key(node.name))
+        if taken is not None:
+            raise NoMatrixForm(
+                f"the intermediate {node.name} has the name of {taken}: its where-clause would redefine it; "
+                "rename the intermediate (ec.let, or its adjoint=)"
+            )
 
     def read_intermediates(self) -> None:
         """Read every named intermediate, each after those its body uses: a chain of names, however long,
@@ -309,14 +328,15 @@ def _apply(node: Apply, convert: Converter) -> Term:
 
 @register_matrix_rule(Named)
 def _named(node: Named, convert: Converter) -> Term:
+    convert.require_own_name(node)
     other = convert.named.setdefault(node.name, node.body)
     if other != node.body:
         raise NoMatrixForm(
             f"two different intermediates are named {node.name} ({_shown(other, 60)} and "
             f"{_shown(node.body, 60)}): text would show one name for both; rename one (ec.let)"
         )
-    body = convert.orient(convert(node.body), node.body.free)
-    return Term(Intermediate(node.name, body.matrix), node.indices)
+    body = convert.orient(convert(node.body), node.body.free).matrix
+    return Term(Intermediate(node.name, body) if shows_its_kind(body) else body, node.indices)
 
 
 @register_matrix_rule(Add)
@@ -326,9 +346,10 @@ def _add(node: Add, convert: Converter) -> Term:
     if all(len(t.labels) < len(out) for t in terms):
         terms[0] = _fill(terms[0], out, convert)
     parts: list[MatrixExpr] = []
+    numbers = sum(isinstance(t.matrix, Number) for t in terms if not t.labels)  # two would fold: A − 1 − 1 is A − 2 1
     for term in terms:
-        if not term.labels and out:  # a scalar in a vector or matrix sum: s 1, s 1 1ᵀ; a written 1 takes its shape
-            unit = isinstance(term.matrix, Number) and abs(term.matrix.value) == 1.0
+        if not term.labels and out:  # a scalar in a vector or matrix sum: s 1, s 1 1ᵀ; a lone written 1 takes its shape
+            unit = numbers == 1 and isinstance(term.matrix, Number) and abs(term.matrix.value) == 1.0
             parts.append(term.matrix if unit else _fill(term, out, convert).matrix)
         elif len(term.labels) in (0, len(out)):
             parts.append(convert.orient(term, out).matrix)
