@@ -120,3 +120,16 @@ def test_numbers_in_a_vector_sum_that_fold_to_one_number_spell_their_ones() -> N
     form = ec.to_matrix(nested)  # each sum keeps its lone 1, and the two are not added into a scalar 2
     assert form.text == "h₆\n  where h₆ = A − 1 − 1"
     assert reads_back(form, nested, [A], {"A": np.arange(3.0)}).passed
+
+
+def test_a_scalar_sum_that_cancels_is_zero() -> None:
+    """The deep read-back run's counterexample: a scalar ``1 − 1`` was kept as written, and before ``1ᵀ dh₆`` the
+    reader took it for a column of ones; a scalar sum that cancels is 0."""
+    A, G = ec.tensors("A G[m]")
+    h2 = ec.let("h2", ec.sqrt(ec.parse("1[i:m]", ec.Index("i", "m"))))
+    h6 = ec.let("h6", ec.tanh(ec.let("h5", ec.let("h3", A * h2) - A)))
+    hessian = ec.hessian(Contract((h6, Tensor(G.spec, h6.free)), ()), A)
+    form = ec.to_matrix(hessian, sizes_from=[A])
+    assert "1 − 1" not in form.text
+    check = reads_back(form, hessian, [A], {"A": np.array(0.3), "G": RNG.normal(size=3)})
+    assert check.passed, str(check)

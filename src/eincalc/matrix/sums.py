@@ -55,9 +55,9 @@ def add(terms: list[MatrixExpr], kind: Kind) -> MatrixExpr:
 
 def _gather(terms: list[MatrixExpr], kind: Kind) -> list[MatrixExpr]:
     """Like terms added, their coefficients gathered (``x + x → 2 x``, ``s x + t x → (s + t) x``), in order of
-    first appearance, those that cancel dropped; unchanged when everything cancels.  In a vector or matrix sum a
-    bare number is the literal ``1`` (ones) and stays apart: ``x − 1 − 1``, never ``x − 2``, which reads as a
-    scalar."""
+    first appearance, those that cancel dropped; when everything cancels, 0 for a scalar, else unchanged.  In a
+    vector or matrix sum a bare number is the literal ``1`` (ones) and stays apart: ``x − 1 − 1``, never ``x − 2``,
+    which reads as a scalar."""
     groups: dict[object, list[MatrixExpr]] = {}
     bodies: dict[object, MatrixExpr] = {}
     for position, term in enumerate(terms):
@@ -68,7 +68,8 @@ def _gather(terms: list[MatrixExpr], kind: Kind) -> list[MatrixExpr]:
     if len(groups) == len(terms):
         return terms
     totals = [(_total(c), bodies[key]) for key, c in groups.items()]
-    return [scale(total, body) for total, body in totals if not _is_zero(total)] or terms
+    kept = [scale(total, body) for total, body in totals if not _is_zero(total)]
+    return kept or ([Number(0.0)] if kind == "scalar" else terms)  # 1 − 1 would read as ones in a product
 
 
 def _total(coefficients: list[MatrixExpr]) -> MatrixExpr:
