@@ -92,12 +92,12 @@ def _product(node: Contract, factors: list[Expr], gone: tuple[Index, ...] = ()) 
 def _reciprocal(node: Expr) -> Expr | None:
     assert isinstance(node, Contract)
     first: dict[Expr, int] = {}  # where each factor first occurs: one pass, not one per factor
-    for m, factor in enumerate(node.factors):
-        first.setdefault(factor, m)
+    for position, factor in enumerate(node.factors):
+        first.setdefault(factor, position)
     for n, factor in enumerate(node.factors):
         base = _base_of_reciprocal(factor)
-        m = first.get(base) if base is not None else None
-        if m is not None and m != n:
+        m = None if base is None else first.get(base)
+        if base is not None and m is not None and m != n:
             rest = [f for k, f in enumerate(node.factors) if k not in (n, m)]
             return _product(node, rest, base.free)
     return None
