@@ -133,3 +133,29 @@ def test_a_scalar_sum_that_cancels_is_zero() -> None:
     assert "1 − 1" not in form.text
     check = reads_back(form, hessian, [A], {"A": np.array(0.3), "G": RNG.normal(size=3)})
     assert check.passed, str(check)
+
+
+def test_a_broadcast_body_is_assigned_at_its_full_shape() -> None:
+    """``where h = 1 Aᵀ``: inside a sum NumPy broadcasts A along the rows, but assigned on its own h must be the
+    matrix (it was ``h = A``, a vector; found by the differential suite)."""
+    A = ec.tensors("A[m]")[0]
+    expr = ec.sigmoid(ec.let("h", ec.parse("(A[j] + 0[i:m])[i,j]", A)))
+    form = ec.to_matrix(expr)
+    values = {"A": np.array([1.0, -2.0, 0.5])}
+    assert form.text.endswith("where h = 1 Aᵀ")
+    assert run_numpy(form.numpy, values).shape == (3, 3)
+    assert np.allclose(run_numpy(form.numpy, values), ec.evaluate(expr, values))
+
+
+def test_a_vector_times_a_zero_vector_reads_back_or_has_no_matrix_form() -> None:
+    """``(x − x)`` broadcast beside ``A 1ᵀ`` printed ``0 xᵀ + A 1ᵀ`` (and, transposed, ``A 0``): a number times a
+    vector, which the reader cannot add to a matrix (found by the deep read-back run)."""
+    A, x = ec.tensors("A[m] x[m]")
+    values = {"A": np.array([1.0, -2.0, 0.5]), "x": np.array([0.3, 0.2, -1.0])}
+    for text in ("(x[i] - x[i] + A[j])[j,i]", "(x[i] - x[i] + A[j])[i,j]"):
+        expr = ec.sigmoid(ec.let("h", ec.parse(text, A, x)))
+        try:
+            form = ec.to_matrix(expr)
+        except ec.NoMatrixForm:
+            continue
+        assert reads_back(form, expr, [A, x], values).passed, form.text

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
+from ..core.errors import NoMatrixForm
 from .tree import (
     FLIP,
     Add,
@@ -153,7 +154,7 @@ def matmul(left: MatrixExpr, right: MatrixExpr) -> MatrixExpr:
     if isinstance(right, Scale):
         return scale(right.factor, matmul(left, right.child))
     if left.kind == "col" and right.kind == "row":
-        return _zero_outer(left, right) or Outer(left, right)
+        return _zero_outer(left, right) or Outer(_unsized_zero_refused(left), _unsized_zero_refused(right))
     assert left.kind in ("row", "matrix") and right.kind in ("col", "matrix"), (left.kind, right.kind)
     if isinstance(left, Identity):
         return right
@@ -186,6 +187,15 @@ def _zero_outer(column: MatrixExpr, row: MatrixExpr) -> Zeros | None:
     if len(sized) < 2:
         return None
     return Zeros((sized[0][0], sized[1][0]), "matrix", (sized[0][1], sized[1][1]))
+
+
+def _unsized_zero_refused(vector: MatrixExpr) -> MatrixExpr:
+    """``vector``, unless it is a zero vector in an outer product whose other side shows no size: ``A 0`` (a vector
+    times the zero row) would read back as ``A`` times the number 0, and the zero matrix cannot be written without
+    both sizes, so there is no matrix form (found by the deep read-back run)."""
+    if isinstance(vector, Zeros):
+        raise NoMatrixForm("a vector times a zero vector: the zero matrix it makes has a size the text cannot show")
+    return vector
 
 
 def _factors(node: MatrixExpr) -> tuple[MatrixExpr, ...]:

@@ -333,8 +333,13 @@ NUMPY_ACCEPTS: dict[str, frozenset[str]] = {
 
 
 def to_numpy(node: MatrixExpr) -> str:
-    """A NumPy expression in the tensor names (``W.T @ g``); vectors are 1-D arrays."""
-    return _np(node)[0]
+    """A NumPy expression in the tensor names (``W.T @ g``); vectors are 1-D arrays.
+
+    A vector broadcast over a matrix is written as NumPy broadcasts it inside a sum (``A[:, None] + B``), but on
+    its own, as a whole form or a where-clause's body, as the matrix it shows (``1 Aᵀ``: ``np.outer(…, A)``), so
+    its value has the matrix's shape.
+    """
+    return _np(node.display if isinstance(node, Broadcast) else node)[0]
 
 
 def _np(node: MatrixExpr) -> Code:
