@@ -64,6 +64,25 @@ def test_an_elementwise_chain_differentiates_into_small_products() -> None:
     assert len(widths) >= 200 // FLAT_PRODUCT_LIMIT and max(widths) <= FLAT_PRODUCT_LIMIT
 
 
+def test_the_jacobian_of_an_elementwise_chain_keeps_its_delta_apart_and_its_products_small() -> None:
+    """``∂h/∂x`` of ``tanh(tanh(… x))`` is diag(Π (1 − tᵢ²)): its δ[i,p] joins no product (no rule removes it),
+    so the factors stay a chain of small products; merging for the delta made one product of 200 factors that
+    every layer simplified again (8.4 s CPU at 1,200 layers, 0.24 s now).  Its numbers are those of finite
+    differences."""
+    (x,) = ec.tensors("x[n]")
+    h: Expr = x
+    for _ in range(200):
+        h = ec.tanh(h)
+    jacobian = ec.jacobian(h, x)
+    widths = [len(node.factors) for node in postorder(jacobian) if isinstance(node, Contract)]
+    assert max(widths) <= FLAT_PRODUCT_LIMIT
+    shallow: Expr = x
+    for _ in range(12):
+        shallow = ec.tanh(shallow)
+    values = ec.testing.random_values(shallow, {"n": 3}, seed=2)
+    assert ec.testing.check_jacobian(shallow, x, values) < 1e-6
+
+
 def test_deep_gradient_is_right() -> None:
     loss, weights, _ = deep_mlp(4)
     values = ec.testing.random_values(loss, {"n": 3}, seed=1)

@@ -213,11 +213,16 @@ def _flatten_product(node: Expr) -> Expr | None:
 
 
 def _merges(inner: Contract, outer: Contract) -> bool:
-    """Whether ``inner`` joins the product ``outer``: always when it holds a factor a rule can remove (a delta,
-    all-ones or zero), else while the product stays small, element-wise or not (a constant factor of a large one
-    moves out instead: `_hoist_coefficient()`), so a deep chain of ``1 − tᵢ²`` factors is simplified in bounded
-    work per layer."""
-    if any(isinstance(f, Delta | One | Zero | Size) for f in inner.factors):
+    """Whether ``inner`` joins the product ``outer``: always when it holds a factor a rule can remove (all-ones,
+    zero, a size, or a delta with an index ``outer`` sums), else while the product stays small, element-wise or
+    not (a constant factor of a large one moves out instead: `_hoist_coefficient()`), so a deep chain of
+    ``1 − tᵢ²`` factors is simplified in bounded work per layer.  A delta between two kept indices (the δ[i,p]
+    of a Jacobian ``∂h[i]/∂x[p]``) stays where it is: no rule removes it, and merging for it would make the
+    Jacobian of an L-deep element-wise chain one product of L factors, simplified again at every layer."""
+    kept = set(outer.out)
+    if any(isinstance(f, One | Zero | Size) for f in inner.factors):
+        return True
+    if any(isinstance(f, Delta) and not kept.issuperset(f.free) for f in inner.factors):
         return True
     return len(outer.factors) + len(inner.factors) - 1 <= FLAT_PRODUCT_LIMIT
 
