@@ -159,3 +159,19 @@ def test_a_vector_times_a_zero_vector_reads_back_or_has_no_matrix_form() -> None
         except ec.NoMatrixForm:
             continue
         assert reads_back(form, expr, [A, x], values).passed, form.text
+
+
+def test_a_column_sum_of_ones_is_a_number_times_ones() -> None:
+    """Σ over the rows of 1 1ᵀ is m 1ᵀ, a Scale whose number a product moves in front: kept as a sum shown as
+    m 1ᵀ, the body ``1 m 1ᵀ dh₁₇ᵀ`` of a where-clause read its leading 1 as the number 1, a row instead of a
+    matrix (found by the deep read-back run)."""
+    from eincalc.matrix.algebra import matmul
+    from eincalc.matrix.reductions import sum_axis
+    from eincalc.matrix.render import to_text
+    from eincalc.matrix.tree import Axis, Ones, Outer, Scale, Symbol
+
+    column, row = Ones("m", Axis("B", 0), "col"), Ones("r", Axis("B", 1), "row")
+    summed = sum_axis(Outer(column, row), 0, column, "row")
+    assert isinstance(summed, Scale) and to_text(summed) == "m 1ᵀ"
+    product = matmul(column, matmul(summed, Symbol("G", "matrix")))
+    assert not to_text(product).startswith("1 m"), to_text(product)

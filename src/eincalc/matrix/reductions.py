@@ -152,6 +152,8 @@ def sum_axis(matrix: MatrixExpr, axis: int, ones: Ones, kind: Kind) -> MatrixExp
         return oriented(matrix.child, kind)
     along_columns = transpose(matrix) if axis == 0 else matrix  # the summed axis last
     column = matmul(along_columns, ones)
+    if isinstance(column, Scale) and all_ones(column.child):  # 1ᵀ (1 1ᵀ) = m 1ᵀ: a number times ones, whose
+        return oriented(column, kind)  # number then moves in front of a product (1 m 1ᵀ G read 1 as the number 1)
     return Sum(matrix, axis, oriented(column, kind), kind)
 
 
