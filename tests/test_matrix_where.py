@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.core.expr import Add, Const, Contract, Tensor
+from eincalc.core.expr import Add, Const, Contract, Index, Tensor
 from eincalc.matrix.check import run_numpy
 from eincalc.matrix.readback import reads_back
 
@@ -175,3 +175,15 @@ def test_a_column_sum_of_ones_is_a_number_times_ones() -> None:
     assert isinstance(summed, Scale) and to_text(summed) == "m 1ᵀ"
     product = matmul(column, matmul(summed, Symbol("G", "matrix")))
     assert not to_text(product).startswith("1 m"), to_text(product)
+
+
+def test_a_broadcast_inside_a_function_is_the_matrix_in_numpy_too() -> None:
+    """``where h₆ = σ(1 Aᵀ)`` was assigned ``h6 = σ(A)``, a vector, which ``h6.T * G`` then broadcast along the
+    wrong axis (found by the deep explain run): a broadcast is written as the matrix it shows."""
+    A, G = ec.tensors("A[m] G[m,m]")
+    h = ec.let("h", ec.sigmoid(ec.parse("(A[j] + 0[i:m])[i,j]", A)))
+    i, j = Index("i", "m"), Index("j", "m")
+    expr = Contract((h["j", "i"], G["i", "j"]), (i, j))  # hᵀ ⊙ G
+    form = ec.to_matrix(expr)
+    values = {"A": np.array([0.1, -0.2, 0.7]), "G": np.arange(9.0).reshape(3, 3)}
+    assert np.allclose(run_numpy(form.numpy, values), ec.evaluate(expr, values)), form.numpy

@@ -333,13 +333,8 @@ NUMPY_ACCEPTS: dict[str, frozenset[str]] = {
 
 
 def to_numpy(node: MatrixExpr) -> str:
-    """A NumPy expression in the tensor names (``W.T @ g``); vectors are 1-D arrays.
-
-    A vector broadcast over a matrix is written as NumPy broadcasts it inside a sum (``A[:, None] + B``), but on
-    its own, as a whole form or a where-clause's body, as the matrix it shows (``1 Aᵀ``: ``np.outer(…, A)``), so
-    its value has the matrix's shape.
-    """
-    return _np(node.display if isinstance(node, Broadcast) else node)[0]
+    """A NumPy expression in the tensor names (``W.T @ g``); vectors are 1-D arrays."""
+    return _np(node)[0]
 
 
 def _np(node: MatrixExpr) -> Code:
@@ -463,15 +458,28 @@ def _np_scale(node: Scale) -> Code:
 
 
 def _np_add(node: Add) -> Code:
-    parts = [_np_operand(node.terms[0], "first term")]
+    """A sum; a vector broadcast over a matrix term is left to NumPy's broadcasting (``X @ W + c``,
+    ``A - c[:, None]``) where another term has the matrix's full shape."""
+    sized = any(not isinstance(_split_sign(t)[1], Broadcast) for t in node.terms)
+    parts = [_np_term(node.terms[0], "first term", sized)]
     for term in node.terms[1:]:
         negative, positive = _split_sign(term)
-        parts.append(f"{'-' if negative else '+'} {_np_operand(positive, 'term')}")
+        parts.append(f"{'-' if negative else '+'} {_np_term(positive, 'term', sized)}")
     return " ".join(parts), ADD
 
 
+def _np_term(term: MatrixExpr, position: str, sized: bool) -> str:
+    if sized and isinstance(term, Broadcast):
+        return f"{_np_operand(term.child, 'base')}[:, None]" if term.axis == 0 else _np_operand(term.child, position)
+    return _np_operand(term, position)
+
+
 def _np_broadcast(node: Broadcast) -> Code:
-    return (f"{_np_operand(node.child, 'base')}[:, None]", ATOM) if node.axis == 0 else _np(node.child)
+    """The matrix a vector broadcast makes, written as the text shows it (``1 Aᵀ``: ``np.outer(…, A)``); only a
+    sum with a full-shaped term leaves it to NumPy's broadcasting (`_np_add`): in ``σ(1 Aᵀ)`` assigned to a
+    where-clause's name, or transposed, a bare ``A`` is a vector of the wrong shape (found by the deep explain
+    run)."""
+    return _np(node.display)
 
 
 def _np_function(node: Function) -> Code:
