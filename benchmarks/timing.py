@@ -119,11 +119,14 @@ def interleaved(candidates: dict[str, Candidate | str], repeats: int) -> dict[st
     return {name: results[name] for name in candidates}
 
 
-def peak_bytes(fn: Candidate) -> int:
-    """Peak bytes Python-visible allocations reach during one call (NumPy buffers included)."""
-    fn()
+def peak_bytes(make: Callable[[], Candidate]) -> int:
+    """Peak bytes Python-visible allocations reach (NumPy buffers included) while ``make()`` builds a contender and
+    it is called twice: what a contender keeps between calls counts (a compiled program's buffers, and the last
+    results it writes over once they are let go)."""
     tracemalloc.start()
     try:
+        fn = make()
+        fn()
         fn()
         return tracemalloc.get_traced_memory()[1]
     finally:

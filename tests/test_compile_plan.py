@@ -401,3 +401,94 @@ def test_row_blocks_compute_what_the_index_form_says(name: str) -> None:
     sizes = bind_sizes(list(f.program.specs.values()), values, {})
     for _ in range(2):
         assert_allclose(f(values), reference_value(expr, values, sizes), rtol=1e-9, atol=1e-9)
+
+
+# -- results written over once let go (eincalc.numeric.returned) ---------------------------------------------
+
+
+def _addresses(results: Any) -> list[int]:
+    return [r.__array_interface__["data"][0] for r in results]
+
+
+def test_a_warm_call_whose_last_results_were_let_go_allocates_nothing() -> None:
+    T, d = 300, 4
+    outputs, values = attention(T, d)
+    f = ec.compile(outputs)
+    first = _addresses(f(values))  # the results are dropped at once, as a loop dropping each step's gradients
+    assert _warm_peak(f, values) < T * d * 8  # not even the three T×d results are new
+    assert _addresses(f(values)) == first
+
+
+def test_a_loop_holding_the_previous_results_during_each_call_cycles_through_two_sets_of_arrays() -> None:
+    outputs, values = attention(40, 3)
+    f = ec.compile(outputs)
+    sizes = bind_sizes(list(f.program.specs.values()), values, {})
+    grads = f(values)
+    seen = []
+    for step in range(6):
+        held, copies = _addresses(grads), [np.array(g, copy=True) for g in grads]
+        scaled = {k: v * (1 + step / 10) for k, v in values.items()}
+        grads_before, grads = grads, f(scaled)  # the old results are alive while this call runs
+        assert not set(_addresses(grads)) & set(held)
+        for old, copy in zip(grads_before, copies, strict=True):
+            assert_allclose(old, copy, rtol=0, atol=0)
+        for got, expr in zip(grads, outputs, strict=True):
+            assert_allclose(got, reference_value(expr, scaled, sizes), rtol=1e-9, atol=1e-12)
+        del grads_before, old, got  # the loops' variables hold results too
+        seen.append(tuple(_addresses(grads)))
+    assert len(set(seen)) == 2 and seen[2:] == seen[:-2]  # two sets of arrays, alternating
+
+
+def test_a_result_still_held_is_never_written_over() -> None:
+    outputs, values = attention(40, 3)
+    f = ec.compile(outputs)
+    held = f(values)  # held whole
+    row = f(values)[0][1]  # held through a view of one row
+    memory = memoryview(f(values)[2])  # held through a buffer export
+    in_a_list = [f(values)[1]]
+    copies = [np.array(x, copy=True) for x in (*held, row, np.asarray(memory), in_a_list[0])]
+    shifted = {k: v + 1.0 for k, v in values.items()}
+    for _ in range(3):
+        fresh = f(shifted)
+        assert not set(_addresses(fresh)) & set(_addresses([*held, row, np.asarray(memory), in_a_list[0]]))
+    for got, want in zip((*held, row, np.asarray(memory), in_a_list[0]), copies, strict=True):
+        assert_allclose(got, want, rtol=0, atol=0)
+
+
+def test_a_result_passed_back_as_an_input_is_read_not_written_over() -> None:
+    (x,) = ec.tensors("x[n]")
+    f = ec.compile(ec.tanh(x) * 0.5 + x)
+    value = np.linspace(-1, 1, 5)
+    want = value.copy()
+    for _ in range(4):
+        value = f(x=value)  # the previous result is the input: held by the call while it runs
+        want = np.tanh(want) * 0.5 + want
+    assert_allclose(value, want, rtol=1e-15)
+
+
+def test_keep_buffers_false_returns_new_arrays_every_call() -> None:
+    outputs, values = least_squares(400, 5, 3)
+    f = ec.compile(outputs, keep_buffers=False)
+    assert _warm_peak(f, values) >= 5 * 3 * 8  # the gradient is a new 5×3 array
+    assert not _plan(f)._returned._arrays
+
+
+# -- row broadcasts (runtime.along_rows) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("shape", "shortened"), [((6, 512), True), ((512, 6), False), ((6, 100), False)])
+def test_a_kernel_reading_a_column_broadcast_along_long_rows_shortens_the_ufunc_buffer_for_that_call(
+    monkeypatch: pytest.MonkeyPatch, shape: tuple[int, int], shortened: bool
+) -> None:
+    # (x − m[:, None]) ⊙ y: NumPy 2.4 copies m into its buffer on every fill unless the buffer is one row long
+    tree = ("mul", (("add", (("arg", 0, (0, 1)), ("mul", (("arg", 1, (0, None)), ("num", -1.0))))), ("arg", 2, (0, 1))))
+    rng = np.random.default_rng(21)
+    x, m, y = rng.standard_normal(shape), rng.standard_normal(shape[0]), rng.standard_normal(shape)
+    sizes: list[int] = []
+    setbufsize = np.setbufsize
+    monkeypatch.setattr(np, "setbufsize", lambda size: sizes.append(size) or setbufsize(size))
+    kernel = elementwise.compile_kernel(tree, [shape, (shape[0],), shape], shape)
+    got = kernel.run([x, m, y], np.empty(shape), [])
+    assert_allclose(got, (x - m[:, None]) * y, rtol=1e-15)
+    assert sizes == ([shape[1] - shape[1] % 16, np.getbufsize()] if shortened else [])
+    assert np.getbufsize() == 8192

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core import functions
 from .program import Tree, View, arg_views, map_leaves
-from .runtime import in_place_rule, run_kernel
+from .runtime import along_rows, in_place_rule, run_kernel
 
 Shape = tuple[int, ...]
 Operand = Callable[[Sequence[Any], list[Any]], Any]
@@ -138,6 +138,11 @@ class _Compiler:
             return self.holds_donor(tree[3])
         return any(self.holds_donor(t) for t in tree[1])
 
+    def along_rows(self, tree: Tree) -> bool:
+        """Whether ``tree``'s value is broadcast along the result's rows (a column ``m[:, None]``)."""
+        shape = self.shape_of(tree)
+        return len(self.shape) > 1 and len(shape) == len(self.shape) and shape[-1] == 1 < self.shape[-1]
+
     def operand(self, tree: Tree) -> Operand | None:
         """A register-free way to get ``tree``'s value (a view, a number, a small broadcast part), else ``None``."""
         kind = tree[0]
@@ -188,11 +193,12 @@ class _Compiler:
         parts.sort(key=lambda p: (not self.holds_donor(p[0]), self.operand(p[0]) is not None, p[1]))
         (first, negated), rest = parts[0], parts[1:]
         source = self.operand(first)
+        broadcast = source is not None and self.along_rows(first)  # the first operand, read as a column
         if source is None or not rest:
             self.into(first, target)
             if negated:
                 self.code.append(lambda args, registers: np.negative(registers[target], out=registers[target]))
-            source, negated = _register(target), False
+            source, negated, broadcast = _register(target), False, False
         for part, part_negated in rest:
             value = self.operand(part)
             register = None
@@ -202,10 +208,13 @@ class _Compiler:
                 self.registers = max(self.registers, self.registers_used)
                 self.into(part, register)
                 value = _register(register)
-            self.code.append(_combine(ufunc, inverse, source, negated, value, part_negated, target))
+            pair: tuple[Any, Any] = (ufunc, inverse)
+            if broadcast or self.along_rows(part):
+                pair = (along_rows(ufunc, self.shape[-1]), inverse and along_rows(inverse, self.shape[-1]))
+            self.code.append(_combine(*pair, source, negated, value, part_negated, target))
             if register is not None:
                 self.registers_used -= 1
-            source, negated = _register(target), False
+            source, negated, broadcast = _register(target), False, False
 
 
 def _leaf(k: int, view: View, rank: int) -> Operand:

@@ -477,7 +477,11 @@ def compile(
     With NumPy arrays, the intermediates live in buffers planned once per shape
     signature; ``keep_buffers`` keeps them between calls (a warm call then
     allocates only its outputs), at the cost of holding that memory while the
-    compiled function lives.  Results are always new arrays.
+    compiled function lives.  It keeps the last call's results too, and writes
+    a later call's results over them once nothing refers to them any more (no
+    variable, view or container: see `eincalc.numeric.returned`), so a loop that
+    drops each call's results allocates nothing.  A result you still hold is
+    never written over.
     """
     outputs, single = as_exprs(exprs, "the expression to compile")
     return CompiledFunction(

@@ -12,8 +12,9 @@ much smaller than the result, else the result in place.  ``Xᵀ diag(v) X`` with
 ``v ≥ 0`` is ``Yᵀ Y`` for ``Y = X √v``: BLAS ``syrk``, half a GEMM.
 
 The buffers are allocated on the first call and reused by the next ones (per
-dtype); a call that finds them in use (another thread, or a rule that calls the
-same program) takes its own.  Steps the fast path does not specialise (loading,
+dtype), and so are the arrays returned, once the caller let them go
+(`eincalc.numeric.returned`); a call that finds them in use (another thread,
+or a rule that calls the same program) takes its own.  Steps the fast path does not specialise (loading,
 constants, other node kinds) run as the general path does.
 
 >>> import numpy as np
@@ -45,6 +46,7 @@ from .elementwise import SYMMETRIC_FROM, Kernel, SymmetricKernel, compile_kernel
 from .fastpath import GramPlan, PairwisePlan, gram_contraction, numpy_contraction
 from .memory import FRESH, MemoryPlan, Need, Placement, plan_memory
 from .program import Contraction, Custom, Elementwise, Op, Program, arg_views
+from .returned import Returned
 
 InPlaceRule = Callable[[Any, Any], Any]
 """``rule(x, out)``: a node's value from its argument's value ``x``, written into ``out`` (which may be ``x``)."""
@@ -112,6 +114,8 @@ class NumpyPlan:
         self._kernels.clear()
         self._contractions.clear()
         self._kept: dict[Any, list[Any]] = {}
+        self._returned = Returned()
+        """The outputs of the last call, written over by the next one if the caller let them go (kept path only)."""
         self._lock = threading.Lock()
 
     def _entry(self, n: int, step: Step) -> Entry:
@@ -294,33 +298,39 @@ class NumpyPlan:
         """Every slot's value after running the steps (dead intermediates dropped); with ``keep``, the buffers
         stay for the next call."""
         if not keep or not self._lock.acquire(blocking=False):
-            return self._run(ctx, self._buffers(dtype), dtype)
+            return self._run(ctx, self._buffers(dtype), dtype, None)
         try:
             kept = self._kept.get(dtype)
             if kept is None:
                 kept = self._kept[dtype] = self._buffers(dtype)
-            return self._run(ctx, kept, dtype)
+            return self._run(ctx, kept, dtype, self._returned)
         finally:
             self._lock.release()
 
     def forget_buffers(self) -> None:
-        """Let the kept buffers go (another shape signature is in use now)."""
+        """Let the kept buffers and returned arrays go (another shape signature is in use now)."""
         self._kept = {}
+        self._returned.forget()
 
     def _buffers(self, dtype: Any) -> list[Any]:
         return [np.empty(size, dtype) for size in self.memory.sizes]
 
-    def _run(self, ctx: Any, buffers: list[Any], dtype: Any) -> list[Any]:
+    def _run(self, ctx: Any, buffers: list[Any], dtype: Any, returned: Returned | None) -> list[Any]:
         slots: list[Any] = [None] * len(self.shapes)
         for n, step, out, fresh, scratch, release in self.schedule:
             if isinstance(step, RowBlocks):
-                step.run(slots, ctx, buffers, dtype)
+                step.run(slots, ctx, buffers, dtype, returned)
             else:
-                target = buffers[out] if out is not None else np.empty(fresh, dtype) if fresh else None
+                target = buffers[out] if out is not None else _new(n, fresh, dtype, returned) if fresh else None
                 slots[n] = step(slots, ctx, target, [buffers[b] for b in scratch] if scratch else [])
             for s in release:
                 slots[s] = None
         return slots
+
+
+def _new(slot: int, size: int, dtype: Any, returned: Returned | None) -> Any:
+    """A new array for output ``slot`` (or the one it got last time, if the caller let that go)."""
+    return np.empty(size, dtype) if returned is None else returned.array(slot, size, dtype)
 
 
 def _blocked(tree: Any, shape: Shape) -> bool:
@@ -407,10 +417,11 @@ class RowBlocks:
     def __init__(self, members: list[_Member], ranges: list[tuple[int, int]], shapes: list[Shape]) -> None:
         self.members, self.ranges, self.shapes = members, ranges, shapes
 
-    def run(self, slots: list[Any], ctx: Any, buffers: list[Any], dtype: Any) -> None:
-        """Fill the members' slots."""
+    def run(self, slots: list[Any], ctx: Any, buffers: list[Any], dtype: Any, returned: Returned | None) -> None:
+        """Fill the members' slots (new arrays from ``returned``, where given)."""
         targets: list[Any] = [
-            buffers[m.out] if m.out is not None else np.empty(m.fresh, dtype) if m.fresh else None for m in self.members
+            buffers[m.out] if m.out is not None else _new(m.n, m.fresh, dtype, returned) if m.fresh else None
+            for m in self.members
         ]
         scratch = [[buffers[b] for b in m.scratch] for m in self.members]
         widths = [math.prod(shape[1:]) for shape in self.shapes]

@@ -63,8 +63,11 @@ def softmax_into(x: Any, axis: int, out: Any) -> Any:
     """
     import numpy as np
 
+    from .runtime import along_rows
+
+    width = x.shape[-1] if axis in (-1, x.ndim - 1) else 0  # the sums broadcast along rows of this length
     peak = x.max(axis=axis, keepdims=True)
-    np.subtract(x, peak, out=out)
+    along_rows(np.subtract, width)(x, peak, out=out)
     np.exp(out, out=out)
     scale = np.reciprocal(out.sum(axis=axis, keepdims=True))  # one division per row, then a multiplication each
-    return np.multiply(out, scale, out=out)
+    return along_rows(np.multiply, width)(out, scale, out=out)

@@ -8,8 +8,9 @@ decides once per shape signature:
   new array at all;
 * **reuse**: a buffer whose values are dead (after their last reader) serves a
   later step, so a chain of layers cycles through a few buffers;
-* **outputs** are written into new arrays on every call (the caller keeps
-  them), and so is everything an output is a view of or was written over.
+* **outputs** are written into arrays the caller receives (new ones, or the
+  last call's once the caller let those go: `eincalc.numeric.returned`), and
+  so is everything an output is a view of or was written over.
 
 Buffers are flat; a step views the first ``size`` elements in the shape it
 wants.  The runtime allocates the buffers once and keeps them between calls, so
