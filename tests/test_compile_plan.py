@@ -455,6 +455,32 @@ def test_a_result_still_held_is_never_written_over() -> None:
         assert_allclose(got, want, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("name", ["mlp", "attention", "least squares"])
+def test_results_held_in_any_way_keep_their_values_through_random_calls(name: str) -> None:
+    outputs, values = _programs()[name]
+    f = ec.compile(outputs)
+    rng = np.random.default_rng(22)
+    ways = [
+        lambda r: list(r),  # every result
+        lambda r: [r[int(rng.integers(len(r)))]],  # one result
+        lambda r: [next(x for x in r if x.ndim)[..., ::2]],  # a strided view of one
+        lambda r: [memoryview(r[-1])],  # a buffer export
+    ]
+    held: list[tuple[list[Any], list[np.ndarray]]] = []  # what the test holds, and copies made when it got them
+    for _ in range(40):
+        results = f({k: v * rng.uniform(0.5, 1.5) for k, v in values.items()})
+        if rng.random() < 0.5:
+            things = ways[int(rng.integers(len(ways)))](results)
+            held.append((things, [np.array(x, copy=True) for x in things]))
+        if held and rng.random() < 0.3:
+            held.pop(int(rng.integers(len(held))))
+        del results
+    assert held
+    for things, copies in held:
+        for got, want in zip(things, copies, strict=True):
+            assert_allclose(np.asarray(got), want, rtol=0, atol=0)
+
+
 def test_a_result_passed_back_as_an_input_is_read_not_written_over() -> None:
     (x,) = ec.tensors("x[n]")
     f = ec.compile(ec.tanh(x) * 0.5 + x)
