@@ -223,12 +223,28 @@ def test_printed_text_reads_back_and_each_definition_has_the_names_of_its_first_
     text = str(expr)
     back = ec.parse(text, *problem.declarations(), *expr.free)
     np.testing.assert_allclose(problem.evaluate(back), problem.evaluate(expr), rtol=1e-9, atol=1e-12)
+    assert_definitions_take_their_first_uses_names(text)
+
+
+def assert_definitions_take_their_first_uses_names(text: str) -> None:
+    """Every automatic definition in ``text`` has the indices of its first use, read from the text."""
     line, clauses = split(text)
     for at, clause in enumerate(clauses):
         if is_automatic(clause.name):
             uses = (line, *(later.body for later in clauses[at + 1 :]))
             first = next(m for piece in uses for m in re.finditer(rf"(?<!\w){clause.name}(?:\[([^\]]*)\])?", piece))
             assert clause.indices == tuple(filter(None, (first.group(1) or "").split(","))), text
+
+
+def test_a_definition_first_used_in_a_matrix_inverse_takes_the_names_the_inverse_prints() -> None:
+    # inv(X)[p,q] prints its body over p, q: inv(t1[p,q]); the definition of t1 follows that text
+    A = ec.tensors("A[m,m]")[0]
+    body = ec.parse("(A[i,i]) 1[j] + 2 δ[i,j]", A)
+    inverse = ec.inv(body)
+    for expr in (inverse["p", "q"] * ec.det(body), ec.sum(inverse["a", "a"]) * ec.det(body)):
+        text = str(shared_twice(expr))
+        assert_definitions_take_their_first_uses_names(text)
+        assert "where t1[p,q]" in text or "inv(t1[i,j])" in text, text
 
 
 def test_an_explanation_defines_an_intermediate_as_its_lines_first_use_it() -> None:

@@ -194,6 +194,11 @@ class Expr(metaclass=_Interning):
         """Sub-expressions, in order."""
         return ()
 
+    def shown_children(self) -> tuple[Expr, ...]:
+        """The children as the text printer writes them: a node whose text relabels a child's free indices
+        (``inv(X)[p,q]`` prints its body as ``X[p,q]``) gives the relabelled child."""
+        return self.children()
+
     def map_children(self, fn: Callable[[Expr], Expr]) -> Expr:
         """A copy with ``fn`` applied to every child (the node itself if none)."""
         return self
@@ -760,9 +765,9 @@ def check_consistent(parts: Iterable[Expr]) -> None:
                 raise IndexMismatch(f"index {k.name} stands for {both}; use a different index name for one of them")
 
 
-def walk(expr: Expr, enter: Callable[[Expr], bool] = lambda node: True) -> Iterator[Expr]:
+def walk(expr: Expr, enter: Callable[[Expr], bool] = lambda node: True, shown: bool = False) -> Iterator[Expr]:
     """Every distinct sub-expression of ``expr`` (shared nodes once), parents first; the children of a node
-    only where ``enter(node)``."""
+    only where ``enter(node)``; ``shown``: the children as printed (`Expr.shown_children()`)."""
     seen: set[int] = set()
     stack = [expr]
     while stack:
@@ -772,7 +777,7 @@ def walk(expr: Expr, enter: Callable[[Expr], bool] = lambda node: True) -> Itera
         seen.add(id(current))
         yield current
         if enter(current):
-            stack.extend(reversed(current.children()))
+            stack.extend(reversed(current.shown_children() if shown else current.children()))
 
 
 def postorder(expr: Expr) -> Iterator[Expr]:

@@ -237,7 +237,7 @@ def _renamed_to(body: Expr, indices: tuple[Index, ...]) -> Expr:
 def _note_uses(piece: Expr, rank: int, first: dict[tuple[str, Expr], tuple[int, tuple[Index, ...]]]) -> None:
     """Record, for each intermediate ``piece`` uses, the indices of its first use as printed, where ``piece``
     (the line, ``rank`` 0, or the ``rank``-th definition) comes before the use recorded so far."""
-    for node in walk(separate_bound(piece), enter=lambda n: not isinstance(n, Named)):
+    for node in walk(separate_bound(piece), enter=lambda n: not isinstance(n, Named), shown=True):
         if isinstance(node, Named):
             use = (node.name, node.body)
             if use not in first or rank < first[use][0]:

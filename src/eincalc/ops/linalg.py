@@ -103,22 +103,42 @@ class MatrixFunction(Expr):
     def _compute_free(self) -> tuple[Index, ...]:
         return tuple(dict.fromkeys(self.indices))
 
+    def shown_body(self) -> Expr:
+        """The body as the text shows it: over the result's labels (``inv(X)[p,q]`` prints ``inv(X[p,q])``), a
+        diagonal's second label a partner named from the first (``a, a_``); ``det`` and ``logdet`` keep ``i, j``.
+
+        >>> import eincalc as ec
+        >>> A = ec.tensors("A[m,m]")[0]
+        >>> ec.inv(A)["p", "q"].shown_body()
+        <Tensor A[p,q]>
+        """
+        if not self.indices:
+            return self.body
+        first, second = self.indices
+        if first == second:
+            partner = f"{first.name}_"
+            (second,) = (
+                (Index(partner, first.dim),)
+                if partner not in index_names(self.body)
+                else fresh_indices((first,), index_names(self.body) | {first.name})
+            )
+        i, j = self.body.free
+        return rename(self.body, {i: first, j: second})
+
+    def shown_children(self) -> tuple[Expr, ...]:
+        return (self.shown_body(),)
+
 
 @register_text(MatrixFunction)
 def _matrix_function_text(node: MatrixFunction, inner: TextPrinter) -> str:
+    body = node.shown_body()
     if not node.indices:
-        return f"{node.fn}({inner.scope(node.body)})"
+        return f"{node.fn}({inner.scope(body)})"
     first, second = node.indices
     if first != second:
-        return f"inv({inner.scope(_relabel_body(node.body, first, second))})"
+        return f"inv({inner.scope(body)})"
     # the diagonal: a partner name made from the label, so that it has the label's dimension wherever it is read
-    partner = f"{first.name}_"
-    (other,) = (
-        (Index(partner, first.dim),)
-        if partner not in index_names(node.body)
-        else fresh_indices((first,), index_names(node.body) | {first.name})
-    )
-    return f"(inv({inner.scope(_relabel_body(node.body, first, other))}) {inner(Delta(first, other))})[{first}]"
+    return f"(inv({inner.scope(body)}) {inner(Delta(first, body.free[1]))})[{first}]"
 
 
 @register_latex(MatrixFunction)
