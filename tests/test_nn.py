@@ -67,6 +67,16 @@ def test_cross_entropy_gradient_is_yhat_minus_y_for_simplex_labels() -> None:
     np.testing.assert_allclose(ec.evaluate(G, values), kernels.softmax(values["θ"], 0) - values["y"])
 
 
+def test_a_simplex_matrix_sums_to_one_along_its_rows_only_and_a_simplex_number_is_refused() -> None:
+    Y = ec.tensors("Y[b,c]", simplex="Y")[0]
+    assert str(ec.simplify(ec.sum(Y, axis=1))) == "1"  # Σ_c Y[b,c] = 1 for every row b
+    down_columns = ec.simplify(ec.sum(Y, axis=0))
+    values = {"Y": np.array([[0.25, 0.75], [1.0, 0.0], [0.5, 0.5]])}
+    np.testing.assert_allclose(ec.evaluate(down_columns, values), [1.75, 1.25])
+    with pytest.raises(ec.ShapeError, match="declared on the simplex but is a number"):
+        ec.tensors("s", simplex="s")
+
+
 def test_cross_entropy_gradient_without_declaration_keeps_the_label_sum() -> None:
     theta, y = ec.tensors("θ[c] y[c]")
     G = ec.grad(ec.cross_entropy(theta, y), theta)

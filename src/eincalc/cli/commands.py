@@ -43,7 +43,10 @@ def parser_and_commands() -> tuple[argparse.ArgumentParser, argparse._SubParsers
         "--symmetric", default="", metavar="NAMES", help="square matrices equal to their transpose"
     )
     declarations.add_argument(
-        "--simplex", default="", metavar="NAMES", help="vectors whose entries sum to one (labels)"
+        "--simplex",
+        default="",
+        metavar="NAMES",
+        help="tensors whose entries sum to one along their last axis (labels; a matrix's rows)",
     )
     declarations.add_argument("--wrt", required=True, metavar="X", help="the tensor to differentiate with respect to")
     declarations.add_argument("--upstream", metavar="G", help="the upstream gradient tensor, shaped like the output")

@@ -78,7 +78,9 @@ def tensors(
     """Declare tensors from ``"W[m,n] a[n] c"``: a name and its dimension names.
 
     ``symmetric`` names square matrices with ``S = Sᵀ``; ``simplex`` names
-    vectors whose entries sum to one (one-hot labels, probabilities).
+    tensors whose entries sum to one along their last axis: a vector of
+    probabilities or a one-hot label, or a batch of them as the rows of a
+    matrix (``Y[b,c]``: ``Σ_c Y[b,c] = 1`` for every ``b``).
 
     >>> W, c = tensors("W[m,n] c")
     >>> W.shape, c.shape
@@ -104,6 +106,11 @@ def tensors(
             raise ShapeError(
                 f"{name} is declared symmetric but has dimensions {dims}; "
                 "a symmetric tensor must be square, like S[n,n]"
+            )
+        if name in simplex_names and not dims:
+            raise ShapeError(
+                f"{name} is declared on the simplex but is a number; the simplex is a tensor whose entries sum to "
+                "one along its last axis, like y[c] or Y[b,c]"
             )
         specs.append(TensorSpec(name, dims, name in symmetric_names, name in simplex_names))
         position = match.end()

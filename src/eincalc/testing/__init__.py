@@ -64,7 +64,7 @@ def random_values(
     """Random float64 arrays for every tensor in ``expr``, with dimension sizes from ``sizes``.
 
     Tensors named in ``positive`` get entries in (0.5, 1.5); a tensor declared
-    symmetric gets a symmetric array; a simplex vector gets entries summing to one.
+    symmetric gets a symmetric array; a simplex tensor gets entries summing to one along its last axis.
     """
     rng, sizes = np.random.default_rng(seed), require_sizes(sizes, "sizes")
     values: dict[str, np.ndarray] = {}
