@@ -48,7 +48,7 @@ from ..core.intermediates import definitions as definitions  # the explanations 
 from ..core.names import separate_bound
 from ..core.registry import Registry
 from .build import as_expr
-from .parse import infer_dimensions
+from .parse_dims import infer_dimensions
 
 
 def number(value: float) -> str:
