@@ -66,7 +66,8 @@ from ..testing import sizes_of
 from .check import Check, numeric_check
 from .graph import Graph, graph_at, show
 from .layers import backward, opaque
-from .reasons import entry, inline_names, names, reading_notes, shape_text
+from .matrix_notes import inline_names, reading_notes
+from .reasons import entry, names, shape_text
 from .steps import DETAILS, Builder, Detail, Step, expressions_of
 
 Kind = Literal["vjp", "grad", "jacobian", "hessian"]

@@ -39,6 +39,7 @@ from ..core.errors import UnsupportedError
 from ..core.expr import Add, Const, Delta, Expr, Named, Tensor, TensorSpec, fill_bottom_up, postorder, walk
 from ..core.names import canonical, rename
 from ..frontend.build import bare
+from .matrix_notes import reading_notes
 from .reasons import (
     accumulate_reason,
     chain_reason,
@@ -46,7 +47,6 @@ from .reasons import (
     jacobian_note,
     layer_reason,
     own_output_note,
-    reading_notes,
     reverse_note,
 )
 from .steps import Builder, Label
