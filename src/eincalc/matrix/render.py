@@ -1,11 +1,12 @@
 """Spell a `MatrixExpr` as Unicode text, LaTeX or NumPy code.
 
 Text and LaTeX share one renderer table driven by a `Style` (the two
-differ only in tokens); NumPy has its own table.  Every renderer returns the
-code with its *category* (atom, product, Hadamard, sum…), and a parent puts
-parentheses around a child whose category it does not accept, so precedence is
-decided in one place.  Matrix products and Hadamard products never share a
-level: ``σ(z) ⊙ (Wᵀ g)``, ``Wᵀ (a ⊙ b)``.
+differ only in tokens, `eincalc.matrix.notation`); NumPy has its own table.
+Every renderer returns the code with its *category* (atom, product, Hadamard,
+sum…), and a parent puts parentheses around a child whose category it does not
+accept, so precedence is decided in one place (`eincalc.matrix.precedence`).
+Matrix products and Hadamard products never share a level: ``σ(z) ⊙ (Wᵀ g)``,
+``Wᵀ (a ⊙ b)``.
 
 Conventions: ``1`` is the column of ones, so ``1ᵀ X`` sums the rows of ``X``;
 an element-wise power of a matrix is written ``X∘²`` (never ``X²``, which would
@@ -21,16 +22,28 @@ plainly, as NumPy broadcasts it (``X W + b``).
 
 from __future__ import annotations
 
-import ast
-import functools
 import math
-import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..core.functions import lookup
-from ..frontend.printing import latex_name, number
+from ..frontend.printing import number
+from .notation import LATEX, TEXT, Style
+from .precedence import (
+    ADD,
+    ATOM,
+    HAD,
+    MATH_ACCEPTS,
+    MATMUL,
+    MUL,
+    NEG,
+    NUMPY_ACCEPTS,
+    POSTFIX,
+    POW,
+    PROD,
+    numpy_template,
+    template_pieces,
+)
 from .tree import (
     Add,
     Axis,
@@ -60,9 +73,6 @@ from .tree import (
 
 Code = tuple[str, str]  # (code, category)
 
-_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
 
 def _split_sign(term: MatrixExpr) -> tuple[bool, MatrixExpr]:
     """``(True, t)`` when ``term`` is ``−t`` with a negative number in front, else ``(False, term)``."""
@@ -73,86 +83,6 @@ def _split_sign(term: MatrixExpr) -> tuple[bool, MatrixExpr]:
         return True, term.child if positive == 1.0 else Scale(Number(positive), term.child)
     return False, term
 
-
-def _split_name(name: str) -> tuple[str, str]:
-    head, underscore, tail = name.partition("_")
-    if underscore:
-        return head, tail
-    stem = name.rstrip("0123456789")
-    return (stem, name[len(stem) :]) if stem else (name, "")
-
-
-def _text_name(name: str) -> str:
-    head, sub = _split_name(name)
-    return head + sub.translate(_SUBSCRIPT) if sub.isdigit() else name
-
-
-def _text_power(base: str, k: float, hadamard: bool) -> str:
-    mark = "∘" if hadamard else ""
-    exponent = number(k)
-    if float(k).is_integer():
-        return f"{base}{mark}{exponent.translate(_SUPERSCRIPT)}"
-    return f"{base}^{mark}{exponent}"
-
-
-def _latex_power(base: str, k: float, hadamard: bool) -> str:
-    mark = r"\circ " if hadamard else ""
-    return f"{base}^{{{mark}{number(k)}}}"
-
-
-@dataclass(frozen=True)
-class Style:
-    """The tokens of one mathematical notation."""
-
-    transpose: str
-    hadamard: str
-    minus: str
-    left: str
-    right: str
-    ones: str
-    diag: str
-    trace: str
-    norm: tuple[str, str]  # the bars around a norm
-    name: Callable[[str], str]
-    power: Callable[[str, float, bool], str]
-    template: str  # which format-string attribute of a Function or Call to use
-
-
-TEXT = Style(
-    transpose="ᵀ", hadamard=" ⊙ ", minus="−", left="(", right=")", ones="1", diag="diag", trace="tr",
-    norm=("‖", "‖"), name=_text_name, power=_text_power, template="text",
-)  # fmt: skip
-LATEX = Style(
-    transpose=r"^\top", hadamard=r" \odot ", minus="-", left=r"\left(", right=r"\right)", ones=r"\mathbf{1}",
-    diag=r"\operatorname{diag}", trace=r"\operatorname{tr}", norm=(r"\left\lVert ", r"\right\rVert"),
-    name=latex_name, power=_latex_power, template="latex",
-)  # fmt: skip
-
-# -- precedence ------------------------------------------------------------------------------
-#
-# Every renderer returns its code with a *category*: the loosest operator at the code's top level.
-# A parent asks for each operand in a *position*, and a table says which categories a position
-# takes bare; any other gets parentheses.  The tables are the only place precedence is decided.
-
-ATOM, POSTFIX, PROD, HAD, NEG, ADD = "atom", "postfix", "prod", "had", "neg", "add"
-_ANY = frozenset({ATOM, POSTFIX, PROD, HAD, NEG, ADD})
-_TERM = frozenset({ATOM, POSTFIX, PROD, HAD})
-_PRODUCT = frozenset({ATOM, POSTFIX, PROD})
-
-MATH_ACCEPTS: dict[str, frozenset[str]] = {
-    "argument": _ANY,  # inside a function's own brackets: tanh(W x − (y + b))
-    "first term": _ANY,  # a sum's first term: −a + b
-    "term": _TERM,  # after + or −: x − (y + z), x + (−y)
-    "negated": _TERM,  # after a leading minus: −(a + b), −a ⊙ b
-    "coefficient": frozenset({ATOM, POSTFIX}),  # a scalar in front: (xᵀ y) z
-    "scaled": _PRODUCT,  # after a coefficient: 2 (a + b), 2 (a ⊙ b)
-    "scaled by a name": frozenset({ATOM, POSTFIX}),  # a product led by 1 after a scalar that is no number: s (1 xᵀ)
-    "denominator": frozenset({ATOM, POSTFIX}),  # after /: x / ‖x‖³, X / (1ᵀ X 1)
-    "factor": _PRODUCT,  # of a matrix or outer product: A (B + C); ⊙ and products never share a level
-    "hadamard": frozenset({ATOM, POSTFIX, HAD}),  # σ(z) ⊙ (Wᵀ g)
-    "postfix": frozenset({ATOM}),  # before ᵀ, ⁻¹ or a power: (A B)ᵀ, (Aᵀ)², (A⁻¹)ᵀ
-}
-"""Matrix notation (text and LaTeX): the categories each operand position takes without parentheses."""
 
 _OPENERS = ("(", "[", "{", "|", ",")
 _CLOSERS = (")", "]", "}", "|", ",", "\\right")
@@ -227,11 +157,6 @@ def _add(node: Add, s: Style) -> Code:
     return " ".join(parts), ADD
 
 
-def _pieces(template: str) -> list[tuple[str, str | None]]:
-    """``template`` as (literal text, field name or None) pairs, with ``{{``/``}}`` read as braces."""
-    return [(literal, field) for literal, field, _, _ in string.Formatter().parse(template)]
-
-
 def _math_template(
     template: str, args: Mapping[str, MatrixExpr], literals: Mapping[str, str], s: Style, category: str | None = None
 ) -> Code:
@@ -241,7 +166,7 @@ def _math_template(
     template does not enclose (``{0}⁻¹``) needs parentheses unless it is an atom.  The result is
     an atom unless ``category`` says otherwise, or the template holds spaces (a loose operator).
     """
-    pieces = _pieces(template)
+    pieces = template_pieces(template)
     parts: list[str] = []
     for n, (literal, field) in enumerate(pieces):
         parts.append(literal)
@@ -300,36 +225,9 @@ _MATH: dict[type, Callable[[Any, Style], Code]] = {
     Call: _call_node,
 }
 
-
 # -- NumPy ----------------------------------------------------------------------------------
 #
-# Python's own precedence, loosest first: comparisons (LOOSE) < + − < * @ < unary − < ** < calls,
-# attributes, subscripts and names.  A position takes every category from some level up; the
-# operands of ``*`` and ``@`` ask for more than Python does, so the two never mix unparenthesised.
-
-LOOSE, POW, MUL, MATMUL = "loose", "pow", "mul", "matmul"
-_LEVEL = {LOOSE: 0, ADD: 1, MUL: 2, MATMUL: 2, NEG: 3, POW: 4, ATOM: 5}
-
-
-def _from(level: int, *without: str) -> frozenset[str]:
-    return frozenset(c for c, n in _LEVEL.items() if n >= level and c not in without)
-
-
-NUMPY_ACCEPTS: dict[str, frozenset[str]] = {
-    "argument": _from(0),  # a call's argument: np.tanh(W @ x - (y + b))
-    "first term": _from(1),  # left of + or −, a compared operand
-    "term": _from(2, NEG),  # right of + or −: x - (y + z), x - (-y)
-    "left of *": _from(2),  # Python reads a * b * c as (a * b) * c
-    "right of *": _from(3),  # a * (b * c), a / (b * c)
-    "scaled": _from(2),  # after a scalar's *: 2 * X.T @ g is (2 * X.T) @ g, the same value
-    "coefficient": _from(3),  # a scalar before *: -2 * x, np.trace(A) * x
-    "negated": _from(2, NEG),  # -X.T @ g is (-X.T) @ g, the same value; -(a + b), -(-a)
-    "unary": _from(3),  # the operand of a template's unary minus
-    "factor": _from(4),  # of a chain of @ or of element-wise *: A @ (B + C), a * (b @ c)
-    "exponent": _from(3),  # right of **: x ** -1
-    "base": _from(5),  # left of **, before .T, .sum(…) or [:, None]: (x + y) ** 2, (A @ B).T
-}
-"""NumPy: the categories each operand position takes without parentheses."""
+# Python's precedence, as `NUMPY_ACCEPTS` states it; a function's spelling is read by `numpy_template`.
 
 
 def to_numpy(node: MatrixExpr) -> str:
@@ -364,76 +262,13 @@ def _np_number(value: float) -> Code:
     return repr(float(value)), NEG if value < 0 else ATOM
 
 
-_PLACEHOLDER = "_field_"
-
-
-@functools.lru_cache(maxsize=256)
-def _np_template(template: str) -> tuple[tuple[tuple[str, str], ...], str]:
-    """The position each field of the NumPy format string ``template`` sits in, and the category of the whole.
-
-    Both are read from the template itself with Python's parser, so a new function's spelling
-    gets exactly the parentheses it needs:
-
-    >>> _np_template("np.exp({0} - np.logaddexp.reduce({0}))")
-    ((('0', 'first term'), ('0', 'argument')), 'atom')
-    >>> _np_template("{x} ** {k}")[1], _np_template("(0.5 * np.tanh({x}))")[1]
-    ('pow', 'atom')
-    """
-    source = "".join(literal + ("" if field is None else _PLACEHOLDER + field) for literal, field in _pieces(template))
-    body = ast.parse(source, mode="eval").body
-    found = []
-    for parent in ast.walk(body):
-        for child in ast.iter_child_nodes(parent):
-            if isinstance(child, ast.Name) and child.id.startswith(_PLACEHOLDER):
-                position = "argument" if _parenthesised(source, child) else _position(parent, child)
-                found.append((child.col_offset, child.id[len(_PLACEHOLDER) :], position))
-    positions = tuple((field, position) for _, field, position in sorted(found))
-    if isinstance(body, ast.Name) and body.id.startswith(_PLACEHOLDER):
-        return positions, LOOSE
-    return positions, ATOM if _parenthesised(source, body) else _category(body)
-
-
-def _parenthesised(source: str, node: ast.expr) -> bool:
-    before, after = source[: node.col_offset], source[node.end_col_offset :]
-    return before.rstrip().endswith("(") and after.lstrip().startswith(")")
-
-
-def _position(parent: ast.AST, child: ast.expr) -> str:
-    """The operand position of ``child`` in ``parent``, in Python's precedence."""
-    if isinstance(parent, ast.BinOp):
-        left = child is parent.left
-        if isinstance(parent.op, ast.Add | ast.Sub):
-            return "first term" if left else "term"
-        if isinstance(parent.op, ast.Pow):
-            return "base" if left else "exponent"
-        return "left of *" if left else "right of *"
-    if isinstance(parent, ast.UnaryOp):
-        return "unary"
-    if isinstance(parent, ast.Attribute) or (isinstance(parent, ast.Subscript) and child is parent.value):
-        return "base"
-    if isinstance(parent, ast.Compare):
-        return "first term"
-    return "argument"  # a call's argument, a subscript, a tuple's element
-
-
-def _category(node: ast.expr) -> str:
-    if isinstance(node, ast.BinOp):
-        op = type(node.op)
-        return {ast.Add: ADD, ast.Sub: ADD, ast.Pow: POW, ast.MatMult: MATMUL}.get(op, MUL)
-    if isinstance(node, ast.UnaryOp):
-        return NEG
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and node.value < 0:
-        return NEG
-    return ATOM if isinstance(node, ast.Name | ast.Constant | ast.Call | ast.Attribute | ast.Subscript) else LOOSE
-
-
 def _np_fill(template: str, args: Mapping[str, MatrixExpr], literals: Mapping[str, str]) -> Code:
     """``template`` with each field filled: a rendered argument of ``args``, parenthesised as its position asks,
     or a literal of ``literals``."""
-    positions, category = _np_template(template)
+    positions, category = numpy_template(template)
     fields = iter(positions)
     parts: list[str] = []
-    for literal, field in _pieces(template):
+    for literal, field in template_pieces(template):
         parts.append(literal)
         if field is not None:
             _, position = next(fields)
