@@ -16,7 +16,7 @@ from eincalc.core.errors import DuplicateRegistrationError, EincalcError, Unsupp
 from eincalc.core.expr import OPERATORS, RENAMING, VIEWS, Contract, Expr, Index, Tensor, node, positional_flag
 from eincalc.core.functions import lookup, register
 from eincalc.core.registry import Registry
-from eincalc.frontend.build import NODE_BUILDERS
+from eincalc.frontend.node_builders import NODE_BUILDERS
 from eincalc.frontend.parse import CALLS, register_parse_function
 from eincalc.frontend.printing import LATEX_PRINTERS, TEXT_PRINTERS, register_latex, register_text
 from eincalc.matrix.view import register_matrix_rule

@@ -51,7 +51,8 @@ from ..core.expr import (
 )
 from ..core.names import canonical, fresh_indices, rename
 from ..core.registry import require_new
-from ..frontend.build import as_expr, constant_power
+from ..frontend.build import as_expr
+from ..frontend.exponents import constant_power
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from collections import Counter
 
 from ..core.errors import EincalcError, IndexMismatch, ParseError, UnsupportedError
 from ..core.expr import Contract, Expr, Index, Tensor
-from .build import Operand, as_expr, index_expr, tidy
+from .build import Operand, as_expr, index_expr
+from .styles import tidy
 
 _Letters = list[tuple[str, int | None]]  # a letter and its column in the equation (None: implied)
 

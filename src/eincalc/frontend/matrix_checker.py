@@ -67,6 +67,7 @@ from .matrix_typing import (
     unify,
     vector,
 )
+from .styles import tidy
 
 ARITY = {
     "tr": 1,
@@ -116,7 +117,7 @@ class Scope:
                 expr: Expr = build.bare(item.spec)
                 name = item.spec.name
             elif isinstance(item, Named):
-                expr, name = build.tidy(item), item.name
+                expr, name = tidy(item), item.name
             else:
                 listed = isinstance(item, list | tuple)
                 hint = "; unpack a list with *: ec.parse_matrix(text, *tensors)" if listed else ""

@@ -40,10 +40,10 @@ from ..core.arguments import require_flag, require_text
 from ..core.errors import EincalcError, ParseError, ShapeError, UnsupportedError
 from ..core.expr import Delta, Expr, Index, One, Size, Zero
 from . import build
-from .build import NODE_BUILDERS
 from .matrix_checker import AXIS_CALLS, MATRIX_CALLS, Checker, Scope, elementwise_functions, key
 from .matrix_syntax import Bars, Call, Definition, Located, Name, Negate, Node, Number, Postfix, Product, Sum, read
 from .matrix_typing import Kind, Shape, Var, find, product_rule
+from .node_builders import NODE_BUILDERS
 
 
 def parse_matrix(text: str, *declared: Expr, rows: bool = False, shape: Sequence[str] | None = None) -> Expr:

@@ -54,7 +54,8 @@ from ..core.errors import ShapeError, UnknownNameError, UnsupportedError
 from ..core.expr import Expr, Index, Tensor, TensorSpec
 from ..core.limits import Limits, bounded, check_intermediates, get_limits
 from ..core.registry import Registry
-from ..frontend.build import as_expr, as_exprs, declarations
+from ..frontend.build import as_expr, as_exprs
+from ..frontend.declare import declarations
 from . import fastpath, runtime
 from .fastplan import NumpyPlan
 from .lowering import lower

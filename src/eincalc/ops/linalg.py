@@ -47,7 +47,8 @@ from ..calculus.simplify import Rule, register_rule
 from ..core.errors import DomainError, IndexMismatch, ShapeError, UnsupportedError
 from ..core.expr import Add, Apply, Const, Contract, Delta, Expr, Index, Tensor, node, positional_flag
 from ..core.names import fresh_indices, index_names, rename
-from ..frontend.build import NODE_BUILDERS, Operand, as_expr
+from ..frontend.build import Operand, as_expr
+from ..frontend.node_builders import NODE_BUILDERS
 from ..frontend.parse import _fixed, register_parse_function
 from ..frontend.printing import LatexPrinter, TextPrinter, register_latex, register_text
 from ..matrix.tree import Call, DiagPart, MatrixExpr, Symbol

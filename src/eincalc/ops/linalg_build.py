@@ -26,9 +26,12 @@ from ..core.errors import IndexMismatch, ShapeError, UnsupportedError, count
 from ..core.expr import Apply, Const, Contract, Delta, Expr, postorder
 from ..core.limits import check_count, check_tree_size, describe
 from ..core.names import fresh_indices, index_names, rename
-from ..frontend.build import NODE_BUILDERS, Operand, as_expr, diagonal_of, matmul, tidy
+from ..frontend.axes import diagonal_of
+from ..frontend.build import Operand, as_expr, matmul
+from ..frontend.node_builders import NODE_BUILDERS
 from ..frontend.parse import Call as ParseCall
 from ..frontend.parse import _fixed, register_parse_function
+from ..frontend.styles import tidy
 from .linalg import inv
 
 

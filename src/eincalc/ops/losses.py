@@ -19,17 +19,8 @@ from collections.abc import Sequence
 from ..core.arguments import require_flag
 from ..core.errors import IndexMismatch
 from ..core.expr import Apply, Expr, Size
-from ..frontend.build import (
-    Operand,
-    as_expr,
-    axis_indices,
-    elementwise_product,
-    power,
-    reduce_over,
-    scale,
-    sum_terms,
-    total,
-)
+from ..frontend.axes import axis_indices, reduce_over
+from ..frontend.build import Operand, as_expr, elementwise_product, power, scale, sum_terms, total
 from ..frontend.parse import Call, _fixed, register_parse_function
 from .nn import log_softmax
 

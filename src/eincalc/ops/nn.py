@@ -45,10 +45,13 @@ from ..core.expr import (
     raw_mode,
 )
 from ..core.names import fresh_indices, index_names, rename
-from ..frontend.build import NODE_BUILDERS, Operand, as_expr, axis_index, tidy
+from ..frontend.axes import axis_index
+from ..frontend.build import Operand, as_expr
+from ..frontend.node_builders import NODE_BUILDERS
 from ..frontend.parse import Call as ParseCall
 from ..frontend.parse import ParseFunction, register_parse_function
 from ..frontend.printing import LatexPrinter, TextPrinter, register_latex, register_text
+from ..frontend.styles import tidy
 from ..matrix.tree import Call, Kind
 from ..matrix.view import Converter, Term, register_matrix_rule
 from ..numeric import kernels

@@ -55,7 +55,7 @@ from ..core.expr import (
     positional_flag,
     split_coefficient,
 )
-from ..frontend.build import NODE_BUILDERS
+from ..frontend.node_builders import NODE_BUILDERS
 from ..frontend.printing import LatexPrinter, TextPrinter, register_latex, register_text
 from ..matrix.tree import Call
 from ..matrix.view import Converter, Term, register_matrix_rule
