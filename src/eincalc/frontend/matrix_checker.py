@@ -3,13 +3,14 @@
 `Checker` walks the tree of `eincalc.frontend.matrix_syntax` (a ``where``
 definition before the text that uses it) and gives every node a
 `Shape`, with the rules and messages of
-`eincalc.frontend.matrix_typing`; a literal ``0`` or ``1`` keeps a
-`Flexible` type until a sum, a product or the
+`eincalc.frontend.matrix_typing` (a call with those of `eincalc.frontend.matrix_calls`);
+a literal ``0`` or ``1`` keeps a `Flexible` type until a sum, a product or the
 end settles it.  It records what the building pass needs: each node's type and
 how each product multiplies.  Names are looked up in a `Scope`: the
 declared tensors and intermediates, ``I``, and the dimension names (sizes).
 
 >>> import eincalc as ec
+>>> from eincalc.frontend.matrix_calls import MATRIX_CALLS
 >>> from eincalc.frontend.matrix_syntax import read
 >>> W, x = ec.tensors("W[m,n] x[n]")
 >>> scope = Scope([W, x])
@@ -28,9 +29,9 @@ from typing import Any, NamedTuple
 from ..core.arguments import describe as describe_value
 from ..core.errors import ParseError, ShapeError, UnknownNameError, UnsupportedError
 from ..core.expr import Expr, Named, Tensor
-from ..core.functions import ALIASES, FUNCTIONS
 from ..core.limits import describe as describe_expr
 from . import build
+from .matrix_calls import ARITY, AXIS_CALLS, call_type, elementwise_functions
 from .matrix_syntax import (
     DIVIDE,
     ELEMENTWISE,
@@ -68,35 +69,6 @@ from .matrix_typing import (
     vector,
 )
 from .styles import tidy
-
-ARITY = {
-    "tr": 1,
-    "trace": 1,
-    "det": 1,
-    "logdet": 1,
-    "inv": 1,
-    "diag": 1,
-    "sum": 1,
-    "norm1": 1,
-    "norm2": 1,
-    "vector": 1,
-    "matrix": 1,
-    "softmax": 1,
-    "log_softmax": 1,
-    "logsumexp": 1,
-}
-AXIS_CALLS = {f"{fn}_{way}": (fn, way) for fn in ("softmax", "log_softmax", "logsumexp") for way in ("rows", "cols")}
-
-
-def elementwise_functions() -> dict[str, str]:
-    """Each element-wise function by every name it is written with (``σ``, ``sigmoid``) → its table name."""
-    spelled = {f.text[: -len("({x})")]: f.name for f in FUNCTIONS.values() if f.text.endswith("({x})")}
-    return {**spelled, **{f: f for f in FUNCTIONS if f != "pow"}, **ALIASES}
-
-
-MATRIX_CALLS = frozenset({*ARITY, *AXIS_CALLS})
-"""The calls with a rule here (the element-wise functions come from their table, `elementwise_functions()`)."""
-
 
 # -- names in scope ---------------------------------------------------------------------------------
 
@@ -403,33 +375,6 @@ class Checker:
             )
         return SCALAR
 
-    def call_type(self, node: Call) -> Type:
-        fn, args = node.fn, node.args
-        arity = 1 if fn in AXIS_CALLS or fn in elementwise_functions() else ARITY[fn]
-        if len(args) != arity:
-            raise Located(ParseError(f"{fn} takes {arity} argument{'s' * (arity != 1)}, not {len(args)}"), node.start)
-        if fn in ("tr", "trace", "det", "logdet", "inv"):
-            shape = self.require_square(args[0], self.operand(args[0]), fn)
-            return shape if fn == "inv" else SCALAR
-        argument = self.check(args[0])
-        if isinstance(argument, Flexible) and fn in elementwise_functions():
-            return argument.derived()  # σ(1): still a constant of any shape
-        if isinstance(argument, Flexible) and fn in ("softmax", "log_softmax", "logsumexp", "diag"):  # diag(1) is I
-            argument = self.settle(argument, vector(self.vector, Var("1", args[0].start)), args[0])
-        rule = _CALL_TYPES.get(fn) or (_axis_call_type if fn in AXIS_CALLS else _same_type)
-        return rule(self, node, final(argument))
-
-    def require(self, node: Call, shape: Shape, kinds: tuple[Kind, ...], hint: str = "") -> None:
-        if shape.kind not in kinds:
-            words = {"scalar": "a scalar", "col": "a vector", "row": "a vector", "matrix": "a matrix"}
-            wanted = " or ".join(dict.fromkeys(words[k] for k in kinds))
-            raise Located(
-                ShapeError(f"{node.fn} takes {wanted}; {self.text(node.args[0])} is {describe(shape)}{hint}"),
-                node.args[0].start,
-            )
-
-    # -- building ----------------------------------------------------------------------------------
-
 
 class _Left(NamedTuple):
     """The left operand of a product so far: its type, its text and where it starts."""
@@ -459,55 +404,9 @@ def _parts(node: Node) -> tuple[Node, ...]:
     return (node.child,) if isinstance(node, Negate | Postfix | Bars) else ()
 
 
-# -- the tables -------------------------------------------------------------------------------------
-
-
-# -- the tables -------------------------------------------------------------------------------------
-
-
-def _same_type(reader: Checker, node: Call, shape: Shape) -> Type:
-    return shape
-
-
-def _vector_or_matrix(reader: Checker, node: Call, shape: Shape) -> Type:
-    reader.require(node, shape, ("col", "row", "matrix"))
-    return SCALAR
-
-
-def _diag_type(reader: Checker, node: Call, shape: Shape) -> Type:
-    if shape.kind == "matrix":
-        return vector(reader.vector, reader.require_square(node.args[0], shape, "diag").dims[0])
-    reader.require(node, shape, ("col", "row", "matrix"))
-    return Shape("matrix", (shape.dims[0], shape.dims[0]))
-
-
-def _softmax_type(reader: Checker, node: Call, shape: Shape) -> Type:
-    hint = f"; say which way it normalises: {node.fn}_rows(…) or {node.fn}_cols(…)" if shape.kind == "matrix" else ""
-    reader.require(node, shape, ("col", "row"), hint)
-    return shape if node.fn != "logsumexp" else SCALAR
-
-
-def _axis_call_type(reader: Checker, node: Call, shape: Shape) -> Type:
-    reader.require(node, shape, ("matrix",))
-    fn, way = AXIS_CALLS[node.fn]
-    return shape if fn != "logsumexp" else vector(reader.vector, shape.dims[0 if way == "rows" else 1])
-
-
-def _constant_type(reader: Checker, node: Call, shape: Shape) -> Type:
-    reader.require(node, shape, ("scalar",))
-    size = Var(f"{node.fn}(…)", node.start)
-    return vector(reader.vector, size) if node.fn == "vector" else Shape("matrix", (size, Var(node.fn, node.start)))
-
-
-_CALL_TYPES: dict[str, Callable[[Checker, Call, Shape], Type]] = {
-    "diag": _diag_type, "sum": lambda r, n, s: SCALAR, "norm1": _vector_or_matrix, "norm2": _vector_or_matrix,
-    "softmax": _softmax_type, "log_softmax": _softmax_type, "logsumexp": _softmax_type,
-    "vector": _constant_type, "matrix": _constant_type,
-}  # fmt: skip
-
 _CHECKS: dict[type, Callable[[Any, Any], Type]] = {
     Number: lambda r, n: Flexible() if n.value in (0.0, 1.0) else SCALAR,
     Name: Checker.name_type, Sum: Checker.sum_type, Product: Checker.product_type,
     Negate: lambda r, n: r.check(n.child), Postfix: Checker.postfix_type, Bars: Checker.bars_type,
-    Call: Checker.call_type,
+    Call: call_type,
 }  # fmt: skip

@@ -40,7 +40,8 @@ from ..core.arguments import require_flag, require_text
 from ..core.errors import EincalcError, ParseError, ShapeError, UnsupportedError
 from ..core.expr import Delta, Expr, Index, One, Size, Zero
 from . import build
-from .matrix_checker import AXIS_CALLS, MATRIX_CALLS, Checker, Scope, elementwise_functions, key
+from .matrix_calls import AXIS_CALLS, MATRIX_CALLS, elementwise_functions
+from .matrix_checker import Checker, Scope, key
 from .matrix_syntax import Bars, Call, Definition, Located, Name, Negate, Node, Number, Postfix, Product, Sum, read
 from .matrix_typing import Kind, Shape, Var, find, product_rule
 from .node_builders import NODE_BUILDERS
