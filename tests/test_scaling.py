@@ -11,7 +11,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 import eincalc as ec
-from eincalc.calculus.simplify import FLAT_PRODUCT_LIMIT, Recorder
+from eincalc.calculus.product_rules import FLAT_PRODUCT_LIMIT
+from eincalc.calculus.simplify import Recorder
 from eincalc.core.expr import Contract, Expr, Tensor, postorder
 from eincalc.frontend.printing import with_definitions
 
