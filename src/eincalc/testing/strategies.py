@@ -35,7 +35,6 @@ Oracles that share no code with the evaluator or the differentiator:
 
 from __future__ import annotations
 
-import math
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,14 +62,13 @@ from ..core.expr import (
     walk,
 )
 from ..core.expr import postorder as _postorder
-from ..core.names import rename
 from ..frontend.build import bare
 from ..numeric.evaluate import compile
 from ..ops.linalg import MatrixFunction
 from ..ops.nn import LogSumExp, Softmax
+from .expression_builder import DIMENSIONS, Builder, Options
+from .reference_functions import REFERENCE_FUNCTIONS
 
-DIMENSIONS: Mapping[str, str] = {"m": "ijkl", "n": "abce", "r": "uvwz"}
-"""The dimension names problems use, each with the index names that stand for it."""
 ELEMENTWISE = ("sigmoid", "tanh", "exp", "log", "sqrt", "softplus", "sin", "cos", "pow", "relu", "abs")
 """Element-wise functions `problems()` applies (``pow`` with exponents 2, 3, -1, 0.5, -0.5)."""
 STRUCTURED = ("softmax", "log_softmax", "logsumexp")
@@ -80,8 +78,6 @@ LINALG = ("inv", "det", "logdet")
 KINKED = ("relu", "abs", "step", "sign")
 """Functions with a point where the derivative jumps; drawn arguments stay away from it."""
 
-_MAGNITUDE = 1e3  # no drawn sub-expression exceeds this in absolute value
-_MARGIN = 0.2  # log, sqrt and negative powers see arguments at least this far from zero
 _KINK_CLEARANCE = 1e-3  # kinked functions see arguments at least this far from their kink
 
 
@@ -131,17 +127,6 @@ class Problem:
         return tensor, rng.uniform(-1.0, 1.0, tuple(self.sizes[d] for d in target.shape))
 
 
-@dataclass(frozen=True)
-class _Options:
-    max_depth: int
-    max_size: int
-    max_tensors: int
-    functions: tuple[str, ...]
-    structured: tuple[str, ...]
-    linalg: tuple[str, ...]
-    named: bool
-
-
 def problems(
     *,
     max_depth: int = 4,
@@ -164,7 +149,7 @@ def problems(
         if name not in known + KINKED:
             raise UnsupportedError(f"problems cannot draw {name!r}; known: {', '.join(known)}")
     return _problem(
-        _Options(max_depth, max_size, max_tensors, tuple(functions), tuple(structured), tuple(linalg), named)
+        Options(max_depth, max_size, max_tensors, tuple(functions), tuple(structured), tuple(linalg), named)
     )
 
 
@@ -174,7 +159,7 @@ def expressions(**options: Any) -> st.SearchStrategy[Expr]:
 
 
 @st.composite
-def _problem(draw: st.DrawFn, options: _Options) -> Problem:
+def _problem(draw: st.DrawFn, options: Options) -> Problem:
     sizes = {dim: draw(st.integers(1, options.max_size)) for dim in DIMENSIONS}
     count = draw(st.integers(1, options.max_tensors))
     specs = [
@@ -182,7 +167,7 @@ def _problem(draw: st.DrawFn, options: _Options) -> Problem:
         for name in string.ascii_uppercase[:count]
     ]
     positive = frozenset(s.name for s in specs if draw(st.booleans()))
-    expr = _Builder(draw, sizes, specs, positive, options).build(options.max_depth, top=True).expr
+    expr = Builder(draw, sizes, specs, positive, options).build(options.max_depth, top=True).expr
     seed = draw(st.integers(0, 2**32 - 1))
     values = random_arrays(expr, sizes, positive, seed)
     for sub in walk(expr):
@@ -201,211 +186,7 @@ def random_arrays(expr: Expr, sizes: Mapping[str, int], positive: frozenset[str]
     }
 
 
-# -- the expression builder ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Bounded:
-    """A drawn expression and an interval that contains every entry of its value."""
-
-    expr: Expr
-    lo: float
-    hi: float
-
-    @property
-    def magnitude(self) -> float:
-        return max(abs(self.lo), abs(self.hi))
-
-
-def _product(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    corners = [x * y for x in a for y in b]
-    return min(corners), max(corners)
-
-
-class _Builder:
-    """Draws one expression bottom-up, tracking value intervals to stay in the safe range."""
-
-    def __init__(
-        self,
-        draw: st.DrawFn,
-        sizes: Mapping[str, int],
-        specs: list[TensorSpec],
-        positive: frozenset[str],
-        options: _Options,
-    ) -> None:
-        self.draw, self.sizes, self.specs, self.positive, self.options = draw, sizes, specs, positive, options
-        self.built: list[_Bounded] = []  # earlier sub-expressions, to share
-
-    def index(self, dim: str) -> Index:
-        return Index(self.draw(st.sampled_from(DIMENSIONS[dim][:3])), dim)
-
-    def build(self, depth: int, top: bool = False) -> _Bounded:
-        """An expression nested at most ``depth`` operations deep (an operation, not a leaf, at the ``top``)."""
-        kinds = ["leaf", "contract", "add", "apply", "structured", "linalg", "share", "negate"][top:]
-        kinds = kinds if depth > 0 else ["leaf"]
-        kind = self.draw(st.sampled_from(kinds))
-        if kind == "contract":
-            result = self.contract(depth)
-        elif kind == "add":
-            result = self.add(depth)
-        elif kind == "apply" and self.options.functions:
-            result = self.apply(self.build(depth - 1))
-        elif kind == "structured" and self.options.structured:
-            result = self.normalise(self.build(depth - 1))
-        elif kind == "linalg" and self.options.linalg:
-            result = self.matrix_function(self.build(depth - 1))
-        elif kind == "share" and self.built:
-            result = self.draw(st.sampled_from(self.built))
-        elif kind == "negate":
-            result = self.negated(self.build(depth - 1))
-        else:
-            result = self.leaf()
-        if self.options.named and result.expr.children() and self.draw(st.integers(0, 3)) == 0:
-            name = f"h{len(self.built)}"
-            result = _Bounded(Named(name, result.expr, result.expr.free, f"d{name}"), result.lo, result.hi)
-        self.built.append(result)
-        return result
-
-    def leaf(self) -> _Bounded:
-        kind = self.draw(st.sampled_from(["tensor"] * 5 + ["const", "delta", "one", "size", "zero"]))
-        dim = self.draw(st.sampled_from(list(DIMENSIONS)))
-        if kind == "tensor":
-            spec = self.draw(st.sampled_from(self.specs))
-            interval = (0.5, 1.5) if spec.name in self.positive else (-1.0, 1.0)
-            return _Bounded(Tensor(spec, tuple(self.index(d) for d in spec.dims)), *interval)
-        if kind == "const":
-            value = self.draw(st.sampled_from([2.0, -1.0, 0.5, -3.0, 1.0]))
-            return _Bounded(Const(value), value, value)
-        if kind == "delta":
-            return _Bounded(Delta(self.index(dim), self.index(dim)), 0.0, 1.0)
-        if kind == "one":
-            return _Bounded(One(self.index(dim)), 1.0, 1.0)
-        if kind == "size":
-            return _Bounded(Size(dim), self.sizes[dim], self.sizes[dim])
-        indices = tuple(dict.fromkeys(self.index(self.draw(st.sampled_from(list(DIMENSIONS)))) for _ in range(2)))
-        return _Bounded(Zero(indices[: self.draw(st.integers(0, len(indices)))]), 0.0, 0.0)
-
-    def contract(self, depth: int) -> _Bounded:
-        factors = [self.build(depth - 1) for _ in range(self.draw(st.integers(1, 3)))]
-        present = list(dict.fromkeys(k for f in factors for k in f.expr.free))
-        out = self.draw(st.permutations([k for k in present if self.draw(st.booleans())]))
-        interval = (1.0, 1.0)
-        for factor in factors:
-            interval = _product(interval, (factor.lo, factor.hi))
-        terms = math.prod(self.sizes[k.dim] for k in present if k not in out)
-        return self.bounded(
-            Contract(tuple(f.expr for f in factors), tuple(out)), interval[0] * terms, interval[1] * terms, factors[0]
-        )
-
-    def add(self, depth: int) -> _Bounded:
-        """A sum; a term after the first is sometimes subtracted, as ``x - (y + z)`` builds it."""
-        terms = [self.build(depth - 1) for _ in range(self.draw(st.integers(2, 3)))]
-        terms[1:] = [self.negated(t) if self.draw(st.booleans()) else t for t in terms[1:]]
-        out = self.draw(st.permutations(list(dict.fromkeys(k for t in terms for k in t.expr.free))))
-        return self.bounded(
-            Add(tuple(t.expr for t in terms), tuple(out)), sum(t.lo for t in terms), sum(t.hi for t in terms), terms[0]
-        )
-
-    @staticmethod
-    def negated(term: _Bounded) -> _Bounded:
-        """``-term``, as the ``-`` operator builds it."""
-        return _Bounded(Contract((Const(-1.0), term.expr), term.expr.free), -term.hi, -term.lo)
-
-    def apply(self, arg: _Bounded) -> _Bounded:
-        parameters = [(fn, k) for fn in self.options.functions for k in _PARAMETERS.get(fn, (None,))]
-        choices = [(fn, k) for fn, k in parameters if _allowed(fn, k, arg)]
-        if not choices:
-            return arg
-        fn, k = self.draw(st.sampled_from(choices))
-        corners = [arg.lo, arg.hi, *([0.0] if arg.lo < 0 < arg.hi else [])]
-        with np.errstate(all="ignore"):
-            images = [float(_REFERENCE_FUNCTIONS[fn](np.float64(x), k)) for x in corners]
-        lo, hi = (-1.0, 1.0) if fn in ("sin", "cos") else (min(images), max(images))
-        return self.bounded(Apply(fn, arg.expr, k), lo, hi, arg)
-
-    def normalise(self, arg: _Bounded) -> _Bounded:
-        if not arg.expr.free:
-            return arg
-        axis = self.draw(st.sampled_from(arg.expr.free))
-        fn = self.draw(st.sampled_from(self.options.structured))
-        n, spread = self.sizes[axis.dim], arg.hi - arg.lo
-        if fn == "logsumexp":
-            return self.bounded(LogSumExp(arg.expr, axis), arg.lo + math.log(n), arg.hi + math.log(n), arg)
-        # log softmax lies in [-log(1 + (n-1) e^spread), -log(1 + (n-1) e^-spread)]
-        others = math.log(n - 1) if n > 1 else -math.inf
-        lo, hi = (-float(np.logaddexp(0.0, others + s)) for s in (spread, -spread))
-        if fn == "softmax":
-            lo, hi = math.exp(lo), math.exp(hi)
-        return self.bounded(Softmax(fn, arg.expr, axis), lo, hi, arg)
-
-    def matrix_function(self, arg: _Bounded) -> _Bounded:
-        """``inv``, ``det`` or ``logdet`` of ``c I + S``: ``S[i,j]`` sums ``arg`` over all but one or two of its
-        indices of one dimension (``i`` on a tensor), spread along ``1[j]`` where it lacks ``j``;
-        ``c = n |S|max + 1``."""
-        free = arg.expr.free
-        outside_bodies = walk(arg.expr, enter=lambda node: not isinstance(node, MatrixFunction))
-        on_tensors = {k for sub in outside_bodies if isinstance(sub, Tensor) for k in sub.indices}
-        pairs = [(p, q) for p in free for q in free if p != q and p.dim == q.dim and p in on_tensors]
-        kept = self.draw(st.sampled_from(pairs)) if pairs else [k for k in free if k in on_tensors][:1]
-        if not kept:  # text names the body's indices i, j: a tensor in it must give them their dimension
-            return arg
-        dim = kept[0].dim
-        i, j = Index("i", dim), Index("j", dim)
-        n = self.sizes[dim]
-        summed = math.prod(self.sizes[k.dim] for k in free if k not in kept)
-        part = rename(Contract((arg.expr,), tuple(kept)), dict(zip(kept, (i, j), strict=False)))
-        square = Contract((part, *(One(k) for k in (i, j)[len(kept) :])), (i, j))
-        largest = arg.magnitude * summed
-        c = n * largest + 1.0
-        body = Add((square, Contract((Const(c), Delta(i, j)), (i, j))), (i, j))
-        fn = self.draw(st.sampled_from(self.options.linalg))
-        row = c + n * largest  # a bound on every row's absolute sum
-        if fn == "inv":
-            labels = tuple(self.index(dim) for _ in range(2))
-            return self.bounded(MatrixFunction("inv", body, labels), -1.0, 1.0, arg)
-        if fn == "det":
-            return self.bounded(MatrixFunction("det", body), 1.0, row**n, arg)
-        return self.bounded(MatrixFunction("logdet", body), 0.0, n * math.log(row), arg)
-
-    @staticmethod
-    def bounded(expr: Expr, lo: float, hi: float, fallback: _Bounded) -> _Bounded:
-        """``expr`` with its interval, or ``fallback`` when the values could grow too large."""
-        result = _Bounded(expr, lo, hi)
-        return result if math.isfinite(result.magnitude) and result.magnitude <= _MAGNITUDE else fallback
-
-
-_PARAMETERS: dict[str, tuple[float | None, ...]] = {"pow": (2.0, 3.0, -1.0, 0.5, -0.5)}
-
-
-def _allowed(fn: str, k: float | None, arg: _Bounded) -> bool:
-    """Whether ``fn`` (with parameter ``k``) is smooth and finite on the whole interval of ``arg``."""
-    positive = arg.lo >= _MARGIN
-    if fn in ("log", "sqrt") or (fn == "pow" and k is not None and not float(k).is_integer()):
-        return positive
-    if fn == "pow" and k is not None and k < 0:
-        return positive or arg.hi <= -_MARGIN
-    if fn == "exp":
-        return arg.hi <= 4.0
-    return True
-
-
 # -- oracles ------------------------------------------------------------------------------------
-
-_REFERENCE_FUNCTIONS: dict[str, Callable[[Any, float | None], Any]] = {
-    "sigmoid": lambda x, k: 1.0 / (1.0 + np.exp(-x)),
-    "tanh": lambda x, k: np.tanh(x),
-    "exp": lambda x, k: np.exp(x),
-    "log": lambda x, k: np.log(x),
-    "sqrt": lambda x, k: np.sqrt(x),
-    "softplus": lambda x, k: np.logaddexp(0.0, x),
-    "sin": lambda x, k: np.sin(x),
-    "cos": lambda x, k: np.cos(x),
-    "pow": lambda x, k: np.power(x, 1.0 if k is None else k),
-    "relu": lambda x, k: np.where(x > 0, x, 0.0),
-    "step": lambda x, k: np.where(x > 0, 1.0, 0.0),
-    "abs": lambda x, k: np.abs(x),
-    "sign": lambda x, k: np.sign(x),
-}
 
 
 def reference_value(expr: Expr, values: Mapping[str, Any], sizes: Mapping[str, int]) -> np.ndarray:
@@ -453,7 +234,7 @@ def _reference_node(
     if isinstance(node, Add):
         return sum(_broadcast(term, value, node.out, sizes) for term, value in zip(node.terms, args, strict=True))
     if isinstance(node, Apply):
-        return _REFERENCE_FUNCTIONS[node.fn](args[0], node.param)
+        return REFERENCE_FUNCTIONS[node.fn](args[0], node.param)
     if isinstance(node, Named):
         return args[0]
     if isinstance(node, MatrixFunction):  # the body's axes are (i, j)
