@@ -18,7 +18,8 @@ from numpy.testing import assert_allclose
 
 import eincalc as ec
 from eincalc.numeric import elementwise, fastpath, fastplan, fusion
-from eincalc.numeric.evaluate import CompiledFunction, bind_sizes
+from eincalc.numeric.binding import bind_sizes
+from eincalc.numeric.evaluate import CompiledFunction
 from eincalc.numeric.lowering import lower
 from eincalc.numeric.memory import FRESH, Need, plan_memory
 from eincalc.numeric.program import Contraction, Elementwise

@@ -64,7 +64,8 @@ from ..frontend.build import as_expr
 from ..frontend.printing import line, number, to_einsum
 from ..matrix.tree import Diag
 from ..matrix.view import to_matrix
-from ..numeric.evaluate import as_array, compile
+from ..numeric.binding import as_array
+from ..numeric.evaluate import compile
 from ..testing import sizes_of
 from .reasons import ADD_GATE
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core.arguments import require_mapping
 from ..core.errors import DomainError, EincalcError, ResourceError, ShapeError, UnknownNameError, UnsupportedError
-from ..numeric.evaluate import as_array
+from ..numeric.binding import as_array
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,

@@ -48,15 +48,14 @@ from typing import Any, TypeVar
 import numpy as np
 import opt_einsum
 
-from ..core.arguments import describe, require_flag, require_mapping, require_sizes
-from ..core.arrays import array_namespace, is_foreign_array
+from ..core.arguments import require_flag, require_sizes
 from ..core.errors import ShapeError, UnknownNameError, UnsupportedError
-from ..core.expr import Expr, Index, Tensor, TensorSpec
+from ..core.expr import Expr, Index, TensorSpec
 from ..core.limits import Limits, bounded, check_intermediates, get_limits
 from ..core.registry import Registry
 from ..frontend.build import as_expr, as_exprs
-from ..frontend.declare import declarations
 from . import fastpath, runtime
+from .binding import as_array, bind_sizes, constant_namespace, given_arrays, sizing_tensors, unknown_size_error
 from .fastplan import NumpyPlan
 from .lowering import lower
 from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs
@@ -122,127 +121,6 @@ class EvalContext:
 
     def eye(self, dim: str) -> Any:
         return self.new("eye", (self.size(dim),))
-
-
-# -- binding arrays to declared tensors ---------------------------------------------------
-
-
-def as_array(name: str, value: Any) -> Any:
-    """``value`` as an array of real numbers: NumPy integers and booleans become float64 (so ``int8`` never
-    wraps around), other array types (PyTorch, JAX, …) stay native and must be floating point already."""
-    if type(value) is np.ndarray and value.dtype.kind == "f":  # the common case, checked first
-        return value
-    if np.ma.isMaskedArray(value):
-        raise UnsupportedError(
-            f"value for {name} is a masked array; fill its masked entries first "
-            "(x.filled(...)), eincalc would otherwise read them"
-        )
-    if is_foreign_array(value):
-        kind = _dtype_kind(value.dtype)
-        if kind != "f":
-            raise UnsupportedError(
-                f"value for {name} has dtype {value.dtype}; eincalc computes with real "
-                f"floating-point numbers: convert it first (for example to float64)"
-            )
-        return value
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as err:
-        raise ShapeError(f"value for {name} is not a rectangular array of numbers: {err}") from None
-    kind = array.dtype.kind
-    if kind not in "biuf":
-        what = "complex numbers" if kind == "c" else "not numbers"
-        raise UnsupportedError(f"value for {name} has dtype {array.dtype} ({what}); eincalc computes with real numbers")
-    return array.astype(np.float64) if kind in "biu" else array
-
-
-def _dtype_kind(dtype: Any) -> str:
-    """NumPy's one-letter kind of ``dtype`` (``"f"`` floating, ``"c"`` complex), also for a PyTorch dtype."""
-    kind = getattr(dtype, "kind", None)
-    if isinstance(kind, str):
-        return kind
-    if getattr(dtype, "is_complex", False):
-        return "c"
-    return "f" if getattr(dtype, "is_floating_point", False) else "?"
-
-
-def _given(values: Any, arrays: Mapping[str, Any]) -> dict[str, Any]:
-    """The arrays passed, by tensor name: ``values`` (a mapping, or ``None``) updated by keyword ``arrays``."""
-    given = dict(
-        require_mapping({} if values is None else values, "values", "tensor names to arrays, like {'W': W_value}")
-    )
-    for key in given:
-        if not isinstance(key, str):
-            hint = f"; use its name {key.spec.name!r}" if isinstance(key, Tensor) else ""
-            raise UnsupportedError(f"values maps tensor names to arrays; its key {describe(key)} is not a name{hint}")
-    return {**given, **arrays}
-
-
-def _sizing(given: Mapping[str, Any], unsized: frozenset[str], bound: set[str]) -> tuple[TensorSpec, ...]:
-    """The tensors declared with `eincalc.tensors()` (once, or always with the same dimensions) whose arrays
-    are ``given`` though not read, and that carry a dimension in ``unsized``: the Jacobian ``δ[i,p] a[q]`` of
-    ``W @ a`` takes ``m`` from ``W``."""
-    if not unsized:
-        return ()
-    found = [declarations(name) for name in given if name not in bound]
-    return tuple(specs[0] for specs in found if len(specs) == 1 and unsized.intersection(specs[0].dims))
-
-
-def _unknown_size(dim: str, given: Mapping[str, Any], bound: Mapping[str, Any]) -> ShapeError:
-    """The error for dimension ``dim`` that nothing gives a size, naming the arrays given but not ``bound`` whose
-    declarations are ambiguous."""
-    message = (
-        f"size of dimension {dim!r} unknown; pass dims={{{dim!r}: ...}}, or the array of a tensor declared "
-        f"with an axis {dim}"
-    )
-    for name in (name for name in given if name not in bound):
-        specs = declarations(name)
-        if len(specs) > 1 and any(dim in spec.dims for spec in specs):
-            shown = ", ".join(str(spec) for spec in specs)
-            message += f" ({name} was declared several ways, {shown}, so its array gives no sizes)"
-    return ShapeError(message)
-
-
-def bind_sizes(specs: Sequence[TensorSpec], arrays: Mapping[str, Any], dims: Mapping[str, int]) -> dict[str, int]:
-    """Dimension sizes implied by ``dims`` and the ``arrays`` of the tensors ``specs`` declare.
-
-    Raises `ShapeError` naming both sources when two disagree, and for an empty axis.
-
-    >>> bind_sizes([TensorSpec("W", ("m", "n")), TensorSpec("a", ("n",))], {"W": np.ones((2, 3)), "a": np.ones(4)}, {})
-    Traceback (most recent call last):
-      ...
-    eincalc.core.errors.ShapeError: a: axis 0 (dimension n) has size 4, but n = 3 from W axis 1
-    """
-    sizes = dict(dims)
-    origin = dict.fromkeys(sizes, "dims")
-    for spec in specs:
-        shape = tuple(arrays[spec.name].shape)
-        if len(shape) != len(spec.dims):
-            raise ShapeError(f"{spec.name} is declared as {spec} but its value has shape {shape}")
-        for axis, (dim, n) in enumerate(zip(spec.dims, shape, strict=True)):
-            if n < 1:
-                raise ShapeError(
-                    f"{spec.name}: axis {axis} (dimension {dim}) is empty; a dimension has at "
-                    "least 1 entry (eincalc has no empty axes)"
-                )
-            known = sizes.setdefault(dim, n)
-            origin.setdefault(dim, f"{spec.name} axis {axis}")
-            if known != n:
-                raise ShapeError(
-                    f"{spec.name}: axis {axis} (dimension {dim}) has size {n}, but {dim} = {known} from {origin[dim]}"
-                )
-    return sizes
-
-
-def _namespace(arrays: Sequence[Any]) -> tuple[Any, Any, Any]:
-    """``(xp, dtype, device)`` for constants: those of the first non-NumPy input, else NumPy float64."""
-    for x in arrays:
-        if isinstance(x, np.ndarray | np.generic):
-            continue
-        xp = array_namespace(x)
-        device = getattr(x, "device", None)
-        return xp, x.dtype, None if callable(device) else device
-    return np, np.float64, None
 
 
 # -- planning: once per shape signature ------------------------------------------------------
@@ -392,7 +270,7 @@ class CompiledFunction:
             if spec.name not in given:
                 raise UnknownNameError(f"no value given for tensor {spec.name!r} (declared {spec})")
             bound[spec.name] = as_array(spec.name, given[spec.name])
-        others = _sizing(given, self._unsized, set(bound))
+        others = sizing_tensors(given, self._unsized, set(bound))
         bound.update((spec.name, as_array(spec.name, given[spec.name])) for spec in others)
         return bound, others
 
@@ -410,7 +288,7 @@ class CompiledFunction:
             sizes = bind_sizes(specs, bound, self._dims)
             missing = sorted(self._unsized - sizes.keys())
             if missing:
-                raise _unknown_size(missing[0], given, bound)
+                raise unknown_size_error(missing[0], given, bound)
             sizes = check_intermediates(sizes, self.program.nodes.values())
             entry = (sizes, None, None)
             if len(self._plans) >= self.MAX_PLANS:
@@ -430,13 +308,13 @@ class CompiledFunction:
             fast = entry[1] or bounded(_numpy_plan)(self.program, ctx)
             self._plans[signature] = (entry[0], fast, entry[2])
             return ctx, fast
-        ctx = EvalContext(bound, entry[0], *_namespace([bound[spec.name] for spec in self._specs]))
+        ctx = EvalContext(bound, entry[0], *constant_namespace([bound[spec.name] for spec in self._specs]))
         general = entry[2] or bounded(_Plan)(self.program, ctx)
         self._plans[signature] = (entry[0], entry[1], general)
         return ctx, general
 
     def __call__(self, values: Mapping[str, Any] | None = None, /, **arrays: Any) -> Any:
-        given = _given(values, arrays)
+        given = given_arrays(values, arrays)
         bound, others = self._bound(given)
         dtypes = {bound[spec.name].dtype if isinstance(bound[spec.name], np.ndarray) else None for spec in self._specs}
         fast = len(dtypes) <= 1 and all(d is not None and d.kind == "f" for d in dtypes)

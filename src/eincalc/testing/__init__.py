@@ -26,7 +26,8 @@ from ..core.arguments import require_mapping, require_sizes, require_step, requi
 from ..core.errors import ShapeError, UnknownNameError
 from ..core.expr import Expr, Tensor, walk
 from ..frontend.build import as_expr
-from ..numeric.evaluate import as_array, bind_sizes, evaluate
+from ..numeric.binding import as_array, bind_sizes
+from ..numeric.evaluate import evaluate
 
 
 def declared(expr: Expr) -> dict[str, Tensor]:

@@ -21,7 +21,8 @@ from ..core.arguments import require_mapping, require_sizes, require_text
 from ..core.errors import ShapeError, UnsupportedError
 from ..core.expr import Expr
 from ..frontend.printing import to_text
-from ..numeric.evaluate import as_array, evaluate
+from ..numeric.binding import as_array
+from ..numeric.evaluate import evaluate
 from ..testing import sizes_of
 
 MAX_PANELS = 36
