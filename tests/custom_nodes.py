@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from eincalc.core.expr import Expr, Index, node, positional_flag
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index
+from eincalc.core.nodes import node, positional_flag
 from eincalc.frontend.printing import register_text
 
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 import eincalc as ec
-from eincalc.core.expr import Index, TensorSpec
+from eincalc.core.indices import Index, TensorSpec
 
 TENSORS = ec.tensors("x[n] y[n] W[m,n] A[n,n] c θ[k]")
 INDICES = (Index("i", "n"), Index("p", "n"), Index("b", "m"))

@@ -184,7 +184,8 @@ def _variables(expr: ec.Expr) -> list[ec.Expr]:
 
 
 def _walk(expr: ec.Expr) -> Iterator[ec.Tensor]:
-    from eincalc.core.expr import Tensor, walk
+    from eincalc.core.nodes import Tensor
+    from eincalc.core.traversal import walk
 
     return (node for node in walk(expr) if isinstance(node, Tensor))
 

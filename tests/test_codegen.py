@@ -16,7 +16,8 @@ from numpy.testing import assert_allclose
 import eincalc as ec
 from custom_nodes import opaque_node
 from eincalc.core.errors import UnsupportedError
-from eincalc.core.expr import Expr, Index
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index
 from eincalc.strategies import Problem, problems
 from test_compile import mlp, mlp_values
 
@@ -101,7 +102,7 @@ def test_generated_source_runs_without_eincalc(tmp_path: Path) -> None:
 def test_parameters_follow_the_inputs_then_free_sizes(tmp_path: Path) -> None:
     (x,) = ec.tensors("x[n]")
     b = Index("b", "batch")
-    broadcast = ec.core.expr.Contract((x["i"], ec.core.expr.One(b)), (b, Index("i", "n")))
+    broadcast = ec.core.nodes.Contract((x["i"], ec.core.nodes.One(b)), (b, Index("i", "n")))
     source = ec.codegen(broadcast, name="spread")
     assert "def spread(x, batch):" in source
     module = load(source, tmp_path)

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.core.expr import Expr, Tensor
+from eincalc.core.expr import Expr
+from eincalc.core.nodes import Tensor
 from eincalc.testing import numeric_jacobian, random_values
 
 x, a, b, c = ec.tensors("x[n] a[n] b[n] c[n]")

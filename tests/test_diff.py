@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.calculus.diff import jacobian_raw, vjp_raw
-from eincalc.core.expr import Apply, Const, Contract, Index, Named, Tensor
+from eincalc.core.indices import Index
+from eincalc.core.nodes import Apply, Const, Contract, Named, Tensor
 from eincalc.numeric.evaluate import evaluate
 from eincalc.testing import check_grad, check_jacobian, check_vjp, numeric_jacobian, random_values
 

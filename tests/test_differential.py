@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.calculus.diff import jacobian_raw, vjp_raw
-from eincalc.core.expr import Add, Const, Contract, Expr, Index, One, Tensor, Zero
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index
 from eincalc.core.names import canonical
+from eincalc.core.nodes import Add, Const, Contract, One, Tensor, Zero
 from eincalc.frontend.parse import parse
 from eincalc.frontend.printing import to_einsum, to_latex, to_text
 from eincalc.matrix.check import run_numpy

@@ -15,21 +15,9 @@ import eincalc as ec
 from custom_nodes import opaque_node
 from eincalc.core import functions
 from eincalc.core.errors import EincalcError, ShapeError, UnknownNameError, UnsupportedError
-from eincalc.core.expr import (
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Delta,
-    Expr,
-    Index,
-    Named,
-    One,
-    Size,
-    Tensor,
-    TensorSpec,
-    Zero,
-)
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index, TensorSpec
+from eincalc.core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from eincalc.numeric.evaluate import CompiledFunction, EvalContext, compile, evaluate, register_evaluator
 
 i, j, k, b = Index("i", "m"), Index("j", "n"), Index("k", "n"), Index("b", "batch")

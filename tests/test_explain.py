@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, assume, given, settings
 import eincalc as ec
 from eincalc.calculus.diff import vjp
 from eincalc.calculus.simplify import RULES
-from eincalc.core.expr import Named, Tensor, walk
 from eincalc.core.names import canonical, index_names, rename
+from eincalc.core.nodes import Named, Tensor
+from eincalc.core.traversal import walk
 from eincalc.explain.check import Check, numeric_check
 from eincalc.explain.layers import opaque
 from eincalc.explain.render import escape

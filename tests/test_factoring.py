@@ -13,7 +13,9 @@ from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 import eincalc as ec
-from eincalc.core.expr import Add, Const, Contract, Expr, Index, Tensor, TensorSpec
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index, TensorSpec
+from eincalc.core.nodes import Add, Const, Contract, Tensor
 from eincalc.frontend.parse import parse
 from eincalc.numeric.factoring import factor_shared
 from eincalc.numeric.lowering import lower

@@ -8,7 +8,9 @@ import pytest
 
 import eincalc as ec
 from eincalc.calculus.hessian import describe
-from eincalc.core.expr import Expr, Tensor, walk
+from eincalc.core.expr import Expr
+from eincalc.core.nodes import Tensor
+from eincalc.core.traversal import walk
 from eincalc.testing import numeric_jacobian, random_values
 
 x, v, a, A = ec.tensors("x[n] v[n] a[n] A[n,n]")

@@ -71,7 +71,7 @@ def value(expr: ec.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
 
 def reads_back(expr: ec.Expr, values: dict[str, np.ndarray]) -> None:
     """The printed text, read back given the tensors and the free indices, has the same value."""
-    if any(isinstance(node, ec.core.expr.Named) for node in ec.core.expr.walk(expr)):
+    if any(isinstance(node, ec.core.nodes.Named) for node in ec.core.traversal.walk(expr)):
         return  # a named intermediate prints as its name; its text reads back only with a definition
     back = ec.parse(str(expr), *TENSORS, *expr.free)
     np.testing.assert_allclose(value(back, values), value(expr, values), rtol=1e-12, atol=1e-12, err_msg=str(expr))

@@ -12,9 +12,11 @@ import pytest
 from hypothesis import given
 
 import eincalc as ec
-from eincalc.core.expr import Apply, Const, Contract, Expr, Index, Named, Size, Tensor
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index
 from eincalc.core.intermediates import DEPTH, SMALL, display, is_automatic
 from eincalc.core.names import rename
+from eincalc.core.nodes import Apply, Const, Contract, Named, Size, Tensor
 from eincalc.frontend.where import split
 from eincalc.strategies import Problem, problems
 from fuzz_parser import parse_error_problem

@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.core.expr import Expr, Index, postorder
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index
 from eincalc.core.intermediates import DEPTH
 from eincalc.core.limits import bounded
+from eincalc.core.traversal import postorder
 from eincalc.numeric.lowering import lower
 from eincalc.numeric.program import Contraction, Elementwise
 

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.core.expr import Expr, Index, Tensor, walk
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index
 from eincalc.core.names import canonical
+from eincalc.core.nodes import Tensor
+from eincalc.core.traversal import walk
 from eincalc.ops.linalg import MatrixFunction
 from eincalc.testing import check_grad, check_jacobian, check_vjp, random_values
 
@@ -292,7 +295,8 @@ def test_matrix_functions_evaluate_natively_on_pytorch_tensors() -> None:
 
 def test_a_swapped_inverse_keeps_its_inner_sum_apart_from_the_body_indices() -> None:
     """Relabelling a matrix function's body for printing must not re-canonicalise the display tree's sums."""
-    from eincalc.core.expr import Add, Apply, Const, Contract, Delta, Index, One, Tensor, TensorSpec, Zero
+    from eincalc.core.indices import Index, TensorSpec
+    from eincalc.core.nodes import Add, Apply, Const, Contract, Delta, One, Tensor, Zero
     from eincalc.ops.linalg import MatrixFunction
 
     C = TensorSpec("C", ("m",))

@@ -12,21 +12,9 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.core.errors import NoMatrixForm
-from eincalc.core.expr import (
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Delta,
-    Expr,
-    Index,
-    Named,
-    One,
-    Size,
-    Tensor,
-    TensorSpec,
-    node,
-)
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index, TensorSpec
+from eincalc.core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, node
 from eincalc.matrix.check import run_numpy
 from eincalc.matrix.tree import Call
 from eincalc.matrix.view import Converter, MatrixForm, Term, register_matrix_rule, to_matrix

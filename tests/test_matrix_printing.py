@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eincalc as ec
-from eincalc.core.expr import Tensor
 from eincalc.core.functions import FUNCTIONS, apply_array
+from eincalc.core.nodes import Tensor
 from eincalc.matrix import render as matrix_render
 from eincalc.matrix import tree as mt
 from eincalc.matrix.algebra import transpose

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.core.expr import Add, Const, Contract, Index, Tensor
+from eincalc.core.indices import Index
+from eincalc.core.nodes import Add, Const, Contract, Tensor
 from eincalc.matrix.check import run_numpy
 from eincalc.matrix.readback import reads_back
 

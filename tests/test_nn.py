@@ -39,7 +39,7 @@ def test_softmax_jacobian_is_the_textbook_form() -> None:
 def test_softmax_vjp_never_forms_the_jacobian() -> None:
     theta, g = ec.tensors("θ[c] g[c]")
     V = ec.vjp(ec.softmax(theta), theta, g)
-    assert not any(isinstance(sub, ec.core.expr.Delta) for sub in ec.core.expr.walk(V))
+    assert not any(isinstance(sub, ec.core.nodes.Delta) for sub in ec.core.traversal.walk(V))
     assert ec.to_matrix(V).text == "softmax(θ) ⊙ (g − (gᵀ softmax(θ)) 1)"
     values = random_values(V, {"c": 5}, seed=1)
     assert check_vjp(ec.softmax(theta), theta, g, values) < 1e-8

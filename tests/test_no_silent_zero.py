@@ -18,9 +18,12 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.core import expr as ir
-from eincalc.core.expr import Apply, Contract, Expr, Index, Tensor, node, positional_flag, walk
+from eincalc.core import nodes as ir
+from eincalc.core.expr import Expr
 from eincalc.core.functions import FUNCTIONS
+from eincalc.core.indices import Index
+from eincalc.core.nodes import Apply, Contract, Tensor, node, positional_flag
+from eincalc.core.traversal import walk
 from eincalc.frontend.parse import CALLS
 from eincalc.numeric.evaluate import evaluate
 from eincalc.ops.linalg import MatrixFunction

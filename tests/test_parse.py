@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eincalc.core.errors import EincalcError, IndexMismatch, ParseError, ShapeError, UnknownNameError, UnsupportedError
-from eincalc.core.expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Zero
+from eincalc.core.expr import Expr
+from eincalc.core.indices import Index
 from eincalc.core.names import canonical
+from eincalc.core.nodes import Add, Const, Contract, Delta, One, Size, Zero
 from eincalc.frontend import build
 from eincalc.frontend.parse import CALLS, Call, parse, register_parse_function
 from eincalc.frontend.printing import to_text

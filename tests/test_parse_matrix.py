@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import eincalc as ec
 from eincalc.cli import main
-from eincalc.core.expr import Add, Contract, Expr, One, Tensor, Zero
+from eincalc.core.expr import Expr
+from eincalc.core.nodes import Add, Contract, One, Tensor, Zero
 from eincalc.frontend.parse import MAX_DEPTH, MAX_LENGTH
 from eincalc.matrix.check import run_numpy
 from eincalc.matrix.readback import ReadBack, reads_back
@@ -487,7 +488,7 @@ def test_documented_forms_read_back(name: str) -> None:
 
 
 def _dims(expr: Expr, wrt: list[Tensor]) -> set[str]:
-    from eincalc.core.expr import walk
+    from eincalc.core.traversal import walk
 
     return {d for node in [*walk(expr), *wrt] if isinstance(node, Tensor) for d in node.spec.dims}
 

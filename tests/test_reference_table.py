@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.core.expr import Expr, Tensor
+from eincalc.core.expr import Expr
+from eincalc.core.nodes import Tensor
 from eincalc.matrix.readback import reads_back
 from eincalc.testing import random_values
 

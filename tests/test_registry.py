@@ -13,8 +13,10 @@ from custom_nodes import opaque_node
 from eincalc.calculus.diff import register_jacobian, register_vjp
 from eincalc.calculus.simplify import RULES, register_rule
 from eincalc.core.errors import DuplicateRegistrationError, EincalcError, UnsupportedError
-from eincalc.core.expr import OPERATORS, RENAMING, VIEWS, Contract, Expr, Index, Tensor, node, positional_flag
+from eincalc.core.expr import OPERATORS, RENAMING, VIEWS, Expr
 from eincalc.core.functions import lookup, register
+from eincalc.core.indices import Index
+from eincalc.core.nodes import Contract, Tensor, node, positional_flag
 from eincalc.core.registry import Registry
 from eincalc.frontend.node_builders import NODE_BUILDERS
 from eincalc.frontend.parse import CALLS, register_parse_function

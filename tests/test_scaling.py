@@ -13,7 +13,9 @@ from numpy.testing import assert_allclose
 import eincalc as ec
 from eincalc.calculus.product_rules import FLAT_PRODUCT_LIMIT
 from eincalc.calculus.simplify import Recorder
-from eincalc.core.expr import Contract, Expr, Tensor, postorder
+from eincalc.core.expr import Expr
+from eincalc.core.nodes import Contract, Tensor
+from eincalc.core.traversal import postorder
 from eincalc.frontend.printing import with_definitions
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import eincalc as ec
-from eincalc.core.expr import Index
+from eincalc.core.indices import Index
 from eincalc.testing import check_grad, check_jacobian, check_vjp, numeric_jacobian, random_values
 
 x, W, g = ec.tensors("x[n] W[m,n] g[m]")

@@ -25,7 +25,8 @@ from .core.errors import (
     UnknownNameError,
     UnsupportedError,
 )
-from .core.expr import Expr, Index, TensorSpec
+from .core.expr import Expr
+from .core.indices import Index, TensorSpec
 from .core.limits import Limits, bounded, get_limits, resource_limits, set_limits
 from .explain.derivation import Derivation, explain
 from .explain.graph import Graph, graph

@@ -35,8 +35,10 @@ import itertools
 import math
 from collections import Counter
 
-from ..core.expr import Add, Apply, Const, Contract, Expr, Index, Named, One, Size
+from ..core.expr import Expr
+from ..core.indices import Index
 from ..core.names import rename
+from ..core.nodes import Add, Apply, Const, Contract, Named, One, Size
 from .simplify import Rule, register_rule
 
 

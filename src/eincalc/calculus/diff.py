@@ -32,27 +32,14 @@ from typing import Any, TypeVar
 
 from ..core.arguments import require_variable
 from ..core.errors import IndexMismatch, ShapeError, UnsupportedError
-from ..core.expr import (
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Delta,
-    Expr,
-    Index,
-    Named,
-    One,
-    Size,
-    Tensor,
-    TensorSpec,
-    Zero,
-    fill_bottom_up,
-    postorder,
-)
+from ..core.expr import Expr
 from ..core.functions import assert_known, derivative
+from ..core.indices import Index, TensorSpec
 from ..core.limits import check_expression_size
 from ..core.names import fresh_indices, index_names, rename, substitute
+from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from ..core.registry import Registry
+from ..core.traversal import fill_bottom_up, postorder
 from ..frontend.build import as_expr
 from .simplify import simplify
 

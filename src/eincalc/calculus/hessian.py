@@ -25,8 +25,9 @@ A[p,q] + (A[q,p])[p,q] = A + Aᵀ
 from __future__ import annotations
 
 from ..core.errors import NoMatrixForm, ShapeError
-from ..core.expr import Contract, Expr
+from ..core.expr import Expr
 from ..core.names import fresh_indices, index_names, rename
+from ..core.nodes import Contract
 from ..frontend.build import as_expr
 from ..matrix.view import to_matrix
 from .diff import grad, jacobian

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..core.expr import Add, Const, Contract, Delta, Expr, Index, One, Size, Zero, bound_names, split_coefficient
+from ..core.expr import Expr
+from ..core.indices import Index
+from ..core.name_pool import bound_names
 from ..core.names import fresh_indices, rename
+from ..core.nodes import Add, Const, Contract, Delta, One, Size, Zero, split_coefficient
 
 
 def rebuild(node: Contract, factors: list[Expr], vanished: tuple[Index, ...] = ()) -> Expr:
@@ -27,7 +30,7 @@ def _rebuild_renamed(
     node: Contract, pairs: list[tuple[Expr, Mapping[Index, Index]]], vanished: tuple[Index, ...] = ()
 ) -> Expr:
     """`rebuild()` over factors each renamed by its mapping, and renamed only once: the summed indices
-    go straight to the names the product gives them (`eincalc.core.expr.bound_names()` by first appearance),
+    go straight to the names the product gives them (`eincalc.core.name_pool.bound_names()` by first appearance),
     so the product is canonical as built and no factor is renamed a second time."""
     out = set(node.out)
     carried = {m.get(k, k): None for f, m in pairs for k in f.free}  # by the names before the product's own

@@ -21,7 +21,8 @@ summed indices.  The product rules live in `eincalc.calculus.product_rules`, the
 
 >>> from eincalc.frontend.build import tensors, indices
 >>> W, a, g = tensors("W[m,n] a[n] g[m]")
->>> from eincalc.core.expr import Delta, Index, Contract
+>>> from eincalc.core.indices import Index
+>>> from eincalc.core.nodes import Delta, Contract
 >>> i, j, p = Index("i", "m"), Index("j", "n"), Index("p", "n")
 >>> str(simplify(Contract((W[i.name, j.name], Delta(j, p), a[j.name]), (i, p))))
 '(W[i,p] a[p])[i,p]'
@@ -34,7 +35,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..core.errors import UnsupportedError
-from ..core.expr import Add, Apply, Const, Contract, Expr
+from ..core.expr import Expr
+from ..core.nodes import Add, Apply, Const, Contract
 from ..core.registry import require_new
 from ..frontend.build import as_expr
 from ..frontend.exponents import constant_power

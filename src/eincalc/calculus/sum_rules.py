@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..core.expr import Add, Apply, Const, Contract, Expr, Index, One, Tensor, Zero, split_coefficient
+from ..core.expr import Expr
+from ..core.indices import Index
 from ..core.names import canonical
+from ..core.nodes import Add, Apply, Const, Contract, One, Tensor, Zero, split_coefficient
 from .product_rules import rebuild
 
 

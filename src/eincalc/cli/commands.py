@@ -13,7 +13,8 @@ from ..calculus.diff import grad, jacobian, vjp
 from ..calculus.hessian import hessian
 from ..core.arguments import output_name
 from ..core.errors import NoMatrixForm, ParseError, UnknownNameError
-from ..core.expr import Expr, Tensor
+from ..core.expr import Expr
+from ..core.nodes import Tensor
 from ..explain.derivation import DETAILS, KINDS, Derivation, explain, resolve_kind
 from ..explain.graph import graph_at, show
 from ..frontend.build import tensors as declare

@@ -32,7 +32,10 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ParseError, UnknownNameError
-from ..core.expr import Expr, Named, Tensor, TensorSpec, walk
+from ..core.expr import Expr
+from ..core.indices import TensorSpec
+from ..core.nodes import Named, Tensor
+from ..core.traversal import walk
 from ..frontend.build import bare, let
 
 Reader = Callable[..., Expr]

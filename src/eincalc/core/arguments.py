@@ -44,7 +44,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .errors import ParseError, ShapeError, UnsupportedError
-from .expr import Expr, Tensor, walk
+from .expr import Expr
+from .nodes import Tensor
+from .traversal import walk
 
 _Choice = TypeVar("_Choice", bound=str)
 

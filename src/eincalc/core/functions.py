@@ -11,7 +11,8 @@ and ``abs'(0) = sign(0) = 0``.  ``step`` and ``sign`` are piecewise constant, so
 their own derivative is zero away from the jump; that rule is written out
 explicitly below, never a fallback.
 
->>> from eincalc.core.expr import Index, TensorSpec, Tensor, Apply
+>>> from eincalc.core.indices import Index, TensorSpec
+>>> from eincalc.core.nodes import Tensor, Apply
 >>> z = Tensor(TensorSpec("z", ("n",)), (Index("i", "n"),))
 >>> str(derivative(Apply("sigmoid", z)))
 '(σ(z[i]) (1 - σ(z[i])))[i]'
@@ -25,7 +26,8 @@ from typing import Any
 
 from .arrays import array_namespace
 from .errors import UnknownNameError, UnsupportedError
-from .expr import Add, Apply, Const, Contract, Expr
+from .expr import Expr
+from .nodes import Add, Apply, Const, Contract
 from .registry import Registry
 
 ArrayFn = Callable[[Any, Any, float | None], Any]

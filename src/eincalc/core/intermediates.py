@@ -51,8 +51,11 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
-from .expr import Const, Contract, Expr, Index, Named, Tensor, postorder, walk
+from .expr import Expr
+from .indices import Index
 from .names import positional_names, rename, separate_bound
+from .nodes import Const, Contract, Named, Tensor
+from .traversal import postorder, walk
 
 SMALL = 4
 """Nodes written out from which a sub-expression used more than once is named (``tanh(W[i,j] x[j])`` has 4)."""

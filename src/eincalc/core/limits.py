@@ -64,7 +64,9 @@ from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from .errors import ResourceError, UnsupportedError, count
-from .expr import Expr, Tensor, postorder
+from .expr import Expr
+from .nodes import Tensor
+from .traversal import postorder
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ def check_expression_size(expr: Expr, operation: str, *inputs: Expr) -> Expr:
     """Return ``expr`` unchanged, or raise `ResourceError` if it has more distinct nodes than ``max_nodes``
     and than `GROWTH` times the distinct nodes of ``inputs`` (what a first derivative differentiates).
 
-    >>> from eincalc.core.expr import Index, Tensor, TensorSpec, Contract
+    >>> from eincalc.core.indices import Index, TensorSpec
+    >>> from eincalc.core.nodes import Tensor, Contract
     >>> x = Tensor(TensorSpec("x", ("n",)), (Index("i", "n"),))
     >>> with resource_limits(max_nodes=1):
     ...     check_expression_size(Contract((x, x), ()), "jacobian", x) is not None

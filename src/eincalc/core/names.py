@@ -4,7 +4,8 @@ Bound (summed) indices are local to the `Contract` that
 sums them, so renaming must never capture them, and two expressions that differ
 only in the names of bound indices are the same expression.
 
->>> from eincalc.core.expr import Index, TensorSpec, Tensor
+>>> from eincalc.core.indices import Index, TensorSpec
+>>> from eincalc.core.nodes import Tensor
 >>> i, p = Index("i", "n"), Index("p", "n")
 >>> str(rename(Tensor(TensorSpec("x", ("n",)), (i,)), {i: p}))
 'x[p]'
@@ -16,24 +17,11 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from .expr import (
-    CANONICAL_POOL,
-    RENAMING,
-    Add,
-    Contract,
-    Delta,
-    Expr,
-    Index,
-    Named,
-    One,
-    Tensor,
-    Zero,
-    bound_names,
-    name_pool,
-    raw_mode,
-    raw_nodes,
-    walk,
-)
+from .expr import RENAMING, Expr, raw_mode, raw_nodes
+from .indices import Index
+from .name_pool import CANONICAL_POOL, bound_names, name_pool
+from .nodes import Add, Contract, Delta, Named, One, Tensor, Zero
+from .traversal import walk
 
 
 def bound_indices(expr: Expr) -> Iterator[Index]:
@@ -253,7 +241,8 @@ def canonical(expr: Expr) -> Expr:
     Two expressions that differ only in the names of summed indices have the same
     canonical form, so ``canonical(a) == canonical(b)`` is equality modulo renaming.
 
-    >>> from eincalc.core.expr import Index, TensorSpec, Tensor, Contract
+    >>> from eincalc.core.indices import Index, TensorSpec
+    >>> from eincalc.core.nodes import Tensor, Contract
     >>> x, y = TensorSpec("x", ("n",)), TensorSpec("y", ("n",))
     >>> k, q = Index("k", "n"), Index("q", "n")
     >>> str(canonical(Contract((Tensor(x, (k,)), Tensor(y, (k,))), ())))

@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import EincalcError
-from ..core.expr import Expr, Size, Tensor, walk
+from ..core.expr import Expr
+from ..core.nodes import Size, Tensor
+from ..core.traversal import walk
 from ..frontend.build import tensors as tensors_of
 from ..frontend.parse import parse
 from ..frontend.printing import to_text

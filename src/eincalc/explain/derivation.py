@@ -55,8 +55,10 @@ from ..core.arguments import (
     require_whole,
 )
 from ..core.errors import IndexMismatch, UnsupportedError
-from ..core.expr import Expr, Named, Tensor, walk
+from ..core.expr import Expr
 from ..core.names import CANONICAL_POOL, fresh_names, index_names, rename
+from ..core.nodes import Named, Tensor
+from ..core.traversal import walk
 from ..frontend.build import as_expr
 from ..frontend.printing import definitions, line
 from ..matrix.render import to_text as matrix_text

@@ -42,24 +42,12 @@ import numpy as np
 from ..calculus.diff import VJP_RULES, jacobian
 from ..core.arguments import output_name, require_mapping
 from ..core.errors import EincalcError, UnknownNameError, UnsupportedError
-from ..core.expr import (
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Delta,
-    Expr,
-    Named,
-    One,
-    Size,
-    Tensor,
-    TensorSpec,
-    Zero,
-    postorder,
-    walk,
-)
+from ..core.expr import Expr
 from ..core.functions import lookup
+from ..core.indices import TensorSpec
 from ..core.names import rename, substitute
+from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
+from ..core.traversal import postorder, walk
 from ..frontend.build import as_expr
 from ..frontend.printing import line, number, to_einsum
 from ..matrix.tree import Diag

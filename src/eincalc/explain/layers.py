@@ -36,8 +36,11 @@ from dataclasses import dataclass
 from ..calculus.diff import dependents, vjp_raw
 from ..calculus.simplify import simplify
 from ..core.errors import UnsupportedError
-from ..core.expr import Add, Const, Delta, Expr, Named, Tensor, TensorSpec, fill_bottom_up, postorder, walk
+from ..core.expr import Expr
+from ..core.indices import TensorSpec
 from ..core.names import canonical, rename
+from ..core.nodes import Add, Const, Delta, Named, Tensor
+from ..core.traversal import fill_bottom_up, postorder, walk
 from ..frontend.build import bare
 from .matrix_notes import reading_notes
 from .reasons import (

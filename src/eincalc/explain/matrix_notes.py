@@ -20,7 +20,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Iterator
 
-from ..core.expr import Add, Const, Contract, Delta, Expr, Index, Named, Tensor
+from ..core.expr import Expr
+from ..core.indices import Index
+from ..core.nodes import Add, Const, Contract, Delta, Named, Tensor
 from ..frontend.printing import line
 from ..matrix.render import to_text as matrix_text
 from ..matrix.tree import (

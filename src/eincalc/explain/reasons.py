@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.expr import Add, Const, Contract, Delta, Expr, Index, Named, One, Tensor, TensorSpec, walk
+from ..core.expr import Expr
+from ..core.indices import Index, TensorSpec
+from ..core.nodes import Add, Const, Contract, Delta, Named, One, Tensor
+from ..core.traversal import walk
 from ..frontend.printing import line
 from ..matrix.view import MatrixForm
 

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ..core.errors import NoMatrixForm
-from ..core.expr import Expr, Tensor
+from ..core.expr import Expr
+from ..core.nodes import Tensor
 from ..frontend.printing import definitions, latex_line, line, line_latex, line_text, named_definitions, to_einsum
 from .reasons import entry
 from .steps import entry_latex

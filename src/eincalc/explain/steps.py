@@ -39,8 +39,11 @@ from ..calculus.diff import dependents, jacobian, jacobian_raw
 from ..calculus.simplify import Recorder, simplify
 from ..calculus.simplify import Step as Recorded
 from ..core.errors import NoMatrixForm
-from ..core.expr import Contract, Expr, Index, Named, Tensor, TensorSpec, fill_bottom_up, walk
+from ..core.expr import Expr
+from ..core.indices import Index, TensorSpec
 from ..core.names import index_names, rename
+from ..core.nodes import Contract, Named, Tensor
+from ..core.traversal import fill_bottom_up, walk
 from ..frontend.printing import definitions, line_text, named_definitions, to_latex, to_text
 from ..matrix.view import MatrixForm, to_matrix
 from .reasons import (

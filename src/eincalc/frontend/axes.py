@@ -16,8 +16,10 @@ from typing import Any
 
 from ..core.arguments import require_axes, require_axis
 from ..core.errors import IndexMismatch, ShapeError
-from ..core.expr import Contract, Delta, Expr, Index, Tensor
+from ..core.expr import Expr
+from ..core.indices import Index
 from ..core.names import fresh_indices, rename
+from ..core.nodes import Contract, Delta, Tensor
 from .declare import NAME
 from .styles import shape_text, tidy
 

@@ -33,23 +33,11 @@ import numpy as np
 
 from ..core.arguments import describe, is_whole, require_text
 from ..core.errors import IndexMismatch, ParseError, ShapeError, UnsupportedError
-from ..core.expr import (
-    OPERATORS,
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Expr,
-    Index,
-    Named,
-    Tensor,
-    TensorSpec,
-    bound_names,
-    check_consistent,
-    real_number,
-    split_coefficient,
-)
+from ..core.expr import OPERATORS, Expr
+from ..core.indices import Index, TensorSpec
+from ..core.name_pool import bound_names
 from ..core.names import positional_names, rename, with_positional
+from ..core.nodes import Add, Apply, Const, Contract, Named, Tensor, check_consistent, real_number, split_coefficient
 from .axes import axis_indices, axis_labels, diagonal_labels, diagonal_of, reduce_over
 from .declare import NAME, read_declarations, record
 from .exponents import constant_power, tensor_power

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from ..core.arguments import describe, require_text
 from ..core.errors import ParseError, ShapeError
-from ..core.expr import TensorSpec
+from ..core.indices import TensorSpec
 
 NAME = re.compile(r"[^\W\d]\w*$")
 """A name: of a tensor, a dimension, an index or an intermediate."""

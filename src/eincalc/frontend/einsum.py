@@ -21,7 +21,9 @@ from __future__ import annotations
 from collections import Counter
 
 from ..core.errors import EincalcError, IndexMismatch, ParseError, UnsupportedError
-from ..core.expr import Contract, Expr, Index, Tensor
+from ..core.expr import Expr
+from ..core.indices import Index
+from ..core.nodes import Contract, Tensor
 from .build import Operand, as_expr, index_expr
 from .styles import tidy
 

@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 from ..core.errors import DomainError, UnsupportedError
-from ..core.expr import Const, Contract, Expr
+from ..core.expr import Expr
+from ..core.nodes import Const, Contract
 from .node_builders import NODE_BUILDERS
 from .styles import broadcast, matrix_style, tidy
 

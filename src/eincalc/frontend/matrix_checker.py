@@ -28,8 +28,9 @@ from typing import Any, NamedTuple
 
 from ..core.arguments import describe as describe_value
 from ..core.errors import ParseError, ShapeError, UnknownNameError, UnsupportedError
-from ..core.expr import Expr, Named, Tensor
+from ..core.expr import Expr
 from ..core.limits import describe as describe_expr
+from ..core.nodes import Named, Tensor
 from . import build
 from .matrix_calls import ARITY, AXIS_CALLS, call_type, elementwise_functions
 from .matrix_syntax import (

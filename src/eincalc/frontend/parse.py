@@ -46,8 +46,10 @@ from typing import NamedTuple
 
 from ..core.arguments import describe, require_text
 from ..core.errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
-from ..core.expr import Expr, Index, Size, Tensor, TensorSpec
+from ..core.expr import Expr
 from ..core.functions import FUNCTIONS
+from ..core.indices import Index, TensorSpec
+from ..core.nodes import Size, Tensor
 from ..core.registry import Registry
 from . import build, where
 from .parse_text import Located, prepare, syntax_error

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
-from ..core.expr import TensorSpec
+from ..core.indices import TensorSpec
 from .parse_nodes import index_elements, index_name, is_atom, written_dimension
 
 

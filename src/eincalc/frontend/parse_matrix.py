@@ -38,7 +38,9 @@ from typing import Any, NamedTuple, TypeVar
 from ..core.arguments import describe as describe_value
 from ..core.arguments import require_flag, require_text
 from ..core.errors import EincalcError, ParseError, ShapeError, UnsupportedError
-from ..core.expr import Delta, Expr, Index, One, Size, Zero
+from ..core.expr import Expr
+from ..core.indices import Index
+from ..core.nodes import Delta, One, Size, Zero
 from . import build
 from .matrix_calls import AXIS_CALLS, MATRIX_CALLS, elementwise_functions
 from .matrix_checker import Checker, Scope, key

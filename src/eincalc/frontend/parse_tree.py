@@ -23,7 +23,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from ..core.errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
-from ..core.expr import Add, Const, Contract, Delta, Expr, Index, One, Tensor, TensorSpec, Zero, check_consistent
+from ..core.expr import Expr
+from ..core.indices import Index, TensorSpec
+from ..core.nodes import Add, Const, Contract, Delta, One, Tensor, Zero, check_consistent
 from . import build, where
 from .parse_dims import index_dims
 from .parse_nodes import (

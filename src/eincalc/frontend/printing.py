@@ -25,28 +25,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from ..core.expr import (
-    VIEWS,
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Delta,
-    Expr,
-    Index,
-    Named,
-    One,
-    Size,
-    Tensor,
-    Zero,
-    split_coefficient,
-    walk,
-)
+from ..core.expr import VIEWS, Expr
 from ..core.functions import lookup
+from ..core.indices import Index
 from ..core.intermediates import as_used, display
 from ..core.intermediates import definitions as definitions  # the explanations list them
 from ..core.names import separate_bound
+from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero, split_coefficient
 from ..core.registry import Registry
+from ..core.traversal import walk
 from .build import as_expr
 from .parse_dims import infer_dimensions
 

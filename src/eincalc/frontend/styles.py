@@ -11,8 +11,10 @@ the shape messages when operands do not fit.
 from __future__ import annotations
 
 from ..core.errors import IndexMismatch, ShapeError
-from ..core.expr import Expr, Index, Tensor
+from ..core.expr import Expr
+from ..core.indices import Index
 from ..core.names import fresh_indices, positional_names, rename, with_positional
+from ..core.nodes import Tensor
 
 
 def matrix_style(*operands: Expr) -> bool:

@@ -30,9 +30,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..core.errors import IndexMismatch, ParseError
-from ..core.expr import Contract, Expr, Named, Tensor, TensorSpec
+from ..core.expr import Expr
+from ..core.indices import TensorSpec
 from ..core.intermediates import is_automatic
 from ..core.names import rename
+from ..core.nodes import Contract, Named, Tensor
 
 _CLAUSE = re.compile(r"\s+where\s+([^\W\d]\w*)\s*(?:\[([^\]]*)\])?\s*=(?!=)")
 """``where NAME[i,j] =``: an ``=`` appears nowhere else in an expression, so a tensor named ``where`` is safe."""

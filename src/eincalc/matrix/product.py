@@ -19,7 +19,8 @@ Each step is an exact identity, tried in this order of preference:
 When no step applies, some index is shared by three or more factors in a way
 no matrix product expresses, and `NoMatrixForm` says so.
 
->>> from eincalc.core.expr import Index, TensorSpec, Tensor, Contract
+>>> from eincalc.core.indices import Index, TensorSpec
+>>> from eincalc.core.nodes import Tensor, Contract
 >>> from eincalc.matrix.view import Converter
 >>> from eincalc.matrix.render import to_text
 >>> i, j = Index("i", "n"), Index("j", "n")
@@ -36,7 +37,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import NoMatrixForm
-from ..core.expr import Contract, Index
+from ..core.indices import Index
+from ..core.nodes import Contract
 from .algebra import cost, hadamard, matmul, oriented, scale, transpose
 from .reductions import inner, sum_all, sum_axis, sum_vector
 from .sums import absorbs, scale_columns, scale_rows

@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import EincalcError
-from ..core.expr import Expr, Tensor, walk
+from ..core.expr import Expr
+from ..core.nodes import Tensor
+from ..core.traversal import walk
 from ..frontend import build
 from ..frontend.parse_matrix import parse_matrix
 from ..numeric.evaluate import evaluate

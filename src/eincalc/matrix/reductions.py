@@ -23,8 +23,10 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ..core.errors import EincalcError, NoMatrixForm, ShapeError
-from ..core.expr import Expr, Tensor, walk
+from ..core.expr import Expr
 from ..core.functions import apply_array
+from ..core.nodes import Tensor
+from ..core.traversal import walk
 from ..frontend.build import bare
 from ..frontend.parse import MAX_LENGTH
 from ..frontend.printing import number

@@ -22,7 +22,7 @@ import string
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ..core.expr import Index
+from ..core.indices import Index
 
 Kind = Literal["scalar", "col", "row", "matrix"]
 FLIP: dict[Kind, Kind] = {"col": "row", "row": "col", "scalar": "scalar", "matrix": "matrix"}

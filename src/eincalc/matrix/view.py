@@ -12,7 +12,8 @@ Column vectors are the default; ``rows=True`` reads free vectors as rows
 (``x W₁ + b₁``).  Node kinds added by other modules plug in with
 `register_matrix_rule()`.
 
->>> from eincalc.core.expr import Index, TensorSpec, Tensor, Contract
+>>> from eincalc.core.indices import Index, TensorSpec
+>>> from eincalc.core.nodes import Tensor, Contract
 >>> i, q = Index("i", "m"), Index("q", "n")
 >>> W = Tensor(TensorSpec("W", ("m", "n")), (i, q))
 >>> g = Tensor(TensorSpec("g", ("m",)), (i,))
@@ -31,25 +32,12 @@ import numpy as np
 
 from ..core.arguments import require_flag, require_tensors
 from ..core.errors import NoMatrixForm, UnsupportedError
-from ..core.expr import (
-    VIEWS,
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Delta,
-    Expr,
-    Index,
-    Named,
-    One,
-    Size,
-    Tensor,
-    Zero,
-    postorder,
-    walk,
-)
+from ..core.expr import VIEWS, Expr
+from ..core.indices import Index
 from ..core.intermediates import DEPTH, display
+from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from ..core.registry import Registry
+from ..core.traversal import postorder, walk
 from ..frontend.build import as_expr
 from ..frontend.matrix_checker import key
 from .algebra import broadcast, matmul, oriented, spread, transpose

@@ -19,7 +19,8 @@ import numpy as np
 from ..core.arguments import describe, require_mapping
 from ..core.arrays import array_namespace, is_foreign_array
 from ..core.errors import ShapeError, UnsupportedError
-from ..core.expr import Tensor, TensorSpec
+from ..core.indices import TensorSpec
+from ..core.nodes import Tensor
 from ..frontend.declare import declarations
 
 

@@ -24,7 +24,8 @@ first such input.  eincalc imports no framework itself.  Other values go
 through `numpy.asarray()` (integers become float64).
 
 >>> import numpy as np
->>> from eincalc.core.expr import Index, TensorSpec, Tensor, Contract, Apply
+>>> from eincalc.core.indices import Index, TensorSpec
+>>> from eincalc.core.nodes import Tensor, Contract, Apply
 >>> i, j = Index("i", "m"), Index("j", "n")
 >>> W = Tensor(TensorSpec("W", ("m", "n")), (i, j))
 >>> a = Tensor(TensorSpec("a", ("n",)), (j,))
@@ -50,7 +51,8 @@ import opt_einsum
 
 from ..core.arguments import require_flag, require_sizes
 from ..core.errors import ShapeError, UnknownNameError, UnsupportedError
-from ..core.expr import Expr, Index, TensorSpec
+from ..core.expr import Expr
+from ..core.indices import Index, TensorSpec
 from ..core.limits import Limits, bounded, check_intermediates, get_limits
 from ..core.registry import Registry
 from ..frontend.build import as_expr, as_exprs

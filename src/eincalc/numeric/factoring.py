@@ -31,8 +31,11 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..core.expr import Add, Const, Contract, Expr, Index, walk
+from ..core.expr import Expr
+from ..core.indices import Index
 from ..core.names import fresh_names, index_names, rename
+from ..core.nodes import Add, Const, Contract
+from ..core.traversal import walk
 
 
 def factor_shared(exprs: Sequence[Expr]) -> list[Expr]:

@@ -30,8 +30,10 @@ from collections.abc import Sequence
 
 import opt_einsum
 
-from ..core.expr import Add, Apply, Const, Contract, Delta, Expr, Index, Named, One, Size, Tensor, Zero
+from ..core.expr import Expr
+from ..core.indices import Index
 from ..core.names import canonical, rename
+from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from .factoring import factor_shared
 from .fusion import fuse
 from .program import Contraction, Custom, Elementwise, Fill, Load, Op, Program, Ref, Scalar, Tree, View

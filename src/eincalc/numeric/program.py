@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.expr import Expr, Index, TensorSpec
+from ..core.expr import Expr
+from ..core.indices import Index, TensorSpec
 
 View = tuple[int | None, ...]
 """For each axis of a kernel's result, the argument axis that supplies it (``None``: broadcast)."""

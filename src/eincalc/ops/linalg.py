@@ -45,8 +45,10 @@ import opt_einsum
 from ..calculus.diff import Forward, register_jacobian, register_vjp
 from ..calculus.simplify import Rule, register_rule
 from ..core.errors import DomainError, IndexMismatch, ShapeError, UnsupportedError
-from ..core.expr import Add, Apply, Const, Contract, Delta, Expr, Index, Tensor, node, positional_flag
+from ..core.expr import Expr
+from ..core.indices import Index
 from ..core.names import fresh_indices, index_names, rename
+from ..core.nodes import Add, Apply, Const, Contract, Delta, Tensor, node, positional_flag
 from ..frontend.build import Operand, as_expr
 from ..frontend.node_builders import NODE_BUILDERS
 from ..frontend.parse import _fixed, register_parse_function

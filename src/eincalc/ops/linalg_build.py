@@ -23,9 +23,11 @@ from __future__ import annotations
 import numbers
 
 from ..core.errors import IndexMismatch, ShapeError, UnsupportedError, count
-from ..core.expr import Apply, Const, Contract, Delta, Expr, postorder
+from ..core.expr import Expr
 from ..core.limits import check_count, check_tree_size, describe
 from ..core.names import fresh_indices, index_names, rename
+from ..core.nodes import Apply, Const, Contract, Delta
+from ..core.traversal import postorder
 from ..frontend.axes import diagonal_of
 from ..frontend.build import Operand, as_expr, matmul
 from ..frontend.node_builders import NODE_BUILDERS

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 from ..core.arguments import require_flag
 from ..core.errors import IndexMismatch
-from ..core.expr import Apply, Expr, Size
+from ..core.expr import Expr
+from ..core.nodes import Apply, Size
 from ..frontend.axes import axis_indices, reduce_over
 from ..frontend.build import Operand, as_expr, elementwise_product, power, scale, sum_terms, total
 from ..frontend.parse import Call, _fixed, register_parse_function

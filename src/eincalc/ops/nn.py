@@ -30,21 +30,11 @@ from ..calculus import cancel  # noqa: F401 - cancel: the simplex rule reaches t
 from ..calculus.diff import Forward, register_jacobian, register_vjp
 from ..calculus.simplify import Rule, register_rule
 from ..core.errors import IndexMismatch, UnsupportedError
-from ..core.expr import (
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Expr,
-    Index,
-    Size,
-    Tensor,
-    bound_names,
-    node,
-    positional_flag,
-    raw_mode,
-)
+from ..core.expr import Expr, raw_mode
+from ..core.indices import Index
+from ..core.name_pool import bound_names
 from ..core.names import fresh_indices, index_names, rename
+from ..core.nodes import Add, Apply, Const, Contract, Size, Tensor, node, positional_flag
 from ..frontend.axes import axis_index
 from ..frontend.build import Operand, as_expr
 from ..frontend.node_builders import NODE_BUILDERS

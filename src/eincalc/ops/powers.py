@@ -38,14 +38,14 @@ import numpy as np
 from ..calculus.diff import Forward, register_jacobian, register_vjp
 from ..calculus.simplify import Rule, register_rule
 from ..core.errors import NoMatrixForm
-from ..core.expr import (
+from ..core.expr import Expr
+from ..core.indices import Index
+from ..core.nodes import (
     Add,
     Apply,
     Const,
     Contract,
     Delta,
-    Expr,
-    Index,
     Named,
     One,
     Size,

@@ -24,7 +24,9 @@ import numpy as np
 
 from ..core.arguments import require_mapping, require_sizes, require_step, require_variable
 from ..core.errors import ShapeError, UnknownNameError
-from ..core.expr import Expr, Tensor, walk
+from ..core.expr import Expr
+from ..core.nodes import Tensor
+from ..core.traversal import walk
 from ..frontend.build import as_expr
 from ..numeric.binding import as_array, bind_sizes
 from ..numeric.evaluate import evaluate

@@ -17,23 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from hypothesis import strategies as st
 
-from ..core.expr import (
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Delta,
-    Expr,
-    Index,
-    Named,
-    One,
-    Size,
-    Tensor,
-    TensorSpec,
-    Zero,
-    walk,
-)
+from ..core.expr import Expr
+from ..core.indices import Index, TensorSpec
 from ..core.names import rename
+from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
+from ..core.traversal import walk
 from ..ops.linalg import MatrixFunction
 from ..ops.nn import LogSumExp, Softmax
 from .reference_functions import REFERENCE_FUNCTIONS

@@ -45,23 +45,11 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from ..core.errors import UnsupportedError
-from ..core.expr import (
-    Add,
-    Apply,
-    Const,
-    Contract,
-    Delta,
-    Expr,
-    Index,
-    Named,
-    One,
-    Size,
-    Tensor,
-    TensorSpec,
-    Zero,
-    walk,
-)
-from ..core.expr import postorder as _postorder
+from ..core.expr import Expr
+from ..core.indices import Index, TensorSpec
+from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
+from ..core.traversal import postorder as _postorder
+from ..core.traversal import walk
 from ..frontend.build import bare
 from ..numeric.evaluate import compile
 from ..ops.linalg import MatrixFunction
