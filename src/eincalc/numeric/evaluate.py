@@ -4,13 +4,14 @@ An expression, or a list of them (a loss and all its gradients), is lowered
 once to a straight-line program (`eincalc.numeric.lowering`): values shared by
 several outputs are computed once, element-wise work is fused into few array
 passes, and a transpose is a relabelling, never a copy.  Per shape signature of
-the inputs, the program is planned once (dimension sizes bound and checked,
-every contraction path chosen by opt_einsum) and the plan is kept in a small
-bounded cache.  With NumPy, the plan (`eincalc.numeric.fastplan`) also places every
+the inputs, the program is planned once (dimension sizes bound and checked by
+`eincalc.numeric.binding`, every contraction path chosen by opt_einsum) and the
+plan is kept in a small bounded cache.  With NumPy, the plan (`eincalc.numeric.fastplan`) also places every
 result in a buffer (`eincalc.numeric.memory`): matrix products are single GEMMs in the
 BLAS-friendly orientation writing with ``out=``, kernels write into buffers of
 values that died, and a compiled function keeps those buffers for its next call
-(one shape signature's worth; outputs are always new arrays).  `evaluate()`
+(one shape signature's worth), and its results too, written over by a later
+call once the caller let them go (`eincalc.numeric.returned`).  `evaluate()`
 keeps plans only, never arrays.
 
 Node kinds other than the core ones evaluate through rules added with
