@@ -64,6 +64,16 @@ class DuplicateRegistrationError(EincalcError):
     """A rule, function or node kind registered twice in one table (eincalc.core.registry)."""
 
 
+class Located(Exception):
+    """An error and the column of the text it belongs to: raised inside a text reader (index text, matrix text,
+    an einsum equation) and caught at that reader's boundary, which raises the error with the text and a caret.
+    Not an `EincalcError`: it never reaches the caller."""
+
+    def __init__(self, error: EincalcError, column: int | None = None) -> None:
+        super().__init__(str(error))
+        self.error, self.column = error, column
+
+
 def count(number: int) -> str:
     """``number`` with thousands separators, or its order of magnitude when it is too long to print.
 

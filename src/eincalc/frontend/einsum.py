@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..core.errors import EincalcError, IndexMismatch, ParseError, UnsupportedError
+from ..core.errors import EincalcError, IndexMismatch, Located, ParseError, UnsupportedError
 from ..core.expr import Expr
 from ..core.indices import Index
 from ..core.nodes import Contract, Tensor
@@ -30,12 +30,6 @@ from .styles import tidy
 _Letters = list[tuple[str, int | None]]  # a letter and its column in the equation (None: implied)
 
 
-class _Located(Exception):
-    def __init__(self, error: EincalcError, column: int | None = None) -> None:
-        super().__init__(str(error))
-        self.error, self.column = error, column
-
-
 def einsum(equation: str, *operands: Operand) -> Expr:
     """The contraction ``equation`` (``"ij,jk->ik"``) of ``operands`` (expressions or numbers)."""
     if not isinstance(equation, str):
@@ -43,19 +37,19 @@ def einsum(equation: str, *operands: Operand) -> Expr:
     try:
         terms, output = _read(equation)
         return _build(terms, output, [_operand(k, o) for k, o in enumerate(operands)])
-    except _Located as located:
+    except Located as located:
         raise located.error.with_context(equation, located.column) from None
 
 
 def _read(equation: str) -> tuple[list[_Letters], _Letters | None]:
     """The input terms and the output (None in implicit mode), letters with their columns."""
     if "..." in equation:
-        raise _Located(
+        raise Located(
             UnsupportedError("ellipsis (...) broadcasting is not supported; name every axis"), equation.index("...")
         )
     inputs, arrow, output = equation.partition("->")
     if "->" in output:
-        raise _Located(ParseError("an einsum equation has at most one '->'"), len(inputs) + 2 + output.index("->"))
+        raise Located(ParseError("an einsum equation has at most one '->'"), len(inputs) + 2 + output.index("->"))
     terms: list[_Letters] = [[]]
     for column, char in enumerate(inputs):
         if char == ",":
@@ -69,13 +63,13 @@ def _read(equation: str) -> tuple[list[_Letters], _Letters | None]:
 
 def _letter(char: str, column: int) -> tuple[str, int | None]:
     if not (char.isascii() and char.isalpha()):
-        raise _Located(ParseError(f"invalid character {char!r} in einsum equation; use letters a-z, A-Z"), column)
+        raise Located(ParseError(f"invalid character {char!r} in einsum equation; use letters a-z, A-Z"), column)
     return char, column
 
 
 def _build(terms: list[_Letters], output: _Letters | None, operands: list[Expr]) -> Expr:
     if len(terms) != len(operands):
-        raise _Located(
+        raise Located(
             IndexMismatch(
                 f"the equation has {len(terms)} term{'s' * (len(terms) != 1)} "
                 f"but got {len(operands)} operand{'s' * (len(operands) != 1)}"
@@ -85,7 +79,7 @@ def _build(terms: list[_Letters], output: _Letters | None, operands: list[Expr])
     for k, (term, operand) in enumerate(zip(terms, operands, strict=True)):
         if len(term) != operand.rank:
             letters = "".join(c for c, _ in term)
-            raise _Located(
+            raise Located(
                 IndexMismatch(
                     f"operand {k} ({_describe(operand)}, shape ({', '.join(operand.shape)})) has {operand.rank} "
                     f"{'axis' if operand.rank == 1 else 'axes'} but term {letters!r} has {len(term)} "
@@ -97,15 +91,15 @@ def _build(terms: list[_Letters], output: _Letters | None, operands: list[Expr])
             seen, where = dims.setdefault(letter, (dim, k))
             if seen != dim:
                 places = f"in operand {where} but {dim} in operand {k}" if where != k else f"and {dim} in operand {k}"
-                raise _Located(IndexMismatch(f"letter {letter} is dimension {seen} {places}"), column)
+                raise Located(IndexMismatch(f"letter {letter} is dimension {seen} {places}"), column)
     counts = Counter(c for term in terms for c, _ in term)
     if output is None:
         output = [(c, None) for c in sorted(counts) if counts[c] == 1]
     for position, (letter, column) in enumerate(output):
         if letter not in dims:
-            raise _Located(IndexMismatch(f"output letter {letter} appears in no input term"), column)
+            raise Located(IndexMismatch(f"output letter {letter} appears in no input term"), column)
         if letter in [c for c, _ in output[:position]]:
-            raise _Located(IndexMismatch(f"output letter {letter} is repeated"), column)
+            raise Located(IndexMismatch(f"output letter {letter} is repeated"), column)
     factors = tuple(index_expr(o, tuple(c for c, _ in t)) if t else o for t, o in zip(terms, operands, strict=True))
     out = tuple(Index(c, dims[c][0]) for c, _ in output)
     if len(factors) == 1 and factors[0].free == out:
@@ -117,7 +111,7 @@ def _operand(k: int, value: Operand) -> Expr:
     try:
         return as_expr(value)
     except EincalcError as error:
-        raise _Located(type(error)(f"operand {k}: {error}")) from None
+        raise Located(type(error)(f"operand {k}: {error}")) from None
 
 
 def _describe(operand: Expr) -> str:

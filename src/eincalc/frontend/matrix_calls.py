@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..core.errors import ParseError, ShapeError
+from ..core.errors import Located, ParseError, ShapeError
 from ..core.functions import ALIASES, FUNCTIONS
-from .matrix_syntax import Call, Located
+from .matrix_syntax import Call
 from .matrix_typing import SCALAR, Flexible, Kind, Shape, Type, Var, describe, final, vector
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from ..core.errors import EincalcError, ParseError
+from ..core.errors import Located, ParseError
 from .parse import MAX_DEPTH, MAX_LENGTH
 
 SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
@@ -45,14 +45,6 @@ _SIGNS = {"-": -1, "−": -1, "+": 1}
 
 
 _N = TypeVar("_N", bound="Node")
-
-
-class Located(Exception):
-    """An error and the column of the text it belongs to (re-raised with the text at the public boundary)."""
-
-    def __init__(self, error: EincalcError, column: int | None) -> None:
-        super().__init__(str(error))
-        self.error, self.column = error, column
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,14 +45,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
 from ..core.arguments import describe, require_text
-from ..core.errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
+from ..core.errors import EincalcError, IndexMismatch, Located, ParseError, UnknownNameError, UnsupportedError
 from ..core.expr import Expr
 from ..core.functions import FUNCTIONS
 from ..core.indices import Index, TensorSpec
 from ..core.nodes import Size, Tensor
 from ..core.registry import Registry
 from . import build, where
-from .parse_text import Located, prepare, syntax_error
+from .parse_text import prepare, syntax_error
 from .parse_tree import Functions, Parser
 
 MAX_LENGTH = 10_000  # characters

@@ -37,14 +37,14 @@ from typing import Any, NamedTuple, TypeVar
 
 from ..core.arguments import describe as describe_value
 from ..core.arguments import require_flag, require_text
-from ..core.errors import EincalcError, ParseError, ShapeError, UnsupportedError
+from ..core.errors import EincalcError, Located, ParseError, ShapeError, UnsupportedError
 from ..core.expr import Expr
 from ..core.indices import Index
 from ..core.nodes import Delta, One, Size, Zero
 from . import build
 from .matrix_calls import AXIS_CALLS, MATRIX_CALLS, elementwise_functions
 from .matrix_checker import Checker, Scope, key
-from .matrix_syntax import Bars, Call, Definition, Located, Name, Negate, Node, Number, Postfix, Product, Sum, read
+from .matrix_syntax import Bars, Call, Definition, Name, Negate, Node, Number, Postfix, Product, Sum, read
 from .matrix_typing import Kind, Shape, Var, find, product_rule
 from .node_builders import NODE_BUILDERS
 

@@ -16,15 +16,7 @@ import tokenize
 import unicodedata
 import warnings
 
-from ..core.errors import EincalcError, ParseError
-
-
-class Located(Exception):
-    """An error and the column it belongs to (internal; re-raised with context at the boundary)."""
-
-    def __init__(self, error: EincalcError, column: int | None) -> None:
-        super().__init__(str(error))
-        self.error, self.column = error, column
+from ..core.errors import Located, ParseError
 
 
 def prepare(text: str, functions: set[str]) -> str:

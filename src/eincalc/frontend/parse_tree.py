@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple
 
-from ..core.errors import EincalcError, IndexMismatch, ParseError, UnknownNameError, UnsupportedError
+from ..core.errors import EincalcError, IndexMismatch, Located, ParseError, UnknownNameError, UnsupportedError
 from ..core.expr import Expr
 from ..core.indices import Index, TensorSpec
 from ..core.nodes import Add, Const, Contract, Delta, One, Tensor, Zero, check_consistent
@@ -41,7 +41,6 @@ from .parse_nodes import (
     wrapped,
     written_dimension,
 )
-from .parse_text import Located
 
 _Parts = list[tuple[Expr, ast.expr]]
 
