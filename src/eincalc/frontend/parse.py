@@ -218,7 +218,10 @@ _FUNCTIONS = Functions(CALLS, SCOPED_CALLS, _read_call)  # the registered functi
 # -- the call table ---------------------------------------------------------------------------
 
 
-def _fixed(function: Callable[..., Expr], count: int) -> ParseFunction:
+def fixed_arity(function: Callable[..., Expr], count: int) -> ParseFunction:
+    """The parser function calling ``function`` on a call's ``count`` arguments, read as expressions (any other
+    number of arguments is a `ParseError` naming the call)."""
+
     def builder(call: Call) -> Expr:
         call.arity(count)
         return function(*(call.expr(k) for k in range(count)))
@@ -253,12 +256,12 @@ def _size(call: Call) -> Expr:
 
 
 for _name in ("σ", *(name for name in FUNCTIONS if name != "pow")):  # pow is written x ** k
-    register_parse_function(_name, _fixed(functools.partial(build.apply, _name), 1))
+    register_parse_function(_name, fixed_arity(functools.partial(build.apply, _name), 1))
 for _name, _builder in {
-    "square": _fixed(lambda e: build.power(e, 2), 1),
-    "trace": _fixed(build.trace, 1),
-    "outer": _fixed(build.outer, 2),
-    "dot": _fixed(build.dot, 2),
+    "square": fixed_arity(lambda e: build.power(e, 2), 1),
+    "trace": fixed_arity(build.trace, 1),
+    "outer": fixed_arity(build.outer, 2),
+    "dot": fixed_arity(build.dot, 2),
     "sum": _total,
     "Σ": _total,
     "size": _size,

@@ -51,7 +51,7 @@ from ..core.names import fresh_indices, index_names, rename
 from ..core.nodes import Add, Apply, Const, Contract, Delta, Tensor, node, positional_flag
 from ..frontend.build import Operand, as_expr
 from ..frontend.node_builders import NODE_BUILDERS
-from ..frontend.parse import _fixed, register_parse_function
+from ..frontend.parse import fixed_arity, register_parse_function
 from ..frontend.printing import LatexPrinter, TextPrinter, register_latex, register_text
 from ..matrix.tree import Call, DiagPart, MatrixExpr, Symbol
 from ..matrix.view import Converter, Term, register_matrix_rule
@@ -382,5 +382,5 @@ def _matrix_view(node: MatrixFunction, convert: Converter) -> Term:
 
 
 for _fn in MATRIX_FUNCTIONS:
-    register_parse_function(_fn, _fixed(functools.partial(matrix_function, _fn), 1), scoped=True)
+    register_parse_function(_fn, fixed_arity(functools.partial(matrix_function, _fn), 1), scoped=True)
 NODE_BUILDERS.update({"inv": inv, "det": det, "logdet": logdet})

@@ -32,7 +32,7 @@ from ..frontend.axes import diagonal_of
 from ..frontend.build import Operand, as_expr, matmul
 from ..frontend.node_builders import NODE_BUILDERS
 from ..frontend.parse import Call as ParseCall
-from ..frontend.parse import _fixed, register_parse_function
+from ..frontend.parse import fixed_arity, register_parse_function
 from ..frontend.styles import tidy
 from .linalg import inv
 
@@ -155,11 +155,11 @@ def _parse_power(call: ParseCall) -> Expr:
 
 
 for _name, _builder in {
-    "norm": _fixed(norm, 1),
-    "frobenius": _fixed(frobenius, 1),
-    "diag": _fixed(diag, 1),
-    "diagonal": _fixed(diagonal, 1),
-    "kron": _fixed(kron, 2),
+    "norm": fixed_arity(norm, 1),
+    "frobenius": fixed_arity(frobenius, 1),
+    "diag": fixed_arity(diag, 1),
+    "diagonal": fixed_arity(diagonal, 1),
+    "kron": fixed_arity(kron, 2),
     "matrix_power": _parse_power,
 }.items():
     register_parse_function(_name, _builder)

@@ -22,7 +22,7 @@ from ..core.expr import Expr
 from ..core.nodes import Apply, Size
 from ..frontend.axes import axis_indices, reduce_over
 from ..frontend.build import Operand, as_expr, elementwise_product, power, scale, sum_terms, total
-from ..frontend.parse import Call, _fixed, register_parse_function
+from ..frontend.parse import Call, fixed_arity, register_parse_function
 from .nn import log_softmax
 
 
@@ -104,7 +104,7 @@ def _cross_entropy_call(call: Call) -> Expr:
 
 for _name, _builder in {
     "cross_entropy": _cross_entropy_call,
-    "mse": _fixed(mse, 2),
-    "binary_cross_entropy": _fixed(binary_cross_entropy, 2),
+    "mse": fixed_arity(mse, 2),
+    "binary_cross_entropy": fixed_arity(binary_cross_entropy, 2),
 }.items():
     register_parse_function(_name, _builder)
