@@ -120,6 +120,19 @@ def test_a_node_kind_without_numpy_spelling_is_refused() -> None:
         ec.codegen(x, name="def")
 
 
+@pytest.mark.parametrize("dims", [{}, {"m": 4}])
+def test_a_size_used_as_a_number_is_a_float_so_a_negative_power_of_it_computes(
+    tmp_path: Path, dims: dict[str, int]
+) -> None:
+    (x,) = ec.tensors("x[m]")
+    power = ec.parse("(-relu(size(m)))**(-1)", x)  # found by the property test below
+    source = ec.codegen(power, name="compute", dims=dims)
+    module = load(source, tmp_path)
+    got = module.compute(4) if not dims else module.compute()
+    assert_allclose(got, -0.25, rtol=1e-15)
+    assert "float(m)" in source if not dims else "4.0" in source
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(problems(max_depth=3))
 def test_generated_code_computes_what_compile_computes(tmp_path: Path, problem: Problem) -> None:

@@ -142,6 +142,12 @@ class _Writer:
                 return f"{param}.shape[{spec.dims.index(dim)}]"
         return str(self.dims[dim]) if dim in self.dims else dim
 
+    def size_value(self, dim: str) -> str:
+        """A dimension's size as a number in arithmetic: a float, as eincalc computes it (``m ** -1`` is ``1/m``,
+        not NumPy's error for an integer to a negative power)."""
+        size = self.size(dim)
+        return repr(float(size)) if size.isdigit() else f"float({size})"
+
     def arg(self, slot: int) -> tuple[str, bool]:
         return self.code[slot]
 
@@ -151,7 +157,7 @@ class _Writer:
             name = self.param_of[op.name]
             return (name, True) if op.equation is None else (f'np.einsum("{op.equation}", {name})', True)
         if isinstance(op, Scalar):
-            return (self.size(op.size_of), True) if op.size_of else (number(op.value), op.value >= 0)
+            return (self.size_value(op.size_of), True) if op.size_of else (number(op.value), op.value >= 0)
         if isinstance(op, Fill):
             shape = ", ".join(self.size(d) for d in op.dims)
             return (
