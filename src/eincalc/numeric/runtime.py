@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -78,6 +79,7 @@ ROW_BUFFERS_FROM = 128
 """Shortest rows along which `along_rows()` shortens NumPy's ufunc buffer (shorter ones measured no faster)."""
 
 
+@functools.lru_cache(maxsize=64)  # a softmax asks on every call: one wrapper per ufunc and width
 def along_rows(ufunc: Callable[..., Any], width: int) -> Callable[..., Any]:
     """``ufunc`` for calls where an operand is broadcast along rows of ``width`` entries (``x − m[:, None]``).
 

@@ -125,8 +125,7 @@ class MatrixFunction(Expr):
                 if partner not in index_names(self.body)
                 else fresh_indices((first,), index_names(self.body) | {first.name})
             )
-        i, j = self.body.free
-        return rename(self.body, {i: first, j: second})
+        return _relabel_body(self.body, first, second)
 
     def shown_children(self) -> tuple[Expr, ...]:
         return (self.shown_body(),)
