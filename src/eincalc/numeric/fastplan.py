@@ -42,18 +42,22 @@ import numpy as np
 from ..core.expr import Expr
 from ..core.registry import Registry
 from .blocking import RowStep, blocks, schedule
+from .bounds import Bound, contraction_bound
 from .elementwise import SYMMETRIC_FROM, Kernel, SymmetricKernel, compile_kernel, donors, symmetric
 from .fastpath import GramPlan, PairwisePlan, gram_contraction, numpy_contraction
 from .memory import FRESH, MemoryPlan, Need, Placement, plan_memory
 from .program import Contraction, Custom, Elementwise, Op, Program, arg_views
 from .returned import Returned
 
-InPlaceRule = Callable[[Any, Any], Any]
-"""``rule(x, out)``: a node's value from its argument's value ``x``, written into ``out`` (which may be ``x``)."""
+InPlaceRule = Callable[[Any, Any, float], Any]
+"""``rule(x, out, bound)``: a node's value from its argument's value ``x``, written into ``out`` (which may be ``x``);
+``bound ≥ |x|`` where the plan computed one (`eincalc.numeric.bounds`), else ``inf``."""
 InPlaceMaker = Callable[[Any], InPlaceRule | None]
 """Given a node, its in-place rule, or ``None`` where it has none."""
 
 IN_PLACE: Registry[type[Expr], InPlaceMaker] = Registry("in-place NumPy rule")
+BOUNDED: set[type[Expr]] = set()
+"""Node kinds whose in-place rule uses a bound on its argument: the plan computes one where it can."""
 
 Step = Callable[[list[Any], Any, Any, list[Any]], Any]
 """``step(slots, ctx, out, scratch)``: a step's value, given its buffer ``out`` and ``scratch`` buffers (flat)."""
@@ -70,14 +74,18 @@ SCALE_OPERAND_RATIO = 4
 """A contraction's factor scales an operand instead of the result when the result is this many times larger."""
 
 
-def register_in_place(node_type: type[Expr]) -> Callable[[InPlaceMaker], InPlaceMaker]:
+def register_in_place(node_type: type[Expr], bounded: bool = False) -> Callable[[InPlaceMaker], InPlaceMaker]:
     """Decorator: for one-argument nodes of ``node_type``, how NumPy computes them into a buffer (no temporaries).
 
     A node with an ``axis`` index (softmax) is taken to be computed along that index only, independently along its
-    other indices: the plan may run it on row blocks (`eincalc.numeric.blocking`)."""
+    other indices: the plan may run it on row blocks (`eincalc.numeric.blocking`).  With ``bounded``, the plan
+    computes a bound on the argument's entries where it is a contraction (`eincalc.numeric.bounds`) and passes it
+    to the rule."""
 
     def decorate(maker: InPlaceMaker) -> InPlaceMaker:
         IN_PLACE[node_type] = maker
+        if bounded:
+            BOUNDED.add(node_type)
         return maker
 
     return decorate
@@ -104,13 +112,19 @@ class NumpyPlan:
         self.memory: MemoryPlan = plan_memory(needs, args, outputs, order, groups)
         last_of = {group[-1]: group for group in groups}
         members = {n for group in groups for n in group}
-        self.schedule: list[Entry] = [
-            self._group_entry(last_of[n], row_steps, ops, needs, general)
-            if n in last_of
-            else self._entry(n, self._step(n, ops[n], needs[n], self.memory.placements[n], general, shapes))
-            for n in order
-            if n in last_of or n not in members
-        ]
+        bounds = {n: bound for n, bound in self._bounds(ops).items() if n not in members}
+        self._bound_slots = {n: len(shapes) + k for k, n in enumerate(bounds)}
+        """Where each contraction with a bound (`eincalc.numeric.bounds`) has it: slots after the program's."""
+        self.schedule: list[Entry] = []
+        for n in order:
+            if n in bounds:  # computed just before the contraction, whose operands are alive then
+                self.schedule.append(self._bound_entry(n, ops[n].args, bounds[n]))
+            if n in last_of:
+                self.schedule.append(self._group_entry(last_of[n], row_steps, ops, needs, general))
+            elif n not in members:
+                self.schedule.append(
+                    self._entry(n, self._step(n, ops[n], needs[n], self.memory.placements[n], general, shapes))
+                )
         self._kernels.clear()
         self._contractions.clear()
         self._kept: dict[Any, list[Any]] = {}
@@ -148,6 +162,27 @@ class NumpyPlan:
             members.append(_Member(n, out, fresh, scratch, block_steps, sliced[n], donor))
         release = [s for n in group for s in self.memory.release[n]]
         return (group[-1], RowBlocks(members, ranges, [self.shapes[n] for n in group]), None, 0, (), release)
+
+    def _bounds(self, ops: list[Op]) -> dict[int, Bound]:
+        """The contractions a `BOUNDED` node reads, with their bound where `contraction_bound()` gives one."""
+        read = {op.args[0] for op in ops if isinstance(op, Custom) and _reads_bound(op)}
+        found = {}
+        for n in sorted(read):
+            op = ops[n]
+            if isinstance(op, Contraction) and not op.scale:
+                bound = contraction_bound(op.inputs, op.output, op.coefficient, [self.shapes[a] for a in op.args])
+                if bound is not None:
+                    found[n] = bound
+        return found
+
+    def _bound_entry(self, n: int, args: tuple[int, ...], bound: Bound) -> Entry:
+        """The schedule entry computing contraction ``n``'s bound from its operands ``args`` into its bound slot."""
+        first, second = args
+
+        def step(slots: list[Any], ctx: Any, out: Any, scratch: list[Any]) -> float:
+            return bound(slots[first], slots[second])
+
+        return (self._bound_slots[n], step, None, 0, (), [])
 
     # -- which steps run in row blocks ---------------------------------------------------------------
 
@@ -233,9 +268,11 @@ class NumpyPlan:
         assert isinstance(op, Custom)
         rule, arg, view = _in_place(op), op.args[0], op.views[0]
         assert rule is not None
-        donated = placement.donor is not None
+        donated, bound = placement.donor is not None, self._bound_slots.get(arg)
         return lambda slots, ctx, out, scratch: rule(
-            x := slots[arg].transpose(view), x if donated else out[: x.size].reshape(shape)
+            x := slots[arg].transpose(view),
+            x if donated else out[: x.size].reshape(shape),
+            math.inf if bound is None else slots[bound],
         )
 
     def _kernel(self, n: int, op: Elementwise, donor: int | None, shapes: Sequence[Shape] | None = None) -> Kernel:
@@ -316,7 +353,7 @@ class NumpyPlan:
         return [np.empty(size, dtype) for size in self.memory.sizes]
 
     def _run(self, ctx: Any, buffers: list[Any], dtype: Any, returned: Returned | None) -> list[Any]:
-        slots: list[Any] = [None] * len(self.shapes)
+        slots: list[Any] = [None] * (len(self.shapes) + len(self._bound_slots))
         for n, step, out, fresh, scratch, release in self.schedule:
             if isinstance(step, RowBlocks):
                 step.run(slots, ctx, buffers, dtype, returned)
@@ -331,6 +368,11 @@ class NumpyPlan:
 def _new(slot: int, size: int, dtype: Any, returned: Returned | None) -> Any:
     """A new array for output ``slot`` (or the one it got last time, if the caller let that go)."""
     return np.empty(size, dtype) if returned is None else returned.array(slot, size, dtype)
+
+
+def _reads_bound(op: Custom) -> bool:
+    """Whether ``op``'s in-place rule uses a bound on its argument (`register_in_place()`)."""
+    return any(cls in BOUNDED for cls in type(op.node).__mro__) and _in_place(op) is not None
 
 
 def _blocked(tree: Any, shape: Shape) -> bool:

@@ -294,11 +294,11 @@ def _evaluate_softmax(node: Softmax, children: Sequence[Any], ctx: EvalContext) 
     return _KERNELS[node.fn](children[0], node.arg.free.index(node.axis))
 
 
-@register_in_place(Softmax)
-def _softmax_into(node: Softmax) -> Callable[[Any, Any], Any] | None:
-    """NumPy's softmax written into a buffer (log_softmax keeps its general rule)."""
+@register_in_place(Softmax, bounded=True)
+def _softmax_into(node: Softmax) -> Callable[[Any, Any, float], Any] | None:
+    """NumPy's softmax written into a buffer, unshifted where the bound allows (log_softmax keeps its general rule)."""
     axis = node.arg.free.index(node.axis)
-    return (lambda x, out: kernels.softmax_into(x, axis, out)) if node.fn == "softmax" else None
+    return (lambda x, out, bound: kernels.softmax_into(x, axis, out, bound)) if node.fn == "softmax" else None
 
 
 @register_evaluator(LogSumExp)
