@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -64,6 +65,10 @@ def shift_free(bound: float, dtype: Any, count: int) -> bool:
     >>> shift_free(float("nan"), np.float64, 2), shift_free(85.0, np.float32, 512)
     (False, False)
     """
+    return bound <= _limit(np.dtype(dtype), count)
+
+
+@functools.lru_cache(maxsize=64)  # asked once per softmax call (per row block)
+def _limit(dtype: np.dtype[Any], count: int) -> float:
     info = np.finfo(dtype)
-    limit = min(-math.log(float(info.tiny)), math.log(float(info.max)) - math.log(max(count, 1))) - 1.0
-    return bound <= limit
+    return min(-math.log(float(info.tiny)), math.log(float(info.max)) - math.log(max(count, 1))) - 1.0
