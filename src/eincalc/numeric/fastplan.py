@@ -6,7 +6,9 @@ donation, reuse after the last reader, new arrays only for what the caller
 receives) and specialises every step to its placement: GEMMs and sums write
 with ``out=``, element-wise kernels are ufunc chains into their buffer
 (`eincalc.numeric.elementwise`), a softmax with an in-place rule
-(`register_in_place()`) normalises over its argument's buffer.  A
+(`register_in_place()`) normalises over its argument's buffer, unshifted where
+a bound on its argument (a contraction's, `eincalc.numeric.bounds`, computed
+before the contraction into a slot after the program's) allows.  A
 contraction's constant factor scales whichever array is smallest: an operand
 much smaller than the result, else the result in place.  ``Xᵀ diag(v) X`` with
 ``v ≥ 0`` is ``Yᵀ Y`` for ``Y = X √v``: BLAS ``syrk``, half a GEMM.
