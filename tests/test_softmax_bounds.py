@@ -143,3 +143,17 @@ def test_a_softmax_of_logits_with_a_long_summed_index_keeps_its_shift() -> None:
     values = {"X": rng.standard_normal((8, 300)), "W": rng.standard_normal((300, 4))}
     assert_allclose(f(values).sum(axis=1), 1.0, rtol=1e-12)
     assert _bounds_taken(f, values) == []
+
+
+@pytest.mark.parametrize(("dtype", "tolerance"), [(np.float16, 1e-2), (np.longdouble, 1e-14)])
+def test_a_compiled_softmax_of_a_product_in_half_or_long_double_precision_matches_float64(
+    dtype: Any, tolerance: float
+) -> None:
+    Q, K = ec.tensors("Q[t,d] K[s,d]")
+    f = ec.compile(ec.softmax(Q @ K.T, axis=1))
+    rng = np.random.default_rng(10)
+    q, k = 0.5 * rng.standard_normal((40, 3)), 0.5 * rng.standard_normal((40, 3))
+    got = f(Q=q.astype(dtype), K=k.astype(dtype))  # long double: its limit's logs overflowed float64 once
+    assert got.dtype == dtype and shift_free(1.0, dtype, 40)
+    e = np.exp(q @ k.T - (q @ k.T).max(axis=1, keepdims=True))
+    assert_allclose(got.astype(np.float64), e / e.sum(axis=1, keepdims=True), rtol=tolerance, atol=tolerance)

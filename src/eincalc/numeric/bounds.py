@@ -70,5 +70,5 @@ def shift_free(bound: float, dtype: Any, count: int) -> bool:
 
 @functools.lru_cache(maxsize=64)  # asked once per softmax call (per row block)
 def _limit(dtype: np.dtype[Any], count: int) -> float:
-    info = np.finfo(dtype)
-    return min(-math.log(float(info.tiny)), math.log(float(info.max)) - math.log(max(count, 1))) - 1.0
+    info = np.finfo(dtype)  # logs taken in the dtype: long double's tiny and max are beyond float64
+    return min(-float(np.log(info.tiny)), float(np.log(info.max)) - math.log(max(count, 1))) - 1.0
