@@ -15,7 +15,6 @@ array([0.5, 0.5])
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -78,17 +77,7 @@ def softmax_into(x: Any, axis: int, out: Any, bound: float = math.inf) -> Any:
         peak = x.max(axis=axis, keepdims=True)
         along_rows(np.subtract, width)(x, peak, out=out)
         np.exp(out, out=out)
-    # the sums along rows as matrix-vector products (BLAS: half the time of sum(axis=-1) on 128×512), then one
-    # division per row and a multiplication per entry
-    sums = np.matmul(out, _ones(width, out.dtype))[..., None] if width else out.sum(axis=axis, keepdims=True)
-    return along_rows(np.multiply, width)(out, np.reciprocal(sums), out=out)
-
-
-@functools.lru_cache(maxsize=64)
-def _ones(width: int, dtype: Any) -> Any:
-    """A read-only NumPy vector of ``width`` ones, made once per width and dtype."""
-    import numpy as np
-
-    ones = np.ones(width, dtype)
-    ones.flags.writeable = False
-    return ones
+    # pairwise sums (a BLAS matrix-vector product with ones is twice as fast, and 30× less accurate in float32),
+    # then one division per row and a multiplication per entry
+    scale = np.reciprocal(out.sum(axis=axis, keepdims=True))
+    return along_rows(np.multiply, width)(out, scale, out=out)
