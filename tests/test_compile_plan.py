@@ -159,6 +159,29 @@ def test_concurrent_calls_use_their_own_buffers() -> None:
                 assert_allclose(got[1], want[1], rtol=1e-12)
 
 
+def test_threads_calling_with_more_shapes_than_the_cache_holds_get_right_numbers_and_no_error() -> None:
+    outputs, _ = least_squares()
+    f = ec.compile(outputs)  # batch sizes 1–40: more signatures than MAX_PLANS, so threads evict each other's
+
+    def calls(seed: int) -> list[str]:
+        rng, wrong = np.random.default_rng(seed), []
+        for _ in range(150):
+            b = int(rng.integers(1, 41))
+            loss, grad = f(X=np.ones((b, 2)), W=np.ones((2, 2)), Y=np.zeros((b, 2)))
+            if loss != 8 * b or not np.all(grad == 4 * b):
+                wrong.append(f"batch {b}: loss {loss}")
+        return wrong
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the cache's bookkeeping once raised here
+    try:
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            assert [w for wrong in pool.map(calls, range(6)) for w in wrong] == []
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(f._plans) <= CompiledFunction.MAX_PLANS
+
+
 def test_memory_plan_donates_only_what_dies_and_never_hands_out_a_kept_buffer() -> None:
     needs = [
         Need("external"),
@@ -392,6 +415,17 @@ def _blocked_forms() -> dict[str, Any]:
     }
 
 
+def _vector_read_whole_and_by_rows() -> dict[str, Any]:
+    """Groups where one step reads a computed vector whole (broadcast along the rows) and a later step of the group
+    reads it row by row as its last reader: written over in place, its first block would change the next ones."""
+    M, v = ec.tensors("M[n,n] v[n]")
+    x = ec.let("x", ec.exp(v))
+    return {
+        "a matrix-vector product after": ec.tanh(ec.einsum("ij,j->ij", M, x)) @ ec.sigmoid(x),
+        "two outputs": [ec.tanh(ec.einsum("ij,j->ij", M, x)), x * 2.0 + 1.0],
+    }
+
+
 @pytest.mark.parametrize("name", sorted(_blocked_forms()))
 def test_row_blocks_compute_what_the_index_form_says(name: str) -> None:
     expr = _blocked_forms()[name]
@@ -402,6 +436,40 @@ def test_row_blocks_compute_what_the_index_form_says(name: str) -> None:
     sizes = bind_sizes(list(f.program.specs.values()), values, {})
     for _ in range(2):
         assert_allclose(f(values), reference_value(expr, values, sizes), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(_vector_read_whole_and_by_rows()))
+@pytest.mark.parametrize("n", [362, 363, 400])  # 362: below the blocking threshold; 363 and 400 run in blocks
+def test_a_vector_a_row_block_group_reads_whole_is_never_written_over_inside_the_group(name: str, n: int) -> None:
+    exprs = _vector_read_whole_and_by_rows()[name]
+    rng = np.random.default_rng(21)
+    values = {"M": rng.standard_normal((n, n)), "v": rng.standard_normal(n)}
+    f = ec.compile(exprs)
+    sizes = bind_sizes(list(f.program.specs.values()), values, {})
+    got = f(values)
+    pairs = zip(exprs, got, strict=True) if isinstance(exprs, list) else [(exprs, got)]
+    for expr, value in pairs:
+        assert_allclose(value, reference_value(expr, values, sizes), rtol=1e-9, atol=1e-9)
+
+
+def test_a_softmax_in_a_row_block_group_does_not_write_over_a_matrix_the_group_reads_whole() -> None:
+    T, Y = ec.tensors("T[n,n,m] Y[n,m]")
+    Z = ec.let("Z", ec.tanh(Y))
+    exprs = [ec.tanh(ec.einsum("abc,bc->abc", T, Z)), ec.softmax(Z, axis=1)]
+    rng = np.random.default_rng(22)
+    values = {"T": rng.standard_normal((70, 70, 32)), "Y": rng.standard_normal((70, 32))}  # 1.2 MiB: blocked
+    f = ec.compile(exprs)
+    sizes = bind_sizes(list(f.program.specs.values()), values, {})
+    for expr, value in zip(exprs, f(values), strict=True):
+        assert_allclose(value, reference_value(expr, values, sizes), rtol=1e-9, atol=1e-9)
+
+
+def test_memory_plan_never_donates_to_a_group_step_what_its_group_reads_whole() -> None:
+    needs = [Need("external"), Need("buffer", 8), Need("buffer", 8, donors=(0,)), Need("buffer", 8, donors=(0,))]
+    args = [(), (0,), (1,), (1,)]  # step 2 reads slot 1 whole, step 3 by rows and last
+    blocked = [[2, 3]]
+    assert plan_memory(needs, args, {2, 3}, blocked=blocked).placements[3].donor == 0
+    assert plan_memory(needs, args, {2, 3}, blocked=blocked, read_whole={2: {1}, 3: {1}}).placements[3].donor is None
 
 
 # -- results written over once let go (eincalc.numeric.returned) ---------------------------------------------

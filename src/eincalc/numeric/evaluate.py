@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -224,6 +225,10 @@ def _numpy_plan(program: Program, ctx: EvalContext) -> NumpyPlan:
 # -- the compiled program ----------------------------------------------------------------
 
 
+_Entry = tuple[dict[str, int], NumpyPlan | None, _Plan | None]
+"""A cached shape signature: its dimension sizes, its NumPy plan and its general plan (each made when first needed)."""
+
+
 class CompiledFunction:
     """A straight-line program computing one or several expressions; call it with the arrays.
 
@@ -253,13 +258,16 @@ class CompiledFunction:
         used |= {op.size_of for op in self.program.ops if isinstance(op, Scalar) and op.size_of is not None}
         self._unsized = frozenset(used - set(self._dims) - {d for spec in self._specs for d in spec.dims})
         """Dimensions that neither ``dims`` nor a tensor read gives a size (``m`` of ``δ[i,p] a[q]``)."""
-        self._plans: OrderedDict[tuple[Any, ...], tuple[dict[str, int], NumpyPlan | None, _Plan | None]] = OrderedDict()
+        self._plans: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self._interpret_first = interpret_first
         """Whether the first NumPy call for a shape signature interprets its kernels, and only a second plans them."""
         self._interpreted: set[tuple[Any, ...]] = set()
         self._keep_buffers = keep_buffers
         self._warm: NumpyPlan | None = None
         """The NumPy plan whose buffers are kept for the next call (only one plan's, to bound memory)."""
+        self._lock = threading.Lock()
+        """Guards the cache (``_plans``, ``_interpreted``, ``_warm``) when threads share this function; plans are
+        made outside it, and two threads may make the same plan once each."""
         self._orders = [
             tuple(ref.labels.index(k) for k in expr.free)
             for ref, expr in zip(self.program.outputs, self.outputs, strict=True)
@@ -284,7 +292,8 @@ class CompiledFunction:
         whose constants and buffers all take that dtype), else ``None``."""
         specs = self._specs + others
         signature = tuple((spec.name, tuple(bound[spec.name].shape)) for spec in specs)
-        entry = self._plans.get(signature)
+        with self._lock:
+            entry = self._plans.get(signature)
         if entry is None:
             # The resource hook: once per shape signature, before any array is built, every slot the
             # program fills (described by the expression that produced it) is checked against the limits.
@@ -294,27 +303,49 @@ class CompiledFunction:
                 raise unknown_size_error(missing[0], given, bound)
             sizes = check_intermediates(sizes, self.program.nodes.values())
             entry = (sizes, None, None)
-            if len(self._plans) >= self.MAX_PLANS:
-                self._interpreted.discard(next(iter(self._plans)))
-                self._plans.popitem(last=False)
-        self._plans[signature] = entry
-        self._plans.move_to_end(signature)
+        entry = self._store(signature, entry)
         if numpy is not None:
             ctx = EvalContext(bound, entry[0], np, numpy)
-            if entry[1] is None and self._interpret_first and signature not in self._interpreted:
+            if entry[1] is None and self._interpret_first and self._first_interpretation(signature):
                 # ec.evaluate may be called once: planning every kernel of a 10,000-layer chain takes longer
                 # than running the program interpreted (see benchmarks/deep.py); a second call plans them.
-                self._interpreted.add(signature)
                 return ctx, bounded(_Plan)(self.program, ctx, True)
             # Planning builds many small objects (kernels of closures): the collector is paused meanwhile,
             # as in every public call (a 10,000-layer chain's first call took 32 s with it, 15 s without).
             fast = entry[1] or bounded(_numpy_plan)(self.program, ctx)
-            self._plans[signature] = (entry[0], fast, entry[2])
+            self._store(signature, (entry[0], fast, None))
             return ctx, fast
         ctx = EvalContext(bound, entry[0], *constant_namespace([bound[spec.name] for spec in self._specs]))
         general = entry[2] or bounded(_Plan)(self.program, ctx)
-        self._plans[signature] = (entry[0], entry[1], general)
+        self._store(signature, (entry[0], None, general))
         return ctx, general
+
+    def _store(self, signature: tuple[Any, ...], entry: _Entry) -> _Entry:
+        """Cache ``entry`` (sizes, NumPy plan, general plan) as the newest, keeping a plan another thread stored
+        meanwhile where ``entry`` has none, and dropping the oldest signature beyond `MAX_PLANS`."""
+        with self._lock:
+            old = self._plans.pop(signature, None)
+            if old is not None:
+                entry = (entry[0], entry[1] or old[1], entry[2] or old[2])
+            elif len(self._plans) >= self.MAX_PLANS:
+                oldest, _ = self._plans.popitem(last=False)
+                self._interpreted.discard(oldest)
+            self._plans[signature] = entry
+            return entry
+
+    def _first_interpretation(self, signature: tuple[Any, ...]) -> bool:
+        """Whether no call interpreted ``signature`` before this one (which now has)."""
+        with self._lock:
+            first = signature not in self._interpreted
+            self._interpreted.add(signature)
+            return first
+
+    def _keep_warm(self, plan: NumpyPlan) -> None:
+        """Keep ``plan``'s buffers for the next call (if kept at all), letting another plan's go."""
+        with self._lock:
+            if self._warm is not plan and self._warm is not None:
+                self._warm.forget_buffers()
+            self._warm = plan if self._keep_buffers else None
 
     def __call__(self, values: Mapping[str, Any] | None = None, /, **arrays: Any) -> Any:
         given = given_arrays(values, arrays)
@@ -324,9 +355,7 @@ class CompiledFunction:
         numpy = (dtypes.pop() if dtypes else np.dtype(np.float64)) if fast else None
         ctx, plan = self._plan(given, bound, others, numpy)
         if isinstance(plan, NumpyPlan):
-            if self._warm is not plan and self._warm is not None:
-                self._warm.forget_buffers()
-            self._warm = plan if self._keep_buffers else None
+            self._keep_warm(plan)
             slots = plan.run(ctx, numpy, keep=self._keep_buffers)
         else:
             slots = plan.run(ctx)

@@ -111,7 +111,12 @@ class NumpyPlan:
         row_steps = [self._row_step(n, op, need) for n, (op, need) in enumerate(zip(ops, needs, strict=True))]
         order, groups = schedule(args, row_steps, [8 * math.prod(shape) for shape in shapes])
         outputs = {r.slot for r in program.outputs}
-        self.memory: MemoryPlan = plan_memory(needs, args, outputs, order, groups)
+        read_whole = {
+            n: {s for m in group for s in args[m] if s not in row_steps[m].sliced}  # type: ignore[union-attr]
+            for group in groups
+            for n in group
+        }
+        self.memory: MemoryPlan = plan_memory(needs, args, outputs, order, groups, read_whole)
         last_of = {group[-1]: group for group in groups}
         members = {n for group in groups for n in group}
         bounds = {n: bound for n, bound in self._bounds(ops).items() if n not in members}
@@ -347,9 +352,14 @@ class NumpyPlan:
             self._lock.release()
 
     def forget_buffers(self) -> None:
-        """Let the kept buffers and returned arrays go (another shape signature is in use now)."""
-        self._kept = {}
-        self._returned.forget()
+        """Let the kept buffers and returned arrays go (another shape signature is in use now), unless a call is
+        using them (another thread's, or the caller's own when a rule calls the same program): they stay then."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._kept = {}
+                self._returned.forget()
+            finally:
+                self._lock.release()
 
     def _buffers(self, dtype: Any) -> list[Any]:
         return [np.empty(size, dtype) for size in self.memory.sizes]

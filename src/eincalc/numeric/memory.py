@@ -25,7 +25,7 @@ a warm call allocates nothing but its outputs.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -115,6 +115,7 @@ def plan_memory(
     outputs: Collection[int],
     order: Sequence[int] | None = None,
     blocked: Sequence[Sequence[int]] = (),
+    read_whole: Mapping[int, Collection[int]] | None = None,
 ) -> MemoryPlan:
     """Place every step's result (``needs[n]``, reading the slots ``args[n]``) so that buffers are reused.
 
@@ -122,7 +123,9 @@ def plan_memory(
     ``order`` (slots; default: by number).  Each group of ``blocked`` (consecutive in ``order``) runs row block by
     row block, all its steps for one block before the next block: a buffer freed inside a group (and every scratch
     buffer of its steps) is taken back only after the group's last step, so no step of the group writes over rows a
-    step of the group has yet to read (an argument donated to a step is read at the rows it writes only).
+    step of the group has yet to read.  An argument donated to a step of a group is read by the group at the rows
+    that step writes only: ``read_whole[n]``, the slots the group of step ``n`` reads whole (a vector broadcast
+    along the rows), are never donated to ``n``, since its first block would write over what the next block reads.
 
     >>> needs, chain = [Need("buffer", 6)] * 4, [(), (0,), (1,), (2,)]
     >>> [p.out for p in plan_memory(needs, chain, outputs={3}).placements]   # step 2 takes back step 0's buffer ...
@@ -144,7 +147,8 @@ def plan_memory(
     donors: dict[int, int] = {}
     for n in order:
         if needs[n].kind == "buffer":
-            donor = _donor(n, time[n], needs, args, groups, outputs)
+            kept = {groups.find(s) for s in (read_whole or {}).get(n, ())}
+            donor = _donor(n, time[n], needs, args, groups, outputs, kept)
             if donor is not None:
                 donors[n] = donor
                 groups.join(n, args[n][donor])
@@ -154,10 +158,16 @@ def plan_memory(
 
 
 def _donor(
-    n: int, moment: int, needs: Sequence[Need], args: Sequence[Sequence[int]], groups: _Groups, outputs: Collection[int]
+    n: int,
+    moment: int,
+    needs: Sequence[Need],
+    args: Sequence[Sequence[int]],
+    groups: _Groups,
+    outputs: Collection[int],
+    kept: Collection[int],
 ) -> int | None:
     """The first argument step ``n`` (run at ``moment``) may overwrite: a buffer of the same size that nothing reads
-    later."""
+    later, and none of the buffers ``kept`` (roots of `_Groups`) its row-block group reads whole."""
     need = needs[n]
     for position in need.donors:
         slot = args[n][position]
@@ -167,6 +177,7 @@ def _donor(
             and slot not in outputs
             and args[n].count(slot) == 1
             and groups.end[groups.find(slot)] <= moment
+            and groups.find(slot) not in kept
         ):
             return position
     return None
