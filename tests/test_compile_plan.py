@@ -182,6 +182,28 @@ def test_threads_calling_with_more_shapes_than_the_cache_holds_get_right_numbers
     assert len(f._plans) <= CompiledFunction.MAX_PLANS
 
 
+def test_a_result_never_shares_memory_with_an_input_or_another_result() -> None:
+    W, X = ec.tensors("W[i,j] X[i,j]")
+    e = ec.tanh(W)
+    programs = {
+        "a gradient that is an input": [ec.grad(ec.sum(W * X), W)],  # ∂/∂W Σ W ⊙ X = X
+        "an input and its transpose": [X, X.T],
+        "one value twice": [e, e],
+        "a value and its transpose": [e, e.T],
+    }
+    rng = np.random.default_rng(23)
+    values = {"W": rng.standard_normal((3, 3)), "X": rng.standard_normal((3, 3))}
+    for name, outputs in programs.items():
+        for keep in (True, False):
+            results = ec.compile(outputs, keep_buffers=keep)(values)
+            arrays = [*values.values(), *results]
+            for a, b in itertools.combinations(range(len(arrays)), 2):
+                assert not np.shares_memory(arrays[a], arrays[b]), (name, keep, a, b)
+    grad = ec.compile(ec.grad(ec.sum(W * X), W))(values)
+    grad *= 0.5  # the caller's X stays as it was
+    assert_allclose(values["X"], 2 * grad)
+
+
 def test_memory_plan_donates_only_what_dies_and_never_hands_out_a_kept_buffer() -> None:
     needs = [
         Need("external"),

@@ -62,7 +62,7 @@ from . import fastpath, runtime
 from .binding import as_array, bind_sizes, constant_namespace, given_arrays, sizing_tensors, unknown_size_error
 from .fastplan import NumpyPlan
 from .lowering import lower
-from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs
+from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs, shared_outputs
 
 Evaluator = Callable[[Any, tuple[Any, ...], "EvalContext"], Any]
 """A rule ``(node, child_values, ctx) -> value``; the value's axes are ``node.free`` in order."""
@@ -268,6 +268,9 @@ class CompiledFunction:
         self._lock = threading.Lock()
         """Guards the cache (``_plans``, ``_interpreted``, ``_warm``) when threads share this function; plans are
         made outside it, and two threads may make the same plan once each."""
+        self._shared = shared_outputs(self.program)
+        """Which outputs are an input or an earlier output's array: returned as copies, so writing into one result
+        never changes an input or another result."""
         self._orders = [
             tuple(ref.labels.index(k) for k in expr.free)
             for ref, expr in zip(self.program.outputs, self.outputs, strict=True)
@@ -360,16 +363,20 @@ class CompiledFunction:
         else:
             slots = plan.run(ctx)
         results = tuple(
-            self._finish(slots[ref.slot], order, numpy is not None, ctx)
-            for ref, order in zip(self.program.outputs, self._orders, strict=True)
+            self._finish(slots[ref.slot], order, numpy is not None, ctx, shared)
+            for ref, order, shared in zip(self.program.outputs, self._orders, self._shared, strict=True)
         )
         return results[0] if self._single else results
 
     @staticmethod
-    def _finish(value: Any, order: tuple[int, ...], numpy: bool, ctx: EvalContext) -> Any:
+    def _finish(value: Any, order: tuple[int, ...], numpy: bool, ctx: EvalContext, shared: bool) -> Any:
+        """An output's value in its axes' order, copied where the caller holds that array too (`shared_outputs`)."""
         if not hasattr(value, "shape"):
             return ctx.new("zeros", ()) + value
-        return value if order == tuple(range(len(order))) else runtime.permute(value, order, numpy)
+        value = value if order == tuple(range(len(order))) else runtime.permute(value, order, numpy)
+        if not shared:
+            return value
+        return value.clone() if hasattr(value, "clone") else value.copy()  # PyTorch clones; NumPy and the rest copy
 
     def __repr__(self) -> str:
         inputs = ", ".join(str(spec) for spec in self._specs) or "no inputs"
@@ -392,7 +399,9 @@ def compile(
     a later call's results over them once nothing refers to them any more (no
     variable, view or container: see `eincalc.numeric.returned`), so a loop that
     drops each call's results allocates nothing.  A result you still hold is
-    never written over.
+    never written over (a weak reference does not hold it).  Results never
+    share memory with an input or with each other: an output that is an input
+    (``∂/∂W Σ W ⊙ X = X``) or repeats another is returned as a copy.
     """
     outputs, single = as_exprs(exprs, "the expression to compile")
     return CompiledFunction(

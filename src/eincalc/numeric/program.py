@@ -122,6 +122,27 @@ class Program:
     """For each slot, the expression whose lowering first produced it (for messages)."""
 
 
+def shared_outputs(program: Program) -> tuple[bool, ...]:
+    """For each output, whether its array would be one the caller also holds: an input returned as it is (through
+    views), or the slot of an earlier output (``[e, e]``, ``[e, e.T]``).  Those are returned as copies.
+
+    >>> from eincalc.core.indices import Index
+    >>> i = Index("i", "n")
+    >>> ops = [Load("x", ("n",)), Elementwise(("arg", 0, (0,)), ("n",), (0,))]
+    >>> shared_outputs(Program(ops, [Ref(1, (i,)), Ref(0, (i,))]))   # a view of the input x, and x itself
+    (True, True)
+    """
+    seen: set[int] = set()
+    shared = []
+    for ref in program.outputs:
+        slot = ref.slot
+        while isinstance(op := program.ops[slot], Elementwise) and op.tree[0] == "arg":
+            slot = op.args[op.tree[1]]
+        shared.append(isinstance(program.ops[slot], Load) or slot in seen)
+        seen.add(slot)
+    return tuple(shared)
+
+
 def arg_views(tree: Tree) -> list[tuple[int, View]]:
     """``(argument number, view)`` of every argument leaf of a kernel, in order (without recursion: every fused
     kernel of a deep chain is read, often, while it is fused).
