@@ -19,10 +19,12 @@ x[i] y[i] | (x[i] y[i])[i] | \\sum_{i} x_{i} y_{i}
 
 from __future__ import annotations
 
+import math
 import string
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from ..core.expr import VIEWS, Expr
@@ -30,7 +32,8 @@ from ..core.functions import lookup
 from ..core.indices import Index
 from ..core.intermediates import as_used, display
 from ..core.intermediates import definitions as definitions  # the explanations list them
-from ..core.names import separate_bound
+from ..core.name_pool import CANONICAL_POOL
+from ..core.names import fresh_names, index_names, rename, separate_bound
 from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero, split_coefficient
 from ..core.registry import Registry
 from ..core.traversal import walk
@@ -41,6 +44,25 @@ from .parse_dims import infer_dimensions
 def number(value: float) -> str:
     """A constant as people write it: ``2``, ``-1``, ``0.5``."""
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def latex_number(value: float) -> str:
+    """A constant in LaTeX: as `number()`, but a power of ten written out, never Python's e-notation.
+
+    >>> print(latex_number(2.0), latex_number(-0.5), latex_number(1e-300), latex_number(-2.5e15))
+    2 -0.5 10^{-300} -2.5 \\times 10^{15}
+    """
+    if not math.isfinite(value):
+        return r"\mathrm{NaN}" if math.isnan(value) else ("-" if value < 0 else "") + r"\infty"
+    text = number(value)
+    if "e" not in text and abs(value) < 1e15:
+        return text
+    sign, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    assert isinstance(exponent, int)  # a finite number
+    mantissa = "".join(map(str, digits))
+    mantissa = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+    power = f"10^{{{exponent + len(digits) - 1}}}"
+    return ("-" if sign else "") + (power if mantissa == "1" else rf"{mantissa} \times {power}")
 
 
 def _index_list(indices: tuple[Index, ...]) -> str:
@@ -341,7 +363,8 @@ def to_latex(expr: Expr) -> str:
 
 def line_latex(expr: Expr) -> str:
     """LaTeX for ``expr`` alone, a named intermediate by its name (shallow pieces, as `line_text()`)."""
-    return _latex(separate_bound(expr))
+    separated = separate_bound(expr)
+    return _LatexScope(_visible_names(separated))(separated)
 
 
 def _sub(indices: tuple[Index, ...]) -> str:
@@ -350,8 +373,30 @@ def _sub(indices: tuple[Index, ...]) -> str:
     return f"_{{{joined}}}" if names else ""
 
 
-def _latex(expr: Expr) -> str:
-    return printer_of(LATEX_PRINTERS, expr)(expr, _latex)
+@dataclass(frozen=True)
+class _LatexScope:
+    """Prints LaTeX where the index names ``taken`` are in use around what it prints.
+
+    LaTeX has no scopes: the body of ``\\det(…)`` under ``\\sum_{i}`` is printed over names other than ``i``.
+    """
+
+    taken: frozenset[str]
+
+    def __call__(self, expr: Expr) -> str:
+        return printer_of(LATEX_PRINTERS, expr)(expr, self.inside if expr.opens_scope else self)
+
+    def inside(self, body: Expr) -> str:
+        """The body of a node that opens a scope, its own indices renamed away from the names taken around it."""
+        clashing = [k for k in body.free if k.name in self.taken]
+        fresh = fresh_names(set(self.taken) | index_names(body), len(clashing), CANONICAL_POOL)
+        shown = rename(body, {k: Index(name, k.dim) for k, name in zip(clashing, fresh, strict=True)})
+        return _LatexScope(self.taken | _visible_names(shown))(shown)
+
+
+def _visible_names(root: Expr) -> frozenset[str]:
+    """The index names used in ``root`` outside the scopes it holds and its named intermediates."""
+    nodes = walk(root, enter=lambda node: not (node.opens_scope or isinstance(node, Named)))
+    return frozenset(k.name for node in nodes for k in node.free)
 
 
 LATEX_PRINTERS.update(  # the leaves and named intermediates
@@ -360,7 +405,7 @@ LATEX_PRINTERS.update(  # the leaves and named intermediates
         Delta: lambda e, latex: rf"\delta{_sub((e.i, e.j))}",
         One: lambda e, latex: rf"\mathbb{{1}}{_sub((e.i,))}",
         Zero: lambda e, latex: f"0{_sub(e.indices)}",
-        Const: lambda e, latex: number(e.value),
+        Const: lambda e, latex: latex_number(e.value),
         Size: lambda e, latex: rf"\lvert {e.dim} \rvert",
         Named: lambda e, latex: f"{latex_name(e.name)}{_sub(e.indices)}",
     }
@@ -372,20 +417,29 @@ def _apply_latex(expr: Apply, latex: LatexPrinter) -> str:
     inner = latex(expr.arg)
     if expr.fn == "pow":
         base = inner if _is_atom(expr.arg) else rf"\left({inner}\right)"
-        return f"{base}^{{{number(expr.param or 0.0)}}}"
+        return f"{base}^{{{latex_number(expr.param or 0.0)}}}"
     return lookup(expr.fn).latex.format(x=inner)
 
 
 @register_latex(Contract)
 def _contract_latex(expr: Contract, latex: LatexPrinter) -> str:
     coefficient, rest = split_coefficient(expr)
-    parts = [rf"\left({latex(f)}\right)" if isinstance(f, Add) else latex(f) for f in rest]
+    parts = [_factor_latex(f, latex, first=not k and coefficient == 1.0) for k, f in enumerate(rest)]
     body = " ".join(parts) or "1"
     if expr.summed:
         body = rf"\sum_{{{_index_list(expr.summed)}}} {body}"
     if coefficient == 1.0:
         return body
-    return f"-{body}" if coefficient == -1.0 else f"{number(coefficient)} {body}"
+    return f"-{body}" if coefficient == -1.0 else f"{latex_number(coefficient)} {body}"
+
+
+def _factor_latex(factor: Expr, latex: LatexPrinter, *, first: bool) -> str:
+    """A factor of a product in LaTeX, bracketed where juxtaposed it would misread: a sum, a factor led by a
+    sign (``s \\left(-t\\right)``, never ``s -t``, which reads as a difference), or a number after another
+    factor (``3 \\left(2 t\\right)``, never ``3 2 t``)."""
+    text = latex(factor)
+    misread = isinstance(factor, Add) or text.startswith(("-", "+")) or (not first and text[:1].isdigit())
+    return rf"\left({text}\right)" if misread else text
 
 
 @register_latex(Add)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..frontend.printing import latex_name, number
+from ..frontend.printing import latex_name, latex_number, number
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -43,7 +43,7 @@ def _text_power(base: str, k: float, hadamard: bool) -> str:
 
 def _latex_power(base: str, k: float, hadamard: bool) -> str:
     mark = r"\circ " if hadamard else ""
-    return f"{base}^{{{mark}{number(k)}}}"
+    return f"{base}^{{{mark}{latex_number(k)}}}"
 
 
 @dataclass(frozen=True)
@@ -61,15 +61,16 @@ class Style:
     norm: tuple[str, str]  # the bars around a norm
     name: Callable[[str], str]
     power: Callable[[str, float, bool], str]
+    number: Callable[[float], str]  # a constant: ``1e-300`` in text, ``10^{-300}`` in LaTeX
     template: str  # which format-string attribute of a Function or Call to use
 
 
 TEXT = Style(
     transpose="ᵀ", hadamard=" ⊙ ", minus="−", left="(", right=")", ones="1", diag="diag", trace="tr",
-    norm=("‖", "‖"), name=_text_name, power=_text_power, template="text",
+    norm=("‖", "‖"), name=_text_name, power=_text_power, number=number, template="text",
 )  # fmt: skip
 LATEX = Style(
     transpose=r"^\top", hadamard=r" \odot ", minus="-", left=r"\left(", right=r"\right)", ones=r"\mathbf{1}",
     diag=r"\operatorname{diag}", trace=r"\operatorname{tr}", norm=(r"\left\lVert ", r"\right\rVert"),
-    name=latex_name, power=_latex_power, template="latex",
+    name=latex_name, power=_latex_power, number=latex_number, template="latex",
 )  # fmt: skip

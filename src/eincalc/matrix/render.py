@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core.functions import lookup
-from ..frontend.printing import number
 from .notation import LATEX, TEXT, Style
 from .precedence import (
     ADD,
@@ -124,8 +123,8 @@ def _scale(node: Scale, s: Style) -> Code:
     # 0 (1ᵀ x), never 0 1ᵀ x: a literal 0 before a product can be read as a zero vector (0 1ᵀ an outer product)
     child = _operand(node.child, s, "scaled by a name" if value == 0.0 else "scaled")
     if value < 0:
-        return f"{s.minus}{number(-value)} {child}", NEG
-    return f"{number(value)} {child}", PROD
+        return f"{s.minus}{s.number(-value)} {child}", NEG
+    return f"{s.number(value)} {child}", PROD
 
 
 def _denominator(factor: MatrixExpr) -> MatrixExpr | None:
@@ -187,7 +186,7 @@ def _function(node: Function, s: Style) -> Code:
         base = _operand(node.child, s, "postfix")
         return s.power(base, node.param if node.param is not None else 1.0, node.kind == "matrix"), POSTFIX
     template: str = getattr(lookup(node.fn), s.template)
-    return _math_template(template, {"x": node.child}, {"k": number(node.param or 0.0)}, s)
+    return _math_template(template, {"x": node.child}, {"k": s.number(node.param or 0.0)}, s)
 
 
 def _call_node(node: Call, s: Style) -> Code:
@@ -197,7 +196,11 @@ def _call_node(node: Call, s: Style) -> Code:
 
 
 def _number(node: Number, s: Style) -> Code:
-    return (f"{s.minus}{number(-node.value)}", NEG) if node.value < 0 else (number(node.value), ATOM)
+    if node.value < 0:
+        return f"{s.minus}{s.number(-node.value)}", NEG
+    code = s.number(node.value)
+    # LaTeX's 10^{-300} takes no power or transpose after it, 2.5 \times 10^{-7} is a product
+    return code, PROD if r"\times" in code else POSTFIX if "^" in code else ATOM
 
 
 _MATH: dict[type, Callable[[Any, Style], Code]] = {
