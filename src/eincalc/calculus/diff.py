@@ -39,8 +39,9 @@ from ..core.limits import check_expression_size
 from ..core.names import fresh_indices, index_names, rename, substitute
 from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from ..core.registry import Registry
-from ..core.traversal import fill_bottom_up, postorder
+from ..core.traversal import fill_bottom_up, postorder, walk
 from ..frontend.build import as_expr
+from ..frontend.declare import reserved_role
 from .simplify import simplify
 
 # -- rule tables (one per interpretation) ---------------------------------------------------
@@ -225,6 +226,7 @@ def vjp_raw_many(expr: Expr, wrts: Sequence[Expr], upstream: Expr) -> list[Expr]
     fresh = {spec: _variable_indices(spec, expr, seed) for spec in specs}
     contributions: dict[TensorSpec, list[Expr]] = {spec: [] for spec in specs}
     dependent = dependents(expr, set(specs))
+    taken = _names_in_use(expr, seed)
     cotangents: dict[Expr, list[Expr]] = {expr: [seed]} if expr in dependent else {}
     for node in _parents_first(expr, dependent):
         pending = cotangents.pop(node, None)
@@ -236,13 +238,48 @@ def vjp_raw_many(expr: Expr, wrts: Sequence[Expr], upstream: Expr) -> list[Expr]
             contributions[node.spec].append(Contract((ct, *variable_derivative(node, axes)), axes))
             continue
         rule = _rule(VJP_RULES, node)
-        for child, child_ct in rule(node, ct):
+        for child, child_ct in rule(_with_fresh_adjoint(node, ct, taken), ct):
             if child in dependent:
                 key = _reference(child)
                 if key is not child:
                     child_ct = rename(child_ct, dict(zip(child.free, key.free, strict=True)))
                 cotangents.setdefault(key, []).append(child_ct)
     return [_total(contributions[spec], fresh[spec]) for spec in specs]
+
+
+def _names_in_use(*exprs: Expr) -> set[str]:
+    """The names of the tensors and named intermediates in ``exprs``."""
+    nodes = (node for expr in exprs for node in walk(expr))
+    return {
+        node.spec.name if isinstance(node, Tensor) else node.name for node in nodes if isinstance(node, Tensor | Named)
+    }
+
+
+def _with_fresh_adjoint(node: Expr, ct: Expr, taken: set[str]) -> Expr:
+    """``node``, a named intermediate's adjoint (``dh``) renamed where a name ``taken`` or a reserved word has it
+    (``dh2``), so that ``where dh = …`` never defines a tensor in terms of itself; the new name joins ``taken``.
+    A cotangent ``ct`` that is the tensor of that name (an upstream ``dh`` arriving unchanged) keeps it.
+
+    >>> from eincalc.frontend.build import let, tensors
+    >>> dh, x = tensors("dh[n] x[n]")
+    >>> _with_fresh_adjoint(let("h", x), 2 * dh, {"dh", "h", "x"}).adjoint
+    'dh2'
+    >>> _with_fresh_adjoint(let("h", x), dh, {"dh", "h", "x"}).adjoint
+    'dh'
+    """
+    if not isinstance(node, Named):
+        return node
+    name = node.adjoint or f"d{node.name}"
+    if isinstance(ct, Tensor) and ct.spec.name == name:
+        return node
+    fresh, count = name, 1
+    while fresh in taken or reserved_role(fresh):
+        count += 1
+        fresh = f"{name}{count}"
+    if fresh == name:
+        return node
+    taken.add(fresh)
+    return Named(node.name, node.body, node.indices, fresh)
 
 
 def _reference(node: Expr) -> Expr:

@@ -39,7 +39,7 @@ from ..core.name_pool import bound_names
 from ..core.names import positional_names, rename, with_positional
 from ..core.nodes import Add, Apply, Const, Contract, Named, Tensor, check_consistent, real_number, split_coefficient
 from .axes import axis_indices, axis_labels, diagonal_labels, diagonal_of, reduce_over
-from .declare import NAME, read_declarations, record
+from .declare import NAME, check_name, read_declarations, record
 from .exponents import constant_power, tensor_power
 from .styles import apart, broadcast, matrix_style, require_positional, shape_text, tidy, unchained
 
@@ -353,8 +353,7 @@ def let(name: str, value: Operand, *, adjoint: str | None = None) -> Expr:
     σ(z[i])
       where z[i] = W[i,j] x[j]
     """
-    if not NAME.match(require_text(name, "the name of an intermediate", "'z'")):
-        raise ParseError(f"{name!r} is not a valid name for an intermediate")
+    check_name(require_text(name, "the name of an intermediate", "'z'"), "intermediate")
     if adjoint is not None:
         require_text(adjoint, "the name of its adjoint", "'dz'")
     expr = as_expr(value)

@@ -51,7 +51,7 @@ from ..core.functions import FUNCTIONS
 from ..core.indices import Index, TensorSpec
 from ..core.nodes import Size, Tensor
 from ..core.registry import Registry
-from . import build, where
+from . import build, declare, where
 from .parse_text import prepare, syntax_error
 from .parse_tree import Functions, Parser
 
@@ -71,6 +71,7 @@ def register_parse_function(name: str, builder: ParseFunction, *, scoped: bool =
     """
     normalized = unicodedata.normalize("NFKC", name)
     CALLS[normalized] = builder
+    declare.CALLED.add(normalized)
     if scoped:
         SCOPED_CALLS.add(normalized)
     else:
@@ -90,10 +91,11 @@ def parse(text: str, *declared: Tensor | Index, **named: Tensor) -> Expr:
     """
     require_text(text, "the text given to ec.parse", "'W[i,j] x[j]'")
     tensors: dict[str, TensorSpec] = {}
+    given: dict[str, str] = {}
     indices: dict[str, str] = {}
     for name, item in itertools.chain(((None, d) for d in declared), named.items()):
         if isinstance(item, Tensor):
-            tensors[unicodedata.normalize("NFKC", name or item.spec.name)] = item.spec
+            _add_tensor(tensors, given, name or item.spec.name, item.spec)
         elif isinstance(item, Index) and name is None:
             if indices.setdefault(item.name, item.dim) != item.dim:
                 raise IndexMismatch(f"index {item.name} is declared as {indices[item.name]} and as {item.dim}")
@@ -101,6 +103,28 @@ def parse(text: str, *declared: Tensor | Index, **named: Tensor) -> Expr:
             hint = "; unpack a list with *: ec.parse(text, *tensors)" if isinstance(item, list | tuple) else ""
             raise UnsupportedError(f"parse takes declared tensors (ec.tensors) and indices, not {describe(item)}{hint}")
     return _parse_cached(text, tuple(sorted(tensors.items(), key=lambda p: p[0])), tuple(indices.items()))
+
+
+def _add_tensor(tensors: dict[str, TensorSpec], given: dict[str, str], name: str, spec: TensorSpec) -> None:
+    """Declare ``spec`` as ``name`` as Python reads it (NFKC-normalised); ``given`` keeps the names as written,
+    to refuse a second name that reads the same.
+
+    >>> from eincalc.frontend.build import tensors
+    >>> x, y = tensors("x[n] y[n]")
+    >>> parse("x[i]", x, **{"ｘ": y})
+    Traceback (most recent call last):
+      ...
+    eincalc.core.errors.ParseError: tensors x and ｘ are both read as x (Python reads names NFKC-normalised); \
+give them names that differ after normalisation
+    """
+    key = unicodedata.normalize("NFKC", name)
+    earlier = given.setdefault(key, name)
+    if earlier != name and tensors[key] != spec:
+        raise ParseError(
+            f"tensors {earlier} and {name} are both read as {key} (Python reads names NFKC-normalised); "
+            "give them names that differ after normalisation"
+        )
+    tensors[key] = spec
 
 
 @functools.lru_cache(maxsize=1024)

@@ -25,6 +25,7 @@ def backward(g, a, W):
 from __future__ import annotations
 
 import keyword
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -95,8 +96,10 @@ def _matrix_function(node: Any, args: list[str]) -> str:
 
 
 def _identifier(name: str, taken: set[str]) -> str:
-    """``name`` as a fresh Python identifier (``dz`` stays ``dz``; ``x′`` becomes ``x_``)."""
-    base = "".join(c if (c.isalnum() or c == "_") else "_" for c in name) or "t"
+    """``name`` as a fresh Python identifier, as Python reads it (NFKC-normalised: ``dz`` stays ``dz``; ``x′``
+    becomes ``x_``, ``x₁`` becomes ``x1``), so that no two arguments are the same name to Python."""
+    normal = unicodedata.normalize("NFKC", name)
+    base = "".join(c if f"_{c}".isidentifier() else "_" for c in normal) or "t"
     if not base.isidentifier() or keyword.iskeyword(base) or base == "np":
         base = f"t_{base}"
     candidate, n = base, 1
