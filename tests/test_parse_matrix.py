@@ -343,10 +343,10 @@ ERRORS: dict[str, tuple[str, type[ec.EincalcError], str]] = {
         "  A^0.5\n"
         "  ^",
     ),
-    "variable exponent": (
-        "x^c",
-        ec.ParseError,
-        "an exponent must be a number, like x^2 or X^-1; for a variable exponent b write exp(b log(a))\n  x^c\n    ^",
+    "matrix power with a variable exponent": (
+        "A^c",
+        ec.UnsupportedError,
+        "a matrix power needs a number exponent, not c; for the element-wise power write A^∘c\n  A^c\n  ^",
     ),
     "identity of no size": (
         "I",

@@ -4,8 +4,9 @@ Random values are drawn for every tensor (distinct sizes per dimension, so a
 lost transpose cannot pass by accident), the result is evaluated, and the same
 derivative is measured with central finite differences of the original
 expression.  When the result has a matrix form, its printed NumPy text is run
-(`run_numpy()`: only ``np`` and the arrays in scope)
-and compared with the index form it came from, and the printed index form, with
+(`run_numpy()`: only ``np`` and the arrays in scope) and its printed text is read back by the strictly typed
+matrix reader (`eincalc.parse_matrix()`) and evaluated, each compared with the index form it came from; and the
+printed index form, with
 its ``where`` lines (named intermediates, automatic or the user's), is read
 back by `eincalc.parse()` and evaluated, so a printing error cannot be
 certified.  A failed check is reported, never hidden.
@@ -33,6 +34,7 @@ from ..core.nodes import Size, Tensor
 from ..core.traversal import walk
 from ..frontend.build import tensors as tensors_of
 from ..frontend.parse import parse
+from ..frontend.parse_matrix import parse_matrix
 from ..frontend.printing import to_text
 from ..matrix.check import run_numpy
 from ..matrix.view import MatrixForm
@@ -52,7 +54,8 @@ class Check:
     derived from; ``matrix_error`` the largest difference between the matrix
     form's printed NumPy text, run, and the index form, and ``matrix_problem``
     why that text could not be run or compared (then ``matrix_error`` is infinite);
-    ``text_error`` and ``text_problem`` the same for the printed index form, read back.
+    ``text_error`` and ``text_problem`` the same for the printed index form, read back, and
+    ``matrix_text_error`` and ``matrix_text_problem`` for the matrix form's printed text, read back.
     """
 
     error: float
@@ -64,16 +67,20 @@ class Check:
     matrix_problem: str | None = None
     text_error: float | None = None
     text_problem: str | None = None
+    matrix_text_error: float | None = None
+    matrix_text_problem: str | None = None
     undefined: bool = False
     """Whether the expression is undefined at every value drawn (its finite differences are not finite), so that
     nothing could be compared: the check did not pass, and says so rather than "disagree"."""
 
     @property
     def passed(self) -> bool:
-        measured = [e for e in (self.error, self.gradient_error, self.matrix_error, self.text_error) if e is not None]
+        errors = (self.error, self.gradient_error, self.matrix_error, self.text_error, self.matrix_text_error)
+        measured = [e for e in errors if e is not None]
         return (
             self.matrix_problem is None
             and self.text_problem is None
+            and self.matrix_text_problem is None
             and all(_within(e, self.tolerance) for e in measured)
         )
 
@@ -85,7 +92,8 @@ class Check:
                 f"The numeric check could NOT run: on random values ({sizes}; seed {self.seed}) the finite "
                 "differences of the expression are not finite (it is undefined there), so nothing was compared."
             )
-        verdict = "agree" if self.passed else "DISAGREE"
+        derived = [e for e in (self.error, self.gradient_error) if e is not None]
+        verdict = "agree" if all(_within(e, self.tolerance) for e in derived) else "DISAGREE"
         text = (
             f"On random values ({sizes}; seed {self.seed}) the symbolic result and central finite differences "
             f"{verdict}: max |error| = {self.error:.1e} (tolerance {self.tolerance:.0e})"
@@ -102,11 +110,18 @@ class Check:
         return f"; the printed index form, read back, gives DIFFERENT numbers (max |difference| {self.text_error:.1e})"
 
     def _matrix_clause(self) -> str:
+        if self.matrix_text_problem is not None:
+            return f"; the matrix form does NOT read back: {self.matrix_text_problem}"
         if self.matrix_problem is not None:
             return f"; the printed NumPy text of the matrix form could NOT be checked: {self.matrix_problem}"
-        if self.matrix_error is None:
+        if self.matrix_error is None or self.matrix_text_error is None:
             return ""
-        measured = f"(max |difference| {self.matrix_error:.1e})"
+        if not _within(self.matrix_text_error, self.tolerance):
+            return (
+                "; the matrix form, read back, gives DIFFERENT numbers from the index form "
+                f"(max |difference| {self.matrix_text_error:.1e})"
+            )
+        measured = f"(max |difference| {max(self.matrix_error, self.matrix_text_error):.1e})"
         if _within(self.matrix_error, self.tolerance):
             return f"; the matrix form gives the same numbers as the index form {measured}"
         return f"; the printed NumPy text of the matrix form gives DIFFERENT numbers from the index form {measured}"
@@ -198,7 +213,11 @@ def numeric_check(
                 numeric = np.tensordot(g, numeric, axes=g.ndim)
         scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
         matrix_error, matrix_problem = (None, None) if form is None else _printed_error(form, values, symbolic)
-        text_error, text_problem = _read_back_error(result, [*parts, wrt], values, chosen, symbolic)
+        tensors = _tensors_of(result, [*parts, wrt])
+        text_error, text_problem = _read_back_error(result, tensors, values, chosen, symbolic)
+        matrix_text_error, matrix_text_problem = (
+            (None, None) if form is None else _matrix_read_back_error(form, result, tensors, values, chosen, symbolic)
+        )
     return Check(
         _distance(symbolic, numeric),
         TOLERANCE * scale,
@@ -209,19 +228,50 @@ def numeric_check(
         matrix_problem,
         text_error,
         text_problem,
+        matrix_text_error,
+        matrix_text_problem,
         undefined=not np.all(np.isfinite(numeric)),
     )
 
 
+def _tensors_of(result: Expr, sources: list[Expr]) -> dict[str, Tensor]:
+    """The tensors of ``sources`` and ``result`` by name: what a printed form of ``result`` may be read over."""
+    return {**{k: v for e in sources for k, v in declared(e).items()}, **declared(result)}
+
+
 def _read_back_error(
-    result: Expr, sources: list[Expr], values: Mapping[str, Any], sizes: Mapping[str, int], expected: np.ndarray
+    result: Expr, tensors: Mapping[str, Tensor], values: Mapping[str, Any], sizes: Mapping[str, int], expected: Any
 ) -> tuple[float, str | None]:
     """The largest difference between ``result``'s printed index text (with its where-clauses), read back by
-    `eincalc.parse()` over the tensors of ``sources`` and ``result`` and evaluated, and ``expected``; and why there
-    is none when the text does not read back."""
-    tensors = {**{k: v for e in sources for k, v in declared(e).items()}, **declared(result)}
+    `eincalc.parse()` over ``tensors`` and evaluated, and ``expected``; and why there is none when the text does not
+    read back."""
     try:
         read = parse(to_text(result), *tensors.values(), *_declaring(sizes, tensors), *result.free)
+        return _distance(_value(read, values, sizes), expected), None
+    except EincalcError as error:
+        return math.inf, f"{type(error).__name__}: {error}"
+
+
+def _matrix_read_back_error(
+    form: MatrixForm,
+    result: Expr,
+    tensors: Mapping[str, Tensor],
+    values: Mapping[str, Any],
+    sizes: Mapping[str, int],
+    expected: Any,
+) -> tuple[float, str | None]:
+    """The largest difference between ``form``'s printed text (with its where-clauses), read back by the strictly
+    typed matrix reader (`eincalc.parse_matrix()`) over ``tensors`` and evaluated, and ``expected``; and why there is
+    none when the text does not read back (the difference is then infinite).
+
+    >>> import eincalc as ec
+    >>> x, = ec.tensors("x[n]")
+    >>> _matrix_read_back_error(ec.to_matrix(2 * x), 2 * x, {"x": x}, {"x": np.ones(2)}, {"n": 2}, np.full(2, 2.0))
+    (0.0, None)
+    """
+    scope = [*tensors.values(), *_declaring(sizes, tensors)]
+    try:
+        read = parse_matrix(form.text, *scope, rows=form.rows, shape=result.shape)
         return _distance(_value(read, values, sizes), expected), None
     except EincalcError as error:
         return math.inf, f"{type(error).__name__}: {error}"

@@ -363,12 +363,11 @@ def _read(builder: Builder, request: _Request, result: Expr, start: Expr) -> Non
         )
     form = builder.matrix_of(shown)
     if form is None:
-        why = "its rank is above 2" if shown.rank > 2 else "no matrix operation expresses it"
+        hint = " (contract it with an upstream gradient to get one)" if shown.rank > 2 else ""
         builder.add(
             "result",
             "no-matrix-form",
-            f"The result has no matrix form: {why}; it stays in index notation "
-            "(contract it with an upstream gradient to get one).",
+            f"The result has no matrix form: {builder.why_no_matrix(shown)}; it stays in index notation{hint}.",
             label,
             after=shown,
         )

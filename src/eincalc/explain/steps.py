@@ -29,7 +29,6 @@ derivation, the same way in every step, so ``r[i]`` never meets an index ``r``.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -154,6 +153,7 @@ class Builder:
         self.steps: list[Step] = []
         self.gates: list[tuple[Expr, Expr]] = []  # add gates being differentiated (see rewrite_reason)
         self._forms: dict[Expr, MatrixForm | None] = {}
+        self._absent: dict[Expr, str] = {}  # why an expression has no matrix form
 
     # -- output -------------------------------------------------------------------------------------
 
@@ -325,13 +325,21 @@ class Builder:
         )
 
     def matrix_of(self, expr: Expr) -> MatrixForm | None:
-        """The matrix form, or ``None`` when there is none."""
+        """The matrix form, or ``None`` when there is none (`why_no_matrix` says why)."""
         if expr not in self._forms:
             self._forms[expr] = None
+            self._absent[expr] = "its rank is above 2"
             if expr.rank <= 2:
-                with contextlib.suppress(NoMatrixForm):
+                try:
                     self._forms[expr] = to_matrix(expr, rows=self.rows, sizes_from=[self.wrt])
+                except NoMatrixForm as error:
+                    self._absent[expr] = str(error).splitlines()[0]
         return self._forms[expr]
+
+    def why_no_matrix(self, expr: Expr) -> str:
+        """Why ``expr`` has no matrix form (after `matrix_of` found none)."""
+        self.matrix_of(expr)
+        return self._absent.get(expr, "")
 
 
 def entry_latex(name: str, indices: Sequence[Index]) -> str:

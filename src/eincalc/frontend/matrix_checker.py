@@ -337,6 +337,8 @@ class Checker:
         return ("hadamard" if op in ELEMENTWISE else "quotient"), left
 
     def postfix_type(self, node: Postfix) -> Type:
+        if node.power is not None:
+            return self.variable_power_type(node)
         child = self.check(node.child)
         if node.mark == "T":
             if isinstance(child, Flexible):  # 1ᵀ: a row of ones
@@ -358,6 +360,22 @@ class Checker:
                     node.start,
                 )
             self.require_square(node.child, shape, power)
+        return shape
+
+    def variable_power_type(self, node: Postfix) -> Type:
+        """``a^b`` with an operand ``b``: element-wise, so ``a`` and ``b`` have one shape or one is a scalar (as for
+        ``a ⊙ b``); a matrix result must be written ``A^∘b``, since ``A^b`` would be a matrix power."""
+        assert node.power is not None
+        base, exponent = self.check(node.child), self.check(node.power)
+        _, shape = self.elementwise("⊙", base, exponent, self.text(node.child), node.power)
+        if final(shape).kind == "matrix" and not node.elementwise:
+            raise Located(
+                UnsupportedError(
+                    f"a matrix power needs a number exponent, not {self.text(node.power)}; for the element-wise "
+                    f"power write {grouped(self.text(node.child))}^∘{grouped(self.text(node.power))}"
+                ),
+                node.start,
+            )
         return shape
 
     def bars_type(self, node: Bars) -> Type:
@@ -402,6 +420,8 @@ def _parts(node: Node) -> tuple[Node, ...]:
         return node.factors
     if isinstance(node, Call):
         return node.args
+    if isinstance(node, Postfix) and node.power is not None:
+        return (node.child, node.power)
     return (node.child,) if isinstance(node, Negate | Postfix | Bars) else ()
 
 

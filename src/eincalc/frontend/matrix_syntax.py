@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -109,13 +109,15 @@ class Negate(Node):
 class Postfix(Node):
     """``child`` with a mark after it: ``T`` (transpose), ``invT`` (``⁻ᵀ``) or ``pow``.
 
-    A power has its ``exponent``, ``elementwise`` when written ``∘``/``.^``.
+    A power has its ``exponent``, ``elementwise`` when written ``∘``/``.^``; an exponent that is not a number
+    (``x^t``, ``2^x``, ``x^(t − 1)``: an element-wise power) is the operand ``power``.
     """
 
     child: Node
     mark: str
     exponent: float = 0.0
     elementwise: bool = False
+    power: Node | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,7 @@ def _token_at(text: str, position: int) -> Token:
             return Token(kind, match.group(), position, match.end())
     match = _NUMBER.match(text, position)
     if match:
+        _require_whole_number(text, position, match.end())
         end = match.end()
         if text[end - 1] == "." and text[end : end + 1] in ("*", "/", "^", "'"):
             end -= 1  # 2.*x is 2 .* x
@@ -189,6 +192,31 @@ def _token_at(text: str, position: int) -> Token:
     if char in _ONE_CHAR:
         return Token("op", char, position, position + 1)
     raise fail(f"unexpected character {char!r} in matrix notation", position)
+
+
+def _require_whole_number(text: str, start: int, end: int) -> None:
+    """Raise `ParseError` when the number at ``text[start:end]`` runs on into more of one (``1.5.5``, ``1e5.5``,
+    ``x.5``): read as two numbers side by side, it would be their product.
+
+    >>> _require_whole_number("1.5.5 x", 0, 3)
+    Traceback (most recent call last):
+    eincalc.core.errors.Located: malformed number '1.5.5': a number has one decimal point ...
+    """
+    after = end
+    while after < len(text) and (text[after].isalnum() or text[after] in "._"):
+        after += 1
+    glued = (text[end : end + 1] == "." and text[end + 1 : end + 2].isdigit()) or (
+        text[start] == "." and start > 0 and _name_char(text[start - 1])
+    )
+    if glued:
+        begin = start
+        while begin > 0 and (_name_char(text[begin - 1]) or text[begin - 1] == "."):
+            begin -= 1
+        raise fail(
+            f"malformed number {text[begin:after]!r}: a number has one decimal point and a whole exponent "
+            "(1.5, 2e-3); put * or a space between two numbers, and write a name without a dot",
+            begin,
+        )
 
 
 def _name_char(char: str) -> bool:
@@ -325,10 +353,18 @@ class _Reader:
 
     def signed(self) -> Node:
         """An operand with any signs before it (read by a loop: ``− − x`` is ``x``)."""
+        return self.signed_by(self.postfixed)
+
+    def signed_atom(self) -> Node:
+        """An atom with any signs before it: a variable exponent (``−t`` in ``x^−t``)."""
+        return self.signed_by(self.atom)
+
+    def signed_by(self, read_operand: Callable[[], Node]) -> Node:
+        """The operand ``read_operand`` reads, with any signs before it."""
         start, sign = self.peek.start, 1
         while self.at("-", "−", "+"):
             sign *= _SIGNS[self.advance().text]
-        operand = self.postfixed()
+        operand = read_operand()
         return operand if sign == 1 else self.make(Negate, start, operand.end, operand, child=operand)
 
     def postfixed(self) -> Node:
@@ -346,10 +382,7 @@ class _Reader:
                 elementwise = token.text == ".^" or self.at("∘")
                 if self.at("∘"):
                     self.advance()
-                exponent, end = self.exponent()
-                node = self.make(
-                    Postfix, node.start, end, node, child=node, mark="pow", exponent=exponent, elementwise=elementwise
-                )
+                node = self.power(node, elementwise)
             else:
                 return node
 
@@ -366,20 +399,36 @@ class _Reader:
             Postfix, node.start, token.end, node, child=node, mark="pow", exponent=exponent, elementwise=elementwise
         )
 
-    def exponent(self) -> tuple[float, int]:
-        """The number after ``^``: signed, perhaps in parentheses (``^-0.5``, ``^(−1)``)."""
+    def power(self, base: Node, elementwise: bool) -> Postfix:
+        """``base`` raised to what follows ``^``: a number (`number_exponent`), else an operand, signed
+        (``x^t``, ``x^−t``, ``x^(t − 1)``, ``2^x``)."""
+        start = self.position
+        number = self.number_exponent()
+        if number is not None:
+            exponent, end = number
+            return self.make(
+                Postfix, base.start, end, base, child=base, mark="pow", exponent=exponent, elementwise=elementwise
+            )
+        self.position = start
+        power = self.signed_atom()
+        return self.make(
+            Postfix, base.start, power.end, base, power, child=base, mark="pow", elementwise=elementwise, power=power
+        )
+
+    def number_exponent(self) -> tuple[float, int] | None:
+        """The number after ``^`` and where it ends: signed, perhaps in parentheses (``^-0.5``, ``^(−1)``); ``None``
+        when what follows is not a number alone (the caller reads it again as an operand)."""
         opened = self.advance() if self.at("(") else None
         sign = 1
         while self.at("-", "−", "+"):
             sign *= _SIGNS[self.advance().text]
         token = self.peek
         if token.kind != "number":
-            raise fail(
-                "an exponent must be a number, like x^2 or X^-1; for a variable exponent b write exp(b log(a))",
-                token.start,
-            )
+            return None
         self.advance()
-        end = self.expect(")", opened).end if opened else token.end
+        if opened and not self.at(")"):
+            return None
+        end = self.advance().end if opened else token.end
         return sign * float(token.text), end
 
     def atom(self) -> Node:

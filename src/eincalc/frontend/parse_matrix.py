@@ -167,6 +167,8 @@ class _Builder:
 
     def postfix_expr(self, node: Postfix) -> Expr:
         child = self.build(node.child)
+        if node.power is not None:  # x^t: element-wise
+            return build.power(child, self.build(node.power))
         matrix = self.shape(node.child).kind == "matrix"
         if node.mark == "T":
             return build.transpose(child) if matrix else child

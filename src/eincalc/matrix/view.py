@@ -43,7 +43,7 @@ from ..frontend.matrix_checker import key
 from .algebra import broadcast, matmul, oriented, spread, transpose
 from .check import run_numpy
 from .product import read_product
-from .reductions import function, require_readable, require_sized
+from .reductions import function, printed_nodes, require_readable, require_sized
 from .sums import add
 from .tree import Axis, DiagPart, Identity, Intermediate, Kind, MatrixExpr, Number, Ones, SizeOf, Symbol, Term, Zeros
 from .where import require_unshadowed_sizes, shown_trees, shows_its_kind, where_latex, where_numpy, where_text
@@ -124,6 +124,7 @@ def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = 
         term = convert.orient(convert(shown), expr.free)
         printed = shown_trees(term.matrix)
         require_unshadowed_sizes(printed)
+        convert.require_unambiguous(printed)
         for tree in printed:
             require_sized(tree)
         form = MatrixForm(term.matrix, expr.free, rows)
@@ -186,9 +187,11 @@ class Converter:
         self._read: dict[Expr, Term] = {}  # each intermediate's reading, so a reference reads it once
         self._axes: dict[str, Axis] = {}
         self._taken = dict(_RESERVED)  # what the text would read each name as, by how the reader looks it up
+        self._tensors: dict[str, str] = {}  # each tensor's name, by how the reader looks it up
         for sub in [*walk(root), *self.sizes_from]:
             if isinstance(sub, Tensor):
                 self._taken[key(sub.spec.name)] = f"the tensor {sub.spec.name}"
+                self._tensors[key(sub.spec.name)] = sub.spec.name
                 for position, dim in enumerate(sub.spec.dims):
                     self._axes.setdefault(dim, Axis(sub.spec.name, position))
 
@@ -200,6 +203,32 @@ class Converter:
                 f"the intermediate {node.name} has the name of {taken}: its where-clause would redefine it; "
                 "rename the intermediate (ec.let, or its adjoint=)"
             )
+
+    def require_unambiguous(self, printed: tuple[MatrixExpr, ...]) -> None:
+        """Raise `NoMatrixForm` when the text of ``printed`` (a form and its clauses' bodies) would be read back as
+        something else: a tensor named like a word the text reserves (``where``, ``np``), or ``I`` or a size
+        (``n``) shown where a tensor has that name (the reader takes the name for the tensor)."""
+        for tree in printed:
+            for node in printed_nodes(tree):
+                clash = self._clash(node)
+                if clash is not None:
+                    raise NoMatrixForm(
+                        f"{clash}, so the matrix text would read back as something else; rename the tensor "
+                        "(or keep the index form)"
+                    )
+
+    def _clash(self, node: MatrixExpr) -> str | None:
+        """What ``node``'s printed name would be misread as (see `require_unambiguous`), or ``None``."""
+        if isinstance(node, Symbol) and key(node.name) in ("where", "np"):
+            return f"the tensor {node.name} has the name of {_RESERVED[key(node.name)]}"
+        if isinstance(node, Identity) and "I" in self._tensors:
+            return f"the tensor {self._tensors['I']} has the name of the identity I, which the matrix text shows"
+        if isinstance(node, SizeOf) and key(node.dim) in self._tensors:
+            return (
+                f"the tensor {self._tensors[key(node.dim)]} has the name of the dimension {node.dim}, whose size "
+                f"the matrix text shows as {node.dim}"
+            )
+        return None
 
     def read_intermediates(self) -> None:
         """Read every named intermediate, each after those its body uses: a chain of names, however long,
