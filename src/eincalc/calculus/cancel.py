@@ -15,7 +15,8 @@ the gradient reads ``ŷ − y``:
   holds the reciprocal of another factor;
 * ``expand-to-collect``: a sum of element-wise products of sums is multiplied out
   when two of the resulting terms are alike, so they collect:
-  ``p ⊙ (1 − y) − (1 − p) ⊙ y = p − y``.
+  ``p ⊙ (1 − y) − (1 − p) ⊙ y = p − y``.  The terms are counted first, once per
+  node, and nothing is multiplied out into more than `EXPANSION_LIMIT` terms.
 
 Each rewrite keeps the value (``x⁻¹`` is defined only where ``x ≠ 0``); a name
 is written out only where that lets a factor cancel.
@@ -135,15 +136,37 @@ EXPANSION_LIMIT = 16
 """The most terms ``expand-to-collect`` multiplies a sum out into."""
 
 
+def _monomial_count(node: Expr) -> int:
+    """How many terms `_monomials()` gives for ``node``, ``EXPANSION_LIMIT + 1`` standing for any more.
+
+    Counted from the children's counts and kept on each node, so the limit is
+    checked before anything is multiplied out, and a sum whose sub-expressions
+    are shared many times over costs one step per distinct node.
+    """
+    result: int = node.cached("monomial count", _own_monomial_count)
+    return result
+
+
+def _own_monomial_count(node: Expr) -> int:
+    """`_monomial_count()` of ``node`` from the cached counts of its children."""
+    if isinstance(node, Add):
+        return min(sum(t.memo()["monomial count"] for t in node.terms), EXPANSION_LIMIT + 1)
+    if not isinstance(node, Contract) or node.summed:  # only an element-wise product multiplies out
+        return 1
+    product = math.prod(f.memo()["monomial count"] if isinstance(f, Add) else 1 for f in node.factors)
+    return product if product <= EXPANSION_LIMIT else 1  # too many: the product stays as it is
+
+
 def _monomials(term: Expr) -> list[Expr]:
-    """``term`` multiplied out where it is an element-wise product of sums (nothing summed), else ``[term]``."""
+    """``term`` multiplied out where it is an element-wise product of sums (nothing summed), else ``[term]``.
+
+    Only called where `_monomial_count()` is within `EXPANSION_LIMIT`, so the lists it builds are short.
+    """
     if isinstance(term, Add):
         return [m for t in term.terms for m in _monomials(t)]
-    if not isinstance(term, Contract) or term.summed or not any(isinstance(f, Add) for f in term.factors):
+    if not isinstance(term, Contract) or _monomial_count(term) == 1:
         return [term]
     choices = [_monomials(f) if isinstance(f, Add) else [f] for f in term.factors]
-    if math.prod(len(c) for c in choices) > EXPANSION_LIMIT:
-        return [term]
     return [_product(term, [p for f in picked for p in _plain_factors(f)]) for picked in itertools.product(*choices)]
 
 
@@ -160,9 +183,9 @@ def _like(monomial: Expr) -> frozenset[tuple[Expr, int]]:
 
 def _expand_to_collect(node: Expr) -> Expr | None:
     assert isinstance(node, Add)
-    monomials = [m for t in node.terms for m in _monomials(t)]
-    if len(monomials) == len(node.terms) or len(monomials) > EXPANSION_LIMIT:
-        return None
+    if _monomial_count(node) in (len(node.terms), EXPANSION_LIMIT + 1):
+        return None  # nothing to multiply out, or too much
+    monomials = _monomials(node)
     keys = [_like(m) for m in monomials]
     return Add(tuple(monomials), node.out, positional=node.positional) if len(set(keys)) < len(keys) else None
 
