@@ -13,7 +13,7 @@ import re
 import pytest
 
 import eincalc as ec
-from eincalc.frontend.printing import latex_number
+from eincalc.frontend.spelling import latex_number
 
 s, t, u = ec.tensors("s t u")
 x, y = ec.tensors("x[n] y[n]")

@@ -49,7 +49,8 @@ from ..core.names import rename, substitute
 from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from ..core.traversal import postorder, walk
 from ..frontend.build import as_expr
-from ..frontend.printing import line, number, to_einsum
+from ..frontend.printing import line, to_einsum
+from ..frontend.spelling import number
 from ..matrix.tree import Diag
 from ..matrix.view import to_matrix
 from ..numeric.binding import as_array

@@ -29,7 +29,7 @@ from ..core.nodes import Tensor
 from ..core.traversal import walk
 from ..frontend.build import bare
 from ..frontend.parse import MAX_LENGTH
-from ..frontend.printing import number
+from ..frontend.spelling import number
 from .algebra import ONE, all_ones, cost, matmul, number_out, oriented, scale, transpose, uniform
 from .render import to_text
 from .sums import add

@@ -36,7 +36,7 @@ from ..core.expr import Expr
 from ..core.functions import lookup
 from ..core.registry import Registry
 from ..frontend.build import as_exprs
-from ..frontend.printing import number
+from ..frontend.spelling import number
 from .lowering import lower
 from .program import Contraction, Custom, Elementwise, Fill, Load, Op, Program, Scalar, View, inputs
 
