@@ -491,7 +491,7 @@ def test_memory_plan_never_donates_to_a_group_step_what_its_group_reads_whole() 
     args = [(), (0,), (1,), (1,)]  # step 2 reads slot 1 whole, step 3 by rows and last
     blocked = [[2, 3]]
     assert plan_memory(needs, args, {2, 3}, blocked=blocked).placements[3].donor == 0
-    assert plan_memory(needs, args, {2, 3}, blocked=blocked, read_whole={2: {1}, 3: {1}}).placements[3].donor is None
+    assert plan_memory(needs, args, {2, 3}, blocked=blocked, read_whole=[{1}]).placements[3].donor is None
 
 
 # -- results written over once let go (eincalc.numeric.returned) ---------------------------------------------

@@ -111,11 +111,10 @@ class NumpyPlan:
         row_steps = [self._row_step(n, op, need) for n, (op, need) in enumerate(zip(ops, needs, strict=True))]
         order, groups = schedule(args, row_steps, [8 * math.prod(shape) for shape in shapes])
         outputs = {r.slot for r in program.outputs}
-        read_whole = {
-            n: {s for m in group for s in args[m] if s not in row_steps[m].sliced}  # type: ignore[union-attr]
+        read_whole = [
+            {s for m in group for s in args[m] if s not in row_steps[m].sliced}  # type: ignore[union-attr]
             for group in groups
-            for n in group
-        }
+        ]
         self.memory: MemoryPlan = plan_memory(needs, args, outputs, order, groups, read_whole)
         last_of = {group[-1]: group for group in groups}
         members = {n for group in groups for n in group}

@@ -25,7 +25,7 @@ a warm call allocates nothing but its outputs.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -115,7 +115,7 @@ def plan_memory(
     outputs: Collection[int],
     order: Sequence[int] | None = None,
     blocked: Sequence[Sequence[int]] = (),
-    read_whole: Mapping[int, Collection[int]] | None = None,
+    read_whole: Sequence[Collection[int]] = (),
 ) -> MemoryPlan:
     """Place every step's result (``needs[n]``, reading the slots ``args[n]``) so that buffers are reused.
 
@@ -124,8 +124,8 @@ def plan_memory(
     row block, all its steps for one block before the next block: a buffer freed inside a group (and every scratch
     buffer of its steps) is taken back only after the group's last step, so no step of the group writes over rows a
     step of the group has yet to read.  An argument donated to a step of a group is read by the group at the rows
-    that step writes only: ``read_whole[n]``, the slots the group of step ``n`` reads whole (a vector broadcast
-    along the rows), are never donated to ``n``, since its first block would write over what the next block reads.
+    that step writes only: ``read_whole[k]``, the slots group ``k`` reads whole (a vector broadcast along the
+    rows), are never donated to its steps, since a first block would write over what the next block reads.
 
     >>> needs, chain = [Need("buffer", 6)] * 4, [(), (0,), (1,), (2,)]
     >>> [p.out for p in plan_memory(needs, chain, outputs={3}).placements]   # step 2 takes back step 0's buffer ...
@@ -145,10 +145,16 @@ def plan_memory(
         if need.kind == "alias" and needs[args[n][need.donors[0]]].kind != "external":
             groups.join(n, args[n][need.donors[0]])
     donors: dict[int, int] = {}
+    group_of = {n: k for k, group in enumerate(blocked) for n in group}
+    kept: dict[int, set[int]] = {}
+    """Per group, the buffers (roots) of what it reads whole, taken at its first step: no step of the group joins
+    them to another buffer, since each of those slots is read until the group's end."""
     for n in order:
         if needs[n].kind == "buffer":
-            kept = {groups.find(s) for s in (read_whole or {}).get(n, ())}
-            donor = _donor(n, time[n], needs, args, groups, outputs, kept)
+            k = group_of.get(n, -1)
+            if k >= 0 and k not in kept and read_whole:
+                kept[k] = {groups.find(s) for s in read_whole[k]}
+            donor = _donor(n, time[n], needs, args, groups, outputs, kept.get(k, set()))
             if donor is not None:
                 donors[n] = donor
                 groups.join(n, args[n][donor])
