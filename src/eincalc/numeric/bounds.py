@@ -52,24 +52,26 @@ def contraction_bound(
     def bound(a: Any, b: Any) -> float:
         info = np.finfo(a.dtype)
         wide = np.longdouble if a.dtype == np.longdouble else np.float64
-        slack = 1 + 2 * count * wide(info.eps)  # the rounding of a sum of ``count`` products (here and in x)
-        norms = (_largest_norm(eq, x, count, wide) for eq, x in zip(squared, (a, b), strict=True))
+        tiny, eps = wide(info.tiny), wide(info.eps)
+        slack = 1 + 2 * count * eps  # the rounding of a sum of ``count`` products (here and in x)
+        norms = (_largest_norm(eq, x, count, tiny, eps) for eq, x in zip(squared, (a, b), strict=True))
         return float(factor * slack * math.prod(norms))
 
     return bound
 
 
-def _largest_norm(equation: str, x: Any, count: int, wide: Any) -> Any:
+def _largest_norm(equation: str, x: Any, count: int, tiny: Any, eps: Any) -> Any:
     """An upper bound on the largest norm of ``x``'s fibres (``equation`` sums their squares): the computed sum of
-    ``count`` squares, widened by what rounding and underflow can have taken from it (each square up to ``tiny``:
-    a float16 ``2.99e-4²`` rounds to ``5.96e-8``, a float64 ``1e-170²`` to 0), in ``wide`` precision.
+    ``count`` squares, widened by what rounding (``eps``) and underflow can have taken from it (each square up to
+    ``tiny``: a float16 ``2.99e-4²`` rounds to ``5.96e-8``, a float64 ``1e-170²`` to 0), in the precision of
+    ``tiny`` and ``eps`` (float64, or long double for long double).
 
-    >>> float(_largest_norm("a,a->", np.array([1e-170, 0.0]), 2, np.float64)) > 1e-170
+    >>> info = np.finfo(np.float64)
+    >>> float(_largest_norm("a,a->", np.array([1e-170, 0.0]), 2, info.tiny, info.eps)) > 1e-170
     True
     """
-    info = np.finfo(x.dtype)
-    squares = wide(np.einsum(equation, x, x).max(initial=0.0))
-    return np.sqrt((squares + count * wide(info.tiny)) * (1 + 2 * count * wide(info.eps)))
+    squares = type(tiny)(np.einsum(equation, x, x).max(initial=0.0))
+    return np.sqrt((squares + count * tiny) * (1 + 2 * count * eps))
 
 
 def shift_free(bound: float, dtype: Any, count: int) -> bool:
