@@ -374,6 +374,22 @@ ERRORS: dict[str, tuple[str, type[ec.EincalcError], str]] = {
         "x is already declared; name the intermediate differently\n  x where x = y\n          ^",
     ),
     "wrong number of arguments": ("tr(A, A)", ec.ParseError, "tr takes 1 argument, not 2\n  tr(A, A)\n  ^"),
+    "a chain of ^": (
+        "c^2^3",
+        ec.ParseError,
+        "a power of a power written ^ then ^ reads two ways (MATLAB groups a^b^c from the left, mathematics and "
+        "Python's ** from the right): write (a^b)^c or a^(b^c)\n"
+        "  c^2^3\n"
+        "     ^",
+    ),
+    "a superscript power raised again": (
+        "c²^3",
+        ec.ParseError,
+        "a power of a power written without parentheses reads two ways (MATLAB groups a^b^c from the left, "
+        "mathematics from the right): write (a^b)^c or a^(b^c)\n"
+        "  c²^3\n"
+        "    ^",
+    ),
 }
 
 
@@ -384,6 +400,31 @@ def test_error_message(case: str) -> None:
     with pytest.raises(kind) as info:
         ec.parse_matrix(text, *declared)
     assert str(info.value).startswith(message) if case == "unknown function" else str(info.value) == message
+
+
+POWER_CHAINS: dict[str, Callable[[float], float]] = {
+    "c**2**3": lambda c: c**2**3,
+    "2**3**2": lambda c: 2**3**2,
+    "c**-2**2": lambda c: c ** -(2**2),
+    "c**2**c": lambda c: c**2**c,
+    "c**c**2": lambda c: c**c**2,
+    "c**(2**3)**2": lambda c: c ** (2**3) ** 2,
+    "c**2**c**2": lambda c: c**2**c**2,
+    "c**0.5**2": lambda c: c**0.5**2,
+    "(c^2)^3": lambda c: (c**2) ** 3,
+    "c^(2^3)": lambda c: c ** (2**3),
+    "(c²)³": lambda c: (c**2) ** 3,
+    "(c^c)^2": lambda c: (c**c) ** 2,
+    "c^(c^2)": lambda c: c ** (c**2),
+}
+
+
+@pytest.mark.parametrize("text", POWER_CHAINS)
+def test_a_power_of_a_power_reads_as_python_does(text: str) -> None:
+    """A chain of ``**`` groups from the right, as in Python (the reader grouped from the left: c**2**3 was c⁶, not
+    c⁸); powers of powers in parentheses read as written."""
+    read = ec.evaluate(ec.parse_matrix(text, c), {"c": 1.3})
+    assert float(read) == pytest.approx(POWER_CHAINS[text](1.3), rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ _SUPERSCRIPT = re.compile(f"∘?(⁻ᵀ|ᵀ|⁻?[{SUPERSCRIPT_DIGITS}]+)")
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _SUBSCRIPT_RUN = re.compile("[₀₁₂₃₄₅₆₇₈₉]+")
 _TWO_CHAR = (".*", "./", ".^", "**")
+_POWERS = ("^", ".^", "**")
 _ONE_CHAR = "+-−*·/⊙⊘^'()[],;=|‖@∘"
 MULTIPLY = ("*", "·", "@", "")  # "" is juxtaposition
 ELEMENTWISE = ("⊙", ".*", "∘")
@@ -142,6 +143,18 @@ class Text:
 
     main: Node
     definitions: tuple[Definition, ...]
+
+
+def _folded(exponent: Node) -> float | None:
+    """The value of an exponent that is a number raised to a number (``2**3`` in ``x**2**3``), or ``None``."""
+    if not (isinstance(exponent, Postfix) and exponent.mark == "pow" and exponent.power is None):
+        return None
+    if not isinstance(exponent.child, Number):
+        return None
+    try:
+        return exponent.child.value**exponent.exponent
+    except (OverflowError, ZeroDivisionError):
+        return None
 
 
 def fail(message: str, column: int | None) -> Located:
@@ -368,21 +381,29 @@ class _Reader:
         return operand if sign == 1 else self.make(Negate, start, operand.end, operand, child=operand)
 
     def postfixed(self) -> Node:
-        node = self.atom()
+        node, powered = self.atom(), False  # powered: the last postfix is a power (a parenthesised one is not)
         while True:
             token = self.peek
+            power_follows = self.at(*_POWERS) or (token.kind == "super" and token.text[-1] != "ᵀ")
+            if powered and power_follows:
+                raise fail(
+                    "a power of a power written without parentheses reads two ways (MATLAB groups a^b^c from the "
+                    "left, mathematics from the right): write (a^b)^c or a^(b^c)",
+                    token.start,
+                )
+            powered = power_follows
             if token.kind == "super":
                 self.advance()
                 node = self.superscript(node, token)
             elif self.at("'"):
                 self.advance()
                 node = self.make(Postfix, node.start, token.end, node, child=node, mark="T")
-            elif self.at("^", ".^", "**"):
+            elif self.at(*_POWERS):
                 self.advance()
                 elementwise = token.text == ".^" or self.at("∘")
                 if self.at("∘"):
                     self.advance()
-                node = self.power(node, elementwise)
+                node = self.power(node, elementwise, token.text)
             else:
                 return node
 
@@ -399,21 +420,43 @@ class _Reader:
             Postfix, node.start, token.end, node, child=node, mark="pow", exponent=exponent, elementwise=elementwise
         )
 
-    def power(self, base: Node, elementwise: bool) -> Postfix:
-        """``base`` raised to what follows ``^``: a number (`number_exponent`), else an operand, signed
-        (``x^t``, ``x^−t``, ``x^(t − 1)``, ``2^x``)."""
+    def power(self, base: Node, elementwise: bool, operator: str) -> Postfix:
+        """``base`` raised to what follows ``operator`` (``^``, ``.^`` or ``**``): a number (`number_exponent`), else
+        an operand, signed (``x^t``, ``x^−t``, ``x^(t − 1)``, ``2^x``).  A chain of ``**`` groups from the right, as
+        in Python (``x**2**3`` is ``x**8``); any other chain is ambiguous (MATLAB reads ``a^b^c`` as ``(a^b)^c``,
+        mathematics as ``a^(b^c)``) and refused."""
         start = self.position
         number = self.number_exponent()
-        if number is not None:
+        if number is not None and not self.at(*_POWERS):
             exponent, end = number
             return self.make(
                 Postfix, base.start, end, base, child=base, mark="pow", exponent=exponent, elementwise=elementwise
             )
         self.position = start
-        power = self.signed_atom()
+        power = self.signed_by(lambda: self.chained_power(operator))
+        folded = _folded(power)
+        if folded is not None:  # a number raised to a number: x**2**3 is x**8
+            return self.make(
+                Postfix, base.start, power.end, base, child=base, mark="pow", exponent=folded, elementwise=elementwise
+            )
         return self.make(
             Postfix, base.start, power.end, base, power, child=base, mark="pow", elementwise=elementwise, power=power
         )
+
+    def chained_power(self, operator: str) -> Node:
+        """The atom of an exponent, raised in turn by the ``**`` that follows it (``2**3`` in ``x**2**3``)."""
+        exponent = self.atom()
+        if not self.at(*_POWERS):
+            return exponent
+        token = self.peek
+        if operator != "**" or token.text != "**":
+            raise fail(
+                f"a power of a power written {operator} then {token.text} reads two ways (MATLAB groups a^b^c from "
+                "the left, mathematics and Python's ** from the right): write (a^b)^c or a^(b^c)",
+                token.start,
+            )
+        self.advance()
+        return self.power(exponent, False, "**")
 
     def number_exponent(self) -> tuple[float, int] | None:
         """The number after ``^`` and where it ends: signed, perhaps in parentheses (``^-0.5``, ``^(−1)``); ``None``
