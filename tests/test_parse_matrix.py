@@ -299,8 +299,8 @@ ERRORS: dict[str, tuple[str, type[ec.EincalcError], str]] = {
     "⊙ beside a matrix product": (
         "x ⊙ y aᵀ",
         ec.ParseError,
-        "⊙ (or ⊘) and a matrix product side by side read differently in different conventions; add parentheses, "
-        "like (A ⊙ B) C or A ⊙ (B C)\n"
+        "⊙ and a matrix product side by side read differently in different conventions (MATLAB reads them from the "
+        "left, others read ⊙ first); add parentheses, like (A ⊙ B) C or A ⊙ (B C)\n"
         "  x ⊙ y aᵀ\n"
         "        ^",
     ),
@@ -425,6 +425,71 @@ def test_a_power_of_a_power_reads_as_python_does(text: str) -> None:
     c⁸); powers of powers in parentheses read as written."""
     read = ec.evaluate(ec.parse_matrix(text, c), {"c": 1.3})
     assert float(read) == pytest.approx(POWER_CHAINS[text](1.3), rel=1e-12)
+
+
+# text that read silently one way, though a common convention reads it another: each is refused; each reading,
+# written unambiguously, reads to its own numbers
+TWO_READINGS: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {
+    "x'*y.*p": {"(x'*y).*p": lambda v: (v["x"] @ v["y"]) * v["p"], "x'*(y.*p)": lambda v: v["x"] @ (v["y"] * v["p"])},
+    "xᵀ y ⊙ p": {
+        "(xᵀ y) ⊙ p": lambda v: (v["x"] @ v["y"]) * v["p"],
+        "xᵀ (y ⊙ p)": lambda v: v["x"] @ (v["y"] * v["p"]),
+    },
+    "x' * y ./ p": {
+        "(x'*y) ./ p": lambda v: (v["x"] @ v["y"]) / v["p"],
+        "x'*(y./p)": lambda v: v["x"] @ (v["y"] / v["p"]),
+    },
+    "A*c.*B": {"(A*c).*B": lambda v: v["c"] * v["A"] * v["B"], "A*(c.*B)": lambda v: v["c"] * v["A"] @ v["B"]},
+    "1/2c": {"(1/2) c": lambda v: v["c"] / 2, "1/(2c)": lambda v: 1 / (2 * v["c"])},
+    "x ⊘ y c": {"(x ⊘ y) c": lambda v: v["x"] / v["y"] * v["c"], "x ⊘ (y c)": lambda v: v["x"] / (v["y"] * v["c"])},
+    "X**2": {"X^2": lambda v: v["X"] @ v["X"], "X.^2": lambda v: v["X"] ** 2},
+    "|X|": {"det(X)": lambda v: det(v["X"]), "abs(X)": lambda v: np.abs(v["X"])},
+    "||x||": {"‖x‖": lambda v: np.linalg.norm(v["x"]), "abs(x)": lambda v: np.abs(v["x"])},
+    "log|X|": {"log(det(X))": lambda v: np.log(det(v["X"])), "log(abs(X))": lambda v: np.log(np.abs(v["X"]))},
+}
+
+
+@pytest.mark.parametrize("text", TWO_READINGS)
+def test_a_text_that_reads_two_ways_is_refused(text: str) -> None:
+    """MATLAB reads ``x'*y.*p`` from the left, others read ``.*`` first; ``1/2c`` is ``c/2`` left to right and
+    ``1/(2c)`` in physics texts; NumPy's ``X**2`` squares each entry, SymPy's multiplies; ``|X|`` is often the
+    determinant and ``||x||`` the norm, where the reader took the element-wise absolute value."""
+    with pytest.raises(ec.ParseError, match=r"reads two ways|read differently"):
+        ec.parse_matrix(text, *DECLARED)
+    for reading, reference in TWO_READINGS[text].items():
+        np.testing.assert_allclose(ec.evaluate(ec.parse_matrix(reading, *DECLARED), V), reference(V), rtol=1e-10)
+
+
+ONE_READING: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "2 x ⊙ y": lambda v: 2 * v["x"] * v["y"],
+    "c x ⊙ y 3": lambda v: 3 * v["c"] * v["x"] * v["y"],
+    "x / c ⊙ y": lambda v: v["x"] / v["c"] * v["y"],
+    "x ⊙ y / c": lambda v: v["x"] * v["y"] / v["c"],
+    "x / c * 2": lambda v: v["x"] / v["c"] * 2,
+}
+
+
+@pytest.mark.parametrize("text", ONE_READING)
+def test_a_scalar_beside_an_elementwise_product_or_a_division_reads_one_way(text: str) -> None:
+    """Where at most one run between ``*``/juxtapositions holds a vector, both groupings agree and the text reads;
+    an explicit ``*`` after a division multiplies the quotient, as in every programming language."""
+    np.testing.assert_allclose(ec.evaluate(ec.parse_matrix(text, *DECLARED), V), ONE_READING[text](V), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x^T A x", "^T would raise to the power T (a size or tensor so named); write ᵀ or ' for the transpose"),
+        ("log det(X)", "log is a function: its argument goes in parentheses, like log(x)"),
+    ],
+)
+def test_a_transpose_or_call_written_another_way_says_how_to_write_it(text: str, message: str) -> None:
+    """``x^T`` read ``T`` as a name (with a dimension named T, a power by its size); ``log det(X)`` said only that
+    the name log is unknown."""
+    size_named_t, square = ec.tensors("x[T] X[T,T]")
+    with pytest.raises(ec.ParseError) as info:
+        ec.parse_matrix(text, size_named_t, square)
+    assert str(info.value).startswith(message)
 
 
 @pytest.mark.parametrize(

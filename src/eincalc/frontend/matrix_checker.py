@@ -37,6 +37,7 @@ from .matrix_syntax import (
     DIVIDE,
     ELEMENTWISE,
     ELEMENTWISE_DIVIDE,
+    MULTIPLY,
     Bars,
     Call,
     Definition,
@@ -206,9 +207,15 @@ class Checker:
         return shape
 
     def unknown(self, node: Name) -> Located:
+        functions = {*elementwise_functions(), *ARITY, *AXIS_CALLS}
         if node.called:
-            known = ", ".join(sorted({*elementwise_functions(), *ARITY, *AXIS_CALLS}))
+            known = ", ".join(sorted(functions))
             return Located(UnknownNameError(f"unknown function {node.name!r}; known functions: {known}"), node.start)
+        if node.name in functions:
+            return Located(
+                ParseError(f"{node.name} is a function: its argument goes in parentheses, like {node.name}(x)"),
+                node.start,
+            )
         return Located(
             UnknownNameError(f"unknown name {node.name!r}; declared tensors: {self.scope.listing()}"), node.start
         )
@@ -263,22 +270,14 @@ class Checker:
         return settled
 
     def product_type(self, node: Product) -> Type:
-        result = self.check(node.factors[0])
+        types = [self.check(factor) for factor in node.factors]
+        _require_one_grouping(node, types)
+        result = types[0]
         steps: list[str] = []
-        kinds: dict[str, int] = {}
-        for k, (op, column, factor) in enumerate(zip(node.ops, node.columns, node.factors[1:], strict=True)):
+        for k, (op, factor) in enumerate(zip(node.ops, node.factors[1:], strict=True)):
             left_text = self.source[node.start : node.factors[k].end].strip()
-            how, result = self.multiply(op, _Left(result, left_text, node.start), self.check(factor), factor)
+            how, result = self.multiply(op, _Left(result, left_text, node.start), types[k + 1], factor)
             steps.append(how)
-            kinds.setdefault("elementwise" if how in ("hadamard", "quotient") else how, column)  # of two non-scalars
-            if "elementwise" in kinds and ("matmul" in kinds or "outer" in kinds):
-                raise Located(
-                    ParseError(
-                        "⊙ (or ⊘) and a matrix product side by side read differently in different "
-                        "conventions; add parentheses, like (A ⊙ B) C or A ⊙ (B C)"
-                    ),
-                    column,
-                )
         self.steps[id(node)] = tuple(steps)
         return result
 
@@ -359,6 +358,8 @@ class Checker:
                     ),
                     node.start,
                 )
+            if node.operator == "**":
+                raise self.python_power_of_matrix(node)
             self.require_square(node.child, shape, power)
         return shape
 
@@ -381,7 +382,11 @@ class Checker:
     def bars_type(self, node: Bars) -> Type:
         child = self.check(node.child)
         if not node.norm:
-            return child.derived() if isinstance(child, Flexible) else child
+            if isinstance(child, Flexible):
+                return child.derived()
+            if child.kind != "scalar":
+                raise self.bars_of_array(node, child)
+            return child
         shape = final(child)
         if shape.kind == "matrix" and node.sub != "F":
             written = f"‖{self.text(node.child)}‖{'_' + node.sub if node.sub else ''}"
@@ -394,6 +399,31 @@ class Checker:
             )
         return SCALAR
 
+    def python_power_of_matrix(self, node: Postfix) -> Located:
+        """``X**2`` squares each entry in NumPy (and PyTorch, JAX) and is the matrix power in SymPy (and as ``X^2``)."""
+        base, exponent = grouped(self.text(node.child)), f"{node.exponent:g}"
+        return Located(
+            ParseError(
+                f"{self.text(node)} of a matrix reads two ways (NumPy's ** is element-wise, SymPy's the matrix "
+                f"power): write {base}^{exponent} for the matrix power or {base}.^{exponent} element-wise"
+            ),
+            node.start,
+        )
+
+    def bars_of_array(self, node: Bars, child: Shape) -> Located:
+        """``|A|`` is the determinant in many texts, ``|x|`` the Euclidean norm; here both would be ``abs``."""
+        inner = self.text(node.child)
+        meaning, meant = ("the Euclidean norm", f"‖{inner}‖") if child.kind != "matrix" else ("a norm", f"‖{inner}‖_F")
+        if square(child):
+            meaning, meant = "the determinant", f"det({inner})"
+        return Located(
+            ParseError(
+                f"|{inner}| of {describe(child)} reads two ways ({meaning} in many texts, the element-wise absolute "
+                f"value in others): write {meant} or abs({inner})"
+            ),
+            node.start,
+        )
+
 
 class _Left(NamedTuple):
     """The left operand of a product so far: its type, its text and where it starts."""
@@ -401,6 +431,40 @@ class _Left(NamedTuple):
     type: Type
     text: str
     start: int
+
+
+def _require_one_grouping(node: Product, types: Sequence[Type]) -> None:
+    """Raise `ParseError` when an element-wise operator (⊙ ∘ .* ⊘ ./) shares a product with a matrix product that
+    its grouping changes: MATLAB reads ``x'*y.*p`` from the left, ``(x'*y).*p``, the convention where ⊙ binds
+    tighter reads ``x'*(y.*p)``.  The product splits at each ``*``, ``·``, ``@`` or juxtaposition into runs joined
+    element-wise; both readings agree when at most one run may be a vector or matrix (``2 x ⊙ y``)."""
+    elementwise = [(op, c) for op, c in zip(node.ops, node.columns, strict=True) if op not in (*MULTIPLY, *DIVIDE)]
+    if not elementwise:
+        return
+    (op, column), *_ = elementwise
+    runs_with_arrays: list[int] = []  # where each run that may hold a vector or matrix starts
+    run_start, run_has_array = node.start, False
+    for k, factor_type in enumerate(types):
+        if k > 0 and node.ops[k - 1] in MULTIPLY:
+            if run_has_array:
+                runs_with_arrays.append(run_start)
+            run_start, run_has_array = node.columns[k - 1], False
+        run_has_array = run_has_array or _may_be_array(factor_type)
+    if run_has_array:
+        runs_with_arrays.append(run_start)
+    if len(runs_with_arrays) > 1:
+        raise Located(
+            ParseError(
+                f"{op} and a matrix product side by side read differently in different conventions (MATLAB "
+                f"reads them from the left, others read {op} first); add parentheses, like (A {op} B) C or A {op} (B C)"
+            ),
+            max(runs_with_arrays[1], column),
+        )
+
+
+def _may_be_array(factor_type: Type) -> bool:
+    """Whether a factor is a vector or a matrix, or a literal 0 or 1 that may become one."""
+    return factor_type.written if isinstance(factor_type, Flexible) else factor_type.kind != "scalar"
 
 
 def _names(node: Node) -> Iterable[Name]:

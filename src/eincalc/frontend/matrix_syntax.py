@@ -111,7 +111,8 @@ class Postfix(Node):
     """``child`` with a mark after it: ``T`` (transpose), ``invT`` (``⁻ᵀ``) or ``pow``.
 
     A power has its ``exponent``, ``elementwise`` when written ``∘``/``.^``; an exponent that is not a number
-    (``x^t``, ``2^x``, ``x^(t − 1)``: an element-wise power) is the operand ``power``.
+    (``x^t``, ``2^x``, ``x^(t − 1)``: an element-wise power) is the operand ``power``; ``operator`` is the one
+    written (``^``, ``.^`` or ``**``; empty for a superscript).
     """
 
     child: Node
@@ -119,6 +120,7 @@ class Postfix(Node):
     exponent: float = 0.0
     elementwise: bool = False
     power: Node | None = None
+    operator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,18 @@ def _folded(exponent: Node) -> float | None:
         return exponent.child.value**exponent.exponent
     except (OverflowError, ZeroDivisionError):
         return None
+
+
+def _require_no_product_after_division(ops: list[str], column: int) -> None:
+    """Raise `ParseError` for a product written by juxtaposition after a division in one product: ``a / b c`` is
+    ``(a / b) c`` read left to right (as Mathematica does), ``a / (b c)`` in physics texts and Julia (``ħ/2m``)."""
+    division = next((op for op in ops if op in DIVIDE or op in ELEMENTWISE_DIVIDE), None)
+    if division is not None:
+        raise fail(
+            f"a {division} b c reads two ways (left to right it is (a {division} b) c; physics texts and Julia read "
+            f"a {division} (b c), like 1/2x for 1/(2x)): write (a {division} b) c or a {division} (b c)",
+            column,
+        )
 
 
 def fail(message: str, column: int | None) -> Located:
@@ -340,6 +354,7 @@ class _Reader:
                 ops.append(token.text)
                 columns.append(token.start)
             elif self.starts_operand():
+                _require_no_product_after_division(ops, self.peek.start)
                 ops.append("")
                 columns.append(self.peek.start)
             else:
@@ -425,23 +440,28 @@ class _Reader:
         an operand, signed (``x^t``, ``x^−t``, ``x^(t − 1)``, ``2^x``).  A chain of ``**`` groups from the right, as
         in Python (``x**2**3`` is ``x**8``); any other chain is ambiguous (MATLAB reads ``a^b^c`` as ``(a^b)^c``,
         mathematics as ``a^(b^c)``) and refused."""
+        if operator == "^" and self.peek.kind == "name" and self.peek.text == "T":
+            raise fail(
+                "^T would raise to the power T (a size or tensor so named); write ᵀ or ' for the transpose "
+                "(xᵀ, x'), or ^(T) for the power",
+                self.peek.start,
+            )
         start = self.position
         number = self.number_exponent()
+
+        def raised(end: int, *power: Node, **fields: Any) -> Postfix:
+            fields.update(child=base, mark="pow", elementwise=elementwise, operator=operator)
+            return self.make(Postfix, base.start, end, base, *power, **fields)
+
         if number is not None and not self.at(*_POWERS):
             exponent, end = number
-            return self.make(
-                Postfix, base.start, end, base, child=base, mark="pow", exponent=exponent, elementwise=elementwise
-            )
+            return raised(end, exponent=exponent)
         self.position = start
         power = self.signed_by(lambda: self.chained_power(operator))
         folded = _folded(power)
         if folded is not None:  # a number raised to a number: x**2**3 is x**8
-            return self.make(
-                Postfix, base.start, power.end, base, child=base, mark="pow", exponent=folded, elementwise=elementwise
-            )
-        return self.make(
-            Postfix, base.start, power.end, base, power, child=base, mark="pow", elementwise=elementwise, power=power
-        )
+            return raised(power.end, exponent=folded)
+        return raised(power.end, power, power=power)
 
     def chained_power(self, operator: str) -> Node:
         """The atom of an exponent, raised in turn by the ``**`` that follows it (``2**3`` in ``x**2**3``)."""
