@@ -34,6 +34,7 @@ that do not go together), as argparse reports them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -67,7 +68,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EincalcError as error:
         print(f"eincalc: error: {error}", file=sys.stderr)
         return 1
-    print("\n".join(lines))
+    return _write("\n".join(lines))
+
+
+def _write(text: str) -> int:
+    """Print ``text``; return 0, or 1 with one line on stderr when the output cannot take it."""
+    try:
+        print(text, flush=True)
+    except UnicodeEncodeError as error:
+        print(
+            f"eincalc: error: the output's encoding ({error.encoding}) cannot write "
+            f"{error.object[error.start : error.end]!a}; set PYTHONIOENCODING=utf-8",
+            file=sys.stderr,
+        )
+        return 1
+    except BrokenPipeError:  # the reader stopped early (eincalc … | head): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit does not fail again
+        return 1
+    except OSError as error:
+        print(f"eincalc: error: cannot write the output: {error.strerror or error}", file=sys.stderr)
+        return 1
     return 0
 
 

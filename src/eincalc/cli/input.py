@@ -8,7 +8,8 @@ called ``dNAME``.
 
 ``--values NAME=VALUE`` gives a tensor a value: a number, or a JSON array of
 numbers (``[2, -3]``, ``[[1, 0], [0, 1]]``), read with `json`, never
-evaluated.
+evaluated.  A number too large for a float (``1e400``) is refused, not read
+as infinity; ``NaN`` and ``Infinity`` written out are taken as written.
 
 >>> from eincalc.frontend.build import tensors
 >>> from eincalc.frontend.parse import parse
@@ -24,7 +25,9 @@ evaluated.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -100,13 +103,16 @@ def read_values(items: Sequence[str], declared: Mapping[str, Tensor]) -> dict[st
             raise UnknownNameError(
                 f"--values {name}=…: {name} is not declared; declared tensors: {', '.join(declared)}"
             )
+        if name in values:
+            raise ParseError(f"--values {name}=…: {name} is given twice; give each tensor one value")
         values[name] = _array(name, text)
     return values
 
 
 def _array(name: str, text: str) -> np.ndarray:
+    finite = functools.partial(_finite, name)
     try:
-        value: Any = json.loads(text)
+        value: Any = json.loads(text, parse_int=finite, parse_float=finite)
         numbers = _numbers(value)
     except json.JSONDecodeError:
         raise ParseError(
@@ -120,6 +126,15 @@ def _array(name: str, text: str) -> np.ndarray:
         return np.asarray(value, dtype=float)
     except ValueError:
         raise ParseError(f"--values {name}={text}: the rows have different lengths") from None
+
+
+def _finite(name: str, literal: str) -> float:
+    """A JSON number as a float; one too large for a float (``1e400``, or 400 digits) is refused."""
+    number = float(literal)
+    if math.isinf(number):
+        shown = literal if len(literal) <= 20 else f"a number of {len(literal)} characters"
+        raise ParseError(f"--values {name}=…: {shown} is too large for a float (the largest is about 1.8e308)")
+    return number
 
 
 def _numbers(value: Any) -> bool:

@@ -131,7 +131,8 @@ class _Writer:
         self.params = [_identifier(name, self.taken) for name in program.specs]
         self.param_of = dict(zip(program.specs, self.params, strict=True))
         carried = {d for spec in program.specs.values() for d in spec.dims}
-        self.dim_params = sorted({d for op in program.ops for d in _dims_used(op)} - carried - set(dims))
+        sized = sorted({d for op in program.ops for d in _dims_used(op)} - carried - set(dims))
+        self.dim_param_of = {dim: _identifier(dim, self.taken) for dim in sized}  # x[lambda]: t_lambda
         self.dims = dims
         self.helpers: dict[str, None] = {}
         uses = Counter(s for op in program.ops for s in inputs(op))
@@ -143,7 +144,7 @@ class _Writer:
         for spec, param in zip(self.program.specs.values(), self.params, strict=True):
             if dim in spec.dims:
                 return f"{param}.shape[{spec.dims.index(dim)}]"
-        return str(self.dims[dim]) if dim in self.dims else dim
+        return str(self.dims[dim]) if dim in self.dims else self.dim_param_of[dim]
 
     def size_value(self, dim: str) -> str:
         """A dimension's size as a number in arithmetic: a float, as eincalc computes it (``m ** -1`` is ``1/m``,
@@ -246,7 +247,7 @@ class _Writer:
         results = [
             self._result(ref.slot, ref.labels, expr) for ref, expr in zip(self.program.outputs, exprs, strict=True)
         ]
-        signature = ", ".join(self.params + self.dim_params)
+        signature = ", ".join([*self.params, *self.dim_param_of.values()])
         declared = (
             ", ".join(f"{s.name}[{','.join(s.dims)}]" if s.dims else s.name for s in self.program.specs.values())
             or "no inputs"
