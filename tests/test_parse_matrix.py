@@ -446,6 +446,7 @@ TWO_READINGS: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {
     "|X|": {"det(X)": lambda v: det(v["X"]), "abs(X)": lambda v: np.abs(v["X"])},
     "||x||": {"‖x‖": lambda v: np.linalg.norm(v["x"]), "abs(x)": lambda v: np.abs(v["x"])},
     "log|X|": {"log(det(X))": lambda v: np.log(det(v["X"])), "log(abs(X))": lambda v: np.log(np.abs(v["X"]))},
+    "A @ B * C": {"A @ B @ C": lambda v: v["A"] @ v["B"] @ v["C"], "(A @ B) .* C": lambda v: v["A"] @ v["B"] * v["C"]},
 }
 
 
@@ -453,7 +454,8 @@ TWO_READINGS: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {
 def test_a_text_that_reads_two_ways_is_refused(text: str) -> None:
     """MATLAB reads ``x'*y.*p`` from the left, others read ``.*`` first; ``1/2c`` is ``c/2`` left to right and
     ``1/(2c)`` in physics texts; NumPy's ``X**2`` squares each entry, SymPy's multiplies; ``|X|`` is often the
-    determinant and ``||x||`` the norm, where the reader took the element-wise absolute value."""
+    determinant and ``||x||`` the norm, where the reader took the element-wise absolute value; beside ``@``, ``*`` is
+    Python's element-wise product."""
     with pytest.raises(ec.ParseError, match=r"reads two ways|read differently"):
         ec.parse_matrix(text, *DECLARED)
     for reading, reference in TWO_READINGS[text].items():
@@ -480,6 +482,7 @@ def test_a_scalar_beside_an_elementwise_product_or_a_division_reads_one_way(text
     ("text", "message"),
     [
         ("x^T A x", "^T would raise to the power T (a size or tensor so named); write ᵀ or ' for the transpose"),
+        ("x^-T", "^T would raise to the power T (a size or tensor so named); write ᵀ or ' for the transpose"),
         ("log det(X)", "log is a function: its argument goes in parentheses, like log(x)"),
     ],
 )

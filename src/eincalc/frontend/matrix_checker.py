@@ -33,11 +33,16 @@ from ..core.limits import describe as describe_expr
 from ..core.nodes import Named, Tensor
 from . import build
 from .matrix_calls import ARITY, AXIS_CALLS, call_type, elementwise_functions
+from .matrix_readings import (
+    bars_of_array,
+    python_power_of_matrix,
+    require_no_star_beside_at,
+    require_one_grouping,
+)
 from .matrix_syntax import (
     DIVIDE,
     ELEMENTWISE,
     ELEMENTWISE_DIVIDE,
-    MULTIPLY,
     Bars,
     Call,
     Definition,
@@ -271,13 +276,14 @@ class Checker:
 
     def product_type(self, node: Product) -> Type:
         types = [self.check(factor) for factor in node.factors]
-        _require_one_grouping(node, types)
+        require_one_grouping(node, types)
         result = types[0]
         steps: list[str] = []
         for k, (op, factor) in enumerate(zip(node.ops, node.factors[1:], strict=True)):
             left_text = self.source[node.start : node.factors[k].end].strip()
             how, result = self.multiply(op, _Left(result, left_text, node.start), types[k + 1], factor)
             steps.append(how)
+        require_no_star_beside_at(node, steps, self.source)
         self.steps[id(node)] = tuple(steps)
         return result
 
@@ -359,7 +365,7 @@ class Checker:
                     node.start,
                 )
             if node.operator == "**":
-                raise self.python_power_of_matrix(node)
+                raise python_power_of_matrix(self.text(node), grouped(self.text(node.child)), node.exponent, node.start)
             self.require_square(node.child, shape, power)
         return shape
 
@@ -385,7 +391,7 @@ class Checker:
             if isinstance(child, Flexible):
                 return child.derived()
             if child.kind != "scalar":
-                raise self.bars_of_array(node, child)
+                raise bars_of_array(self.text(node.child), child, node.start)
             return child
         shape = final(child)
         if shape.kind == "matrix" and node.sub != "F":
@@ -399,31 +405,6 @@ class Checker:
             )
         return SCALAR
 
-    def python_power_of_matrix(self, node: Postfix) -> Located:
-        """``X**2`` squares each entry in NumPy (and PyTorch, JAX) and is the matrix power in SymPy (and as ``X^2``)."""
-        base, exponent = grouped(self.text(node.child)), f"{node.exponent:g}"
-        return Located(
-            ParseError(
-                f"{self.text(node)} of a matrix reads two ways (NumPy's ** is element-wise, SymPy's the matrix "
-                f"power): write {base}^{exponent} for the matrix power or {base}.^{exponent} element-wise"
-            ),
-            node.start,
-        )
-
-    def bars_of_array(self, node: Bars, child: Shape) -> Located:
-        """``|A|`` is the determinant in many texts, ``|x|`` the Euclidean norm; here both would be ``abs``."""
-        inner = self.text(node.child)
-        meaning, meant = ("the Euclidean norm", f"‖{inner}‖") if child.kind != "matrix" else ("a norm", f"‖{inner}‖_F")
-        if square(child):
-            meaning, meant = "the determinant", f"det({inner})"
-        return Located(
-            ParseError(
-                f"|{inner}| of {describe(child)} reads two ways ({meaning} in many texts, the element-wise absolute "
-                f"value in others): write {meant} or abs({inner})"
-            ),
-            node.start,
-        )
-
 
 class _Left(NamedTuple):
     """The left operand of a product so far: its type, its text and where it starts."""
@@ -431,40 +412,6 @@ class _Left(NamedTuple):
     type: Type
     text: str
     start: int
-
-
-def _require_one_grouping(node: Product, types: Sequence[Type]) -> None:
-    """Raise `ParseError` when an element-wise operator (⊙ ∘ .* ⊘ ./) shares a product with a matrix product that
-    its grouping changes: MATLAB reads ``x'*y.*p`` from the left, ``(x'*y).*p``, the convention where ⊙ binds
-    tighter reads ``x'*(y.*p)``.  The product splits at each ``*``, ``·``, ``@`` or juxtaposition into runs joined
-    element-wise; both readings agree when at most one run may be a vector or matrix (``2 x ⊙ y``)."""
-    elementwise = [(op, c) for op, c in zip(node.ops, node.columns, strict=True) if op not in (*MULTIPLY, *DIVIDE)]
-    if not elementwise:
-        return
-    (op, column), *_ = elementwise
-    runs_with_arrays: list[int] = []  # where each run that may hold a vector or matrix starts
-    run_start, run_has_array = node.start, False
-    for k, factor_type in enumerate(types):
-        if k > 0 and node.ops[k - 1] in MULTIPLY:
-            if run_has_array:
-                runs_with_arrays.append(run_start)
-            run_start, run_has_array = node.columns[k - 1], False
-        run_has_array = run_has_array or _may_be_array(factor_type)
-    if run_has_array:
-        runs_with_arrays.append(run_start)
-    if len(runs_with_arrays) > 1:
-        raise Located(
-            ParseError(
-                f"{op} and a matrix product side by side read differently in different conventions (MATLAB "
-                f"reads them from the left, others read {op} first); add parentheses, like (A {op} B) C or A {op} (B C)"
-            ),
-            max(runs_with_arrays[1], column),
-        )
-
-
-def _may_be_array(factor_type: Type) -> bool:
-    """Whether a factor is a vector or a matrix, or a literal 0 or 1 that may become one."""
-    return factor_type.written if isinstance(factor_type, Flexible) else factor_type.kind != "scalar"
 
 
 def _names(node: Node) -> Iterable[Name]:
