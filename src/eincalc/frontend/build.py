@@ -37,7 +37,18 @@ from ..core.expr import OPERATORS, Expr
 from ..core.indices import Index, TensorSpec
 from ..core.name_pool import bound_names
 from ..core.names import positional_names, rename, with_positional
-from ..core.nodes import Add, Apply, Const, Contract, Named, Tensor, check_consistent, real_number, split_coefficient
+from ..core.nodes import (
+    Add,
+    Apply,
+    Const,
+    Contract,
+    Named,
+    Tensor,
+    Zero,
+    check_consistent,
+    real_number,
+    split_coefficient,
+)
 from .axes import axis_indices, axis_labels, diagonal_labels, diagonal_of, reduce_over
 from .declare import NAME, check_name, read_declarations, record
 from .exponents import constant_power, tensor_power
@@ -211,9 +222,9 @@ def einstein_product(factors: Sequence[Expr]) -> Expr:
 def divide(left: Operand, right: Operand) -> Expr:
     """Element-wise ``left / right`` (never a contraction)."""
     a, b = as_expr(left), as_expr(right)
+    if isinstance(b, Zero) or (isinstance(b, Const) and b.value == 0):  # a 0 read from text is a Zero
+        raise UnsupportedError(f"division of {a} by the constant 0")
     if isinstance(b, Const):
-        if b.value == 0:
-            raise UnsupportedError(f"division of {a} by the constant 0")
         return scale(a, 1.0 / b.value)
     reciprocal: Expr = Apply("pow", b, -1.0, positional=b.positional)
     if isinstance(a, Const):
@@ -249,6 +260,8 @@ def power(base: Operand, exponent: Any) -> Expr:
         return expr
     if isinstance(expr, Const):
         return Const(constant_power(expr.value, k), positional=expr.positional)
+    if isinstance(expr, Zero) and k < 0:
+        constant_power(0.0, k)  # raises: 0 to a negative power is no number
     return Apply("pow", expr, k, positional=expr.positional)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import keyword
+import sys
 import tokenize
 import unicodedata
 import warnings
@@ -31,6 +32,8 @@ def prepare(text: str, functions: set[str]) -> str:
     for token in tokens:
         if token.type == tokenize.COMMENT:
             raise Located(ParseError("comments (#) are not supported in eincalc expressions"), token.start[1])
+        if token.type == tokenize.NUMBER and _too_many_digits(token.string):  # Python's parser cannot even read it
+            raise Located(ParseError("number is too large for a float"), token.start[1])
     for before, after in itertools.pairwise(tokens):
         called = after.string == "(" and unicodedata.normalize("NFKC", before.string) in functions
         if before.end < after.start and _operand(before, ")]") and _operand(after, "(") and not called:
@@ -60,6 +63,13 @@ def _last_token(text: str) -> tokenize.TokenInfo:
         return tokens[-1]
     end = len(text.rstrip()) - 1
     return tokenize.TokenInfo(tokenize.OP, text[end], (1, end), (1, end + 1), text)
+
+
+def _too_many_digits(literal: str) -> bool:
+    """Whether ``literal`` is a decimal integer longer than Python converts (``sys.get_int_max_str_digits()``)."""
+    digits = literal.replace("_", "")
+    limit = sys.get_int_max_str_digits()
+    return digits.isdigit() and limit > 0 and len(digits) > limit
 
 
 def _operand(token: tokenize.TokenInfo, brackets: str) -> bool:

@@ -1,0 +1,96 @@
+"""Index notation under hostile input: numbers Python cannot read, division by a literal 0, and the readings
+that must agree with `numpy.einsum` and with the matrix reader (a silent misreading is the worst bug)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eincalc as ec
+
+x, y, A, B, T3, s, c = ec.tensors("x[n] y[n] A[n,n] B[n,n] T3[n,n,n] s c")
+DECLARED = (x, y, A, B, T3, s, c)
+RNG = np.random.default_rng(7)
+VALUES = {
+    "x": RNG.uniform(0.5, 2, 3),
+    "y": RNG.uniform(0.5, 2, 3),
+    "A": RNG.uniform(0.5, 2, (3, 3)),
+    "B": RNG.uniform(0.5, 2, (3, 3)),
+    "T3": RNG.uniform(0.5, 2, (3, 3, 3)),
+    "s": np.array(1.3),
+    "c": np.array(1.7),
+}
+
+
+def value(expr: ec.Expr) -> np.ndarray:
+    return np.asarray(ec.evaluate(expr, VALUES), dtype=float)
+
+
+@pytest.mark.parametrize(
+    ("text", "column"), [("s * 1" + "0" * 5000, 4), ("1" + "_0" * 4400, 0), ("2 + 9" + "9" * 4400 + " s", 4)]
+)
+def test_an_integer_longer_than_python_reads_is_too_large(text: str, column: int) -> None:
+    with pytest.raises(ec.ParseError, match="number is too large for a float") as caught:
+        ec.parse(text, *DECLARED)
+    caret = str(caught.value).splitlines()[-1]
+    assert caret == "  " + " " * column + "^"  # under the number, not at the end of the text
+
+
+@pytest.mark.parametrize("text", ["s/0", "1/0", "x/0", "0/0", "x[i]/0[i:n]", "s/(0)"])
+def test_division_by_a_literal_zero_is_refused(text: str) -> None:
+    with pytest.raises(ec.UnsupportedError, match="by the constant 0"):
+        ec.parse(text, *DECLARED)
+
+
+@pytest.mark.parametrize("text", ["0**-1", "0**-2 * s", "(0)**-0.5", "0[i:n]**-1"])
+def test_zero_to_a_negative_power_is_refused(text: str) -> None:
+    with pytest.raises(ec.UnsupportedError, match="is not a finite real number"):
+        ec.parse(text, *DECLARED)
+
+
+def test_the_matrix_reader_refuses_a_division_by_zero_too() -> None:
+    with pytest.raises(ec.UnsupportedError):
+        ec.parse_matrix("c/0", *DECLARED)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("0**2 + s", 1.3), ("0**0 * s", 1.3), ("0 * s", 0.0)])
+def test_zero_to_a_positive_power_still_reads(text: str, expected: float) -> None:
+    assert value(ec.parse(text, *DECLARED)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "equation", "operands"),
+    [
+        ("A[i,i]", "ii->i", "A"),
+        ("A[i,i] x[i]", "ii,i->", "A x"),
+        ("T3[i,i,i]", "iii->i", "T3"),
+        ("T3[i,j,i] x[j]", "iji,j->i", "T3 x"),
+        ("T3[i,j,i] x[i]", "iji,i->j", "T3 x"),
+        ("T3[j,i,i]", "jii->ji", "T3"),
+        ("(T3[i,j,k])[k,i]", "ijk->ki", "T3"),
+        ("x[j] y[i]", "j,i->ji", "x y"),
+        ("(x[i] y[j])[j,i]", "i,j->ji", "x y"),
+        ("A[x,y] x[y]", "ij,j->i", "A x"),  # indices named like tensors are indices
+        ("(δ[i,j] x[j])[j]", "j->j", "x"),
+        ("A[i,j] B[j,k] + B[i,k]", None, None),
+    ],
+)
+def test_index_text_matches_numpy_einsum(text: str, equation: str | None, operands: str | None) -> None:
+    got = value(ec.parse(text, *DECLARED))
+    if equation is None:
+        expected = VALUES["A"] @ VALUES["B"] + VALUES["B"]
+    else:
+        assert operands is not None
+        expected = np.einsum(equation, *(VALUES[name] for name in operands.split()))
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["c**2**3", "-c**2", "2**-1", "2**-1*c", "c**-2**2", "-2**2*c", "2**3**2", "c**0.5**2", "-c**-c", "c/2/3", "c-1-2"],
+)
+def test_index_and_matrix_readers_agree(text: str) -> None:
+    index_value = value(ec.parse(text, *DECLARED))
+    assert index_value == pytest.approx(value(ec.parse_matrix(text, *DECLARED)))
+    assert index_value == pytest.approx(eval(text, {}, {"c": 1.7}))  # the test's own oracle: Python's reading
