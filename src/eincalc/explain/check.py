@@ -39,7 +39,7 @@ from ..frontend.printing import to_text
 from ..matrix.check import run_numpy
 from ..matrix.view import MatrixForm
 from ..numeric.evaluate import evaluate
-from ..testing import declared, numeric_jacobian, random_values
+from ..testing import declared, numeric_jacobian, on_simplex, random_values
 
 TOLERANCE = 1e-6
 """Largest accepted difference, relative to the size of the derivative's entries (at least 1)."""
@@ -204,7 +204,7 @@ def numeric_check(
             assert gradient is not None
             numeric = numeric_jacobian(gradient, wrt, values, dims=chosen)
             gradient_error = _distance(
-                _value(gradient, values, chosen), numeric_jacobian(expr, wrt, values, dims=chosen)
+                on_simplex(_value(gradient, values, chosen), wrt), numeric_jacobian(expr, wrt, values, dims=chosen)
             )
         else:
             numeric = numeric_jacobian(expr, wrt, values, dims=chosen)
@@ -219,7 +219,7 @@ def numeric_check(
             (None, None) if form is None else _matrix_read_back_error(form, result, tensors, values, chosen, symbolic)
         )
     return Check(
-        _distance(symbolic, numeric),
+        _distance(on_simplex(symbolic, wrt), numeric),
         TOLERANCE * scale,
         chosen,
         seed,

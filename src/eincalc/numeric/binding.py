@@ -1,9 +1,10 @@
 """Bind the arrays a caller passes to declared tensors: check each value, derive the dimension sizes.
 
-Values become arrays of real numbers (`as_array`), the sizes come from ``dims`` and the arrays' shapes
-(`bind_sizes`, which names both sources when two disagree), a size nothing read gives may come from another
-declared tensor passed (`sizing_tensors`), and constants live where the first non-NumPy input lives
-(`constant_namespace`).
+Values become arrays of real numbers (`as_array`), a NumPy array of a tensor declared symmetric or on the
+simplex must be so (`check_declared`: the simplifier relies on ``Sᵀ = S`` and ``Σ y = 1``), the sizes come from
+``dims`` and the arrays' shapes (`bind_sizes`, which names both sources when two disagree), a size nothing read
+gives may come from another declared tensor passed (`sizing_tensors`), and constants live where the first
+non-NumPy input lives (`constant_namespace`).
 
 >>> as_array("a", [1, 2])
 array([1., 2.])
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..core.arguments import describe, require_mapping
 from ..core.arrays import array_namespace, is_foreign_array
-from ..core.errors import ShapeError, UnsupportedError
+from ..core.errors import DomainError, ShapeError, UnsupportedError
 from ..core.indices import TensorSpec
 from ..core.nodes import Tensor
 from ..frontend.declare import declarations
@@ -51,6 +52,42 @@ def as_array(name: str, value: Any) -> Any:
         what = "complex numbers" if kind == "c" else "not numbers"
         raise UnsupportedError(f"value for {name} has dtype {array.dtype} ({what}); eincalc computes with real numbers")
     return array.astype(np.float64) if kind in "biu" else array
+
+
+def check_declared(spec: TensorSpec, array: Any) -> None:
+    """Raise `DomainError` where the NumPy ``array`` breaks what ``spec`` declares: a symmetric matrix that is not
+    (``max |S − Sᵀ| > √eps · max |S|``), or a simplex tensor whose last axis does not sum to one (within ``√eps``).
+
+    Derivatives are simplified with ``S[j,i] = S[i,j]`` and ``Σ_i y[i] = 1``, so such an array would give
+    silently wrong numbers (``S − Sᵀ`` is 0, the cross-entropy gradient ``softmax(θ) − y``).  NaN and infinite
+    entries are not judged; arrays of other libraries are not checked.
+
+    >>> check_declared(TensorSpec("y", ("c",), simplex=True), np.array([1.0, 1.0]))
+    Traceback (most recent call last):
+      ...
+    eincalc.core.errors.DomainError: y is declared on the simplex but its entries sum to 2, not 1; \
+normalise it (y / y.sum(axis=-1, keepdims=True)) or declare it without simplex=
+    """
+    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+        return
+    tolerance = float(np.sqrt(np.finfo(array.dtype).eps))
+    if spec.symmetric:
+        scale = np.max(np.abs(array), initial=0.0)
+        asymmetry = np.abs(array - array.T)
+        if np.any(asymmetry > tolerance * scale):
+            raise DomainError(
+                f"{spec.name} is declared symmetric but |{spec.name} − {spec.name}ᵀ| reaches "
+                f"{np.nanmax(asymmetry):.3g} (largest entry {scale:.3g}); pass a symmetric array "
+                f"(({spec.name} + {spec.name}.T) / 2) or declare it without symmetric="
+            )
+    if spec.simplex:
+        sums = array.sum(axis=-1)
+        wrong = np.abs(sums - 1) > tolerance
+        if np.any(wrong):
+            raise DomainError(
+                f"{spec.name} is declared on the simplex but its entries sum to {sums[wrong].flat[0]:.6g}, not 1; "
+                f"normalise it ({spec.name} / {spec.name}.sum(axis=-1, keepdims=True)) or declare it without simplex="
+            )
 
 
 def _dtype_kind(dtype: Any) -> str:

@@ -59,7 +59,15 @@ from ..core.limits import Limits, bounded, check_intermediates, get_limits
 from ..core.registry import Registry
 from ..frontend.build import as_expr, as_exprs
 from . import fastpath, runtime
-from .binding import as_array, bind_sizes, constant_namespace, given_arrays, sizing_tensors, unknown_size_error
+from .binding import (
+    as_array,
+    bind_sizes,
+    check_declared,
+    constant_namespace,
+    given_arrays,
+    sizing_tensors,
+    unknown_size_error,
+)
 from .fastplan import NumpyPlan
 from .lowering import lower
 from .program import Contraction, Elementwise, Fill, Load, Op, Program, Scalar, inputs, shared_outputs
@@ -284,6 +292,8 @@ class CompiledFunction:
             if spec.name not in given:
                 raise UnknownNameError(f"no value given for tensor {spec.name!r} (declared {spec})")
             bound[spec.name] = as_array(spec.name, given[spec.name])
+            if spec.symmetric or spec.simplex:
+                check_declared(spec, bound[spec.name])
         others = sizing_tensors(given, self._unsized, set(bound))
         bound.update((spec.name, as_array(spec.name, given[spec.name])) for spec in others)
         return bound, others

@@ -25,6 +25,7 @@ import numpy as np
 from ..core.arguments import require_mapping, require_sizes, require_step, require_variable
 from ..core.errors import ShapeError, UnknownNameError
 from ..core.expr import Expr
+from ..core.indices import TensorSpec
 from ..core.nodes import Tensor
 from ..core.traversal import walk
 from ..frontend.build import as_expr
@@ -92,8 +93,11 @@ def numeric_jacobian(
     """Central finite differences: an array of shape ``expr``'s shape + ``wrt``'s shape.
 
     ``dims`` gives the size of a dimension no array has (an index on ``1[i]`` only).
-    For a tensor declared symmetric the result is symmetrised over its two axes,
-    matching eincalc's convention for symmetric arguments (see `eincalc.ops.linalg`).
+    A tensor declared symmetric moves along symmetric directions only (``S[i,j]`` and ``S[j,i]`` together, the
+    difference halved off the diagonal): the gradient on symmetric matrices, eincalc's convention for symmetric
+    arguments (see `eincalc.ops.linalg`).  A tensor declared on the simplex moves along it (one entry up by ``eps``,
+    each of its row down by ``eps/n``): the derivative on the simplex, which `on_simplex` makes of any other.
+    Either way the arrays evaluated keep what the tensor is declared to be.
     """
     expr, eps = as_expr(expr, "the expression to check"), require_step(eps, "eps")
     sizes = _sizes(expr, wrt, values, dims)
@@ -102,18 +106,33 @@ def numeric_jacobian(
     out_shape = np.shape(evaluate(expr, base, dims=sizes))
     result = np.zeros(out_shape + point.shape)
     for position in np.ndindex(point.shape):
-        shifted = dict(base)
-        plus, minus = point.copy(), point.copy()
-        plus[position] += eps
-        minus[position] -= eps
-        shifted[wrt.spec.name] = plus
-        high = np.asarray(evaluate(expr, shifted, dims=sizes))
-        shifted[wrt.spec.name] = minus
-        low = np.asarray(evaluate(expr, shifted, dims=sizes))
-        result[(..., *position)] = (high - low) / (2 * eps)
-    if wrt.spec.symmetric:
-        result = (result + np.swapaxes(result, -1, -2)) / 2
+        step, count = _step(wrt.spec, point.shape, position)
+        high = np.asarray(evaluate(expr, {**base, wrt.spec.name: point + eps * step}, dims=sizes))
+        low = np.asarray(evaluate(expr, {**base, wrt.spec.name: point - eps * step}, dims=sizes))
+        result[(..., *position)] = (high - low) / (2 * eps * count)
     return result
+
+
+def _step(spec: TensorSpec, shape: tuple[int, ...], position: tuple[int, ...]) -> tuple[np.ndarray, int]:
+    """The direction finite differences take for entry ``position`` of a tensor declared as ``spec``, and how many
+    times that entry's derivative the difference measures (2 for both halves of an off-diagonal symmetric pair)."""
+    step = np.zeros(shape)
+    step[position] = 1.0
+    if spec.symmetric:
+        step[position[::-1]] = 1.0
+        return step, 1 if position[0] == position[1] else 2
+    if spec.simplex:
+        step[position[:-1]] -= 1.0 / shape[-1]
+    return step, 1
+
+
+def on_simplex(derivative: Any, wrt: Tensor) -> Any:
+    """``derivative`` (its last axes those of ``wrt``) on the simplex, for ``wrt`` declared on it: its mean along
+    ``wrt``'s last axis removed, as ``Σ y = 1`` leaves a derivative free up to a constant along that axis
+    (``∂ Σy/∂y`` is 1 or 0 alike); for any other ``wrt``, ``derivative`` as it is."""
+    if not wrt.spec.simplex:
+        return derivative
+    return derivative - np.mean(derivative, axis=-1, keepdims=True)
 
 
 def _sizes(expr: Expr, wrt: Tensor, values: Mapping[str, Any], dims: Mapping[str, int] | None) -> dict[str, int]:
@@ -130,10 +149,10 @@ def _sizes(expr: Expr, wrt: Tensor, values: Mapping[str, Any], dims: Mapping[str
 def check_jacobian(
     expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6, *, dims: Mapping[str, int] | None = None
 ) -> float:
-    """Largest absolute difference between the symbolic Jacobian and finite differences."""
+    """Largest absolute difference between the symbolic Jacobian and finite differences (`on_simplex` both)."""
     from ..calculus.diff import jacobian
 
-    symbolic = np.asarray(evaluate(jacobian(expr, wrt), values, dims=_sizes(expr, wrt, values, dims)))
+    symbolic = on_simplex(np.asarray(evaluate(jacobian(expr, wrt), values, dims=_sizes(expr, wrt, values, dims))), wrt)
     return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps, dims=dims)), initial=0.0))
 
 
@@ -146,11 +165,12 @@ def check_vjp(
     *,
     dims: Mapping[str, int] | None = None,
 ) -> float:
-    """Largest absolute difference between ``vjp`` and the finite-difference Jacobian contracted by hand."""
+    """Largest absolute difference between ``vjp`` and the finite-difference Jacobian contracted by hand (`on_simplex`
+    both)."""
     from ..calculus.diff import vjp
 
     sizes = _sizes(expr, wrt, values, dims)
-    symbolic = np.asarray(evaluate(vjp(expr, wrt, upstream), values, dims=sizes))
+    symbolic = on_simplex(np.asarray(evaluate(vjp(expr, wrt, upstream), values, dims=sizes)), wrt)
     numeric = numeric_jacobian(expr, wrt, values, eps, dims=dims)
     g = np.asarray(evaluate(upstream, values, dims=sizes))
     expected = np.tensordot(g, numeric, axes=g.ndim)
@@ -160,10 +180,10 @@ def check_vjp(
 def check_grad(
     expr: Expr, wrt: Tensor, values: Mapping[str, Any], eps: float = 1e-6, *, dims: Mapping[str, int] | None = None
 ) -> float:
-    """Largest absolute difference between the symbolic gradient and central finite differences."""
+    """Largest absolute difference between the symbolic gradient and central finite differences (`on_simplex` both)."""
     from ..calculus.diff import grad
 
-    symbolic = np.asarray(evaluate(grad(expr, wrt), values, dims=_sizes(expr, wrt, values, dims)))
+    symbolic = on_simplex(np.asarray(evaluate(grad(expr, wrt), values, dims=_sizes(expr, wrt, values, dims))), wrt)
     return float(np.max(np.abs(symbolic - numeric_jacobian(expr, wrt, values, eps, dims=dims)), initial=0.0))
 
 
