@@ -446,6 +446,7 @@ TWO_READINGS: dict[str, dict[str, Callable[[dict[str, Any]], Any]]] = {
     "|X|": {"det(X)": lambda v: det(v["X"]), "abs(X)": lambda v: np.abs(v["X"])},
     "||x||": {"‖x‖": lambda v: np.linalg.norm(v["x"]), "abs(x)": lambda v: np.abs(v["x"])},
     "log|X|": {"log(det(X))": lambda v: np.log(det(v["X"])), "log(abs(X))": lambda v: np.log(np.abs(v["X"]))},
+    "1 000 c": {"1000 c": lambda v: 1000 * v["c"], "1*000*c": lambda v: 0 * v["c"]},
     "A @ B * C": {"A @ B @ C": lambda v: v["A"] @ v["B"] @ v["C"], "(A @ B) .* C": lambda v: v["A"] @ v["B"] * v["C"]},
 }
 

@@ -145,6 +145,17 @@ def _folded(exponent: Node) -> float | None:
         return None
 
 
+def _require_not_two_numbers(previous: Token, following: Token) -> None:
+    """Raise `ParseError` for two numbers side by side (``2 3``, ``1 000``, a thousands separator read as a product);
+    a number before the literal ``1`` or ``0`` (``2 1``: twice the ones) is a product the matrix view writes."""
+    if previous.kind == following.kind == "number" and following.text not in ("0", "1"):
+        raise fail(
+            f"two numbers side by side ({previous.text} {following.text}) reads two ways (a product, or one number "
+            f"with a thousands separator): write {previous.text}*{following.text} or {previous.text}{following.text}",
+            following.start,
+        )
+
+
 def _require_no_product_after_division(ops: list[str], column: int) -> None:
     """Raise `ParseError` for a product written by juxtaposition after a division in one product: ``a / b c`` is
     ``(a / b) c`` read left to right (as Mathematica does), ``a / (b c)`` in physics texts and Julia (``ħ/2m``)."""
@@ -262,6 +273,7 @@ class _Reader:
                 columns.append(token.start)
             elif self.starts_operand():
                 _require_no_product_after_division(ops, self.peek.start)
+                _require_not_two_numbers(self.tokens[self.position - 1], self.peek)
                 ops.append("")
                 columns.append(self.peek.start)
             else:
