@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 
 import eincalc as ec
 from eincalc.testing import check_grad, numeric_jacobian, random_values
@@ -69,3 +70,24 @@ def test_a_gradient_with_respect_to_simplex_labels_is_checked_on_the_simplex() -
     assert check_grad(loss, y, values) < 1e-6
     step = ec.explain(loss, y).steps[-1]
     assert "agree" in step.reason
+
+
+# -- every path computes a function the same way ----------------------------------------------------------------
+
+
+def test_sigmoid_keeps_its_relative_precision_far_below_zero_on_every_path() -> None:
+    (x,) = ec.tensors("x[n]")
+    (c,) = ec.tensors("c")
+    points = np.array([-700.0, -100.0, -40.0, -30.0, 0.0, 30.0, np.inf, -np.inf])
+    with np.errstate(over="ignore"):
+        expected = np.exp(np.minimum(points, 0)) / (1 + np.exp(-np.abs(points)))
+    namespace: dict[str, object] = {}
+    exec(ec.codegen(ec.sigmoid(x)), namespace)  # the generated NumPy text runs with NumPy alone
+    with np.errstate(over="ignore"):
+        generated = namespace["compute"](points)  # type: ignore[operator]
+    compiled = ec.evaluate(ec.sigmoid(x), {"x": points})  # one float dtype: NumPy's in-place kernels
+    general = ec.evaluate(c * ec.sigmoid(x), {"x": points, "c": np.float32(1)})  # mixed dtypes: the general path
+    for value in (compiled, general, generated):
+        assert_allclose(value, expected, rtol=1e-15, atol=0)
+    log_sigmoid = c * ec.log(ec.sigmoid(x))  # 0.5 (1 + tanh(x/2)) rounded σ(−40) to 0, so this was −inf
+    assert_allclose(ec.evaluate(log_sigmoid, {"x": np.array([-40.0]), "c": np.float32(1)}), [-40.0], rtol=1e-15)

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .arrays import array_namespace
 from .errors import UnknownNameError, UnsupportedError
 from .expr import Expr
@@ -92,8 +94,11 @@ def _apply(name: str, arg: Expr, param: float | None = None) -> Apply:
 
 
 def _stable_sigmoid(x: Any) -> Any:
+    """``1 / (1 + exp(−x))``, as compiled NumPy kernels compute it: full relative precision for very negative ``x``
+    (``0.5 (1 + tanh(x/2))`` is 0 below x ≈ −37, so ``log σ(−40)`` was −inf), and exp(−x) = inf gives exactly 0."""
     xp = array_namespace(x)
-    return 0.5 * (1.0 + xp.tanh(0.5 * x))
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + xp.exp(-x))
 
 
 def _stable_softplus(x: Any) -> Any:
@@ -127,7 +132,7 @@ _TABLE = [
         "sigmoid",
         "σ({x})",
         r"\sigma\left({x}\right)",
-        "(0.5 * (1 + np.tanh(0.5 * ({x}))))",
+        "(1 / (1 + np.exp(-({x}))))",
         lambda xp, x, k: _stable_sigmoid(x),
         lambda n: _times(n, _minus(Const(1.0), n)),
         "logistic sigmoid; σ' = σ (1 − σ)",
