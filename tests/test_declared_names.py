@@ -104,3 +104,33 @@ def test_an_automatic_adjoint_name_never_takes_a_tensors_name() -> None:
     plain = ec.grad(ec.sum(ec.tanh(W @ x) ** 2) + ec.sum(dh * ec.tanh(W @ x)), x)
     np.testing.assert_allclose(ec.evaluate(ec.parse(str(gradient), dh, W, x), values), ec.evaluate(plain, values))
     assert "DISAGREE" not in ec.explain(loss, x).check.sentence()
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shown"),
+    [("h[n]", "h[m]", r"h\[n\] and h\[m\]"), ("S[n,n]", "S[n,n]", r"S\[n,n\], symmetric and S\[n,n\]\)")],
+)
+def test_one_expression_reading_two_tensors_of_one_name_declared_differently_is_refused(
+    first: str, second: str, shown: str
+) -> None:
+    """A name binds one array: evaluating, compiling or printing an expression that reads two different declarations
+    of it says so (the second declaration was dropped, its array taken from the first's)."""
+    (one,) = ec.tensors(first, symmetric="S" if first.startswith("S") else "")
+    (other,) = ec.tensors(second)
+    expr = ec.sum(one) * ec.sum(other)
+    values = {"h": np.ones(4), "S": np.eye(4)}
+    message = rf"two tensors named \w are declared differently \({shown}.*declare \w once, or rename one"
+    for attempt in (lambda: ec.evaluate(expr, values, dims=SIZES), lambda: ec.compile(expr)):
+        with pytest.raises(ec.UnsupportedError, match=message):
+            attempt()
+    with pytest.raises(ec.NoMatrixForm, match=message):
+        ec.to_matrix(expr)
+
+
+def test_one_declaration_made_twice_is_one_tensor() -> None:
+    (first,) = ec.tensors("h[n]")
+    (again,) = ec.tensors("h[n]")
+    expr = ec.sum(first) * ec.sum(again)
+    assert float(ec.evaluate(expr, {"h": np.arange(4.0)})) == 36.0
+    assert float(ec.compile(expr)({"h": np.arange(4.0)})) == 36.0
+    assert ec.to_matrix(expr).text == "(1ᵀ h) 1ᵀ h"

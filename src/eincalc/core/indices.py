@@ -45,3 +45,25 @@ class TensorSpec:
     def __str__(self) -> str:
         """The declaration, as `eincalc.tensors()` reads it: ``W[m,n]``, or ``c (a scalar)``."""
         return f"{self.name}[{','.join(self.dims)}]" if self.dims else f"{self.name} (a scalar)"
+
+    def described(self) -> str:
+        """The declaration with its properties: ``S[n,n], symmetric``."""
+        properties = [word for word, flag in (("symmetric", self.symmetric), ("simplex", self.simplex)) if flag]
+        return ", ".join([str(self), *properties])
+
+
+def declared_differently(first: TensorSpec, second: TensorSpec) -> str | None:
+    """Why one expression may not read both tensors, named alike and declared differently (a name binds one
+    array), or ``None`` when they are one declaration.
+
+    >>> print(declared_differently(TensorSpec("h", ("n",)), TensorSpec("h", ("m",), symmetric=False)))
+    two tensors named h are declared differently (h[n] and h[m]), and one array would be bound to both; ...
+    >>> declared_differently(TensorSpec("h", ("n",)), TensorSpec("h", ("n",))) is None
+    True
+    """
+    if first == second:
+        return None
+    return (
+        f"two tensors named {second.name} are declared differently ({first.described()} and {second.described()}), "
+        f"and one array would be bound to both; declare {second.name} once, or rename one"
+    )

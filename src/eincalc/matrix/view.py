@@ -33,7 +33,7 @@ import numpy as np
 from ..core.arguments import require_flag, require_tensors
 from ..core.errors import NoMatrixForm, UnsupportedError
 from ..core.expr import VIEWS, Expr
-from ..core.indices import Index
+from ..core.indices import Index, TensorSpec, declared_differently
 from ..core.intermediates import DEPTH, display
 from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from ..core.registry import Registry
@@ -188,8 +188,12 @@ class Converter:
         self._axes: dict[str, Axis] = {}
         self._taken = dict(_RESERVED)  # what the text would read each name as, by how the reader looks it up
         self._tensors: dict[str, str] = {}  # each tensor's name, by how the reader looks it up
+        declared: dict[str, TensorSpec] = {}
         for sub in [*walk(root), *self.sizes_from]:
             if isinstance(sub, Tensor):
+                conflict = declared_differently(declared.setdefault(sub.spec.name, sub.spec), sub.spec)
+                if conflict:
+                    raise NoMatrixForm(conflict)
                 self._taken[key(sub.spec.name)] = f"the tensor {sub.spec.name}"
                 self._tensors[key(sub.spec.name)] = sub.spec.name
                 for position, dim in enumerate(sub.spec.dims):

@@ -30,8 +30,9 @@ from collections.abc import Sequence
 
 import opt_einsum
 
+from ..core.errors import UnsupportedError
 from ..core.expr import Expr
-from ..core.indices import Index
+from ..core.indices import Index, declared_differently
 from ..core.names import canonical, rename
 from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from .factoring import factor_shared
@@ -107,7 +108,9 @@ class _Lowerer:
         return self.custom(node)
 
     def tensor(self, node: Tensor) -> Ref:
-        self.program.specs.setdefault(node.spec.name, node.spec)
+        conflict = declared_differently(self.program.specs.setdefault(node.spec.name, node.spec), node.spec)
+        if conflict:
+            raise UnsupportedError(conflict)
         equation = None
         if node.free != node.indices:
             given, kept = _letters([node.indices, node.free])
