@@ -91,3 +91,16 @@ def test_sigmoid_keeps_its_relative_precision_far_below_zero_on_every_path() -> 
         assert_allclose(value, expected, rtol=1e-15, atol=0)
     log_sigmoid = c * ec.log(ec.sigmoid(x))  # 0.5 (1 + tanh(x/2)) rounded σ(−40) to 0, so this was −inf
     assert_allclose(ec.evaluate(log_sigmoid, {"x": np.array([-40.0]), "c": np.float32(1)}), [-40.0], rtol=1e-15)
+
+
+# -- matrix functions at the edges ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", [(0, 0), (1, 1)])
+def test_the_inverse_of_a_matrix_with_a_nan_entry_is_nan_everywhere(where: tuple[int, int]) -> None:
+    (A,) = ec.tensors("A[n,n]")
+    matrix = np.array([[1.0, 1.0], [1.0, 2.0]])
+    matrix[where] = np.nan  # LAPACK left the row that never met the NaN finite: (−1, 1) for (0, 0)
+    for derived in (ec.inv(A), ec.grad(ec.logdet(A), A), ec.trace(ec.inv(A) @ A)):
+        assert np.isnan(ec.evaluate(derived, {"A": matrix})).all()
+        assert np.isnan(ec.compile(derived)(A=matrix)).all()

@@ -335,7 +335,15 @@ def _value(fn: str, matrix: Any, xp: Any) -> Any:
         return xp.linalg.det(matrix)
     if fn == "logdet":
         return xp.linalg.slogdet(matrix)[1]
-    return xp.linalg.inv(matrix)
+    return _inverse_value(matrix, xp)
+
+
+def _inverse_value(matrix: Any, xp: Any) -> Any:
+    """``matrix⁻¹``, all NaN where ``matrix`` has a NaN: every entry of an inverse depends on every entry of the
+    matrix, but LAPACK's elimination leaves rows that never met the NaN finite (``[[nan, 1], [1, 2]]`` gave a
+    second row ``(−1, 1)``, as ``np.linalg.inv`` does)."""
+    inverse = xp.linalg.inv(matrix)
+    return xp.where(xp.any(xp.isnan(matrix)), xp.full_like(inverse, float("nan")), inverse)
 
 
 @register_evaluator(MatrixFunction)
