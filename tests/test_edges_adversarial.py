@@ -104,3 +104,14 @@ def test_the_inverse_of_a_matrix_with_a_nan_entry_is_nan_everywhere(where: tuple
     for derived in (ec.inv(A), ec.grad(ec.logdet(A), A), ec.trace(ec.inv(A) @ A)):
         assert np.isnan(ec.evaluate(derived, {"A": matrix})).all()
         assert np.isnan(ec.compile(derived)(A=matrix)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble])
+def test_a_matrix_function_of_a_dtype_numpy_linalg_refuses_is_an_eincalc_error(dtype: type) -> None:
+    (A,) = ec.tensors("A[n,n]")
+    matrix = np.array([[2.0, 1.0], [1.0, 3.0]], dtype=dtype)
+    for derived in (ec.inv(A), ec.det(A), ec.logdet(A), ec.grad(ec.logdet(A), A)):
+        with pytest.raises(ec.UnsupportedError, match="linalg computes in float32 and float64 only"):
+            ec.evaluate(derived, {"A": matrix})  # was NumPy's bare TypeError
+        with pytest.raises(ec.UnsupportedError, match="convert the arrays first"):
+            ec.compile(derived)(A=matrix)

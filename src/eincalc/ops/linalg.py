@@ -346,10 +346,20 @@ def _inverse_value(matrix: Any, xp: Any) -> Any:
     return xp.where(xp.any(xp.isnan(matrix)), xp.full_like(inverse, float("nan")), inverse)
 
 
+_LAPACK_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+"""The floating dtypes NumPy's linalg computes in (float16 and long double raised a bare TypeError)."""
+
+
 @register_evaluator(MatrixFunction)
 def _evaluate(node: MatrixFunction, children: Sequence[Any], ctx: EvalContext) -> Any:
+    matrix = children[0]
+    if isinstance(matrix, np.ndarray) and matrix.dtype not in _LAPACK_DTYPES:
+        raise UnsupportedError(
+            f"{node.fn}({node.body}) of a {matrix.dtype} matrix: NumPy's linalg computes in float32 and float64 "
+            "only; convert the arrays first (for example with .astype(np.float64))"
+        )
     try:
-        value = _value(node.fn, children[0], ctx.xp)
+        value = _value(node.fn, matrix, ctx.xp)
     except np.linalg.LinAlgError as err:
         raise DomainError(f"{node.fn}({node.body}): {err}; the matrix must be invertible") from None
     if len(node.free) < len(node.indices):
