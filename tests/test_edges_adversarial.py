@@ -115,3 +115,14 @@ def test_a_matrix_function_of_a_dtype_numpy_linalg_refuses_is_an_eincalc_error(d
             ec.evaluate(derived, {"A": matrix})  # was NumPy's bare TypeError
         with pytest.raises(ec.UnsupportedError, match="convert the arrays first"):
             ec.compile(derived)(A=matrix)
+
+
+# -- structured functions at infinity ---------------------------------------------------------------------------
+
+
+def test_logsumexp_of_infinite_rows_is_what_logaddexp_says_not_nan() -> None:
+    (X,) = ec.tensors("X[b,n]")
+    rows = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [np.inf, np.inf], [-np.inf, 1.0]])
+    expected = np.logaddexp.reduce(rows, axis=1)  # −inf, inf, inf, 1: the shift by the row's maximum made NaN
+    assert_allclose(ec.evaluate(ec.logsumexp(X, axis=1), {"X": rows}), expected)
+    assert_allclose(ec.compile(ec.logsumexp(X, axis=1))(X=rows), expected)

@@ -22,7 +22,11 @@ from ..core.arrays import array_namespace
 
 
 def _max(x: Any, axis: int) -> Any:
-    return array_namespace(x).max(x, axis=axis, keepdims=True)
+    """The shift along ``axis``: the maximum, or 0 where that is infinite (``−inf − (−inf)`` is NaN; unshifted, a
+    row of −inf has log-sum-exp −inf and a row holding +inf has +inf, as ``np.logaddexp.reduce`` says)."""
+    xp = array_namespace(x)
+    peak = xp.max(x, axis=axis, keepdims=True)
+    return xp.where(xp.isinf(peak), xp.zeros_like(peak), peak)
 
 
 def _log_sum_exp_shifted(shifted: Any, axis: int) -> Any:
