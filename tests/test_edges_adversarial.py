@@ -124,5 +124,6 @@ def test_logsumexp_of_infinite_rows_is_what_logaddexp_says_not_nan() -> None:
     (X,) = ec.tensors("X[b,n]")
     rows = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [np.inf, np.inf], [-np.inf, 1.0]])
     expected = np.logaddexp.reduce(rows, axis=1)  # −inf, inf, inf, 1: the shift by the row's maximum made NaN
-    assert_allclose(ec.evaluate(ec.logsumexp(X, axis=1), {"X": rows}), expected)
-    assert_allclose(ec.compile(ec.logsumexp(X, axis=1))(X=rows), expected)
+    with np.errstate(divide="ignore"):  # log 0 for the row of −inf, as NumPy warns
+        assert_allclose(ec.evaluate(ec.logsumexp(X, axis=1), {"X": rows}), expected)
+        assert_allclose(ec.compile(ec.logsumexp(X, axis=1))(X=rows), expected)
