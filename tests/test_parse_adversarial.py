@@ -94,3 +94,31 @@ def test_index_and_matrix_readers_agree(text: str) -> None:
     index_value = value(ec.parse(text, *DECLARED))
     assert index_value == pytest.approx(value(ec.parse_matrix(text, *DECLARED)))
     assert index_value == pytest.approx(eval(text, {}, {"c": 1.7}))  # the test's own oracle: Python's reading
+
+
+def _doubling(clauses: int) -> str:
+    """``t1 = x``, then each automatic name the sum of the one before twice: 2**(clauses - 1) terms written out."""
+    steps = [f"where t{k}[i] = t{k - 1}[i] + t{k - 1}[i]" for k in range(2, clauses + 1)]
+    return "\n".join([f"t{clauses}[i]", "where t1[i] = x[i]", *steps])
+
+
+def test_a_text_whose_sum_doubles_per_clause_is_refused_before_it_is_built() -> None:
+    with ec.resource_limits(max_tree_nodes=100), pytest.raises(ec.ResourceError, match="a sum of 128 terms"):
+        ec.parse(_doubling(10), *DECLARED)  # 512 terms: refused at the first sum above the limit
+    with pytest.raises(ec.ResourceError, match="max_tree_nodes"):
+        ec.parse(_doubling(200), *DECLARED)  # 2**199 terms: it hung, building them
+
+
+def test_a_doubling_sum_of_operators_is_refused_and_a_named_one_is_not() -> None:
+    h = x
+    with ec.resource_limits(max_tree_nodes=100), pytest.raises(ec.ResourceError, match=r"ec\.let"):
+        for _ in range(10):
+            h = h + h
+    named = x
+    for k in range(40):
+        named = ec.let(f"h{k}", named + named)
+    assert value(ec.sum(named)) == pytest.approx(2.0**40 * VALUES["x"].sum())
+
+
+def test_a_sum_within_the_limit_reads_as_before() -> None:
+    assert value(ec.parse(_doubling(6), *DECLARED)) == pytest.approx(32 * VALUES["x"])

@@ -16,7 +16,9 @@ an hour of silence:
 * ``max_tree_nodes`` bounds an expression *written out* (every use of a shared
   sub-expression counted again, a named intermediate once) where work really is
   proportional to that size, and is checked before the work: a matrix power
-  ``Xᵏ``, whose derivative simplifies to ``k`` terms of ``k`` factors.  Everything
+  ``Xᵏ``, whose derivative simplifies to ``k`` terms of ``k`` factors, and a sum
+  whose terms are sums, flattened into one sum of all their terms (``h = h + h``
+  repeated doubles its terms; ``ec.let`` keeps each step one term).  Everything
   else works on the DAG (hash-consed nodes, per-node caches, printers that name
   shared sub-expressions), so ``h = h*0.5 + h*0.5`` repeated 30 times, whose tree
   doubles with each step, derives and prints in linear time and is never refused.

@@ -35,6 +35,7 @@ from ..core.arguments import describe, is_whole, require_text
 from ..core.errors import IndexMismatch, ParseError, ShapeError, UnsupportedError
 from ..core.expr import OPERATORS, Expr
 from ..core.indices import Index, TensorSpec
+from ..core.limits import check_tree_size
 from ..core.name_pool import bound_names
 from ..core.names import positional_names, rename, with_positional
 from ..core.nodes import (
@@ -140,7 +141,7 @@ def add(left: Operand, right: Operand) -> Expr:
     a, b = as_expr(left), as_expr(right)
     if matrix_style(a, b):
         a, b, out = broadcast(a, b, "add")
-        return tidy(Add(addends(a) + addends(b), out))
+        return tidy(_flat_sum((a, b), out))
     return sum_terms([a, b])
 
 
@@ -157,7 +158,22 @@ def sum_terms(terms: Sequence[Expr]) -> Expr:
                 f"but {term} has ({', '.join(map(str, term.free))}); to broadcast, write the sum's output "
                 f"indices in ec.parse: ({' + '.join(map(str, terms))})[{every}]"
             )
-    return Add(tuple(t for term in terms for t in addends(term)), widest.free)
+    return _flat_sum(terms, widest.free)
+
+
+def _flat_sum(terms: Sequence[Expr], out: tuple[Index, ...]) -> Expr:
+    """One `Add` over ``out`` of ``terms``, a term that is a sum giving its terms (`addends`); refused above
+    ``max_tree_nodes`` terms, before they are built."""
+    size = sum(len(addends(term)) for term in terms)
+    check_tree_size(size, lambda: f"a sum of {size:,} terms", _FLATTENED)
+    return Add(tuple(t for term in terms for t in addends(term)), out)
+
+
+_FLATTENED = (
+    "a sum whose terms are sums is one sum of all their terms, so a chain like h = h + h doubles the terms at "
+    "every step (in text too: where t2[i] = t1[i] + t1[i], where t3[i] = t2[i] + t2[i], …). Name the repeated "
+    "sum with ec.let (h = ec.let(f'h{k}', h + h)) so it stays one term, or build smaller pieces."
+)
 
 
 def addends(expr: Expr) -> tuple[Expr, ...]:
