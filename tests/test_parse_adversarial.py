@@ -122,3 +122,13 @@ def test_a_doubling_sum_of_operators_is_refused_and_a_named_one_is_not() -> None
 
 def test_a_sum_within_the_limit_reads_as_before() -> None:
     assert value(ec.parse(_doubling(6), *DECLARED)) == pytest.approx(32 * VALUES["x"])
+
+
+def test_a_broadcasting_error_shows_the_operands_as_written() -> None:
+    W, A = ec.tensors("W[m,n] A[n,n]")
+    with pytest.raises(ec.ShapeError) as caught:
+        ec.parse("W + A", W, A)
+    assert str(caught.value).splitlines()[0] == (
+        "cannot add W[i,j] of shape (m, n) and A[i,j] of shape (n, n): dimension m meets n "
+        "(NumPy broadcasting aligns trailing axes)"
+    )  # it showed A[A,B]: the indices renamed apart, like the tensor's own name

@@ -62,6 +62,7 @@ def apart(left: Expr, right: Expr) -> tuple[Expr, Expr]:
 
 def broadcast(left: Expr, right: Expr, op: str) -> tuple[Expr, Expr, tuple[Index, ...]]:
     """Align two positional operands NumPy-style: trailing axes identified."""
+    written = f"{left} of shape {shape_text(left)} and {right} of shape {shape_text(right)}"  # before renaming
     left, right = apart(left, right)
     longer, shorter = (left, right) if left.rank >= right.rank else (right, left)
     offset = longer.rank - shorter.rank
@@ -70,8 +71,7 @@ def broadcast(left: Expr, right: Expr, op: str) -> tuple[Expr, Expr, tuple[Index
         target = longer.free[offset + position]
         if k.dim != target.dim:
             raise ShapeError(
-                f"cannot {op} {left} of shape {shape_text(left)} and {right} of shape {shape_text(right)}: "
-                f"dimension {target.dim} meets {k.dim} (NumPy broadcasting aligns trailing axes)"
+                f"cannot {op} {written}: dimension {target.dim} meets {k.dim} (NumPy broadcasting aligns trailing axes)"
             )
         mapping[k] = target
     shorter = rename(shorter, mapping)
