@@ -3,6 +3,8 @@ that must agree with `numpy.einsum` and with the matrix reader (a silent misread
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,27 @@ def test_a_broadcasting_error_shows_the_operands_as_written() -> None:
         "cannot add W[i,j] of shape (m, n) and A[i,j] of shape (n, n): dimension m meets n "
         "(NumPy broadcasting aligns trailing axes)"
     )  # it showed A[A,B]: the indices renamed apart, like the tensor's own name
+
+
+@pytest.mark.parametrize("read", [ec.parse, ec.parse_matrix])
+@pytest.mark.parametrize("text", ["1e-400*s", "s + 2e-324", "0.00001e-320 * s"])
+def test_a_nonzero_number_too_small_for_a_float_is_refused_not_read_as_zero(
+    read: Callable[..., ec.Expr], text: str
+) -> None:
+    with pytest.raises(ec.ParseError, match=r"too small for a float: it would read as 0.*write 0 if zero is meant"):
+        read(text, s)
+
+
+@pytest.mark.parametrize("read", [ec.parse, ec.parse_matrix])
+def test_the_smallest_floats_and_written_zeros_still_read(read: Callable[..., ec.Expr]) -> None:
+    assert float(ec.evaluate(read("5e-324 * s", s), {"s": 1.0})) == 5e-324
+    assert float(ec.evaluate(read("s + 0e-400", s), {"s": 2.0})) == 2.0
+
+
+def test_an_exponent_written_with_a_unicode_minus_reads_alike_in_both_parsers() -> None:
+    """``1e−3`` (U+2212) is 0.001 to ec.parse (which reads − as -); the matrix reader read it as 1·e − 3 when a tensor
+    e was declared."""
+    (e,) = ec.tensors("e")
+    values = {"s": 2.0, "e": 5.0}
+    for read in (ec.parse, ec.parse_matrix):
+        assert float(ec.evaluate(read("1e−3 * s", s, e), values)) == pytest.approx(0.002)

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 from ..core.errors import Located, ParseError
 from .parse import MAX_LENGTH
+from .parse_text import too_small, underflows
 
 SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _SUPERSCRIPT = re.compile(f"∘?(⁻ᵀ|ᵀ|⁻?[{SUPERSCRIPT_DIGITS}]+)")
-_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+\-−]?\d+)?")  # 1e−3 as ec.parse reads it
 _SUBSCRIPT_RUN = re.compile("[₀₁₂₃₄₅₆₇₈₉]+")
 _TWO_CHAR = (".*", "./", ".^", "**")
 _ONE_CHAR = "+-−*·/⊙⊘^'()[],;=|‖@∘"
@@ -67,7 +68,10 @@ def _token_at(text: str, position: int) -> Token:
         end = match.end()
         if text[end - 1] == "." and text[end : end + 1] in ("*", "/", "^", "'"):
             end -= 1  # 2.*x is 2 .* x
-        return Token("number", text[position:end], position, end)
+        literal = text[position:end].replace("−", "-")
+        if underflows(literal):
+            raise fail(too_small(literal), position)
+        return Token("number", literal, position, end)
     if char.isalpha() or char == "_":
         end = position + 1
         while end < len(text) and _name_char(text[end]):

@@ -34,6 +34,8 @@ def prepare(text: str, functions: set[str]) -> str:
             raise Located(ParseError("comments (#) are not supported in eincalc expressions"), token.start[1])
         if token.type == tokenize.NUMBER and _too_many_digits(token.string):  # Python's parser cannot even read it
             raise Located(ParseError("number is too large for a float"), token.start[1])
+        if token.type == tokenize.NUMBER and underflows(token.string):
+            raise Located(ParseError(too_small(token.string)), token.start[1])
     for before, after in itertools.pairwise(tokens):
         called = after.string == "(" and unicodedata.normalize("NFKC", before.string) in functions
         if before.end < after.start and _operand(before, ")]") and _operand(after, "(") and not called:
@@ -63,6 +65,28 @@ def _last_token(text: str) -> tokenize.TokenInfo:
         return tokens[-1]
     end = len(text.rstrip()) - 1
     return tokenize.TokenInfo(tokenize.OP, text[end], (1, end), (1, end + 1), text)
+
+
+def underflows(literal: str) -> bool:
+    """Whether the decimal ``literal`` is a nonzero number that reads as the float 0 (``1e-400``).
+
+    >>> underflows("1e-400"), underflows("0.0e-400"), underflows("5e-324"), underflows("0x10")
+    (True, False, False, False)
+    """
+    try:
+        value = float(literal.replace("_", ""))
+    except ValueError:  # not a decimal float: 0x10, 1j
+        return False
+    mantissa = literal.lower().split("e")[0]
+    return value == 0.0 and any(digit in mantissa for digit in "123456789")
+
+
+def too_small(literal: str) -> str:
+    """The error for a literal that `underflows()`."""
+    return (
+        f"number {literal} is too small for a float: it would read as 0 (the smallest positive float is about "
+        "5e-324); write 0 if zero is meant"
+    )
 
 
 def _too_many_digits(literal: str) -> bool:
