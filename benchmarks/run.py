@@ -7,8 +7,10 @@ in turn per round, and the table shows the median, fastest and slowest of
 threadpoolctl too, where installed, which also names the BLAS and its kernel),
 so ratios compare code rather than thread scheduling.  Frameworks are optional:
 a missing one shows as "not installed".  Before timing, every contender's result
-is checked against the NumPy reference.  The CP rows time ``ec.compile`` plus
-the first call's planning against one evaluation.
+is checked against the NumPy reference.  A "floor" row times only the GEMMs
+and exponentials every NumPy implementation of its row must call: its ratio is
+as low as the row's can go on this machine.  The CP rows time ``ec.compile``
+plus the first call's planning against one evaluation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 CONTENDERS = ("eincalc", "NumPy", "PyTorch", "JAX")
+FLOOR = "floor"
+"""A row's floor (`numeric.Case.floor`), timed in the same rounds as its contenders and shown as a row of its own in
+the eincalc column: its ratio to NumPy is the lowest this machine allows any NumPy code that makes the same calls."""
 
 
 def _options() -> argparse.Namespace:
@@ -74,14 +79,18 @@ def numeric_rows(quick: bool, repeats: int, threads: int, wanted: set[str]) -> l
         reference = case.numpy()
         contenders: dict[str, Any] = {"eincalc": case.eincalc, "NumPy": case.numpy, **case.frameworks}
         wrong = [name for name, fn in contenders.items() if callable(fn) and not _agree(fn(), reference)]
+        timed = interleaved({**contenders, **({FLOOR: case.floor[1]} if case.floor else {})}, repeats)
+        floor = timed.pop(FLOOR, None)
         row = Row(
             case.benchmark,
             case.name,
-            interleaved(contenders, repeats),
+            timed,
             target=case.target,
             note=f"MISMATCH: {', '.join(wrong)}" if wrong else "",
         )
         rows.append(row)
+        if case.floor and floor is not None:
+            rows.append(Row(case.benchmark, f"  floor: {case.floor[0]}", {"eincalc": floor, "NumPy": timed["NumPy"]}))
         if case.benchmark == "B2":
             assert case.fresh is not None
             makers = {"eincalc": case.fresh, "NumPy": lambda numpy=case.numpy: numpy}
