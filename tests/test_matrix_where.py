@@ -71,15 +71,28 @@ def test_a_name_for_ones_times_a_number_is_shown_in_place() -> None:
 
 @pytest.mark.parametrize(
     ("name", "taken"),
-    [("x", "the tensor x"), ("I", "the identity I"), ("where", "the word that starts"), ("m", "the size m")],
+    [("I", "the identity I"), ("where", "the word that starts"), ("m", "the size m")],
 )
 def test_an_intermediate_named_like_what_the_text_shows_has_no_matrix_form(name: str, taken: str) -> None:
-    """``where x = tanh(W x)`` would redefine the tensor x (and ``m`` the size the text shows): refused."""
+    """``where m = tanh(W x)`` would redefine the size m the text shows (and I, where the words it reads):
+    refused."""
     W, x = ec.tensors("W[m,n] x[n]")
     z = ec.let(name, ec.tanh(W @ x))
     gradient = ec.grad(ec.sum(z * z) + x @ x + ec.sum(ec.log(ec.softmax(W @ x))), x)
     with pytest.raises(ec.NoMatrixForm, match=f"the intermediate {name} has the name of {taken}"):
         ec.to_matrix(gradient, sizes_from=[x])
+
+
+def test_an_intermediate_named_like_a_tensor_is_shown_under_a_name_of_its_own() -> None:
+    """``ec.let("x", tanh(W x))`` beside the tensor x: the text defines x₂, not a second x, and reads back."""
+    W, x = ec.tensors("W[m,n] x[n]")
+    z = ec.let("x", ec.tanh(W @ x))
+    gradient = ec.grad(ec.sum(z * z) + x @ x, x)
+    form = ec.to_matrix(gradient, sizes_from=[x])
+    assert "where x₂ = tanh(W x)" in form.text and "where x =" not in form.text
+    values = {"W": np.arange(6.0).reshape(2, 3) / 10, "x": np.array([0.3, -0.2, 0.5])}
+    check = reads_back(form, gradient, [W, x], values)
+    assert check.passed, str(check)
 
 
 def test_an_intermediate_named_like_a_size_the_text_does_not_show_is_printed() -> None:

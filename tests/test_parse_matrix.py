@@ -677,16 +677,39 @@ def test_former_view_defects_print_well_typed_and_read_back(name: str) -> None:
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        (
-            ec.let("h", x) + ec.let("h", y),
-            "two different intermediates are named h (x[i] and y[i]): text would show one name for both; rename one",
-        ),
         (ec.parse("Σ(exp(δ[i:n,j:n]))", A), "reduces a constant vector or matrix whose size nothing in the text shows"),
     ],
 )
 def test_a_form_the_text_cannot_show_has_no_matrix_form(expr: Expr, message: str) -> None:
     with pytest.raises(ec.NoMatrixForm, match=re.escape(message)):
         ec.to_matrix(expr, sizes_from=[A])
+
+
+def test_intermediates_named_alike_print_one_name_per_definition_and_read_back() -> None:
+    """``ec.let("h", …)`` in a loop: each definition shows under a name of its own (h, h₂, h₃, skipping a tensor's
+    name), in the matrix form and in the index text, and both read back."""
+    (h2,) = ec.tensors("h2[n]")
+    h: Expr = x
+    for _ in range(3):
+        h = ec.let("h", ec.tanh(A @ h))
+    expr = h + h2 + ec.let("h", x)  # h = x is a fourth definition of h
+    form = ec.to_matrix(expr)
+    assert (
+        form.text
+        == "h₄ + h₂ + h₅\n  where h = tanh(A x)\n  where h₃ = tanh(A h)\n  where h₄ = tanh(A h₃)\n  where h₅ = x"
+    )
+    check = reads_back(form, expr, [x, A, h2], {**V, "h2": np.arange(4.0)})
+    assert check.passed, str(check)
+    text = str(expr)
+    assert [line.split("=")[0].strip() for line in text.splitlines()[1:]] == [
+        "where h[i]",
+        "where h3[i]",
+        "where h4[i]",
+        "where h5[i]",
+    ]
+    read = ec.parse(text, x, A, h2)
+    values = {**V, "h2": np.arange(4.0)}
+    np.testing.assert_allclose(ec.evaluate(read, values), ec.evaluate(expr, values))
 
 
 def _read_back(expr: Expr, wrt: list[Tensor]) -> tuple[ReadBack, ec.MatrixForm]:

@@ -85,6 +85,30 @@ def display(expr: Expr) -> Expr:
     return result
 
 
+def named_apart(expr: Expr) -> Expr:
+    """``expr`` with each of the user's intermediates that shares its name with another definition renamed as
+    `display()` names it (``h``, ``h2``, … for ``ec.let("h", …)`` in a loop), and nothing else named; the
+    expression itself when no two definitions share a name."""
+    nodes = list(postorder(expr))
+    renamed = _apart(nodes)
+    if not renamed:
+        return expr
+    done: dict[int, Expr] = {}
+    for node in nodes:
+        rewritten = node.map_children(lambda child: done[id(child)])
+        if isinstance(node, Named) and (node.name, node.body) in renamed:
+            assert isinstance(rewritten, Named)
+            rewritten = Named(
+                renamed[node.name, node.body],
+                rewritten.body,
+                rewritten.indices,
+                rewritten.adjoint,
+                positional=rewritten.positional,
+            )
+        done[id(node)] = rewritten
+    return done[id(expr)]
+
+
 def is_automatic(name: str) -> bool:
     """Whether ``name`` has the form of an automatic intermediate's name (``t1``, ``t12``).
 
@@ -114,8 +138,9 @@ class _Plan:
         self.order = _postorder(root, self.children)
         uses: Counter[Expr] = Counter(child for node in self.order for child in self.children(node))
         user_bodies = {key(n.body) for n in self.order if isinstance(n, Named)}
+        self.renamed = _apart(self.order)
         self.names: dict[Expr, str] = {}
-        fresh = _fresh_names(self.order)
+        fresh = _fresh_names(self.order, set(self.renamed.values()))
         height: dict[Expr, int] = {}
         for node in self.order:
             below = [
@@ -167,8 +192,17 @@ class _Plan:
                 shape = key(node)
                 done[node, False] = Named(self.names[shape], done[shape, True], node.free, positional=node.positional)
             else:
-                done[node, definition] = node.map_children(use)
+                done[node, definition] = self._apart(node.map_children(use), node)
         return done[self.root, False]
+
+    def _apart(self, rewritten: Expr, node: Expr) -> Expr:
+        """``rewritten`` (``node`` with its children's uses), under its new name if ``node`` is a user's
+        intermediate that shares its name with another definition."""
+        if not isinstance(node, Named) or (node.name, node.body) not in self.renamed:
+            return rewritten
+        assert isinstance(rewritten, Named)
+        name = self.renamed[node.name, node.body]
+        return Named(name, rewritten.body, rewritten.indices, rewritten.adjoint, positional=rewritten.positional)
 
 
 def _trivial(node: Expr) -> bool:
@@ -276,7 +310,45 @@ def _postorder(root: _T, children: Callable[[_T], list[_T]]) -> list[_T]:
     return order
 
 
-def _fresh_names(nodes: list[Expr]) -> Iterator[str]:
-    """``t1, t2, …`` without the names the tensors and named intermediates among ``nodes`` already have."""
-    taken = {n.spec.name for n in nodes if isinstance(n, Tensor)} | {n.name for n in nodes if isinstance(n, Named)}
+def _taken(nodes: list[Expr]) -> set[str]:
+    """The names the tensors and named intermediates among ``nodes`` have."""
+    return {n.spec.name for n in nodes if isinstance(n, Tensor)} | {n.name for n in nodes if isinstance(n, Named)}
+
+
+def _fresh_names(nodes: list[Expr], taken: set[str]) -> Iterator[str]:
+    """``t1, t2, …`` without the names ``taken`` or the tensors and named intermediates among ``nodes`` have."""
+    taken = taken | _taken(nodes)
     return (name for name in (f"{PREFIX}{n}" for n in itertools.count(1)) if name not in taken)
+
+
+def _apart(nodes: list[Expr]) -> dict[tuple[str, Expr], str]:
+    """New names for the user's intermediates among ``nodes`` (in definition order) that share a name with a
+    tensor or an earlier, different definition: ``h``, ``h2``, ``h3`` for three ``ec.let("h", …)`` in a loop,
+    skipping names in use, so every printed form shows one name per definition.
+
+    >>> import eincalc as ec
+    >>> x, W, h2 = ec.tensors("x[n] W[n,n] h2[n]")
+    >>> h = x
+    >>> for _ in range(3):
+    ...     h = ec.let("h", ec.tanh(W @ h))
+    >>> print(h + h2)
+    h4[i] + h2[i]
+      where h[i] = tanh(W[i,j] x[j])
+      where h3[i] = tanh(W[i,j] h[j])
+      where h4[i] = tanh(W[i,j] h3[j])
+    """
+    taken = _taken(nodes)
+    bodies: dict[str, list[Expr | None]] = {n.spec.name: [None] for n in nodes if isinstance(n, Tensor)}
+    renamed: dict[tuple[str, Expr], str] = {}
+    for node in nodes:
+        if not isinstance(node, Named):
+            continue
+        seen = bodies.setdefault(node.name, [])
+        if node.body in seen:
+            continue
+        seen.append(node.body)
+        if len(seen) > 1:
+            name = next(f"{node.name}{n}" for n in itertools.count(len(seen)) if f"{node.name}{n}" not in taken)
+            taken.add(name)
+            renamed[node.name, node.body] = name
+    return renamed

@@ -56,6 +56,7 @@ from ..core.arguments import (
 )
 from ..core.errors import IndexMismatch, UnsupportedError
 from ..core.expr import Expr
+from ..core.intermediates import named_apart
 from ..core.names import CANONICAL_POOL, fresh_names, index_names, rename
 from ..core.nodes import Named, Tensor
 from ..core.traversal import walk
@@ -272,6 +273,7 @@ def _request(
     detail: str,
 ) -> _Request:
     expr, wrt = as_expr(expr, "the expression to explain"), require_variable(wrt)
+    expr = named_apart(expr)  # ec.let("h", …) in a loop: h, h2, h3, as every printed form shows them
     upstream = None if upstream is None else as_expr(upstream, "the upstream gradient")
     loss, rows = require_text(loss, "loss", "'L'"), require_flag(rows, "rows")
     chosen = resolve_kind(expr, upstream, kind)

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 from ..calculus.diff import dependents, vjp_raw
 from ..calculus.simplify import simplify
-from ..core.errors import UnsupportedError
 from ..core.expr import Expr
 from ..core.indices import TensorSpec
 from ..core.names import canonical, rename
@@ -88,7 +87,6 @@ def _spec(node: Named) -> TensorSpec:
 def layers(start: Expr, wrt: Tensor, upstream: Expr, name: str) -> list[Layer]:
     """The layers of ``start`` that lead to ``wrt``, each before the layers it reads."""
     dependent = dependents(start, wrt.spec)
-    _check_names(start, wrt)
     found = (
         [] if isinstance(start, Named) else [Layer(name, opaque(start), upstream, None, _inputs(start, wrt, dependent))]
     )
@@ -112,23 +110,6 @@ def _inputs(body: Expr, wrt: Tensor, dependent: set[Expr]) -> tuple[Tensor, ...]
         elif isinstance(node, Tensor) and node.spec == wrt.spec:
             inputs[wrt.spec] = None
     return tuple(bare(spec) for spec in inputs)
-
-
-def _check_names(start: Expr, wrt: Tensor) -> None:
-    """An intermediate's name must name one thing: one definition, and no tensor of the same name."""
-    tensors = {node.spec.name for node in walk(start) if isinstance(node, Tensor)} | {wrt.spec.name}
-    bodies: dict[str, Expr] = {}
-    for node in walk(start):
-        if isinstance(node, Named):
-            if node.name in tensors:
-                raise UnsupportedError(
-                    f"the intermediate {node.name} has the name of a tensor; give it another "
-                    "name (ec.let) so the explanation can tell them apart"
-                )
-            if bodies.setdefault(node.name, node.body) != node.body:
-                raise UnsupportedError(
-                    f"two different intermediates are both called {node.name}; give each its own name (ec.let)"
-                )
 
 
 def backward(builder: Builder, start: Expr, wrt: Tensor, upstream: Expr | None) -> Expr:

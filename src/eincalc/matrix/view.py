@@ -34,7 +34,7 @@ from ..core.arguments import require_flag, require_tensors
 from ..core.errors import NoMatrixForm, UnsupportedError
 from ..core.expr import VIEWS, Expr
 from ..core.indices import Index, TensorSpec, declared_differently
-from ..core.intermediates import DEPTH, display
+from ..core.intermediates import DEPTH, display, named_apart
 from ..core.nodes import Add, Apply, Const, Contract, Delta, Named, One, Size, Tensor, Zero
 from ..core.registry import Registry
 from ..core.traversal import postorder, walk
@@ -117,7 +117,8 @@ def to_matrix(expr: Expr, *, rows: bool = False, sizes_from: Iterable[Tensor] = 
     'np.eye(A.shape[0])'
     """
     expr, rows = as_expr(expr, "the expression to show in matrix form"), require_flag(rows, "rows")
-    shown = display(expr) if _height(expr) > DEPTH else expr  # a deep one read in shallow, named pieces
+    # a deep one read in shallow, named pieces; the user's intermediates one name per definition either way
+    shown = display(expr) if _height(expr) > DEPTH else named_apart(expr)
     convert = Converter(shown, rows, require_tensors(sizes_from, "sizes_from"))
     try:
         convert.read_intermediates()
