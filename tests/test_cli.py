@@ -96,6 +96,8 @@ def test_errors_without_a_position(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 1 and err == "eincalc: error: variable 'Q' is not declared; declared tensors: W, a\n"
     status, _, err = run(capsys, "explain", "W @ a", "--tensors", "W[m,n] a[n]", "--wrt", "W", "--kind", "grad")
     assert status == 1 and "a grad needs a scalar expression" in err
+    status, _, err = run(capsys, "derive", "W @ a", "--tensors", "W[m,n] a[n]", "--wrt", "W", "--kind", "vjp")
+    assert status == 1 and "kind vjp needs an upstream gradient (upstream= in Python, --upstream on the command" in err
     with pytest.raises(SystemExit) as exit_info:
         main(["walkthrough", "nope"])
     assert exit_info.value.code == 2

@@ -289,7 +289,10 @@ def resolve_kind(expr: Expr, upstream: Expr | None, kind: str | None) -> Kind:
     default: Kind = "vjp" if upstream is not None else "jacobian" if expr.free else "grad"
     chosen = default if kind is None else require_choice(kind, "kind", KINDS)
     if (chosen == "vjp") != (upstream is not None):
-        raise UnsupportedError("an upstream gradient goes with kind='vjp' only, and kind='vjp' needs one")
+        raise UnsupportedError(
+            "kind vjp needs an upstream gradient (upstream= in Python, --upstream on the command line), and an "
+            "upstream gradient goes with kind vjp only"
+        )
     if chosen in ("grad", "hessian") and expr.free:
         raise IndexMismatch(
             f"a {chosen} needs a scalar expression, but {expr} has free indices "
