@@ -35,6 +35,7 @@ from ..core.indices import TensorSpec
 from ..core.intermediates import is_automatic
 from ..core.names import rename
 from ..core.nodes import Contract, Named, Tensor
+from .declare import check_name
 
 _CLAUSE = re.compile(r"\s+where\s+([^\W\d]\w*)\s*(?:\[([^\]]*)\])?\s*=(?!=)")
 """``where NAME[i,j] =``: an ``=`` appears nowhere else in an expression, so a tensor named ``where`` is safe."""
@@ -85,6 +86,7 @@ class Definition:
 def define(clause: Clause, body: Expr, taken: Mapping[str, TensorSpec]) -> Definition:
     """The definition of ``clause`` whose body reads as ``body``; `ParseError` for a name already in use
     and `IndexMismatch` when the clause's indices are not the body's free indices."""
+    check_name(clause.name, "intermediate")  # as ec.let names one: where exp = …, where ℓ = … are refused
     if clause.name in taken:
         raise ParseError(
             f"where {clause.name} = …: {clause.name} is already a tensor or defined above; "
