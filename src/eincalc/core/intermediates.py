@@ -95,18 +95,18 @@ def named_apart(expr: Expr) -> Expr:
         return expr
     done: dict[int, Expr] = {}
     for node in nodes:
-        rewritten = node.map_children(lambda child: done[id(child)])
-        if isinstance(node, Named) and (node.name, node.body) in renamed:
-            assert isinstance(rewritten, Named)
-            rewritten = Named(
-                renamed[node.name, node.body],
-                rewritten.body,
-                rewritten.indices,
-                rewritten.adjoint,
-                positional=rewritten.positional,
-            )
-        done[id(node)] = rewritten
+        done[id(node)] = _under_new_name(node.map_children(lambda child: done[id(child)]), node, renamed)
     return done[id(expr)]
+
+
+def _under_new_name(rewritten: Expr, node: Expr, renamed: dict[tuple[str, Expr], str]) -> Expr:
+    """``rewritten`` (``node`` with its children's uses), under its new name if ``node`` is a user's intermediate
+    that `_apart()` renamed."""
+    if not isinstance(node, Named) or (node.name, node.body) not in renamed:
+        return rewritten
+    assert isinstance(rewritten, Named)
+    name = renamed[node.name, node.body]
+    return Named(name, rewritten.body, rewritten.indices, rewritten.adjoint, positional=rewritten.positional)
 
 
 def is_automatic(name: str) -> bool:
@@ -192,17 +192,8 @@ class _Plan:
                 shape = key(node)
                 done[node, False] = Named(self.names[shape], done[shape, True], node.free, positional=node.positional)
             else:
-                done[node, definition] = self._apart(node.map_children(use), node)
+                done[node, definition] = _under_new_name(node.map_children(use), node, self.renamed)
         return done[self.root, False]
-
-    def _apart(self, rewritten: Expr, node: Expr) -> Expr:
-        """``rewritten`` (``node`` with its children's uses), under its new name if ``node`` is a user's
-        intermediate that shares its name with another definition."""
-        if not isinstance(node, Named) or (node.name, node.body) not in self.renamed:
-            return rewritten
-        assert isinstance(rewritten, Named)
-        name = self.renamed[node.name, node.body]
-        return Named(name, rewritten.body, rewritten.indices, rewritten.adjoint, positional=rewritten.positional)
 
 
 def _trivial(node: Expr) -> bool:
