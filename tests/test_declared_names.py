@@ -61,11 +61,15 @@ def test_the_cli_refuses_lookalike_names_instead_of_a_zero_jacobian(capsys: pyte
     ],
 )
 def test_a_name_no_printed_form_reads_back_is_refused(name: str, problem: str) -> None:
+    """Refused alike by ec.tensors, ec.let and a where-clause of index text (which said "unknown name 'l'" for ℓ
+    and took exp and np)."""
     with pytest.raises(ec.EincalcError, match=re.escape(problem)):
         ec.tensors(f"{name}[n] x[n]")
     (x,) = ec.tensors("x[n]")
     with pytest.raises(ec.EincalcError, match=re.escape(problem)):
         ec.let(name, ec.tanh(x))
+    with pytest.raises(ec.ParseError, match=re.escape(problem)):
+        ec.parse(f"q[i] where {name}[i] = x[i]", x)
 
 
 @pytest.mark.parametrize("name", ["x1", "W10", "AT", "l", "μ", "lambda_", "exp_", "δ_", "ŷ"])

@@ -3,7 +3,6 @@ that must agree with `numpy.einsum` and with the matrix reader (a silent misread
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -159,17 +158,3 @@ def test_an_exponent_written_with_a_unicode_minus_reads_alike_in_both_parsers() 
     values = {"s": 2.0, "e": 5.0}
     for read in (ec.parse, ec.parse_matrix):
         assert float(ec.evaluate(read("1e−3 * s", s, e), values)) == pytest.approx(0.002)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("exp[i] where exp[i] = x[i]", "intermediate name 'exp' is reserved: it is the function exp"),
-        ("l[i] where ℓ[i] = x[i]", "intermediate name 'ℓ': 'ℓ' (U+2113) reads as 'l' in Python"),
-        ("np[i] where np[i] = x[i]", "intermediate name 'np' is reserved"),
-    ],
-)
-def test_a_where_clause_names_its_intermediate_as_ec_let_would(text: str, message: str) -> None:
-    """A where-clause's name passes the checks ec.let makes (ℓ gave "unknown name 'l'"; exp and np were taken)."""
-    with pytest.raises(ec.ParseError, match=re.escape(message)):
-        ec.parse(text, x)
