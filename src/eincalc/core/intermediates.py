@@ -90,7 +90,7 @@ def named_apart(expr: Expr) -> Expr:
     `display()` names it (``h``, ``h2``, … for ``ec.let("h", …)`` in a loop), and nothing else named; the
     expression itself when no two definitions share a name."""
     nodes = list(postorder(expr))
-    renamed = _apart(nodes)
+    renamed = _apart(nodes, _taken(nodes))
     if not renamed:
         return expr
     done: dict[int, Expr] = {}
@@ -138,9 +138,10 @@ class _Plan:
         self.order = _postorder(root, self.children)
         uses: Counter[Expr] = Counter(child for node in self.order for child in self.children(node))
         user_bodies = {key(n.body) for n in self.order if isinstance(n, Named)}
-        self.renamed = _apart(self.order)
+        taken = _taken(self.order)
+        self.renamed = _apart(self.order, taken)
         self.names: dict[Expr, str] = {}
-        fresh = _fresh_names(self.order, set(self.renamed.values()))
+        fresh = _fresh_names(taken)
         height: dict[Expr, int] = {}
         for node in self.order:
             below = [
@@ -306,16 +307,16 @@ def _taken(nodes: list[Expr]) -> set[str]:
     return {n.spec.name for n in nodes if isinstance(n, Tensor)} | {n.name for n in nodes if isinstance(n, Named)}
 
 
-def _fresh_names(nodes: list[Expr], taken: set[str]) -> Iterator[str]:
-    """``t1, t2, …`` without the names ``taken`` or the tensors and named intermediates among ``nodes`` have."""
-    taken = taken | _taken(nodes)
+def _fresh_names(taken: set[str]) -> Iterator[str]:
+    """``t1, t2, …`` without the names ``taken``."""
     return (name for name in (f"{PREFIX}{n}" for n in itertools.count(1)) if name not in taken)
 
 
-def _apart(nodes: list[Expr]) -> dict[tuple[str, Expr], str]:
+def _apart(nodes: list[Expr], taken: set[str]) -> dict[tuple[str, Expr], str]:
     """New names for the user's intermediates among ``nodes`` (in definition order) that share a name with a
     tensor or an earlier, different definition: ``h``, ``h2``, ``h3`` for three ``ec.let("h", …)`` in a loop,
-    skipping names in use, so every printed form shows one name per definition.
+    skipping the names ``taken`` (`_taken()` of ``nodes``), to which each new name is added, so every printed
+    form shows one name per definition.
 
     >>> import eincalc as ec
     >>> x, W, h2 = ec.tensors("x[n] W[n,n] h2[n]")
@@ -328,7 +329,6 @@ def _apart(nodes: list[Expr]) -> dict[tuple[str, Expr], str]:
       where h3[i] = tanh(W[i,j] h[j])
       where h4[i] = tanh(W[i,j] h3[j])
     """
-    taken = _taken(nodes)
     bodies: dict[str, list[Expr | None]] = {n.spec.name: [None] for n in nodes if isinstance(n, Tensor)}
     renamed: dict[tuple[str, Expr], str] = {}
     for node in nodes:
