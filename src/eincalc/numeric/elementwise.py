@@ -254,8 +254,8 @@ def _combine(ufunc: Any, inverse: Any, a: Operand, a_negated: bool, b: Operand, 
 SYMMETRIC_BLOCK = 256
 """Side of the blocks a symmetric kernel computes above the diagonal and mirrors below it: a block's column
 walk of the transposed argument touches 256 cache lines (16 KiB, within a 32 KiB L1), and a quarter of 128's
-blocks means a quarter of the per-block Python work (``A + Aᵀ`` at n = 2000 on an AMD EPYC: 0.71 of NumPy's
-time against 0.94 with 128, see benchmarks/README.md)."""
+blocks means a quarter of the per-block Python work (``A + Aᵀ`` at n = 2000 on an AMD EPYC: 0.81–0.82 of NumPy's
+time against 1.03–1.08 with 128, ``python benchmarks/paired.py``)."""
 SYMMETRIC_FROM = 1024
 """Smallest side at which a symmetric kernel is blocked (smaller matrices stay in cache: one pass is as fast)."""
 
