@@ -710,6 +710,8 @@ def test_intermediates_named_alike_print_one_name_per_definition_and_read_back()
     read = ec.parse(text, x, A, h2)
     values = {**V, "h2": np.arange(4.0)}
     np.testing.assert_allclose(ec.evaluate(read, values), ec.evaluate(expr, values))
+    assert "h4 = np.tanh(A @ h3)" in form.numpy  # the NumPy text names them alike, and runs to the same numbers
+    np.testing.assert_allclose(run_numpy(form.numpy, values), ec.evaluate(expr, values))
 
 
 def _read_back(expr: Expr, wrt: list[Tensor]) -> tuple[ReadBack, ec.MatrixForm]:
